@@ -1,0 +1,119 @@
+package rules_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/attributes/rules"
+)
+
+// TestPresetsOnFixtures runs the presets on spans shaped like those the
+// GenAI, OpenInference and OpenLLMetry instrumentations emit
+// (testdata/spans/*.json), each against the stage and findings it should give.
+func TestPresetsOnFixtures(t *testing.T) {
+	n := 0
+	for _, f := range loadFixtures(t) {
+		require.NotEmpty(t, f.Expect, "%s has no expectations", f.file)
+		for _, e := range f.Expect {
+			n++
+			t.Run(strings.TrimSuffix(f.file, ".json")+"/"+strings.Join(e.Presets, "+"), func(t *testing.T) {
+				set, err := rules.Compile(rules.Config{Presets: e.Presets})
+				require.NoError(t, err)
+
+				start := set.Start(f.startSpan())
+				assert.Equal(t, e.StartStage, start.Stage, "stage at start")
+				assert.Empty(t, start.Findings, "no findings at start")
+
+				end := set.End(f.endSpan())
+				assert.Equal(t, e.Stage, end.Stage, "stage at end")
+				assert.Equal(t, attrsMap(e.Findings), attrsMap(end.Findings))
+				assert.Len(t, end.Findings, len(attrsMap(end.Findings)), "a finding is never given twice")
+			})
+		}
+	}
+	assert.GreaterOrEqual(t, n, 10)
+}
+
+func TestPresetOrderIsPrecedence(t *testing.T) {
+	set, err := rules.Compile(rules.Config{Presets: []string{rules.PresetOpenLLMetry, rules.PresetGenAI, rules.PresetOpenInference}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{rules.PresetGenAI, rules.PresetOpenInference, rules.PresetOpenLLMetry}, set.Presets())
+	assert.Equal(t, rules.PresetNames(), set.Presets())
+
+	// Own rules come before presets, so they win.
+	set, err = rules.Compile(rules.Config{
+		Rules: []rules.Rule{{
+			Name:     "mine",
+			Stage:    "generate",
+			Findings: []rules.FindingAction{{Name: attributes.FindingInputTokens, From: "app.tokens.in"}},
+		}},
+		Presets: []string{rules.PresetGenAI},
+	})
+	require.NoError(t, err)
+	r := set.End(&rules.SpanData{Attrs: stagetrace.Attrs{
+		{Key: string(attributes.GenAIOperationName), Value: str("chat")},
+		{Key: string(attributes.GenAIUsageInputTokens), Value: i64(10)},
+		{Key: "app.tokens.in", Value: i64(11)},
+	}})
+	assert.Equal(t, "generate", r.Stage)
+	v, _ := r.Findings.Get(attributes.FindingInputTokens)
+	assert.Equal(t, int64(11), v.AsInt64())
+}
+
+// TestPresetInGo builds with rules.Preset what a file's presets give.
+func TestPresetInGo(t *testing.T) {
+	genai, err := rules.Preset(rules.PresetGenAI)
+	require.NoError(t, err)
+	oi, err := rules.Preset(rules.PresetOpenInference)
+	require.NoError(t, err)
+	fromGo, err := rules.New(append(genai, oi...)...)
+	require.NoError(t, err)
+	fromConfig, err := rules.Compile(rules.Config{Presets: []string{rules.PresetOpenInference, rules.PresetGenAI}})
+	require.NoError(t, err)
+	assert.Equal(t, fromConfig.Len(), fromGo.Len())
+	for _, f := range loadFixtures(t) {
+		assert.Equal(t, fromConfig.End(f.endSpan()), fromGo.End(f.endSpan()), f.file)
+	}
+
+	_, err = rules.Preset("langsmith")
+	assert.ErrorContains(t, err, `unknown preset "langsmith" (known: genai, openinference, openllmetry)`)
+	_, err = rules.Compile(rules.Config{Presets: []string{"genai", "genai"}})
+	assert.ErrorContains(t, err, `presets[1]: preset "genai" listed twice`)
+	_, err = rules.New(append(genai, genai...)...)
+	assert.ErrorContains(t, err, "duplicate rule name", "a preset included twice is caught")
+}
+
+func TestOpenInferenceStageNames(t *testing.T) {
+	set, err := rules.Compile(rules.Config{Presets: []string{rules.PresetOpenInference}})
+	require.NoError(t, err)
+	for in, want := range map[string]string{
+		"LLM": "llm", "CHAIN": "chain", "TOOL": "tool", "AGENT": "agent", "EMBEDDING": "embedding",
+		"RERANKER": "reranker", "GUARDRAIL": "guardrail", "EVALUATOR": "evaluator", "PROMPT": "prompt",
+		"Custom": "custom", "UNKNOWN": "", "": "",
+	} {
+		span := &rules.SpanData{Attrs: stagetrace.Attrs{{Key: string(attributes.OpenInferenceSpanKind), Value: str(in)}}}
+		assert.Equal(t, want, set.Start(span).Stage, in)
+	}
+}
+
+func TestOpenLLMetryStage(t *testing.T) {
+	set, err := rules.Compile(rules.Config{Presets: []string{rules.PresetOpenLLMetry}})
+	require.NoError(t, err)
+	cases := []struct {
+		attrs stagetrace.Attrs
+		want  string
+	}{
+		{stagetrace.Attrs{{Key: string(attributes.TraceloopSpanKind), Value: str("task")}}, "task"},
+		{stagetrace.Attrs{{Key: string(attributes.LLMRequestType), Value: str("embedding")}}, "embedding"},
+		{stagetrace.Attrs{{Key: string(attributes.TraceloopSpanKind), Value: str("unknown")}, {Key: string(attributes.LLMRequestType), Value: str("chat")}}, "chat"},
+		{stagetrace.Attrs{{Key: string(attributes.LLMRequestType), Value: str("unknown")}}, ""},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, set.Start(&rules.SpanData{Attrs: c.attrs}).Stage, "%v", c.attrs)
+	}
+}

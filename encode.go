@@ -1,0 +1,496 @@
+package stagetrace
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// This file writes records as JSON lines by appending to a caller's buffer,
+// without reflection, so that a sink encoding a warm buffer allocates nothing
+// per record. decode.go reads the same format back; the two must agree on
+// every rule written down here.
+//
+// Line format (field order is fixed):
+//
+//	{"type":"stage_span","run_id":S,"stage":S,"name":S,"trace_id":ID,
+//	 "span_id":ID,"parent_span_id":ID,"start_time":T,"end_time":T,
+//	 "elapsed_ms":N,"status":S,"status_message":S,"span_kind":S,
+//	 "attrs":A,"findings":A,"resource":A,"scope":S}
+//	{"type":"trace_event","name":S,"run_id":S,"stage":S,"trace_id":ID,
+//	 "span_id":ID,"ts":N,"attrs":A}
+//
+// IDs are lowercase hex; a zero span id is "". T is RFC 3339 in UTC with
+// nine fractional digits (the zero time is 0001-01-01T00:00:00.000000000Z);
+// years of up to 11 digits read back. "elapsed_ms" is derived from the two
+// times and ignored by the decoder. "status" and "span_kind" are the String
+// forms, so out-of-range codes write "unset" and "unspecified". "ts" is an
+// exact decimal number of seconds since the epoch (sec or sec.fraction,
+// trailing zeros trimmed), up to 2^62 seconds either way. A is an object of
+// attribute values in slice order; nil and empty write {}, which reads back
+// as nil. So does "resource" for a nil or empty *Resource.
+//
+// Values are written losslessly (see appendValue): JSON's own types where
+// they are unambiguous, and single-key objects whose key starts with "$"
+// ("wrappers") where they are not.
+
+// timeLayout is RFC 3339 with nine fractional digits and the JSON quotes.
+// Times are converted to UTC first, so the literal Z is right.
+const timeLayout = `"2006-01-02T15:04:05.000000000Z"`
+
+// maxCachedResources bounds the Encoder's resource cache, so an encoder fed
+// spans of ever new resources does not grow without end.
+const maxCachedResources = 64
+
+// Encoder writes records as JSON lines. It caches the encoded form of each
+// *Resource it has seen, so a resource shared by many spans is encoded once;
+// a Resource must therefore not be modified after a span holding it has
+// been encoded. The zero Encoder is ready to use; a nil *Encoder encodes
+// without caching. An Encoder is not safe for concurrent use.
+type Encoder struct {
+	resources map[*Resource][]byte
+}
+
+// AppendSpan appends s as one JSON line, newline included, to dst.
+func (e *Encoder) AppendSpan(dst []byte, s *StageSpan) []byte {
+	dst = append(dst, `{"type":"stage_span","run_id":`...)
+	dst = appendString(dst, s.RunID)
+	dst = append(dst, `,"stage":`...)
+	dst = appendString(dst, s.Stage)
+	dst = append(dst, `,"name":`...)
+	dst = appendString(dst, s.Name)
+	dst = append(dst, `,"trace_id":`...)
+	dst = appendTraceID(dst, s.TraceID)
+	dst = append(dst, `,"span_id":`...)
+	dst = appendSpanID(dst, s.SpanID)
+	dst = append(dst, `,"parent_span_id":`...)
+	dst = appendSpanID(dst, s.ParentSpanID)
+	dst = append(dst, `,"start_time":`...)
+	dst = appendTime(dst, s.StartTime)
+	dst = append(dst, `,"end_time":`...)
+	dst = appendTime(dst, s.EndTime)
+	dst = append(dst, `,"elapsed_ms":`...)
+	// A Duration in milliseconds is finite and below 1e13, so 'f' never
+	// needs an exponent and the result is always a JSON number.
+	dst = strconv.AppendFloat(dst, s.ElapsedMS(), 'f', -1, 64)
+	dst = append(dst, `,"status":"`...)
+	dst = append(dst, s.Status.String()...)
+	dst = append(dst, `","status_message":`...)
+	dst = appendString(dst, s.StatusMessage)
+	dst = append(dst, `,"span_kind":"`...)
+	dst = append(dst, s.Kind.String()...)
+	dst = append(dst, `","attrs":`...)
+	dst = appendAttrs(dst, s.Attrs)
+	dst = append(dst, `,"findings":`...)
+	dst = appendAttrs(dst, s.Findings)
+	dst = append(dst, `,"resource":`...)
+	dst = e.appendResource(dst, s.Resource)
+	dst = append(dst, `,"scope":`...)
+	dst = appendString(dst, s.Scope)
+	return append(dst, "}\n"...)
+}
+
+// AppendEvent appends ev as one JSON line, newline included, to dst.
+func (e *Encoder) AppendEvent(dst []byte, ev *TraceEvent) []byte {
+	dst = append(dst, `{"type":"trace_event","name":`...)
+	dst = appendString(dst, ev.Name)
+	dst = append(dst, `,"run_id":`...)
+	dst = appendString(dst, ev.RunID)
+	dst = append(dst, `,"stage":`...)
+	dst = appendString(dst, ev.Stage)
+	dst = append(dst, `,"trace_id":`...)
+	dst = appendTraceID(dst, ev.TraceID)
+	dst = append(dst, `,"span_id":`...)
+	dst = appendSpanID(dst, ev.SpanID)
+	dst = append(dst, `,"ts":`...)
+	dst = appendUnixTime(dst, ev.Time)
+	dst = append(dst, `,"attrs":`...)
+	dst = appendAttrs(dst, ev.Attrs)
+	return append(dst, "}\n"...)
+}
+
+// MarshalJSON returns the JSON line form of s, without the newline, so
+// encoding/json users get the same format as Encoder.
+func (s StageSpan) MarshalJSON() ([]byte, error) {
+	b := (*Encoder)(nil).AppendSpan(make([]byte, 0, 512), &s)
+	return b[:len(b)-1], nil
+}
+
+// MarshalJSON returns the JSON line form of e, without the newline, so
+// encoding/json users get the same format as Encoder.
+func (e TraceEvent) MarshalJSON() ([]byte, error) {
+	b := (*Encoder)(nil).AppendEvent(make([]byte, 0, 256), &e)
+	return b[:len(b)-1], nil
+}
+
+// appendResource writes r's attributes, from the cache when r was seen
+// before. Only the first span of a resource pays for encoding it.
+func (e *Encoder) appendResource(dst []byte, r *Resource) []byte {
+	if r == nil {
+		return append(dst, "{}"...)
+	}
+	if e == nil {
+		return appendAttrs(dst, r.Attrs)
+	}
+	if b, ok := e.resources[r]; ok {
+		return append(dst, b...)
+	}
+	if e.resources == nil {
+		e.resources = make(map[*Resource][]byte)
+	} else if len(e.resources) >= maxCachedResources {
+		clear(e.resources)
+	}
+	b := appendAttrs(nil, r.Attrs)
+	e.resources[r] = b
+	return append(dst, b...)
+}
+
+// appendTime writes t in UTC as timeLayout does. It formats four-digit
+// years itself, several times faster than AppendFormat, which it leaves
+// the other years to.
+func appendTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(dst, timeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	dst = append(dst, '"')
+	dst = appendDigits(dst, year, 4)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, int(month), 2)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, day, 2)
+	dst = append(dst, 'T')
+	dst = appendDigits(dst, hour, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, minute, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, sec, 2)
+	dst = append(dst, '.')
+	dst = appendDigits(dst, t.Nanosecond(), 9)
+	return append(dst, 'Z', '"')
+}
+
+// appendDigits writes the n last decimal digits of v >= 0, zero-padded.
+func appendDigits(dst []byte, v, n int) []byte {
+	dst = append(dst, "000000000"[:n]...)
+	for i := len(dst) - 1; v > 0 && i >= len(dst)-n; i-- {
+		dst[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return dst
+}
+
+func appendTraceID(dst []byte, id TraceID) []byte {
+	dst = append(dst, '"')
+	dst = hex.AppendEncode(dst, id[:])
+	return append(dst, '"')
+}
+
+// appendSpanID writes a zero id as "", as SpanID.String does, because a
+// zero parent is how a root span says it has none.
+func appendSpanID(dst []byte, id SpanID) []byte {
+	dst = append(dst, '"')
+	if id.IsValid() {
+		dst = hex.AppendEncode(dst, id[:])
+	}
+	return append(dst, '"')
+}
+
+// appendUnixTime writes t as an exact decimal number of seconds since the
+// epoch: the integer seconds, then the nanoseconds with trailing zeros
+// trimmed. Unlike a float64 this keeps every nanosecond.
+func appendUnixTime(dst []byte, t time.Time) []byte {
+	sec, nsec := t.Unix(), int64(t.Nanosecond())
+	if sec < 0 && nsec > 0 {
+		// -1.25 s is Unix() -2 plus 0.75 s: write the magnitude instead.
+		dst = append(dst, '-')
+		dst = strconv.AppendUint(dst, uint64(-(sec + 1)), 10)
+		nsec = 1e9 - nsec
+	} else {
+		dst = strconv.AppendInt(dst, sec, 10)
+	}
+	if nsec == 0 {
+		return dst
+	}
+	var frac [10]byte
+	frac[0] = '.'
+	for i := 9; i > 0; i-- {
+		frac[i] = byte('0' + nsec%10)
+		nsec /= 10
+	}
+	n := len(frac)
+	for frac[n-1] == '0' {
+		n--
+	}
+	return append(dst, frac[:n]...)
+}
+
+// appendAttrs writes attrs as a JSON object in slice order. Keys are
+// written as they are, even when they start with "$": at this level an
+// object is always a map, so no key can be read as a wrapper.
+func appendAttrs(dst []byte, attrs Attrs) []byte {
+	dst = append(dst, '{')
+	for i := range attrs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, attrs[i].Key)
+		dst = append(dst, ':')
+		dst = appendValue(dst, attrs[i].Value)
+	}
+	return append(dst, '}')
+}
+
+// appendValue writes v so that the decoder reads back an Equal value:
+//
+//   - empty: null; bool: true or false; int64: an integer literal;
+//   - float64: the shortest form that holds a '.' or an 'e', so it is never
+//     read as an int64; NaN and ±Inf: {"$float":"NaN"}, {"$float":"Infinity"},
+//     {"$float":"-Infinity"} (a NaN other than math.NaN() keeps its bits as
+//     {"$float":"NaN(0x7ff8000000000000)"});
+//   - string: a JSON string (see appendString);
+//   - bytes: {"$bytes":"<standard base64>"};
+//   - bool[], int64[], float64[], string[]: a JSON array, which the decoder
+//     types by its elements; empty: {"$bool[]":[]} and so on (Kind.String);
+//   - slice: a JSON array, or {"$slice":[...]} when it is empty or all its
+//     elements have one scalar kind, which the decoder would read as typed;
+//   - map: a JSON object, or {"$map":{...}} when it has exactly one key and
+//     that key starts with "$", which the decoder would read as a wrapper.
+func appendValue(dst []byte, v Value) []byte {
+	switch v.Kind() {
+	case KindBool:
+		return strconv.AppendBool(dst, v.AsBool())
+	case KindInt64:
+		return strconv.AppendInt(dst, v.AsInt64(), 10)
+	case KindFloat64:
+		return appendFloat(dst, v.AsFloat64())
+	case KindString:
+		return appendString(dst, v.AsString())
+	case KindBytes:
+		dst = append(dst, `{"$bytes":"`...)
+		dst = base64.StdEncoding.AppendEncode(dst, v.AsBytes())
+		return append(dst, `"}`...)
+	case KindBoolSlice:
+		return appendTyped(dst, KindBoolSlice, v.AsBoolSlice(), strconv.AppendBool)
+	case KindInt64Slice:
+		return appendTyped(dst, KindInt64Slice, v.AsInt64Slice(), appendInt)
+	case KindFloat64Slice:
+		return appendTyped(dst, KindFloat64Slice, v.AsFloat64Slice(), appendFloat)
+	case KindStringSlice:
+		return appendTyped(dst, KindStringSlice, v.AsStringSlice(), appendString)
+	case KindSlice:
+		return appendSlice(dst, v.AsSlice())
+	case KindMap:
+		return appendMap(dst, v.AsMap())
+	}
+	return append(dst, "null"...)
+}
+
+func appendInt(dst []byte, i int64) []byte { return strconv.AppendInt(dst, i, 10) }
+
+// appendTyped writes a typed slice as a plain array. An empty one has no
+// element to type it by, so it is wrapped in its kind's tag.
+func appendTyped[T any](dst []byte, k Kind, s []T, appendElem func([]byte, T) []byte) []byte {
+	if len(s) == 0 {
+		dst = append(dst, `{"$`...)
+		dst = append(dst, k.String()...)
+		return append(dst, `":[]}`...)
+	}
+	dst = append(dst, '[')
+	for i, e := range s {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendElem(dst, e)
+	}
+	return append(dst, ']')
+}
+
+func appendSlice(dst []byte, s []Value) []byte {
+	wrap := looksTyped(s)
+	if wrap {
+		dst = append(dst, `{"$slice":`...)
+	}
+	dst = append(dst, '[')
+	for i := range s {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendValue(dst, s[i])
+	}
+	dst = append(dst, ']')
+	if wrap {
+		dst = append(dst, '}')
+	}
+	return dst
+}
+
+// looksTyped reports whether the decoder would read s, written as a plain
+// array, as a typed slice (or, when empty, could not tell what it was).
+func looksTyped(s []Value) bool {
+	if len(s) == 0 {
+		return true
+	}
+	k := s[0].Kind()
+	if _, ok := typedSliceOf(k); !ok {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i].Kind() != k {
+			return false
+		}
+	}
+	return true
+}
+
+// typedSliceOf returns the typed slice kind whose elements are of kind k.
+func typedSliceOf(k Kind) (Kind, bool) {
+	switch k {
+	case KindBool:
+		return KindBoolSlice, true
+	case KindInt64:
+		return KindInt64Slice, true
+	case KindFloat64:
+		return KindFloat64Slice, true
+	case KindString:
+		return KindStringSlice, true
+	}
+	return KindEmpty, false
+}
+
+func appendMap(dst []byte, m Attrs) []byte {
+	if len(m) == 1 && isWrapperKey(m[0].Key) {
+		dst = append(dst, `{"$map":`...)
+		dst = appendAttrs(dst, m)
+		return append(dst, '}')
+	}
+	return appendAttrs(dst, m)
+}
+
+// isWrapperKey reports whether key, as the only key of an object value,
+// makes the object a wrapper rather than a map.
+func isWrapperKey(key string) bool { return len(key) > 0 && key[0] == '$' }
+
+// appendFloat writes f as encoding/json would (shortest form, exponent
+// only for very small or large magnitudes), plus ".0" when that form looks
+// like an integer, so the decoder keeps f a float64.
+func appendFloat(dst []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return appendNaN(dst, f)
+	case math.IsInf(f, 1):
+		return append(dst, `{"$float":"Infinity"}`...)
+	case math.IsInf(f, -1):
+		return append(dst, `{"$float":"-Infinity"}`...)
+	}
+	abs := math.Abs(f)
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		dst = strconv.AppendFloat(dst, f, 'e', -1, 64)
+		// Shorten e-07 to e-7, as encoding/json does.
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+		return dst
+	}
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, f, 'f', -1, 64)
+	for _, c := range dst[start:] {
+		if c == '.' {
+			return dst
+		}
+	}
+	return append(dst, ".0"...)
+}
+
+// canonicalNaN is the bit pattern of math.NaN(), the NaN written as plain
+// "NaN". Other NaNs carry their bits so that values round-trip bit for bit,
+// as Value.Equal compares them.
+var canonicalNaN = math.Float64bits(math.NaN())
+
+func appendNaN(dst []byte, f float64) []byte {
+	bits := math.Float64bits(f)
+	if bits == canonicalNaN {
+		return append(dst, `{"$float":"NaN"}`...)
+	}
+	dst = append(dst, `{"$float":"NaN(0x`...)
+	var b [8]byte
+	for i := range b {
+		b[i] = byte(bits >> (56 - 8*i))
+	}
+	dst = hex.AppendEncode(dst, b[:])
+	return append(dst, `)"}`...)
+}
+
+// jsonSafe[c] reports whether the ASCII byte c may appear unescaped in a
+// JSON string.
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string. The result is always valid JSON,
+// whatever s holds: each byte of s that is not part of valid UTF-8 is
+// written as U+FFFD, as encoding/json does (lossy: such strings come back
+// with U+FFFD in place of those bytes). Control characters, '"' and '\' are escaped, and
+// so are U+2028 and U+2029, which JavaScript does not allow in strings.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0 // s[start:i] is pending, to be copied as is
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if !jsonSafe[c] {
+				dst = append(dst, s[start:i]...)
+				dst = appendEscapedASCII(dst, c)
+				start = i + 1
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			// Written as the character itself, as a real U+FFFD in s is,
+			// so that decoding and encoding again gives the same bytes.
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\ufffd"...)
+			start = i + size
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\u202`...)
+			dst = append(dst, hexDigits[r&0xf])
+			start = i + size
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+func appendEscapedASCII(dst []byte, c byte) []byte {
+	switch c {
+	case '"', '\\':
+		return append(dst, '\\', c)
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '\t':
+		return append(dst, '\\', 't')
+	case '\b':
+		return append(dst, '\\', 'b')
+	case '\f':
+		return append(dst, '\\', 'f')
+	}
+	return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+}

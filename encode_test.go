@@ -1,0 +1,510 @@
+package stagetrace
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"math"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	goldenSpanLine  = `{"type":"stage_span","run_id":"r-42","stage":"inference","name":"chat gpt-4o","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","parent_span_id":"","start_time":"2026-11-22T10:00:00.000000001Z","end_time":"2026-11-22T10:00:00.012500001Z","elapsed_ms":12.5,"status":"ok","status_message":"","span_kind":"client","attrs":{"gen_ai.request.model":"gpt-4o"},"findings":{"input_tokens":812,"output_tokens":95},"resource":{"service.name":"chatbot"},"scope":"chatbot/llm"}` + "\n"
+	goldenEventLine = `{"type":"trace_event","name":"exception","run_id":"r-42","stage":"inference","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","ts":1795255200.0125,"attrs":{"exception.message":"rate limited"}}` + "\n"
+)
+
+func mustTraceID(t testing.TB, s string) TraceID {
+	var id TraceID
+	n, err := hex.Decode(id[:], []byte(s))
+	require.NoError(t, err)
+	require.Equal(t, len(id), n)
+	return id
+}
+
+func mustSpanID(t testing.TB, s string) SpanID {
+	var id SpanID
+	n, err := hex.Decode(id[:], []byte(s))
+	require.NoError(t, err)
+	require.Equal(t, len(id), n)
+	return id
+}
+
+func goldenSpan(t testing.TB) *StageSpan {
+	start := time.Date(2026, 11, 22, 10, 0, 0, 1, time.UTC)
+	return &StageSpan{
+		RunID:     "r-42",
+		Stage:     "inference",
+		Name:      "chat gpt-4o",
+		TraceID:   mustTraceID(t, "4bf92f3577b34da6a3ce929d0e0e4736"),
+		SpanID:    mustSpanID(t, "00f067aa0ba902b7"),
+		StartTime: start,
+		EndTime:   start.Add(12500 * time.Microsecond),
+		Status:    StatusOK,
+		Kind:      SpanKindClient,
+		Attrs:     Attrs{{Key: "gen_ai.request.model", Value: StringValue("gpt-4o")}},
+		Findings: Attrs{
+			{Key: "input_tokens", Value: IntValue(812)},
+			{Key: "output_tokens", Value: IntValue(95)},
+		},
+		Resource: &Resource{Attrs: Attrs{{Key: "service.name", Value: StringValue("chatbot")}}},
+		Scope:    "chatbot/llm",
+	}
+}
+
+func goldenEvent(t testing.TB) *TraceEvent {
+	return &TraceEvent{
+		Name:    "exception",
+		RunID:   "r-42",
+		Stage:   "inference",
+		TraceID: mustTraceID(t, "4bf92f3577b34da6a3ce929d0e0e4736"),
+		SpanID:  mustSpanID(t, "00f067aa0ba902b7"),
+		Time:    time.Unix(1795255200, 12500000),
+		Attrs:   Attrs{{Key: "exception.message", Value: StringValue("rate limited")}},
+	}
+}
+
+func TestEncoderGolden(t *testing.T) {
+	var e Encoder
+	assert.Equal(t, goldenSpanLine, string(e.AppendSpan(nil, goldenSpan(t))))
+	assert.Equal(t, goldenEventLine, string(e.AppendEvent(nil, goldenEvent(t))))
+	// The second span of a resource comes from the cache: same bytes.
+	assert.Equal(t, goldenSpanLine, string(e.AppendSpan(nil, goldenSpan(t))))
+}
+
+func TestEncoderAppendsToDst(t *testing.T) {
+	var e Encoder
+	dst := e.AppendSpan([]byte("x"), goldenSpan(t))
+	dst = e.AppendEvent(dst, goldenEvent(t))
+	assert.Equal(t, "x"+goldenSpanLine+goldenEventLine, string(dst))
+}
+
+func TestEncoderResourceCacheIsBounded(t *testing.T) {
+	var e Encoder
+	s := goldenSpan(t)
+	for i := range 3 * maxCachedResources {
+		s.Resource = &Resource{Attrs: Attrs{{Key: "i", Value: IntValue(i)}}}
+		line := e.AppendSpan(nil, s)
+		assert.Contains(t, string(line), `"resource":{"i":`)
+		assert.LessOrEqual(t, len(e.resources), maxCachedResources)
+	}
+}
+
+func TestEncoderZeroValues(t *testing.T) {
+	var e Encoder
+	line := e.AppendSpan(nil, &StageSpan{})
+	assert.Equal(t, `{"type":"stage_span","run_id":"","stage":"","name":"","trace_id":"00000000000000000000000000000000","span_id":"","parent_span_id":"","start_time":"0001-01-01T00:00:00.000000000Z","end_time":"0001-01-01T00:00:00.000000000Z","elapsed_ms":0,"status":"unset","status_message":"","span_kind":"unspecified","attrs":{},"findings":{},"resource":{},"scope":""}`+"\n", string(line))
+	rec, err := DecodeLine(line)
+	require.NoError(t, err)
+	require.NotNil(t, rec.Span)
+	assert.Equal(t, StageSpan{}, *rec.Span)
+
+	line = e.AppendEvent(nil, &TraceEvent{})
+	assert.Equal(t, `{"type":"trace_event","name":"","run_id":"","stage":"","trace_id":"00000000000000000000000000000000","span_id":"","ts":-62135596800,"attrs":{}}`+"\n", string(line))
+	rec, err = DecodeLine(line)
+	require.NoError(t, err)
+	require.NotNil(t, rec.Event)
+	assert.True(t, rec.Event.Time.IsZero())
+	assert.Equal(t, TraceEvent{}, *rec.Event)
+}
+
+func TestEncoderEmptyResourceIsEmptyObject(t *testing.T) {
+	var e Encoder
+	s := goldenSpan(t)
+	s.Resource = &Resource{}
+	line := e.AppendSpan(nil, s)
+	assert.Contains(t, string(line), `"resource":{},`)
+	rec, err := DecodeLine(line)
+	require.NoError(t, err)
+	assert.Nil(t, rec.Span.Resource, "an empty resource reads back as none")
+}
+
+func TestEncodeUnixTime(t *testing.T) {
+	for _, tc := range []struct {
+		sec, nsec int64
+		want      string
+	}{
+		{0, 0, "0"},
+		{1795255200, 12500000, "1795255200.0125"},
+		{1795255200, 1, "1795255200.000000001"},
+		{1795255200, 999999999, "1795255200.999999999"},
+		{-1, 0, "-1"},
+		{-1, 500000000, "-0.5"},
+		{-2, 750000000, "-1.25"},
+		{0, -1, "-0.000000001"},
+		{math.MaxInt64 >> 2, 0, "2305843009213693951"},
+	} {
+		tm := time.Unix(tc.sec, tc.nsec)
+		got := string(appendUnixTime(nil, tm))
+		assert.Equal(t, tc.want, got)
+		back, ok := parseUnixTime([]byte(got))
+		if assert.True(t, ok, got) {
+			assert.True(t, tm.Equal(back), "%s: got %v, want %v", got, back, tm)
+		}
+	}
+}
+
+// valueCases covers every Kind and the edges of the format.
+func valueCases() map[string]Value {
+	big := strings.Repeat("abcdefgh", 1<<17) // 1 MiB
+	otherNaN := math.Float64frombits(0xfff8000000000000)
+	return map[string]Value{
+		"empty":               {},
+		"true":                BoolValue(true),
+		"false":               BoolValue(false),
+		"int zero":            Int64Value(0),
+		"int max":             Int64Value(math.MaxInt64),
+		"int min":             Int64Value(math.MinInt64),
+		"int negative":        Int64Value(-42),
+		"float zero":          Float64Value(0),
+		"float negative zero": Float64Value(math.Copysign(0, -1)),
+		"float integral":      Float64Value(3),
+		"float fraction":      Float64Value(1.5),
+		"float 1e300":         Float64Value(1e300),
+		"float -1e300":        Float64Value(-1e300),
+		"float 1e20":          Float64Value(1e20),
+		"float 1e21":          Float64Value(1e21),
+		"float 1e-7":          Float64Value(1e-7),
+		"float max":           Float64Value(math.MaxFloat64),
+		"float smallest":      Float64Value(math.SmallestNonzeroFloat64),
+		"float NaN":           Float64Value(math.NaN()),
+		"float other NaN":     Float64Value(otherNaN),
+		"float +Inf":          Float64Value(math.Inf(1)),
+		"float -Inf":          Float64Value(math.Inf(-1)),
+		"string empty":        StringValue(""),
+		"string":              StringValue("hello, world"),
+		"string control":      StringValue("\x00\x01\b\f\n\r\t\x1f\x7f end"),
+		"string quotes":       StringValue(`"quoted" \back\slash\ /`),
+		"string separators":   StringValue("a\u2028b\u2029c"),
+		"string unicode":      StringValue("héllo 世界 🎉 \ufffd"),
+		"string wrapper-like": StringValue(`{"$float":"NaN"}`),
+		"string 1 MiB":        StringValue(big),
+		"bytes nil":           BytesValue(nil),
+		"bytes":               BytesValue([]byte{0, 1, 2, 0xfe, 0xff, '"', '\\'}),
+		"bool[] empty":        BoolSliceValue([]bool{}),
+		"bool[]":              BoolSliceValue([]bool{true, false, true}),
+		"int64[] empty":       Int64SliceValue(nil),
+		"int64[]":             Int64SliceValue([]int64{math.MinInt64, 0, math.MaxInt64}),
+		"float64[] empty":     Float64SliceValue([]float64{}),
+		"float64[]":           Float64SliceValue([]float64{1, math.NaN(), math.Inf(1), math.Inf(-1), math.Copysign(0, -1), 1e300, otherNaN}),
+		"float64[] one NaN":   Float64SliceValue([]float64{math.NaN()}),
+		"string[] empty":      StringSliceValue([]string{}),
+		"string[]":            StringSliceValue([]string{"a", "", "\n"}),
+		"slice empty":         SliceValue(),
+		"slice all ints":      SliceValue(IntValue(1), IntValue(2)),
+		"slice all floats":    SliceValue(Float64Value(1), Float64Value(math.NaN())),
+		"slice all strings":   SliceValue(StringValue("a")),
+		"slice all bools":     SliceValue(BoolValue(true)),
+		"slice int and float": SliceValue(IntValue(1), Float64Value(1)),
+		"slice mixed":         SliceValue(Value{}, BoolValue(true), IntValue(1), Float64Value(2.5), StringValue("s"), BytesValue([]byte("b"))),
+		"slice of empties":    SliceValue(Value{}, Value{}),
+		"slice of bytes":      SliceValue(BytesValue([]byte("a")), BytesValue(nil)),
+		"slice nested":        SliceValue(SliceValue(), SliceValue(IntValue(1)), Int64SliceValue(nil), MapValue()),
+		"map empty":           MapValue(),
+		"map":                 MapValue(Attr{"a", IntValue(1)}, Attr{"b", StringValue("x")}),
+		"map key $float":      MapValue(Attr{"$float", StringValue("NaN")}),
+		"map key $map":        MapValue(Attr{"$map", MapValue(Attr{"$x", IntValue(1)})}),
+		"map key $":           MapValue(Attr{"$", Value{}}),
+		"map two $ keys":      MapValue(Attr{"$float", StringValue("NaN")}, Attr{"$bytes", IntValue(1)}),
+		"map first key $":     MapValue(Attr{"$slice", IntValue(1)}, Attr{"b", IntValue(2)}),
+		"map odd keys":        MapValue(Attr{"", IntValue(1)}, Attr{"\x00\n\"", IntValue(2)}, Attr{"\u2028", IntValue(3)}),
+		"map nested":          MapValue(Attr{"m", MapValue(Attr{"s", SliceValue(MapValue(Attr{"$bytes", BytesValue([]byte{1})}))})}),
+	}
+}
+
+// encodeValue encodes v as an attribute and a finding of a span, and as an
+// attribute of an event, decodes all three and checks they agree.
+func roundTripValue(t *testing.T, v Value) (line []byte, got Value) {
+	t.Helper()
+	var e Encoder
+	s := goldenSpan(t)
+	s.Attrs = Attrs{{Key: "v", Value: v}}
+	s.Findings = Attrs{{Key: "v", Value: v}}
+	line = e.AppendSpan(nil, s)
+	require.True(t, json.Valid(line), "invalid JSON: %.200s", line)
+	rec, err := DecodeLine(line)
+	require.NoError(t, err)
+	require.NotNil(t, rec.Span)
+	require.Len(t, rec.Span.Attrs, 1)
+	require.Len(t, rec.Span.Findings, 1)
+	got = rec.Span.Attrs[0].Value
+	assert.True(t, got.Equal(rec.Span.Findings[0].Value))
+	assert.Equal(t, string(line), string(e.AppendSpan(nil, rec.Span)), "decode then encode changed the line")
+
+	ev := goldenEvent(t)
+	ev.Attrs = Attrs{{Key: "v", Value: v}}
+	evLine := e.AppendEvent(nil, ev)
+	require.True(t, json.Valid(evLine))
+	rec, err = DecodeLine(evLine)
+	require.NoError(t, err)
+	require.NotNil(t, rec.Event)
+	require.Len(t, rec.Event.Attrs, 1)
+	assert.True(t, got.Equal(rec.Event.Attrs[0].Value))
+	return line, got
+}
+
+func TestValueRoundTrip(t *testing.T) {
+	for name, v := range valueCases() {
+		t.Run(name, func(t *testing.T) {
+			_, got := roundTripValue(t, v)
+			assert.True(t, v.Equal(got), "got %#v, want %#v", got, v)
+			assert.Equal(t, v.Kind(), got.Kind())
+		})
+	}
+}
+
+func TestValueRoundTripNested(t *testing.T) {
+	// Every case inside a slice, a typed-looking slice and a map, so the
+	// wrappers meet every kind of neighbour.
+	var all []Value
+	var kvs []Attr
+	for name, v := range valueCases() {
+		if strings.HasPrefix(name, "string 1 MiB") {
+			continue
+		}
+		all = append(all, v)
+		kvs = append(kvs, Attr{Key: name, Value: v})
+		for _, w := range []Value{SliceValue(v), SliceValue(v, v), MapValue(Attr{"$k", v}), MapValue(Attr{"k", v})} {
+			_, got := roundTripValue(t, w)
+			assert.True(t, w.Equal(got), "%s: got %#v, want %#v", name, got, w)
+		}
+	}
+	for _, w := range []Value{SliceValue(all...), MapValue(kvs...), MapValue(Attr{"$all", SliceValue(all...)})} {
+		_, got := roundTripValue(t, w)
+		assert.True(t, w.Equal(got))
+	}
+}
+
+func TestValueDeeplyNested(t *testing.T) {
+	v := IntValue(1)
+	for i := range 500 {
+		if i%2 == 0 {
+			v = SliceValue(v)
+		} else {
+			v = MapValue(Attr{"$m", v})
+		}
+	}
+	_, got := roundTripValue(t, v)
+	assert.True(t, v.Equal(got))
+}
+
+func TestValueJSONForms(t *testing.T) {
+	for _, tc := range []struct {
+		v    Value
+		want string
+	}{
+		{Value{}, `null`},
+		{BoolValue(true), `true`},
+		{Int64Value(math.MinInt64), `-9223372036854775808`},
+		{Float64Value(3), `3.0`},
+		{Float64Value(math.Copysign(0, -1)), `-0.0`},
+		{Float64Value(1e20), `100000000000000000000.0`},
+		{Float64Value(1e21), `1e+21`},
+		{Float64Value(1e-7), `1e-7`},
+		{Float64Value(0.000001), `0.000001`},
+		{Float64Value(math.NaN()), `{"$float":"NaN"}`},
+		{Float64Value(math.Float64frombits(0xfff8000000000000)), `{"$float":"NaN(0xfff8000000000000)"}`},
+		{Float64Value(math.Inf(1)), `{"$float":"Infinity"}`},
+		{Float64Value(math.Inf(-1)), `{"$float":"-Infinity"}`},
+		{StringValue("a\"\\\n\t\r\b\f\x00\x1f\u2028\u2029\x7f<>&é"), `"a\"\\\n\t\r\b\f\u0000\u001f\u2028\u2029` + "\x7f<>&é\""},
+		{StringValue("a\xffb\xc3"), "\"a\ufffdb\ufffd\""},
+		{BytesValue([]byte("hi!")), `{"$bytes":"aGkh"}`},
+		{BoolSliceValue(nil), `{"$bool[]":[]}`},
+		{Int64SliceValue([]int64{}), `{"$int64[]":[]}`},
+		{Float64SliceValue(nil), `{"$float64[]":[]}`},
+		{StringSliceValue(nil), `{"$string[]":[]}`},
+		{Int64SliceValue([]int64{1, -2}), `[1,-2]`},
+		{Float64SliceValue([]float64{1, math.Inf(1)}), `[1.0,{"$float":"Infinity"}]`},
+		{SliceValue(), `{"$slice":[]}`},
+		{SliceValue(IntValue(1), IntValue(2)), `{"$slice":[1,2]}`},
+		{SliceValue(IntValue(1), Float64Value(2)), `[1,2.0]`},
+		{SliceValue(Value{}), `[null]`},
+		{MapValue(), `{}`},
+		{MapValue(Attr{"$float", StringValue("NaN")}), `{"$map":{"$float":"NaN"}}`},
+		{MapValue(Attr{"a", IntValue(1)}, Attr{"$b", IntValue(2)}), `{"a":1,"$b":2}`},
+	} {
+		assert.Equal(t, tc.want, string(appendValue(nil, tc.v)), "%#v", tc.v)
+		assert.True(t, json.Valid(appendValue(nil, tc.v)), tc.want)
+	}
+}
+
+func TestValueStringUsesJSON(t *testing.T) {
+	assert.Equal(t, `[1,2]`, Int64SliceValue([]int64{1, 2}).String())
+	assert.Equal(t, `{"a":true}`, MapValue(Attr{"a", BoolValue(true)}).String())
+}
+
+func TestInvalidUTF8IsReplaced(t *testing.T) {
+	var e Encoder
+	s := goldenSpan(t)
+	s.RunID = "run\xff"
+	s.Name = "\xc3\x28"
+	s.Attrs = Attrs{{Key: "k\xfe", Value: StringValue("v\xed\xa0\x80")}}
+	line := e.AppendSpan(nil, s)
+	require.True(t, json.Valid(line))
+	rec, err := DecodeLine(line)
+	require.NoError(t, err)
+	assert.Equal(t, "run\ufffd", rec.Span.RunID)
+	assert.Equal(t, "\ufffd(", rec.Span.Name)
+	want := Attrs{{Key: "k\ufffd", Value: StringValue("v\ufffd\ufffd\ufffd")}} // a surrogate's three bytes
+	assert.True(t, want.Equal(rec.Span.Attrs), "got %#v", rec.Span.Attrs)
+}
+
+func TestLinesAreValidJSONWithTheFieldNames(t *testing.T) {
+	spanFields := []string{"type", "run_id", "stage", "name", "trace_id", "span_id", "parent_span_id",
+		"start_time", "end_time", "elapsed_ms", "status", "status_message", "span_kind", "attrs",
+		"findings", "resource", "scope"}
+	eventFields := []string{"type", "name", "run_id", "stage", "trace_id", "span_id", "ts", "attrs"}
+	var e Encoder
+	for name, v := range valueCases() {
+		s := goldenSpan(t)
+		s.Attrs = Attrs{{Key: name, Value: v}}
+		ev := goldenEvent(t)
+		ev.Attrs = s.Attrs
+		for _, tc := range []struct {
+			line   []byte
+			fields []string
+		}{{e.AppendSpan(nil, s), spanFields}, {e.AppendEvent(nil, ev), eventFields}} {
+			require.True(t, json.Valid(tc.line), "%s: %.200s", name, tc.line)
+			var m map[string]any
+			require.NoError(t, json.Unmarshal(tc.line, &m))
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			want := append([]string(nil), tc.fields...)
+			sort.Strings(keys)
+			sort.Strings(want)
+			assert.Equal(t, want, keys, name)
+			attrs, ok := m["attrs"].(map[string]any)
+			if assert.True(t, ok) {
+				assert.Contains(t, attrs, name)
+			}
+		}
+	}
+}
+
+func TestMarshalJSON(t *testing.T) {
+	s, ev := goldenSpan(t), goldenEvent(t)
+	b, err := json.Marshal(s)
+	require.NoError(t, err)
+	assert.Equal(t, strings.TrimSuffix(goldenSpanLine, "\n"), string(b))
+	b, err = json.Marshal(ev)
+	require.NoError(t, err)
+	assert.Equal(t, strings.TrimSuffix(goldenEventLine, "\n"), string(b))
+
+	type both struct {
+		Spans  []StageSpan
+		Events []TraceEvent
+		Ptr    *StageSpan
+	}
+	in := both{Spans: []StageSpan{*s, {}}, Events: []TraceEvent{*ev}}
+	b, err = json.Marshal(in)
+	require.NoError(t, err)
+	var out both
+	require.NoError(t, json.Unmarshal(b, &out))
+	require.Len(t, out.Spans, 2)
+	require.Len(t, out.Events, 1)
+	assert.Nil(t, out.Ptr)
+	assertSpanEqual(t, s, &out.Spans[0])
+	assertSpanEqual(t, &StageSpan{}, &out.Spans[1])
+	assertEventEqual(t, ev, &out.Events[0])
+
+	var wrong TraceEvent
+	err = json.Unmarshal([]byte(goldenSpanLine), &wrong)
+	assert.ErrorContains(t, err, "not a trace_event")
+	var bad StageSpan
+	err = json.Unmarshal([]byte(`{"type":"stage_span","trace_id":"x"}`), &bad)
+	assert.ErrorContains(t, err, "trace id")
+}
+
+func TestEncoderAllocs(t *testing.T) {
+	var e Encoder
+	s, ev := benchSpan(), goldenEvent(t)
+	buf := make([]byte, 0, 4096)
+	buf = e.AppendSpan(buf, s)
+	allocs := testing.AllocsPerRun(100, func() {
+		buf = e.AppendSpan(buf[:0], s)
+		buf = e.AppendEvent(buf, ev)
+	})
+	assert.Zero(t, allocs)
+}
+
+func benchSpan() *StageSpan {
+	start := time.Date(2026, 11, 22, 10, 0, 0, 123456789, time.UTC)
+	res := &Resource{Attrs: Attrs{
+		{Key: "service.name", Value: StringValue("chatbot")},
+		{Key: "service.version", Value: StringValue("1.4.2")},
+		{Key: "host.name", Value: StringValue("worker-7")},
+	}}
+	return &StageSpan{
+		RunID:        "run-2026-11-22-0042",
+		Stage:        "inference",
+		Name:         "chat gpt-4o",
+		TraceID:      TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36},
+		SpanID:       SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7},
+		ParentSpanID: SpanID{0x53, 0x99, 0x5c, 0x3f, 0x42, 0xcd, 0x8a, 0xd8},
+		StartTime:    start,
+		EndTime:      start.Add(812345678 * time.Nanosecond),
+		Status:       StatusOK,
+		Kind:         SpanKindClient,
+		Attrs: Attrs{
+			{Key: "gen_ai.system", Value: StringValue("openai")},
+			{Key: "gen_ai.request.model", Value: StringValue("gpt-4o")},
+			{Key: "gen_ai.request.temperature", Value: Float64Value(0.7)},
+			{Key: "gen_ai.request.max_tokens", Value: IntValue(1024)},
+			{Key: "gen_ai.request.stream", Value: BoolValue(false)},
+			{Key: "gen_ai.response.finish_reasons", Value: StringSliceValue([]string{"stop"})},
+			{Key: "http.response.status_code", Value: IntValue(200)},
+			{Key: "user.prompt", Value: StringValue("Summarize \"the report\"\nin 3 bullet points.")},
+		},
+		Findings: Attrs{
+			{Key: "input_tokens", Value: IntValue(812)},
+			{Key: "output_tokens", Value: IntValue(95)},
+			{Key: "latency_ok", Value: BoolValue(true)},
+		},
+		Resource: res,
+		Scope:    "chatbot/llm",
+	}
+}
+
+func BenchmarkEncoderAppendSpan(b *testing.B) {
+	var e Encoder
+	s := benchSpan()
+	buf := e.AppendSpan(nil, s)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = e.AppendSpan(buf[:0], s)
+	}
+}
+
+func BenchmarkEncoderAppendEvent(b *testing.B) {
+	var e Encoder
+	ev := goldenEvent(b)
+	buf := e.AppendEvent(nil, ev)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = e.AppendEvent(buf[:0], ev)
+	}
+}
+
+func TestAppendTimeMatchesAppendFormat(t *testing.T) {
+	for _, tm := range []time.Time{
+		{},
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 11, 22, 10, 0, 0, 1, time.FixedZone("x", 5*3600+1800)),
+		time.Unix(1<<40, 123).In(time.Local),
+		time.Now(), // with a monotonic reading
+	} {
+		want := tm.UTC().AppendFormat(nil, timeLayout)
+		assert.Equal(t, string(want), string(appendTime(nil, tm)))
+	}
+}

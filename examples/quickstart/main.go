@@ -1,0 +1,176 @@
+// Command quickstart runs one turn of a retrieval-augmented chatbot,
+// instrumented with OpenTelemetry, through stagetrace: the processor puts
+// every span in the run and its stage, the exporter writes the run to a
+// JSONL file, to a SQLite store and to memory, and the run is printed from
+// the store the way "stagetrace show" prints it.
+//
+//	go run ./examples/quickstart -out ./stagetrace-out
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/exporter"
+	"github.com/stagetrace/stagetrace/internal/summary"
+	"github.com/stagetrace/stagetrace/processor"
+	"github.com/stagetrace/stagetrace/sink/jsonlsink"
+	"github.com/stagetrace/stagetrace/sink/memsink"
+	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+)
+
+func main() {
+	out := flag.String("out", "stagetrace-out", "directory the run is written to")
+	runID := flag.String("run", "", "run id (default: turn-<time>)")
+	flag.Parse()
+	if *runID == "" {
+		*runID = "turn-" + time.Now().UTC().Format("20060102-150405")
+	}
+	if err := run(context.Background(), *out, *runID, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		os.Exit(1)
+	}
+}
+
+// run executes one chatbot turn as run runID and writes it under dir.
+func run(ctx context.Context, dir, runID string, w io.Writer) error {
+	path := filepath.Join(dir, "runs.jsonl")
+	file, err := jsonlsink.New(path)
+	if err != nil {
+		return err
+	}
+	dbPath := filepath.Join(dir, "runs.db")
+	store, err := sqlitesink.Open(dbPath)
+	if err != nil {
+		return errors.Join(err, file.Shutdown(ctx))
+	}
+	mem := memsink.New()
+	exp, err := exporter.New(exporter.WithSinks(file, store, mem), exporter.WithStageEvents())
+	if err != nil {
+		return errors.Join(err, file.Shutdown(ctx), store.Shutdown(ctx))
+	}
+	tp := sdktrace.NewTracerProvider(
+		sdktrace.WithResource(resource.NewSchemaless(
+			attribute.String("service.name", "chatbot"),
+			attribute.String("deployment.environment", "demo"),
+		)),
+		sdktrace.WithSpanProcessor(processor.New()),
+		sdktrace.WithBatcher(exp),
+	)
+
+	turnErr := chatTurn(ctx, tp, runID)
+	// Shutdown flushes the batcher and shuts the sinks down: after it
+	// returns, every span is in the file and in the store.
+	if err := tp.Shutdown(ctx); err != nil {
+		return errors.Join(turnErr, err)
+	}
+	if turnErr != nil {
+		return turnErr
+	}
+
+	fmt.Fprintf(w, "wrote %d spans and %d events to %s and %s\n\n", len(mem.Spans()), len(mem.Events()), path, dbPath)
+	return printRun(ctx, w, dbPath, runID)
+}
+
+// printRun prints run runID as read back from the store at dbPath, with
+// the code "stagetrace show" uses.
+func printRun(ctx context.Context, w io.Writer, dbPath, runID string) (err error) {
+	store, err := sqlitesink.OpenReadOnly(dbPath)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, store.Close()) }()
+	r, err := store.Run(ctx, runID)
+	if err != nil {
+		return err
+	}
+	records, err := store.RunRecords(ctx, runID)
+	if err != nil {
+		return err
+	}
+	return summary.WriteTree(w, r, records, summary.TreeOptions{})
+}
+
+// chatTurn answers one question: retrieve documents, ask the model (the
+// first call is rate limited and retried), then evaluate the answer.
+func chatTurn(ctx context.Context, tp trace.TracerProvider, runID string) error {
+	tracer := tp.Tracer("chatbot/rag")
+	llm := tp.Tracer("chatbot/llm")
+
+	ctx = attributes.ContextWithRun(ctx, runID)
+	ctx, turn := tracer.Start(ctx, "chat turn", trace.WithSpanKind(trace.SpanKindServer))
+	defer turn.End()
+
+	// Retrieval: one stage, two spans; the search inherits the stage.
+	rctx, retrieve := tracer.Start(attributes.ContextWithStage(ctx, "retrieval"), "retrieve documents")
+	_, search := tracer.Start(rctx, "vector search", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("db.system", "qdrant"), attribute.Int("search.top_k", 4)))
+	work(12 * time.Millisecond)
+	attributes.SetFinding(search, "documents", 4)
+	attributes.SetFinding(search, "retrieval_score", 0.82)
+	search.End()
+	retrieve.End()
+
+	// Inference: the first call is rate limited, the retry answers.
+	ictx, infer := tracer.Start(attributes.ContextWithStage(ctx, "inference"), "generate answer")
+	for attempt := 1; attempt <= 2; attempt++ {
+		_, call := llm.Start(ictx, "chat gpt-4o", trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(
+				attribute.String("gen_ai.operation.name", "chat"),
+				attribute.String("gen_ai.request.model", "gpt-4o"),
+				attribute.Int("llm.attempt", attempt),
+			))
+		if attempt == 1 {
+			work(3 * time.Millisecond)
+			err := errors.New("429 rate limited: retry after 20ms")
+			call.RecordError(err)
+			call.SetStatus(codes.Error, err.Error())
+			call.End()
+			work(20 * time.Millisecond)
+			continue
+		}
+		work(40 * time.Millisecond)
+		attributes.RecordMetric(call, "time_to_first_token", 41.5, "ms")
+		call.SetAttributes(
+			attribute.String("gen_ai.response.model", "gpt-4o-2024-08-06"),
+			attribute.Int("gen_ai.usage.input_tokens", 812),
+			attribute.Int("gen_ai.usage.output_tokens", 95),
+			attribute.StringSlice("gen_ai.response.finish_reasons", []string{"stop"}),
+		)
+		attributes.SetFinding(call, attributes.FindingInputTokens, 812)
+		attributes.SetFinding(call, attributes.FindingOutputTokens, 95)
+		call.SetStatus(codes.Ok, "")
+		call.End()
+	}
+	infer.End()
+
+	// Evaluation: a judge scores the answer.
+	_, judge := tracer.Start(attributes.ContextWithStage(ctx, "evaluation"), "judge answer")
+	work(8 * time.Millisecond)
+	attributes.SetFinding(judge, "response_safe_score", 0.97)
+	attributes.SetFinding(judge, "faithfulness", 0.88)
+	attributes.SetFinding(judge, "latency_budget_ok", true)
+	judge.End()
+
+	// A measurement made outside any span, recorded through the bridge.
+	bridge := stagetrace.NewBridge(tracer, runID, stagetrace.WithBridgeParent(ctx))
+	bridge.CustomMetric("documents_per_second", 333)
+	return nil
+}
+
+// work stands in for the real call.
+func work(d time.Duration) { time.Sleep(d) }

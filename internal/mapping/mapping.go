@@ -1,0 +1,241 @@
+package mapping
+
+import (
+	"strings"
+	"time"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/attributes"
+)
+
+// Options change what the mapping produces.
+type Options struct {
+	// StageEvents synthesizes a stage_start and a stage_end event for each
+	// span that opens a stage.
+	StageEvents bool
+	// EvaluationEvents synthesizes a gen_ai.evaluation.result event for
+	// each finding of a span, except those read from such events.
+	EvaluationEvents bool
+	// Enrich, when set, is applied to each span once mapped.
+	Enrich Enricher
+}
+
+// Enricher derives more of a span from what it carries, once mapped: a
+// stage, attributes, findings (rules.Set is one). The SDK exporter and the
+// collector exporter share it through Options, so a span is enriched the
+// same whichever path it takes.
+type Enricher interface {
+	// Apply may set span.Stage and add to span.Attrs and span.Findings;
+	// it must not modify the slices it is given, only replace them. It is
+	// called concurrently for different batches.
+	Apply(span *stagetrace.StageSpan)
+}
+
+// Batcher maps spans into one stagetrace.Batch. All attributes of the
+// batch share one backing array, so mapping a span costs no allocation of
+// its own in the common case. A Batcher is not safe for concurrent use; make
+// one per export call.
+type Batcher struct {
+	opts  Options
+	batch stagetrace.Batch
+	arena stagetrace.Attrs
+
+	// The run id of a span without run.id is its trace id in hex; spans of
+	// one trace usually come together, so the last one is remembered.
+	lastTrace   stagetrace.TraceID
+	lastTraceID string
+
+	// evalNames are the findings of the span being added that were read
+	// from its evaluation events, so that they are not emitted again.
+	evalNames []string
+}
+
+// NewBatcher returns a Batcher sized for spans spans with about attrs
+// attributes each.
+func NewBatcher(opts Options, spans, attrs int) *Batcher {
+	return &Batcher{
+		opts:  opts,
+		batch: stagetrace.Batch{Spans: make([]stagetrace.StageSpan, 0, spans)},
+		arena: make(stagetrace.Attrs, 0, spans*attrs),
+	}
+}
+
+// Batch returns what has been mapped so far.
+func (b *Batcher) Batch() stagetrace.Batch { return b.batch }
+
+// AttrCount returns how many attributes, findings and event attributes
+// the batch holds, to size the next Batcher.
+func (b *Batcher) AttrCount() int { return len(b.arena) }
+
+// Add maps one span, and its events, into the batch. res is the span's
+// resource, shared by the spans of one resource.
+func (b *Batcher) Add(v SpanView, res *stagetrace.Resource) {
+	start := len(b.arena)
+	b.arena = v.AppendAttributes(b.arena)
+	all := b.arena[start:]
+
+	var run, stage string
+	inherited := false
+	// Partition in place: plain attributes move to the front, findings are
+	// appended after the span's attributes with their prefix cut.
+	kept := 0
+	for i := range all {
+		kv := all[i]
+		switch {
+		case kv.Key == string(attributes.RunID):
+			run = kv.Value.String()
+		case kv.Key == string(attributes.RunStage):
+			stage = kv.Value.String()
+		case kv.Key == string(attributes.StageInherited):
+			inherited = kv.Value.AsBool()
+		case strings.HasPrefix(kv.Key, attributes.FindingPrefix) && len(kv.Key) > len(attributes.FindingPrefix):
+			b.arena = append(b.arena, stagetrace.Attr{Key: kv.Key[len(attributes.FindingPrefix):], Value: kv.Value})
+		default:
+			all[kept] = kv
+			kept++
+		}
+	}
+	// Evaluation results recorded as span events are findings too: a span
+	// attribute finding.<name> wins over an event for the same name.
+	b.evalNames = b.evalNames[:0]
+	for i, n := 0, v.EventCount(); i < n; i++ {
+		if name, _ := v.Event(i); name != attributes.EventEvaluationResult {
+			continue
+		}
+		mark := len(b.arena)
+		b.arena = v.AppendEventAttributes(i, b.arena)
+		kv, ok := evaluationFinding(b.arena[mark:])
+		b.arena = b.arena[:mark]
+		if ok && !hasKey(b.arena[start+len(all):], kv.Key) {
+			b.arena = append(b.arena, kv)
+			b.evalNames = append(b.evalNames, kv.Key)
+		}
+	}
+	// b.arena may have moved while findings were appended; all still points
+	// at the span's attributes, which is all that is needed of it.
+	findings := b.arena[start+len(all):]
+
+	traceID := v.TraceID()
+	if run == "" {
+		run = b.traceHex(traceID)
+	}
+	status, msg := v.Status()
+	b.batch.Spans = append(b.batch.Spans, stagetrace.StageSpan{
+		RunID:         run,
+		Stage:         stage,
+		Name:          v.Name(),
+		TraceID:       traceID,
+		SpanID:        v.SpanID(),
+		ParentSpanID:  v.ParentSpanID(),
+		StartTime:     v.StartTime(),
+		EndTime:       v.EndTime(),
+		Status:        status,
+		StatusMessage: msg,
+		Kind:          v.Kind(),
+		Attrs:         nilIfEmpty(all[:kept:kept]),
+		Findings:      nilIfEmpty(findings[:len(findings):len(findings)]),
+		Resource:      res,
+		Scope:         v.Scope(),
+	})
+	// The span is enriched in place in the batch: a pointer to a local
+	// would make every span escape to the heap through the interface.
+	span := &b.batch.Spans[len(b.batch.Spans)-1]
+	if b.opts.Enrich != nil {
+		b.opts.Enrich.Apply(span)
+		span.Attrs, span.Findings = nilIfEmpty(span.Attrs), nilIfEmpty(span.Findings)
+	}
+
+	emitStage := b.opts.StageEvents && span.Stage != "" && !inherited
+	if emitStage {
+		b.event(span, attributes.EventStageStart, span.StartTime, nil)
+	}
+	for i, n := 0, v.EventCount(); i < n; i++ {
+		name, t := v.Event(i)
+		es := len(b.arena)
+		b.arena = v.AppendEventAttributes(i, b.arena)
+		b.event(span, name, t, b.arena[es:len(b.arena):len(b.arena)])
+	}
+	if b.opts.EvaluationEvents {
+		for _, f := range span.Findings {
+			if !b.readBack(f.Key) {
+				b.evaluationEvent(span, f)
+			}
+		}
+	}
+	if emitStage {
+		b.event(span, attributes.EventStageEnd, span.EndTime, nil)
+	}
+}
+
+// evaluationFinding reads a gen_ai.evaluation.result event's attributes as
+// a finding: named by gen_ai.evaluation.name, valued by the score value,
+// else by the score label.
+func evaluationFinding(attrs stagetrace.Attrs) (stagetrace.Attr, bool) {
+	name, _ := attrs.Get(string(attributes.GenAIEvaluationName))
+	if name.Kind() != stagetrace.KindString || name.AsString() == "" {
+		return stagetrace.Attr{}, false
+	}
+	if v, ok := attrs.Get(string(attributes.GenAIEvaluationScoreValue)); ok {
+		if _, num := v.Number(); num {
+			return stagetrace.Attr{Key: name.AsString(), Value: v}, true
+		}
+	}
+	if v, ok := attrs.Get(string(attributes.GenAIEvaluationScoreLabel)); ok && v.Kind() != stagetrace.KindEmpty {
+		return stagetrace.Attr{Key: name.AsString(), Value: v}, true
+	}
+	return stagetrace.Attr{}, false
+}
+
+// evaluationEvent appends the gen_ai.evaluation.result event of finding f,
+// at the span's end: numbers as the score value (float64), anything else
+// as the score label.
+func (b *Batcher) evaluationEvent(s *stagetrace.StageSpan, f stagetrace.Attr) {
+	es := len(b.arena)
+	b.arena = append(b.arena, stagetrace.Attr{Key: string(attributes.GenAIEvaluationName), Value: stagetrace.StringValue(f.Key)})
+	if n, ok := f.Value.Number(); ok {
+		b.arena = append(b.arena, stagetrace.Attr{Key: string(attributes.GenAIEvaluationScoreValue), Value: stagetrace.Float64Value(n)})
+	} else {
+		b.arena = append(b.arena, stagetrace.Attr{Key: string(attributes.GenAIEvaluationScoreLabel), Value: stagetrace.StringValue(f.Value.String())})
+	}
+	b.event(s, attributes.EventEvaluationResult, s.EndTime, b.arena[es:len(b.arena):len(b.arena)])
+}
+
+func (b *Batcher) readBack(name string) bool {
+	for _, n := range b.evalNames {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+func hasKey(a stagetrace.Attrs, key string) bool {
+	_, ok := a.Get(key)
+	return ok
+}
+
+func (b *Batcher) event(s *stagetrace.StageSpan, name string, t time.Time, attrs stagetrace.Attrs) {
+	b.batch.Events = append(b.batch.Events, stagetrace.TraceEvent{
+		Name:    name,
+		RunID:   s.RunID,
+		Stage:   s.Stage,
+		TraceID: s.TraceID,
+		SpanID:  s.SpanID,
+		Time:    t,
+		Attrs:   nilIfEmpty(attrs),
+	})
+}
+
+func (b *Batcher) traceHex(id stagetrace.TraceID) string {
+	if id != b.lastTrace || b.lastTraceID == "" {
+		b.lastTrace, b.lastTraceID = id, id.String()
+	}
+	return b.lastTraceID
+}
+
+func nilIfEmpty(a stagetrace.Attrs) stagetrace.Attrs {
+	if len(a) == 0 {
+		return nil
+	}
+	return a
+}

@@ -1,0 +1,90 @@
+package mapping
+
+import (
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/stagetrace/stagetrace"
+)
+
+// FromAttribute converts an OpenTelemetry attribute value to a model value.
+// Scalars convert without allocating; slices and maps are copied.
+func FromAttribute(v attribute.Value) stagetrace.Value {
+	switch v.Type() {
+	case attribute.BOOL:
+		return stagetrace.BoolValue(v.AsBool())
+	case attribute.INT64:
+		return stagetrace.Int64Value(v.AsInt64())
+	case attribute.FLOAT64:
+		return stagetrace.Float64Value(v.AsFloat64())
+	case attribute.STRING:
+		return stagetrace.StringValue(v.AsString())
+	case attribute.BOOLSLICE:
+		return stagetrace.BoolSliceValue(v.AsBoolSlice())
+	case attribute.INT64SLICE:
+		return stagetrace.Int64SliceValue(v.AsInt64Slice())
+	case attribute.FLOAT64SLICE:
+		return stagetrace.Float64SliceValue(v.AsFloat64Slice())
+	case attribute.STRINGSLICE:
+		return stagetrace.StringSliceValue(v.AsStringSlice())
+	case attribute.BYTESLICE:
+		return stagetrace.BytesValue(v.AsByteSlice())
+	case attribute.SLICE:
+		in := v.AsSlice()
+		out := make([]stagetrace.Value, len(in))
+		for i, e := range in {
+			out[i] = FromAttribute(e)
+		}
+		return stagetrace.SliceValue(out...)
+	case attribute.MAP:
+		return stagetrace.MapValue(AppendKeyValues(nil, v.AsMap())...)
+	}
+	return stagetrace.Value{}
+}
+
+// AppendKeyValues appends OpenTelemetry attributes to dst as model
+// attributes.
+func AppendKeyValues(dst stagetrace.Attrs, kvs []attribute.KeyValue) stagetrace.Attrs {
+	for _, kv := range kvs {
+		dst = append(dst, stagetrace.Attr{Key: string(kv.Key), Value: FromAttribute(kv.Value)})
+	}
+	return dst
+}
+
+// ToAttribute converts a model value to an OpenTelemetry attribute value.
+func ToAttribute(v stagetrace.Value) attribute.Value {
+	switch v.Kind() {
+	case stagetrace.KindBool:
+		return attribute.BoolValue(v.AsBool())
+	case stagetrace.KindInt64:
+		return attribute.Int64Value(v.AsInt64())
+	case stagetrace.KindFloat64:
+		return attribute.Float64Value(v.AsFloat64())
+	case stagetrace.KindString:
+		return attribute.StringValue(v.AsString())
+	case stagetrace.KindBytes:
+		return attribute.ByteSliceValue(v.AsBytes())
+	case stagetrace.KindBoolSlice:
+		return attribute.BoolSliceValue(v.AsBoolSlice())
+	case stagetrace.KindInt64Slice:
+		return attribute.Int64SliceValue(v.AsInt64Slice())
+	case stagetrace.KindFloat64Slice:
+		return attribute.Float64SliceValue(v.AsFloat64Slice())
+	case stagetrace.KindStringSlice:
+		return attribute.StringSliceValue(v.AsStringSlice())
+	case stagetrace.KindSlice:
+		in := v.AsSlice()
+		out := make([]attribute.Value, len(in))
+		for i, e := range in {
+			out[i] = ToAttribute(e)
+		}
+		return attribute.SliceValue(out...)
+	case stagetrace.KindMap:
+		in := v.AsMap()
+		out := make([]attribute.KeyValue, len(in))
+		for i, kv := range in {
+			out[i] = attribute.KeyValue{Key: attribute.Key(kv.Key), Value: ToAttribute(kv.Value)}
+		}
+		return attribute.MapValue(out...)
+	}
+	return attribute.Value{}
+}

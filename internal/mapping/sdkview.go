@@ -1,0 +1,88 @@
+package mapping
+
+import (
+	"time"
+
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/stagetrace/stagetrace"
+)
+
+// SDKSpan is the SpanView of an OpenTelemetry Go SDK span.
+type SDKSpan struct {
+	Span sdktrace.ReadOnlySpan
+}
+
+var _ SpanView = SDKSpan{}
+
+// Name returns the span name.
+func (s SDKSpan) Name() string { return s.Span.Name() }
+
+// TraceID returns the span's trace id.
+func (s SDKSpan) TraceID() stagetrace.TraceID {
+	return stagetrace.TraceID(s.Span.SpanContext().TraceID())
+}
+
+// SpanID returns the span's id.
+func (s SDKSpan) SpanID() stagetrace.SpanID { return stagetrace.SpanID(s.Span.SpanContext().SpanID()) }
+
+// ParentSpanID returns the parent's span id, zero for a root span.
+func (s SDKSpan) ParentSpanID() stagetrace.SpanID { return stagetrace.SpanID(s.Span.Parent().SpanID()) }
+
+// Kind returns the span kind.
+func (s SDKSpan) Kind() stagetrace.SpanKind { return KindFromOTel(s.Span.SpanKind()) }
+
+// StartTime returns when the span started.
+func (s SDKSpan) StartTime() time.Time { return s.Span.StartTime() }
+
+// EndTime returns when the span ended.
+func (s SDKSpan) EndTime() time.Time { return s.Span.EndTime() }
+
+// Status returns the span status and its description.
+func (s SDKSpan) Status() (stagetrace.StatusCode, string) {
+	st := s.Span.Status()
+	return StatusFromOTel(st.Code), st.Description
+}
+
+// Scope returns the instrumentation scope name.
+func (s SDKSpan) Scope() string { return s.Span.InstrumentationScope().Name }
+
+// AppendAttributes appends the span attributes to dst.
+func (s SDKSpan) AppendAttributes(dst stagetrace.Attrs) stagetrace.Attrs {
+	return AppendKeyValues(dst, s.Span.Attributes())
+}
+
+// EventCount returns the number of span events.
+func (s SDKSpan) EventCount() int { return len(s.Span.Events()) }
+
+// Event returns the name and time of event i.
+func (s SDKSpan) Event(i int) (string, time.Time) {
+	e := s.Span.Events()[i]
+	return e.Name, e.Time
+}
+
+// AppendEventAttributes appends the attributes of event i to dst.
+func (s SDKSpan) AppendEventAttributes(i int, dst stagetrace.Attrs) stagetrace.Attrs {
+	return AppendKeyValues(dst, s.Span.Events()[i].Attributes)
+}
+
+// KindFromOTel converts an OpenTelemetry span kind.
+func KindFromOTel(k trace.SpanKind) stagetrace.SpanKind {
+	if k > trace.SpanKindConsumer {
+		return stagetrace.SpanKindUnspecified
+	}
+	return stagetrace.SpanKind(k)
+}
+
+// StatusFromOTel converts an OpenTelemetry status code.
+func StatusFromOTel(c codes.Code) stagetrace.StatusCode {
+	switch c {
+	case codes.Ok:
+		return stagetrace.StatusOK
+	case codes.Error:
+		return stagetrace.StatusError
+	}
+	return stagetrace.StatusUnset
+}

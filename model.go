@@ -1,0 +1,171 @@
+package stagetrace
+
+import (
+	"context"
+	"encoding/hex"
+	"time"
+)
+
+// TraceID is a W3C trace id. Its JSON form is 32 lowercase hex digits.
+type TraceID [16]byte
+
+// IsValid reports whether the trace id is not all zeros.
+func (t TraceID) IsValid() bool { return t != TraceID{} }
+
+// String returns the trace id as 32 lowercase hex digits.
+func (t TraceID) String() string { return hex.EncodeToString(t[:]) }
+
+// SpanID is a W3C span id. Its JSON form is 16 lowercase hex digits, or the
+// empty string when the id is zero (a root span's parent).
+type SpanID [8]byte
+
+// IsValid reports whether the span id is not all zeros.
+func (s SpanID) IsValid() bool { return s != SpanID{} }
+
+// String returns the span id as 16 lowercase hex digits, or "" when zero.
+func (s SpanID) String() string {
+	if !s.IsValid() {
+		return ""
+	}
+	return hex.EncodeToString(s[:])
+}
+
+// StatusCode is the outcome of a span.
+type StatusCode uint8
+
+// Span status codes, as OpenTelemetry defines them.
+const (
+	StatusUnset StatusCode = iota
+	StatusOK
+	StatusError
+)
+
+var statusNames = [...]string{StatusUnset: "unset", StatusOK: "ok", StatusError: "error"}
+
+// String returns "unset", "ok" or "error".
+func (c StatusCode) String() string {
+	if int(c) < len(statusNames) {
+		return statusNames[c]
+	}
+	return "unset"
+}
+
+// ParseStatusCode parses the String form of a status code.
+func ParseStatusCode(s string) (StatusCode, bool) {
+	for i, n := range statusNames {
+		if n == s {
+			return StatusCode(i), true
+		}
+	}
+	return StatusUnset, false
+}
+
+// SpanKind is the role of a span in a trace, as OpenTelemetry defines it.
+type SpanKind uint8
+
+// Span kinds, numbered as in OpenTelemetry's trace API.
+const (
+	SpanKindUnspecified SpanKind = iota
+	SpanKindInternal
+	SpanKindServer
+	SpanKindClient
+	SpanKindProducer
+	SpanKindConsumer
+)
+
+var kindNames = [...]string{
+	SpanKindUnspecified: "unspecified",
+	SpanKindInternal:    "internal",
+	SpanKindServer:      "server",
+	SpanKindClient:      "client",
+	SpanKindProducer:    "producer",
+	SpanKindConsumer:    "consumer",
+}
+
+// String returns the lowercase name of the kind ("internal", "client", ...).
+func (k SpanKind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "unspecified"
+}
+
+// ParseSpanKind parses the String form of a span kind.
+func ParseSpanKind(s string) (SpanKind, bool) {
+	for i, n := range kindNames {
+		if n == s {
+			return SpanKind(i), true
+		}
+	}
+	return SpanKindUnspecified, false
+}
+
+// Resource describes the entity that produced spans (service name, host,
+// ...). Spans of one resource share one *Resource, so encoders can write its
+// attributes once per resource rather than once per span.
+type Resource struct {
+	Attrs Attrs
+}
+
+// StageSpan is one ended span seen as a step of a run.
+type StageSpan struct {
+	RunID         string     // run.id; the trace id when nothing set one
+	Stage         string     // run.stage, "" when the span has none
+	Name          string     // span name
+	TraceID       TraceID    // trace the span belongs to
+	SpanID        SpanID     // the span's own id
+	ParentSpanID  SpanID     // zero for a root span
+	StartTime     time.Time  // when the span started
+	EndTime       time.Time  // when the span ended
+	Status        StatusCode // span status
+	StatusMessage string     // description given with an error status
+	Kind          SpanKind   // span kind
+	Attrs         Attrs      // span attributes less run.id, run.stage and finding.*
+	Findings      Attrs      // finding.<name> attributes, keyed by <name>
+	Resource      *Resource  // nil when unknown
+	Scope         string     // instrumentation scope name
+}
+
+// Elapsed returns the span's duration.
+func (s *StageSpan) Elapsed() time.Duration { return s.EndTime.Sub(s.StartTime) }
+
+// ElapsedMS returns the span's duration in milliseconds, the origin model's
+// elapsed_ms.
+func (s *StageSpan) ElapsedMS() float64 { return float64(s.Elapsed()) / float64(time.Millisecond) }
+
+// TraceEvent is something that happened at an instant inside a span: an
+// OpenTelemetry span event (an exception, a log, a metric) or a synthesized
+// stage_start / stage_end.
+type TraceEvent struct {
+	Name    string    // event name
+	RunID   string    // run of the span the event belongs to
+	Stage   string    // stage of that span
+	TraceID TraceID   // trace of that span
+	SpanID  SpanID    // that span
+	Time    time.Time // when it happened; "ts" in JSON, seconds since the epoch
+	Attrs   Attrs     // event attributes
+}
+
+// Batch is what sinks receive: the spans and events of one export call.
+// A sink must not modify a Batch; it may keep references to it.
+type Batch struct {
+	Spans  []StageSpan
+	Events []TraceEvent
+}
+
+// Len returns the number of records in the batch.
+func (b Batch) Len() int { return len(b.Spans) + len(b.Events) }
+
+// Sink receives batches of records. Write may be called concurrently by
+// different exporters; a sink that is not safe for that must serialize
+// itself. After Shutdown returns, Write returns an error.
+type Sink interface {
+	Write(ctx context.Context, b Batch) error
+	Shutdown(ctx context.Context) error
+}
+
+// Flusher is implemented by sinks that buffer: ForceFlush makes every
+// record written before the call durable (on disk, sent, ...).
+type Flusher interface {
+	ForceFlush(ctx context.Context) error
+}

@@ -1,0 +1,120 @@
+package processor
+
+import (
+	"context"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/stagetrace/stagetrace/attributes"
+)
+
+// noopProcessor is the baseline: a processor that does nothing.
+type noopProcessor struct{}
+
+func (noopProcessor) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (noopProcessor) OnEnd(sdktrace.ReadOnlySpan)                     {}
+func (noopProcessor) Shutdown(context.Context) error                  { return nil }
+func (noopProcessor) ForceFlush(context.Context) error                { return nil }
+
+// naiveProcessor sets run.id and run.stage from the context on every span,
+// without looking at what the span already has.
+type naiveProcessor struct{ noopProcessor }
+
+func (naiveProcessor) OnStart(ctx context.Context, s sdktrace.ReadWriteSpan) {
+	run, _ := attributes.RunFromContext(ctx)
+	stage, _ := attributes.StageFromContext(ctx)
+	s.SetAttributes(attributes.Run(run), attributes.Stage(stage))
+}
+
+// readingProcessor reads the attributes of each ended span, as an
+// exporter does.
+type readingProcessor struct{ noopProcessor }
+
+var attrSink []attribute.KeyValue
+
+func (readingProcessor) OnEnd(s sdktrace.ReadOnlySpan) { attrSink = s.Attributes() }
+
+// BenchmarkSpanStartEnd measures starting and ending a child span with 8
+// attributes and one event, under a parent whose context carries a run
+// and a stage, with only the processor under test registered: no exporter,
+// so that the processor's cost is not lost in the exporter's. It reports
+// wall time (ns/op) and process CPU time (cpu-ns/op).
+func BenchmarkSpanStartEnd(b *testing.B) {
+	cases := []struct {
+		name string
+		sps  func() []sdktrace.SpanProcessor
+	}{
+		{"noop", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{noopProcessor{}} }},
+		{"naive", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{naiveProcessor{}} }},
+		{"processor", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New()} }},
+		{"wrapping", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{NewWrapping(noopProcessor{})} }},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) { benchSpans(b, c.sps()...) })
+	}
+}
+
+// BenchmarkSpanWithReader is BenchmarkSpanStartEnd with a processor that
+// reads each ended span's attributes, as an exporter would: the wrapping
+// mode builds that slice when it is read, so part of its cost moves there,
+// off the goroutine that ends the span when the reader is a
+// BatchSpanProcessor.
+func BenchmarkSpanWithReader(b *testing.B) {
+	cases := []struct {
+		name string
+		sps  func() []sdktrace.SpanProcessor
+	}{
+		{"noop", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{readingProcessor{}} }},
+		{"processor", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New(), readingProcessor{}} }},
+		{"wrapping", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{NewWrapping(readingProcessor{})} }},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) { benchSpans(b, c.sps()...) })
+	}
+}
+
+func benchSpans(b *testing.B, sps ...sdktrace.SpanProcessor) {
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(sdktrace.AlwaysSample())}
+	for _, sp := range sps {
+		opts = append(opts, sdktrace.WithSpanProcessor(sp))
+	}
+	tp := sdktrace.NewTracerProvider(opts...)
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	tr := tp.Tracer("bench")
+
+	ctx := attributes.ContextWithRun(context.Background(), "run-0001")
+	ctx = attributes.ContextWithStage(ctx, "retrieve")
+	ctx, parent := tr.Start(ctx, "parent")
+	b.Cleanup(func() { parent.End() })
+
+	start := trace.WithAttributes(
+		attribute.String("http.method", "GET"),
+		attribute.String("url.path", "/v1/search"),
+		attribute.Int("http.status_code", 200),
+		attribute.Int64("gen_ai.usage.input_tokens", 1234),
+		attribute.Float64("score", 0.87),
+		attribute.Bool("cache.hit", false),
+		attribute.StringSlice("tags", []string{"a", "b"}),
+		attribute.String("gen_ai.request.model", "m-1"),
+	)
+	event := trace.WithAttributes(
+		attribute.String("doc.id", "d-42"),
+		attribute.Int("rank", 3),
+	)
+
+	b.ReportAllocs()
+	cpu0, cpuOK := processCPUTime()
+	for b.Loop() {
+		_, s := tr.Start(ctx, "child", start)
+		s.AddEvent("retrieved", event)
+		s.End()
+	}
+	// CPU time, unlike wall time, does not grow while other processes hold
+	// the CPU: it compares variants better on a busy machine.
+	if cpu1, ok := processCPUTime(); cpuOK && ok {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+	}
+}

@@ -1,0 +1,48 @@
+// Package jsonlsink provides a [stagetrace.Sink] that appends records to a
+// file as JSON lines, one span or event per line, in the form written by
+// [stagetrace.Encoder] and read back by [stagetrace.NewDecoder].
+//
+//	sink, err := jsonlsink.New("stagetrace-out/runs.jsonl")
+//	if err != nil {
+//		return err
+//	}
+//	defer sink.Shutdown(context.Background())
+//
+// # Durability
+//
+// Each [Sink.Write] encodes its whole batch, spans first and then events,
+// and hands it to the operating system in one write, so once Write returns
+// every line of the batch is in the file: other processes can read it, and
+// it survives a crash of the writing process. Lines of batches written
+// concurrently never mix. [Sink.ForceFlush] and [Sink.Shutdown] also sync
+// the file to disk, so the lines survive a crash of the machine;
+// [WithSyncOnWrite] does that on every Write.
+//
+// Because an OpenTelemetry BatchSpanProcessor exports synchronously inside
+// TracerProvider.ForceFlush, every span ended before ForceFlush is in the
+// file when ForceFlush returns.
+//
+// # Torn lines
+//
+// A crash in the middle of a write can leave the file ending with part of
+// a line. [New] finds such a torn tail, by reading backwards from the end of
+// the file, and cuts it off so that new lines are never appended to it (see
+// [WithTornLinePolicy] to keep a copy). Only that case is repaired: a file
+// whose last line is complete is never changed, even if the line is not
+// valid JSON.
+//
+// # Rotation
+//
+// With [WithMaxSize], the file is rotated before a write that would make it
+// larger than the limit: "runs.jsonl" becomes "runs.jsonl.1", an older
+// "runs.jsonl.1" becomes "runs.jsonl.2", and so on up to
+// [WithMaxBackups] files; the oldest is deleted. Rotation assumes this sink
+// is the only writer of the file. A batch is never split across files.
+//
+// # Files and directories
+//
+// New creates missing parent directories with mode [DirMode] (0750), so a
+// path like "stagetrace-out/runs.jsonl" works without preparation, and
+// creates the file with mode [DefaultFileMode] (0600) unless
+// [WithFileMode] says otherwise. The path must name a regular file.
+package jsonlsink
