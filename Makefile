@@ -6,19 +6,20 @@ STATICCHECK := $(BIN)/staticcheck
 OUT         ?= stagetrace-out
 FUZZTIME    ?= 10s
 
-.PHONY: all demo test vet lint unit fuzz fuzz-short bench tools clean
+.PHONY: all demo test vet lint unit fuzz fuzz-short bench reliability chromium tools clean
 
 all: test
 
-## demo: run an instrumented chatbot turn, write $(OUT)/runs.jsonl, print the run
+## demo: run an instrumented chatbot turn; write $(OUT)/runs.jsonl, runs.db and report.html; print the run
 demo:
 	$(GO) run ./examples/quickstart -out $(OUT)
 
-## test: vet, staticcheck, the race-enabled test suite and short fuzz runs
+## test: vet, staticcheck, the race-enabled test suite (with the reliability suite in its short form) and short fuzz runs
 test: vet lint unit fuzz-short
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags reliability ./reliability/
 
 lint: $(STATICCHECK)
 	$(STATICCHECK) ./...
@@ -28,13 +29,29 @@ $(STATICCHECK):
 
 tools: $(STATICCHECK)
 
-unit:
-	$(GO) test -race -count=1 ./...
+# The report's browser test drives a real headless Chromium. In CI it must
+# not be skipped: STAGETRACE_REQUIRE_CHROMIUM turns a missing browser into
+# a failure there.
+unit: chromium
+	STAGETRACE_REQUIRE_CHROMIUM=$${CI:+1} $(GO) test -race -count=1 ./...
+
+## chromium: install Debian's chromium, which the report's browser test drives
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium is missing and cannot be installed here: run 'make chromium' as root (Debian's chromium package); the browser test will be skipped" >&2; fi
 
 # Every fuzz target runs for FUZZTIME; go test -fuzz takes one target at a time.
 FUZZ_TARGETS := \
 	.:FuzzEncodeRoundTrip \
-	.:FuzzDecodeLine
+	.:FuzzDecodeLine \
+	./attributes/rules:FuzzLoad \
+	./attributes/rules:FuzzGlob \
+	./query:FuzzParse \
+	./sink/sqlitesink:FuzzDecodeAttrs \
+	./redact:FuzzGlob \
+	./redact:FuzzRedactString
 
 fuzz-short:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -47,9 +64,14 @@ fuzz-short:
 fuzz:
 	$(MAKE) fuzz-short FUZZTIME=2m
 
+## reliability: the full reliability suite (1,000,000 spans, a 30 s outage, kill -9, full disk); see RELIABILITY.md
+reliability:
+	$(GO) test -tags reliability -count=1 -timeout 30m -v ./reliability/
+
 ## bench: the benchmarks recorded in BENCHMARKS.md
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -count=6 -cpu=1 ./processor/ ./exporter/
+	$(GO) test -run='^$$' -bench=. -benchmem -count=6 -cpu=1 ./processor/ ./integration/ ./attributes/rules/
+	$(GO) test -run='^$$' -bench='Insert' -benchtime=20000x -count=3 ./sink/sqlitesink/
 
 clean:
 	rm -rf $(BIN) $(OUT)

@@ -7,14 +7,13 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/stagetrace/stagetrace/internal/stagectx"
 )
 
 type ctxKey int
 
-const (
-	runKey ctxKey = iota
-	stageKey
-)
+const runKey ctxKey = 0
 
 // ContextWithRun returns a copy of ctx that carries runID. Spans started
 // from it (and their descendants in this process) belong to that run,
@@ -31,14 +30,17 @@ func RunFromContext(ctx context.Context) (string, bool) {
 
 // ContextWithStage returns a copy of ctx that carries stage. Spans started
 // from it belong to that stage unless they set run.stage themselves.
+//
+// Each call opens the stage anew: the first span the processor places in
+// the stage from this context (or one derived from it) opens the stage,
+// and every later one is marked run.stage_inherited.
 func ContextWithStage(ctx context.Context, stage string) context.Context {
-	return context.WithValue(ctx, stageKey, stage)
+	return stagectx.With(ctx, stage)
 }
 
 // StageFromContext returns the stage set by ContextWithStage.
 func StageFromContext(ctx context.Context) (string, bool) {
-	s, ok := ctx.Value(stageKey).(string)
-	return s, ok && s != ""
+	return stagectx.From(ctx)
 }
 
 // Run returns the run.id attribute for runID.

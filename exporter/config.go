@@ -5,6 +5,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes/rules"
+	"github.com/stagetrace/stagetrace/redact"
 )
 
 type config struct {
@@ -14,6 +15,7 @@ type config struct {
 	evaluationEvents bool
 	rules            *rules.Set
 	rulesSet         bool // WithRules was given, perhaps with nil
+	redactor         *redact.Redactor
 }
 
 // Option configures an Exporter.
@@ -76,6 +78,16 @@ func WithEvaluationEvents() Option {
 func WithRules(set *rules.Set) Option {
 	return optionFunc(func(c config) config {
 		c.rules, c.rulesSet = set, true
+		return c
+	})
+}
+
+// WithRedactor masks secrets and personal data in every batch before any
+// sink sees it (see package redact). Redaction runs after rules, so the
+// attributes and findings rules derive are masked too.
+func WithRedactor(r *redact.Redactor) Option {
+	return optionFunc(func(c config) config {
+		c.redactor = r
 		return c
 	})
 }

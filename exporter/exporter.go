@@ -85,6 +85,9 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 		return nil
 	}
 	batch := e.Map(spans)
+	if e.cfg.redactor != nil {
+		e.cfg.redactor.Batch(&batch)
+	}
 	return writeAll(ctx, e.cfg.sinks, e.cfg.sinkTimeout, batch)
 }
 
@@ -100,11 +103,15 @@ func (e *Exporter) Map(spans []sdktrace.ReadOnlySpan) stagetrace.Batch {
 	b := mapping.NewBatcher(opts, len(spans), per)
 	var lastRes *resource.Resource
 	var res *stagetrace.Resource
+	// One view serves the whole batch: a fresh SDKSpan per span would be
+	// boxed into the SpanView interface, an allocation per span.
+	view := &mapping.SDKSpan{}
 	for _, s := range spans {
 		if r := s.Resource(); r != lastRes || res == nil {
 			lastRes, res = r, e.resources.get(r)
 		}
-		b.Add(mapping.SDKSpan{Span: s}, res)
+		view.Span = s
+		b.Add(view, res)
 	}
 	if n := b.AttrCount() / len(spans); n > 0 {
 		e.attrsPerSpan.Store(int64(n + 1))

@@ -19,6 +19,7 @@ import (
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/exporter"
+	"github.com/stagetrace/stagetrace/redact"
 )
 
 // captureSink keeps what it is given; a unit-test stand-in for real sinks.
@@ -363,4 +364,33 @@ func TestConcurrentExport(t *testing.T) {
 	}
 	assert.Equal(t, workers*per, len(seen), "every span exported once")
 	assert.Equal(t, workers*per, len(sink.spans()))
+}
+
+func TestRedactorRunsBeforeEverySink(t *testing.T) {
+	r, err := redact.New(redact.Config{Presets: []string{"emails"}, Deny: []string{"*.api_key"}})
+	require.NoError(t, err)
+	a, b := &captureSink{}, &captureSink{}
+	exp, err := exporter.New(exporter.WithSinks(a, b), exporter.WithRedactor(r))
+	require.NoError(t, err)
+	tp := provider(t, exp, nil)
+	_, span := tp.Tracer("t").Start(context.Background(), "s", trace.WithAttributes(
+		attribute.String("user.note", "mail ada@example.com please"),
+		attribute.String("openai.api_key", "sk-123"),
+		attribute.String("model", "gpt-4o"),
+	))
+	span.End()
+	require.NoError(t, tp.Shutdown(context.Background()))
+	for _, sink := range []*captureSink{a, b} {
+		spans := sink.spans()
+		require.Len(t, spans, 1)
+		note, _ := spans[0].Attrs.Get("user.note")
+		assert.NotContains(t, note.AsString(), "ada@example.com")
+		key, _ := spans[0].Attrs.Get("openai.api_key")
+		assert.Equal(t, redact.DefaultMask, key.AsString())
+		model, _ := spans[0].Attrs.Get("model")
+		assert.Equal(t, "gpt-4o", model.AsString())
+		n, ok := spans[0].Attrs.Get(string(attributes.RedactedCount))
+		require.True(t, ok)
+		assert.Equal(t, int64(2), n.AsInt64())
+	}
 }

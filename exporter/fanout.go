@@ -20,8 +20,8 @@ func writeAll(ctx context.Context, sinks []stagetrace.Sink, timeout time.Duratio
 // running then is abandoned: its goroutine ends when the sink returns, and
 // the error names it.
 func eachSink(ctx context.Context, sinks []stagetrace.Sink, timeout time.Duration, what string, op func(context.Context, stagetrace.Sink) error) error {
-	if len(sinks) == 1 && timeout == 0 {
-		// The common case needs no goroutine.
+	if len(sinks) == 1 && timeout == 0 && ctx.Done() == nil {
+		// Nothing could interrupt the sink anyway: no goroutine is needed.
 		if err := op(ctx, sinks[0]); err != nil {
 			return sinkError(0, sinks[0], what, err)
 		}

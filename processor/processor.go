@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/internal/stagectx"
 )
 
 // Processor is an sdktrace.SpanProcessor that places spans in a run and a
@@ -61,12 +62,19 @@ func (p *Processor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 		p.next.OnStart(parent, s)
 		return
 	}
-	if !p.mayResolve(in) {
+	withRules := p.cfg.rules.NeedsStart()
+	if !withRules && !p.mayResolve(in) {
 		// Reading the attributes of s makes the SDK copy them on the next
 		// SetAttributes: skip it for spans that no source places anywhere.
 		return
 	}
-	p.set(s, p.resolve(in, s, s.Attributes()))
+	start := s.Attributes()
+	r := p.resolve(in, s, start)
+	if withRules {
+		p.startRules(in, s, start, r, false)
+		return
+	}
+	p.set(s, in.finish(r))
 }
 
 // OnEnd does nothing in the default mode. In wrapping mode it hands s to
@@ -83,7 +91,7 @@ func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 			v.run = ""
 		}
 		if hasStage {
-			v.stage = ""
+			v.stage, v.inherited = "", false
 		}
 		if v.run != "" || v.stage != "" {
 			s = &endedSpan{ReadOnlySpan: s, add: v}
@@ -125,13 +133,36 @@ type inputs struct {
 	// run and stage were set by attributes.ContextWithRun and
 	// ContextWithStage; "" when absent.
 	run, stage string
+	// mark is the stage's mark: the first span that takes its stage from
+	// it opens the stage.
+	mark *stagectx.Mark
 }
 
 func inputsOf(ctx context.Context) inputs {
 	in := inputs{ctx: ctx}
 	in.run, _ = attributes.RunFromContext(ctx)
-	in.stage, _ = attributes.StageFromContext(ctx)
+	in.mark = stagectx.Lookup(ctx)
+	in.stage = in.mark.Stage()
 	return in
+}
+
+// finish returns r with its inherited flag decided, once r.stage is final:
+// a stage from the parent span is inherited; one from the context is
+// inherited unless this span is the first to claim the context's mark, and
+// so opens the stage. A stage from baggage or a rule opens the stage, as
+// one the span declares itself does.
+func (in inputs) finish(r resolution) resolution {
+	r.inherited = false
+	if r.stage == "" {
+		return r
+	}
+	switch r.stageFrom {
+	case fromParentAttr, fromParentPending:
+		r.inherited = true
+	case fromContext:
+		r.inherited = !in.mark.Claim()
+	}
+	return r
 }
 
 // mayResolve reports whether any source could give a span starting from
@@ -164,11 +195,14 @@ const (
 	fromBaggage
 	fromFunc    // WithRunIDFunc
 	fromDefault // WithDefaultRunID
+	fromRule    // WithRules
 )
 
-// values is a run id and a stage, "" for none.
+// values is a run id and a stage, "" for none, and whether the stage is
+// inherited rather than opened by the span (run.stage_inherited).
 type values struct {
 	run, stage string
+	inherited  bool
 }
 
 // resolution is what resolve decided to add to a span, and the source of
@@ -305,23 +339,33 @@ func stringOrSet(v attribute.Value) (string, bool) {
 
 // kvPool holds the argument buffers of set: a slice passed to an
 // interface method escapes, and the SDK copies the attributes out of it.
-var kvPool = sync.Pool{New: func() any { return new([2]attribute.KeyValue) }}
+var kvPool = sync.Pool{New: func() any { return new([3]attribute.KeyValue) }}
+
+// inheritedAttr is run.stage_inherited=true.
+var inheritedAttr = attributes.StageInherited.Bool(true)
+
+// appendValues appends the attributes of v to kv.
+func appendValues(kv []attribute.KeyValue, v values) []attribute.KeyValue {
+	if v.run != "" {
+		kv = append(kv, attributes.Run(v.run))
+	}
+	if v.stage != "" {
+		kv = append(kv, attributes.Stage(v.stage))
+		if v.inherited {
+			kv = append(kv, inheritedAttr)
+		}
+	}
+	return kv
+}
 
 // set adds the values of r to s in one SetAttributes call, or none.
 func (p *Processor) set(s sdktrace.ReadWriteSpan, r resolution) {
 	if r.empty() {
 		return
 	}
-	buf := kvPool.Get().(*[2]attribute.KeyValue)
-	kv := buf[:0]
-	if r.run != "" {
-		kv = append(kv, attributes.Run(r.run))
-	}
-	if r.stage != "" {
-		kv = append(kv, attributes.Stage(r.stage))
-	}
-	s.SetAttributes(kv...)
-	*buf = [2]attribute.KeyValue{} // do not keep the strings alive
+	buf := kvPool.Get().(*[3]attribute.KeyValue)
+	s.SetAttributes(appendValues(buf[:0], r.values)...)
+	*buf = [3]attribute.KeyValue{} // do not keep the strings alive
 	kvPool.Put(buf)
 }
 
@@ -330,20 +374,40 @@ func (p *Processor) set(s sdktrace.ReadWriteSpan, r resolution) {
 // on s now, as New does, so that a child starting after s ended finds them
 // in its attributes.
 func (p *Processor) startWrapped(in inputs, s sdktrace.ReadWriteSpan) {
-	if in.run != "" && in.stage != "" {
-		// The common case, the context names both: what resolve would
-		// return, without building a resolution.
-		if p.pending.put(keyOf(s.SpanContext()), values{run: in.run, stage: in.stage}) {
+	withRules := p.cfg.rules.NeedsStart()
+	if !withRules && in.run != "" && in.stage != "" && in.mark.Opened() {
+		// The common case, the context names both and an earlier span
+		// opened the stage: what resolve would return, without building a
+		// resolution.
+		if p.pending.put(keyOf(s.SpanContext()), values{run: in.run, stage: in.stage, inherited: true}) {
 			return
 		}
 	}
 	// Resolve as if s had no start attributes: OnEnd drops what s set
 	// itself, and reading them now would cost what this mode saves.
 	r := p.resolve(in, s, nil)
+	if withRules {
+		// Rules read the start attributes, and a stage they give must be on
+		// the span for the children that start after it ended: when they
+		// give something, everything is set now, as New does.
+		start := s.Attributes()
+		rr := r
+		rr.run, rr.stage = dropSet(start, r.values)
+		if p.startRules(in, s, start, rr, true) {
+			return
+		}
+	}
+	if r.stage != "" && r.stageFrom == fromContext && !in.mark.Opened() {
+		// s may be the one to open the context's stage, unless it declared
+		// its own: only then read its attributes, once per stage.
+		if _, _, _, hasStage := runStage(s.Attributes()); hasStage {
+			r.stage = ""
+		}
+	}
 	if r.empty() {
 		return
 	}
-	if r.deferrable() && p.pending.put(keyOf(s.SpanContext()), r.values) {
+	if r.deferrable() && p.pending.put(keyOf(s.SpanContext()), in.finish(r).values) {
 		return
 	}
 	_, _, hasRun, hasStage := runStage(s.Attributes())
@@ -353,7 +417,7 @@ func (p *Processor) startWrapped(in inputs, s sdktrace.ReadWriteSpan) {
 	if hasStage {
 		r.stage = ""
 	}
-	p.set(s, r)
+	p.set(s, in.finish(r))
 }
 
 // endedSpan is an ended span as wrapping mode hands it to next: the SDK's
@@ -368,8 +432,9 @@ type endedSpan struct {
 // other processors and must not be written.
 func (s *endedSpan) Attributes() []attribute.KeyValue {
 	base := s.ReadOnlySpan.Attributes()
-	out := make([]attribute.KeyValue, 0, len(base)+2)
+	out := make([]attribute.KeyValue, 0, len(base)+3)
 	needRun, needStage := s.add.run != "", s.add.stage != ""
+	needInherited := needStage && s.add.inherited
 	for _, a := range base {
 		// An empty string counts as unset: replace it rather than repeat
 		// the key.
@@ -378,6 +443,8 @@ func (s *endedSpan) Attributes() []attribute.KeyValue {
 			a, needRun = attributes.Run(s.add.run), false
 		case needStage && a.Key == attributes.RunStage:
 			a, needStage = attributes.Stage(s.add.stage), false
+		case needInherited && a.Key == attributes.StageInherited:
+			a, needInherited = inheritedAttr, false
 		}
 		out = append(out, a)
 	}
@@ -386,6 +453,9 @@ func (s *endedSpan) Attributes() []attribute.KeyValue {
 	}
 	if needStage {
 		out = append(out, attributes.Stage(s.add.stage))
+	}
+	if needInherited {
+		out = append(out, inheritedAttr)
 	}
 	return out
 }

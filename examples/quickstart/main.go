@@ -1,8 +1,10 @@
 // Command quickstart runs one turn of a retrieval-augmented chatbot,
 // instrumented with OpenTelemetry, through stagetrace: the processor puts
 // every span in the run and its stage, the exporter writes the run to a
-// JSONL file, to a SQLite store and to memory, and the run is printed from
-// the store the way "stagetrace show" prints it.
+// JSONL file, to a SQLite store, to memory and to a monitor with two alert
+// rules. The run is printed from the store the way "stagetrace show"
+// prints it, then the monitor's token usage by model and the alerts it
+// raised, and the run is written as an HTML report, out/report.html.
 //
 //	go run ./examples/quickstart -out ./stagetrace-out
 package main
@@ -25,9 +27,12 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/attributes/rules"
 	"github.com/stagetrace/stagetrace/exporter"
 	"github.com/stagetrace/stagetrace/internal/summary"
+	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/processor"
+	"github.com/stagetrace/stagetrace/report"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
 	"github.com/stagetrace/stagetrace/sink/memsink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
@@ -59,9 +64,20 @@ func run(ctx context.Context, dir, runID string, w io.Writer) error {
 		return errors.Join(err, file.Shutdown(ctx))
 	}
 	mem := memsink.New()
-	exp, err := exporter.New(exporter.WithSinks(file, store, mem), exporter.WithStageEvents())
+	mon, err := monitor.New(monitor.WithAlerts(demoAlerts()...))
 	if err != nil {
 		return errors.Join(err, file.Shutdown(ctx), store.Shutdown(ctx))
+	}
+	// The GenAI preset turns the gen_ai.usage.* attributes the LLM client
+	// sets into token findings and the response model into a model
+	// finding; the price table adds a cost finding per LLM call.
+	genai, err := rules.Compile(rules.Config{Presets: []string{rules.PresetGenAI}, Prices: demoPrices()})
+	if err != nil {
+		return errors.Join(err, file.Shutdown(ctx), store.Shutdown(ctx), mon.Shutdown(ctx))
+	}
+	exp, err := exporter.New(exporter.WithSinks(file, store, mem, mon), exporter.WithStageEvents(), exporter.WithRules(genai))
+	if err != nil {
+		return errors.Join(err, file.Shutdown(ctx), store.Shutdown(ctx), mon.Shutdown(ctx))
 	}
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithResource(resource.NewSchemaless(
@@ -83,7 +99,119 @@ func run(ctx context.Context, dir, runID string, w io.Writer) error {
 	}
 
 	fmt.Fprintf(w, "wrote %d spans and %d events to %s and %s\n\n", len(mem.Spans()), len(mem.Events()), path, dbPath)
-	return printRun(ctx, w, dbPath, runID)
+	if err := printRun(ctx, w, dbPath, runID); err != nil {
+		return err
+	}
+
+	// The exporter has shut the monitor down with the other sinks, which
+	// delivered its queued alerts; ForceFlush is then a no-op, but a
+	// program reading a live monitor calls it first. Alerts() records
+	// every alert as it is raised, and the monitor can still be read.
+	if err := mon.ForceFlush(ctx); err != nil {
+		return err
+	}
+	usage := mon.TokenUsage(24 * time.Hour)
+	alerts := mon.Alerts()
+	fmt.Fprintln(w)
+	printUsage(w, usage)
+	fmt.Fprintln(w)
+	printAlerts(w, alerts)
+
+	d := report.FromRecords(mem.Spans(), mem.Events())
+	d.Generated = time.Now()
+	d.Tokens = &usage
+	d.Alerts = alerts
+	htmlPath := filepath.Join(dir, "report.html")
+	if err := writeReport(htmlPath, d); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nwrote %s\n", htmlPath)
+	return nil
+}
+
+// demoAlerts are the monitor's alert rules: one on the judge's safety
+// score, which this turn passes, and one on the inference stage's error
+// rate, which the rate-limited call trips.
+func demoAlerts() []monitor.AlertRule {
+	return []monitor.AlertRule{
+		{
+			Name: "unsafe-answers", Level: monitor.LevelCritical,
+			Metric: "finding:response_safe_score",
+			Where:  &monitor.Condition{Op: monitor.OpLess, Value: 0.5},
+			Stat:   monitor.StatCount, Op: monitor.OpGreaterEqual, Threshold: 1,
+			Window:  10 * time.Minute,
+			Message: "an answer was judged unsafe",
+		},
+		{
+			Name: "inference-errors", Level: monitor.LevelWarning,
+			Metric: "stage:inference",
+			Stat:   monitor.StatErrorRate, Op: monitor.OpGreater, Threshold: 0.2,
+			Window: 5 * time.Minute, MinCount: 2,
+			Message: "inference spans are failing",
+		},
+	}
+}
+
+// printUsage prints token usage as a table, one row per model.
+func printUsage(w io.Writer, u monitor.TokenUsageReport) {
+	fmt.Fprintln(w, "token usage by model")
+	if len(u.Models) == 0 {
+		fmt.Fprintln(w, "  no spans reported tokens")
+		return
+	}
+	rows := u.Models
+	if len(rows) > 1 {
+		rows = append(rows, u.Total)
+	}
+	width := len("MODEL")
+	for _, m := range rows {
+		width = max(width, len(m.Model))
+	}
+	fmt.Fprintf(w, "  %-*s %8s %8s %8s %8s  %s\n", width, "MODEL", "INPUT", "OUTPUT", "CACHE", "TOTAL", "COST")
+	for _, m := range rows {
+		cost := "-"
+		if m.CostNanos != 0 || m.Currency != "" {
+			cost = fmt.Sprintf("%.4f %s", m.Cost, m.Currency)
+		}
+		fmt.Fprintf(w, "  %-*s %8d %8d %8d %8d  %s\n", width, m.Model, m.InputTokens, m.OutputTokens,
+			m.CacheReadInputTokens+m.CacheCreationInputTokens, m.TotalTokens, cost)
+	}
+}
+
+// printAlerts prints the alerts raised: level, rule and message.
+func printAlerts(w io.Writer, alerts []monitor.Alert) {
+	fmt.Fprintln(w, "alerts")
+	if len(alerts) == 0 {
+		fmt.Fprintln(w, "  no alerts fired")
+		return
+	}
+	for _, a := range alerts {
+		fmt.Fprintf(w, "  %-8s %s (%s): %s\n", a.Level, a.Name, a.State, a.Message)
+	}
+}
+
+// writeReport writes the report of d to path, whole or not at all.
+func writeReport(path string, d report.Data) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), ".report-*.html")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			err = errors.Join(err, os.Remove(f.Name()))
+		}
+	}()
+	if err = report.Write(f, d); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 // printRun prints run runID as read back from the store at dbPath, with
@@ -151,8 +279,6 @@ func chatTurn(ctx context.Context, tp trace.TracerProvider, runID string) error 
 			attribute.Int("gen_ai.usage.output_tokens", 95),
 			attribute.StringSlice("gen_ai.response.finish_reasons", []string{"stop"}),
 		)
-		attributes.SetFinding(call, attributes.FindingInputTokens, 812)
-		attributes.SetFinding(call, attributes.FindingOutputTokens, 95)
 		call.SetStatus(codes.Ok, "")
 		call.End()
 	}
@@ -170,6 +296,14 @@ func chatTurn(ctx context.Context, tp trace.TracerProvider, runID string) error 
 	bridge := stagetrace.NewBridge(tracer, runID, stagetrace.WithBridgeParent(ctx))
 	bridge.CustomMetric("documents_per_second", 333)
 	return nil
+}
+
+// demoPrices is an example price table, in USD per million tokens.
+func demoPrices() *rules.Prices {
+	cacheRead := 1.25
+	return &rules.Prices{Currency: "USD", Models: []rules.ModelPrice{
+		{Model: "gpt-4o*", Input: 2.50, Output: 10.00, CacheRead: &cacheRead},
+	}}
 }
 
 // work stands in for the real call.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
 func TestQuickstart(t *testing.T) {
@@ -65,4 +67,66 @@ func TestQuickstartUnwritableDir(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, nil, 0o600))
 	err := run(context.Background(), filepath.Join(file, "out"), "r", io.Discard)
 	assert.Error(t, err)
+}
+
+func TestQuickstartWritesTheStore(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), dir, "turn-db", &out))
+	store, err := sqlitesink.OpenReadOnly(filepath.Join(dir, "runs.db"))
+	require.NoError(t, err)
+	defer store.Close()
+	r, err := store.Run(context.Background(), "turn-db")
+	require.NoError(t, err)
+	assert.Equal(t, 3, r.Stages)
+	assert.Equal(t, 1, r.Errors)
+	assert.Equal(t, int64(812), r.InputTokens)
+	// The summary printed is the store's run, drawn as "stagetrace show"
+	// draws it: a header with the rollup and a timeline per span.
+	assert.Contains(t, out.String(), "run turn-db  started ")
+	assert.Contains(t, out.String(), "3 stages  8 spans  1 error  tokens 812 in / 95 out")
+	assert.Contains(t, out.String(), "TIMELINE")
+	assert.Contains(t, out.String(), "█")
+}
+
+func TestQuickstartMonitorAndReport(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), dir, "turn-report", &out))
+	text := out.String()
+
+	// The token table, below the run summary: the monitor names the
+	// model the response reported (gen_ai.response.model).
+	usage := strings.Index(text, "token usage by model\n")
+	require.Positive(t, usage, text)
+	assert.Less(t, strings.Index(text, "TIMELINE"), usage, "the table follows the run summary")
+	assert.Regexp(t, `(?m)^  MODEL +INPUT +OUTPUT +CACHE +TOTAL +COST$`, text)
+	assert.Regexp(t, `(?m)^  gpt-4o-2024-08-06 +812 +95 +0 +907 +0\.0030 USD$`, text, "tokens from the GenAI preset, cost from the price table")
+
+	// The error-rate rule fires on the rate-limited call; the safety rule
+	// does not.
+	assert.Regexp(t, `(?m)^alerts\n  warning  inference-errors \(firing\): inference spans are failing: stage:inference error_rate = 0\.3333`, text)
+	assert.NotContains(t, text, "unsafe-answers")
+	assert.NotContains(t, text, "no alerts fired")
+
+	path := filepath.Join(dir, "report.html")
+	assert.True(t, strings.HasSuffix(text, "\nwrote "+path+"\n"), text)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	html := string(data)
+	assert.Contains(t, html, `data-run-id="turn-report" data-span-count="8" data-error-count="1"`)
+	for _, stage := range []string{"retrieval", "inference", "evaluation"} {
+		assert.Contains(t, html, `<tr class="stage" data-stage="`+stage+`"`, stage)
+	}
+	assert.Contains(t, html, `data-model="gpt-4o-2024-08-06" data-calls="1" data-input-tokens="812" data-output-tokens="95"`)
+	assert.Contains(t, html, `<tr class="alert" data-alert="inference-errors" data-level="warning" data-state="firing"`)
+	assert.Contains(t, html, `data-metric="time_to_first_token"`)
+}
+
+func TestDemoAlertsAreValid(t *testing.T) {
+	rules := demoAlerts()
+	require.Len(t, rules, 2)
+	for i := range rules {
+		assert.NoError(t, rules[i].Validate(), rules[i].Name)
+	}
 }

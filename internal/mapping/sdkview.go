@@ -15,7 +15,7 @@ type SDKSpan struct {
 	Span sdktrace.ReadOnlySpan
 }
 
-var _ SpanView = SDKSpan{}
+var _ SpanView = (*SDKSpan)(nil)
 
 // Name returns the span name.
 func (s SDKSpan) Name() string { return s.Span.Name() }

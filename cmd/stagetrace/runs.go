@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/stagetrace/stagetrace/internal/summary"
+	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+)
+
+func init() {
+	register(&command{
+		name:    "runs",
+		summary: "list runs, newest first: start, duration, stages, spans, errors, tokens, cost",
+		flags:   runsFlags,
+	})
+}
+
+func runsFlags(fs *flag.FlagSet, e *env) func([]string) error {
+	src := addSourceFlags(fs, true)
+	since := fs.String("since", "", "only runs started since `when`: a duration before now (1h, 7d) or a time")
+	until := fs.String("until", "", "only runs started before `when`: a duration before now or a time")
+	status := fs.String("status", "", "only runs with this `status`: ok or error")
+	where := fs.String("where", "", "only runs with a span matching this `filter`, like 'finding.input_tokens>500'")
+	limit := fs.Int("limit", 50, "list at most this many runs (0: all)")
+	offset := fs.Int("offset", 0, "skip this many runs first")
+	return func([]string) error {
+		now := clock()
+		f := sqlitesink.RunFilter{Status: *status, Limit: *limit, Offset: *offset}
+		var err error
+		if f.Since, err = parseWhen("since", *since, now); err != nil {
+			return err
+		}
+		if f.Until, err = parseWhen("until", *until, now); err != nil {
+			return err
+		}
+		if *status != "" && *status != "ok" && *status != "error" {
+			return usagef("bad --status %q: want ok or error", *status)
+		}
+		if *limit < 0 || *offset < 0 {
+			return usagef("--limit and --offset cannot be negative")
+		}
+		if f.Where, err = parseWhere(*where); err != nil {
+			return err
+		}
+		s, err := src.open()
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		runs, err := s.runs(context.Background(), f)
+		if err != nil {
+			return err
+		}
+		if src.json {
+			out := make([]runJSON, len(runs))
+			for i, r := range runs {
+				out[i] = toRunJSON(r)
+			}
+			return writeJSON(e.stdout, out)
+		}
+		if len(runs) == 0 {
+			_, err := fmt.Fprintln(e.stdout, "no runs")
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "RUN\tSTART\tDURATION\tSTAGES\tSPANS\tERRORS\tTOKENS IN\tTOKENS OUT\tCOST")
+		for _, r := range runs {
+			cost := "-"
+			if r.HasCost {
+				cost = summary.Cost(r.Cost)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", r.ID, timeText(r.Start), summary.Duration(r.Duration()),
+				r.Stages, r.Spans, r.Errors, r.InputTokens, r.OutputTokens, cost)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if *limit > 0 && len(runs) == *limit {
+			_, err := fmt.Fprintf(e.stdout, "(the first %d runs; use --limit and --offset for more)\n", *limit)
+			return err
+		}
+		return nil
+	}
+}
+
+// runJSON is a run in --json output.
+type runJSON struct {
+	RunID        string    `json:"run_id"`
+	Start        time.Time `json:"start"`
+	End          time.Time `json:"end"`
+	DurationMS   float64   `json:"duration_ms"`
+	Status       string    `json:"status"`
+	Stages       int       `json:"stages"`
+	Spans        int       `json:"spans"`
+	Errors       int       `json:"errors"`
+	InputTokens  int64     `json:"input_tokens"`
+	OutputTokens int64     `json:"output_tokens"`
+	Cost         *float64  `json:"cost"` // null when no span had a cost
+}
+
+func toRunJSON(r sqlitesink.Run) runJSON {
+	out := runJSON{
+		RunID: r.ID, Start: r.Start.UTC(), End: r.End.UTC(),
+		DurationMS: float64(r.Duration()) / float64(time.Millisecond), Status: r.Status(),
+		Stages: r.Stages, Spans: r.Spans, Errors: r.Errors,
+		InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
+	}
+	if r.HasCost {
+		c := r.Cost
+		out.Cost = &c
+	}
+	return out
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"flag"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/summary"
+)
+
+func init() {
+	register(&command{
+		name:       "show",
+		args:       "RUN",
+		summary:    "show a run: its spans as a tree, with stage, elapsed time on a timeline, status and findings",
+		flags:      showFlags,
+		positional: 1,
+	})
+}
+
+func showFlags(fs *flag.FlagSet, e *env) func([]string) error {
+	src := addSourceFlags(fs, true)
+	width := fs.Int("width", summary.DefaultBarWidth, "width of the timeline, in characters")
+	return func(args []string) error {
+		if *width < 1 {
+			return usagef("--width must be at least 1")
+		}
+		s, err := src.open()
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		run, records, err := s.runRecords(context.Background(), args[0])
+		if err != nil {
+			return err
+		}
+		if !src.json {
+			return summary.WriteTree(e.stdout, run, records, summary.TreeOptions{BarWidth: *width})
+		}
+		out := showJSON{Run: toRunJSON(run), Events: records.Events}
+		var walk func(n *summary.TreeNode)
+		walk = func(n *summary.TreeNode) {
+			out.Spans = append(out.Spans, treeSpanJSON{Depth: n.Depth, Span: n.Span})
+			for _, c := range n.Children {
+				walk(c)
+			}
+		}
+		for _, r := range summary.Tree(records.Spans) {
+			walk(r)
+		}
+		if out.Events == nil {
+			out.Events = []stagetrace.TraceEvent{}
+		}
+		return writeJSON(e.stdout, out)
+	}
+}
+
+// showJSON is show's --json output: the run, its spans in tree order
+// (depth first, children in order of start) and its events.
+type showJSON struct {
+	Run    runJSON                 `json:"run"`
+	Spans  []treeSpanJSON          `json:"spans"`
+	Events []stagetrace.TraceEvent `json:"events"`
+}
+
+type treeSpanJSON struct {
+	Depth int                  `json:"depth"`
+	Span  stagetrace.StageSpan `json:"span"`
+}

@@ -1,0 +1,318 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/query"
+	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+)
+
+// defaultDB is where make demo and the quickstart write the store.
+const defaultDB = "./stagetrace-out/runs.db"
+
+// pathFlag is a path flag that knows whether it was given.
+type pathFlag struct {
+	value string
+	set   bool
+}
+
+func (p *pathFlag) String() string { return p.value }
+
+func (p *pathFlag) Set(s string) error {
+	p.value, p.set = s, true
+	return nil
+}
+
+// sourceFlags are the flags that say where records are read from.
+type sourceFlags struct {
+	db    pathFlag
+	jsonl string
+	json  bool
+}
+
+// addSourceFlags declares --db, --json and, when the subcommand can read
+// one, --jsonl.
+func addSourceFlags(fs *flag.FlagSet, withJSONL bool) *sourceFlags {
+	f := &sourceFlags{db: pathFlag{value: defaultDB}}
+	fs.Var(&f.db, "db", "the `path` of the SQLite store to read")
+	if withJSONL {
+		fs.StringVar(&f.jsonl, "jsonl", "", "read this JSONL `file` (as the jsonl sink writes it) instead of the store")
+	}
+	fs.BoolVar(&f.json, "json", false, "write JSON for machines instead of text for people")
+	return f
+}
+
+// source is where records are read from: a store or a JSONL file.
+type source interface {
+	runs(ctx context.Context, f sqlitesink.RunFilter) ([]sqlitesink.Run, error)
+	// runRecords returns a run's rollup and records, or an error naming
+	// the run and the source when there is no such run.
+	runRecords(ctx context.Context, id string) (sqlitesink.Run, stagetrace.Batch, error)
+	spans(ctx context.Context, q sqlitesink.SpanQuery) ([]stagetrace.StageSpan, error)
+	export(ctx context.Context, q sqlitesink.SpanQuery, format string, w io.Writer) (int, error)
+	close() error
+}
+
+func (f *sourceFlags) open() (source, error) {
+	if f.jsonl != "" {
+		if f.db.set {
+			return nil, usagef("give --db or --jsonl, not both")
+		}
+		return openJSONL(f.jsonl)
+	}
+	st, err := openStore(f.db.value)
+	if err != nil {
+		return nil, err
+	}
+	return &storeSource{st: st, path: f.db.value}, nil
+}
+
+// openStore opens the store at path for reading. A missing file is an
+// error, not a new store.
+func openStore(path string) (*sqlitesink.Store, error) {
+	st, err := sqlitesink.OpenReadOnly(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no store at %s: run \"make demo\" to write one, or give --db the path of a store", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+type storeSource struct {
+	st   *sqlitesink.Store
+	path string
+}
+
+func (s *storeSource) runs(ctx context.Context, f sqlitesink.RunFilter) ([]sqlitesink.Run, error) {
+	return s.st.Runs(ctx, f)
+}
+
+func (s *storeSource) runRecords(ctx context.Context, id string) (sqlitesink.Run, stagetrace.Batch, error) {
+	run, err := s.st.Run(ctx, id)
+	if errors.Is(err, sqlitesink.ErrNotFound) {
+		return run, stagetrace.Batch{}, fmt.Errorf("run %q not found in %s", id, s.path)
+	}
+	if err != nil {
+		return run, stagetrace.Batch{}, err
+	}
+	b, err := s.st.RunRecords(ctx, id)
+	return run, b, err
+}
+
+func (s *storeSource) spans(ctx context.Context, q sqlitesink.SpanQuery) ([]stagetrace.StageSpan, error) {
+	return s.st.Spans(ctx, q)
+}
+
+func (s *storeSource) export(ctx context.Context, q sqlitesink.SpanQuery, format string, w io.Writer) (int, error) {
+	return s.st.ExportSpans(ctx, q, format, w)
+}
+
+func (s *storeSource) close() error { return s.st.Close() }
+
+// jsonlSource holds every record of a JSONL file in memory.
+type jsonlSource struct {
+	path     string
+	allSpans []stagetrace.StageSpan
+	events   []stagetrace.TraceEvent
+}
+
+func openJSONL(path string) (*jsonlSource, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no JSONL file at %s", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	src := &jsonlSource{path: path}
+	dec := stagetrace.NewDecoder(f)
+	for {
+		r, err := dec.Next()
+		if errors.Is(err, io.EOF) {
+			return src, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		switch {
+		case r.Span != nil:
+			src.allSpans = append(src.allSpans, *r.Span)
+		case r.Event != nil:
+			src.events = append(src.events, *r.Event)
+		}
+	}
+}
+
+func (s *jsonlSource) runs(_ context.Context, f sqlitesink.RunFilter) ([]sqlitesink.Run, error) {
+	if err := query.ValidateAll(f.Where); err != nil {
+		return nil, err
+	}
+	keep := map[string]bool{}
+	for i := range s.allSpans {
+		if len(f.Where) > 0 && query.MatchAll(f.Where, &s.allSpans[i]) {
+			keep[s.allSpans[i].RunID] = true
+		}
+	}
+	var out []sqlitesink.Run
+	for _, r := range sqlitesink.Rollup(s.allSpans, s.events) {
+		switch {
+		case !f.Since.IsZero() && r.Start.Before(f.Since),
+			!f.Until.IsZero() && !r.Start.Before(f.Until),
+			f.Status != "" && r.Status() != f.Status,
+			len(f.Where) > 0 && !keep[r.ID]:
+			continue
+		}
+		out = append(out, r)
+	}
+	if f.Offset >= len(out) {
+		return nil, nil
+	}
+	out = out[f.Offset:]
+	if f.Limit > 0 && f.Limit < len(out) {
+		out = out[:f.Limit]
+	}
+	return out, nil
+}
+
+func (s *jsonlSource) runRecords(_ context.Context, id string) (sqlitesink.Run, stagetrace.Batch, error) {
+	var b stagetrace.Batch
+	for _, sp := range s.allSpans {
+		if sp.RunID == id {
+			b.Spans = append(b.Spans, sp)
+		}
+	}
+	for _, ev := range s.events {
+		if ev.RunID == id {
+			b.Events = append(b.Events, ev)
+		}
+	}
+	if b.Len() == 0 {
+		return sqlitesink.Run{}, b, fmt.Errorf("run %q not found in %s", id, s.path)
+	}
+	// The order a store returns them in.
+	slices.SortStableFunc(b.Spans, func(a, c stagetrace.StageSpan) int { return a.StartTime.Compare(c.StartTime) })
+	slices.SortStableFunc(b.Events, func(a, c stagetrace.TraceEvent) int { return a.Time.Compare(c.Time) })
+	return sqlitesink.Rollup(b.Spans, b.Events)[0], b, nil
+}
+
+func (s *jsonlSource) spans(_ context.Context, q sqlitesink.SpanQuery) ([]stagetrace.StageSpan, error) {
+	return sqlitesink.SelectSpans(s.allSpans, q)
+}
+
+func (s *jsonlSource) export(_ context.Context, q sqlitesink.SpanQuery, format string, w io.Writer) (int, error) {
+	spans, err := sqlitesink.SelectSpans(s.allSpans, q)
+	if err != nil {
+		return 0, err
+	}
+	return sqlitesink.WriteSpans(w, spans, format, q.Attrs)
+}
+
+func (s *jsonlSource) close() error { return nil }
+
+// whereError is a --where that does not parse; its detail shows where.
+type whereError struct {
+	text string
+	err  *query.SyntaxError
+}
+
+func (e *whereError) Error() string { return "bad --where: " + e.err.Error() }
+
+// Detail returns the filter with a caret under the mistake.
+func (e *whereError) Detail() string {
+	return "  " + strings.ReplaceAll(query.Caret(e.text, e.err), "\n", "\n  ")
+}
+
+func parseWhere(text string) ([]query.Filter, error) {
+	filters, err := query.Parse(text)
+	var se *query.SyntaxError
+	if errors.As(err, &se) {
+		return nil, &whereError{text: text, err: se}
+	}
+	return filters, err
+}
+
+// parseWhen reads a --since or --until: a duration before now (90m, 1h,
+// 7d, 1d12h) or a time (RFC 3339, or a date). "" is the zero time.
+func parseWhen(flagName, s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := parseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, usagef("bad --%s %q: want a duration like 1h or 7d, or a time like 2024-05-01T10:00:00Z", flagName, s)
+}
+
+// parseDuration is time.ParseDuration with days ("7d", "1d12h").
+func parseDuration(s string) (time.Duration, error) {
+	var days time.Duration
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		n, err := strconv.Atoi(s[:i])
+		if err != nil {
+			return 0, err
+		}
+		days = time.Duration(n) * 24 * time.Hour
+		if s = s[i+1:]; s == "" {
+			return days, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d < 0 || days < 0 {
+		return 0, errors.New("negative duration")
+	}
+	return days + d, nil
+}
+
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// listFlag is a flag that may be repeated.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, " ") }
+
+func (l *listFlag) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}
+
+// timeText formats a time for tables: UTC, to the millisecond.
+func timeText(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000") }

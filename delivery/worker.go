@@ -1,0 +1,264 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+)
+
+// run is the worker: it writes batches to the wrapped sink one at a time,
+// from memory first, then from disk, until Shutdown says to stop.
+func (s *Sink) run() {
+	defer close(s.done)
+	for {
+		it, ok := s.take()
+		if !ok {
+			return
+		}
+		s.process(&it)
+	}
+}
+
+// take returns the next batch to write, waiting for one; false means the
+// worker is to exit.
+func (s *Sink) take() (item, bool) {
+	for {
+		if s.hardCtx.Err() != nil {
+			return item{}, false
+		}
+		select {
+		case it := <-s.queue:
+			return it, true
+		default:
+		}
+		if it, ok := s.takeSpilled(); ok {
+			return it, true
+		}
+
+		// Nothing to do: let ForceFlush see that, then wait. Write clears
+		// idle when it adds work, so idle never hides a batch.
+		s.mu.Lock()
+		nothingLeft := len(s.queue) == 0 && (s.store == nil || s.store.empty())
+		if nothingLeft {
+			s.idle = true
+			s.notifyLocked()
+		}
+		s.mu.Unlock()
+		var it item
+		got := false
+		select {
+		case it = <-s.queue:
+			got = true
+		case <-s.wake:
+		case <-s.draining:
+			if nothingLeft {
+				return item{}, false
+			}
+		case <-s.hardCtx.Done():
+			return item{}, false
+		}
+		s.mu.Lock()
+		s.idle = false
+		s.mu.Unlock()
+		if got {
+			return it, true
+		}
+	}
+}
+
+// takeSpilled reads the oldest pending batch from disk.
+func (s *Sink) takeSpilled() (item, bool) {
+	if s.store == nil {
+		return item{}, false
+	}
+	for {
+		s.mu.Lock()
+		payload, ref, corrupted, ok := s.store.next()
+		counted := ok && !ref.seg.old
+		s.mu.Unlock()
+		if corrupted > 0 {
+			s.noteCorrupted(corrupted, nil)
+		}
+		if !ok {
+			return item{}, false
+		}
+		b, err := decodeRecord(payload)
+		if err != nil {
+			// The checksum held, so the record was written damaged: it
+			// can never be delivered.
+			s.noteCorrupted(1, err)
+			s.mu.Lock()
+			s.store.consume(ref)
+			s.resolveLocked(counted)
+			s.mu.Unlock()
+			continue
+		}
+		return item{b: b, counted: counted, ref: &ref}, true
+	}
+}
+
+func (s *Sink) noteCorrupted(n int, err error) {
+	s.corrupted.Add(int64(n))
+	args := []any{"records", n, "corrupted_total", s.corrupted.Load(), "dir", s.cfg.spillDir}
+	if err != nil {
+		args = append(args, "error", err)
+	}
+	s.warnLoss.warn("delivery: skipped damaged spill records", args...)
+}
+
+// process writes it to the wrapped sink until it is delivered, refused
+// for good, out of retry time, or Shutdown's deadline comes.
+func (s *Sink) process(it *item) {
+	s.mu.Lock()
+	s.current = it
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.current = nil
+		s.mu.Unlock()
+	}()
+
+	start := time.Now()
+	backoff := s.cfg.backoffInitial
+	for {
+		err := s.writeOnce(it)
+		if err == nil {
+			s.delivered.Add(1)
+			s.mu.Lock()
+			if it.ref != nil {
+				s.replayed.Add(1)
+				s.store.consume(*it.ref)
+			}
+			s.resolveLocked(it.counted)
+			s.mu.Unlock()
+			return
+		}
+		if s.hardCtx.Err() != nil {
+			s.abandon(it)
+			return
+		}
+		if permanent(err) {
+			s.rejected.Add(1)
+			s.drop(it.b, reasonRejected, err)
+			s.mu.Lock()
+			if it.ref != nil {
+				s.store.consume(*it.ref)
+			}
+			s.resolveLocked(it.counted)
+			s.mu.Unlock()
+			return
+		}
+		wait := rand.N(backoff + 1) // full jitter
+		backoff = min(2*backoff, s.cfg.backoffMax)
+		// A spilled batch is already safe: it is retried until the sink
+		// takes it, however long that is.
+		if it.ref == nil && time.Since(start)+wait > s.cfg.maxRetryElapsed {
+			s.exhausted(it, err)
+			return
+		}
+		s.retries.Add(1)
+		s.warnFail.warn("delivery: write failed, will retry", "error", err, "wait", wait,
+			"from_spill", it.ref != nil, "retries_total", s.retries.Load())
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-s.hardCtx.Done():
+			t.Stop()
+			s.abandon(it)
+			return
+		}
+	}
+}
+
+func (s *Sink) writeOnce(it *item) error {
+	ctx, cancel := context.WithTimeout(s.hardCtx, s.cfg.writeTimeout)
+	defer cancel()
+	return s.next.Write(ctx, it.b)
+}
+
+// permanent reports whether err says that writing the same batch again
+// cannot succeed, as httpsink's StatusError does for most 4xx answers.
+func permanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
+}
+
+// resolveLocked records that a batch left the pipeline, for ForceFlush.
+func (s *Sink) resolveLocked(counted bool) {
+	if counted {
+		s.resolved++
+		s.notifyLocked()
+	}
+}
+
+// abandon gives a batch from memory back to Shutdown at its deadline;
+// spilled batches stay where they are.
+func (s *Sink) abandon(it *item) {
+	if it.ref != nil {
+		return
+	}
+	s.mu.Lock()
+	if !s.finished {
+		s.leftover = append(s.leftover, *it)
+		s.mu.Unlock()
+		return
+	}
+	accounted := s.abandoned == it
+	s.mu.Unlock()
+	if !accounted {
+		// Shutdown gave up on the worker before it got here.
+		s.drop(it.b, reasonShutdown, context.DeadlineExceeded)
+	}
+}
+
+// exhausted handles a batch from memory that ran out of retry time. With
+// spill on, it goes to disk, in front of what is there, together with the
+// rest of the queue: the sink is failing, so the batches behind it would
+// only wait out their own retry time, and on disk they survive a crash.
+// Without spill it is dropped.
+func (s *Sink) exhausted(it *item, cause error) {
+	if s.store == nil {
+		s.drop(it.b, reasonExhausted, cause)
+		s.mu.Lock()
+		s.resolveLocked(it.counted)
+		s.mu.Unlock()
+		return
+	}
+	// While the queue is moved out, new batches must go to disk behind
+	// it, not into the queue in front of it.
+	s.mu.Lock()
+	s.diverting = true
+	items := []item{*it}
+	for more := true; more; {
+		select {
+		case q := <-s.queue:
+			items = append(items, q)
+		default:
+			more = false
+		}
+	}
+	s.mu.Unlock()
+
+	recs := make([][]byte, len(items))
+	for i := range items {
+		recs[i] = encodeRecord(items[i].b)
+	}
+	s.mu.Lock()
+	k, err := s.store.prepend(recs)
+	s.diverting = false
+	for i := k; i < len(items); i++ {
+		s.resolveLocked(items[i].counted)
+	}
+	s.mu.Unlock()
+	s.spilled.Add(int64(k))
+	s.warnFail.warn("delivery: write failed past the retry limit, batches spilled", "error", cause,
+		"batches", k, "spilled_total", s.spilled.Load())
+	for i := k; i < len(items); i++ {
+		reason := reasonSpillError
+		if errors.Is(err, errSpillFull) {
+			reason = reasonSpillFull
+		}
+		s.drop(items[i].b, reason, errors.Join(cause, err))
+	}
+}

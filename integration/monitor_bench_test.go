@@ -1,0 +1,76 @@
+package integration
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stagetrace/stagetrace/exporter"
+	"github.com/stagetrace/stagetrace/monitor"
+	"github.com/stagetrace/stagetrace/sink/jsonlsink"
+	"github.com/stagetrace/stagetrace/sink/memsink"
+)
+
+// BenchmarkMonitor512 measures what the monitor sink adds per span, against
+// the exporter writing the same 512 spans to JSONL: monitor-write is the
+// monitor's Write of the batch the exporter maps (mapped once, outside the
+// loop), exporter-jsonl the exporter's ExportSpans (mapping included). The
+// goal is a monitor-write ns/span under 10% of exporter-jsonl's.
+func BenchmarkMonitor512(b *testing.B) {
+	spans := endedSpans(b, 512)
+	ctx := context.Background()
+	mapper, err := exporter.New(exporter.WithSinks(memsink.New()))
+	require.NoError(b, err)
+	batch := mapper.Map(spans)
+	require.Len(b, batch.Spans, 512)
+
+	perSpan := func(b *testing.B) {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(spans)), "ns/span")
+	}
+	b.Run("monitor-write", func(b *testing.B) {
+		m, err := monitor.New()
+		require.NoError(b, err)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := m.Write(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perSpan(b)
+		require.NoError(b, m.Shutdown(ctx))
+	})
+	b.Run("monitor-write-alerts", func(b *testing.B) {
+		// Rules on the series every batch touches: Write evaluates them.
+		m, err := monitor.New(monitor.WithEvalInterval(0), monitor.WithAlerts(
+			monitor.AlertRule{Name: "errors", Metric: "stage:inference", Stat: monitor.StatErrorRate, Op: monitor.OpGreater, Threshold: 0.1},
+			monitor.AlertRule{Name: "slow", Metric: "chat gpt-4o", Stat: monitor.StatP95, Op: monitor.OpGreater, Threshold: 2000},
+			monitor.AlertRule{Name: "prompt", Metric: "stage:inference", Stat: monitor.StatMeanInputTokens, Op: monitor.OpGreater, Threshold: 4000},
+			monitor.AlertRule{Name: "budget", Stat: monitor.StatRunTotalTokens, Op: monitor.OpGreater, Threshold: 1e15},
+		))
+		require.NoError(b, err)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := m.Write(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perSpan(b)
+		require.NoError(b, m.Shutdown(ctx))
+	})
+	b.Run("exporter-jsonl", func(b *testing.B) {
+		sink, err := jsonlsink.New(filepath.Join(b.TempDir(), "runs.jsonl"))
+		require.NoError(b, err)
+		exp, err := exporter.New(exporter.WithSinks(sink))
+		require.NoError(b, err)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := exp.ExportSpans(ctx, spans); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perSpan(b)
+		require.NoError(b, exp.Shutdown(ctx))
+	})
+}

@@ -1,0 +1,85 @@
+package monitor_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/monitor"
+)
+
+// benchBatch is 512 model calls of one run and stage, as the exporter maps
+// them, ending at end.
+func benchBatch(end time.Time) stagetrace.Batch {
+	b := stagetrace.Batch{Spans: make([]stagetrace.StageSpan, 512)}
+	for i := range b.Spans {
+		b.Spans[i] = span("chat gpt-4o", end, time.Duration(20+i%200)*time.Millisecond,
+			inStage("inference"), inRun("r-42"), tokens("gpt-4o", int64(800+i), 95))
+	}
+	return b
+}
+
+// BenchmarkWrite512 measures Write of a 512-span batch, one batch a second
+// for a window that is full: every second a new bucket, and with rules
+// the quantiles of 5 minutes of samples.
+func BenchmarkWrite512(b *testing.B) {
+	rules := []monitor.AlertRule{
+		{Name: "errors", Metric: "stage:inference", Stat: monitor.StatErrorRate, Op: monitor.OpGreater, Threshold: 0.1},
+		{Name: "slow", Metric: "chat gpt-4o", Stat: monitor.StatP95, Op: monitor.OpGreater, Threshold: 2000},
+		{Name: "prompt", Metric: "stage:inference", Stat: monitor.StatMeanInputTokens, Op: monitor.OpGreater, Threshold: 4000},
+		{Name: "budget", Stat: monitor.StatRunTotalTokens, Op: monitor.OpGreater, Threshold: 1e15},
+	}
+	for _, c := range []struct {
+		name  string
+		rules []monitor.AlertRule
+	}{{"no-rules", nil}, {"rules", rules}} {
+		b.Run(c.name, func(b *testing.B) {
+			clk := newClock()
+			m, err := monitor.New(monitor.WithClock(clk.Now), monitor.WithEvalInterval(0), monitor.WithAlerts(c.rules...))
+			require.NoError(b, err)
+			ctx := context.Background()
+			for range 300 { // fill the 5 minute window
+				require.NoError(b, m.Write(ctx, benchBatch(clk.Now())))
+				clk.Advance(time.Second)
+			}
+			batch := benchBatch(clk.Now())
+			b.ReportAllocs()
+			for b.Loop() {
+				clk.Advance(time.Second)
+				for i := range batch.Spans {
+					batch.Spans[i].EndTime = clk.Now()
+				}
+				if err := m.Write(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch.Spans)), "ns/span")
+			require.NoError(b, m.Shutdown(ctx))
+		})
+	}
+}
+
+// BenchmarkMetrics measures a reader: the stats of a full 5 minute window.
+func BenchmarkMetrics(b *testing.B) {
+	clk := newClock()
+	m, err := monitor.New(monitor.WithClock(clk.Now))
+	require.NoError(b, err)
+	for range 300 {
+		require.NoError(b, m.Write(context.Background(), benchBatch(clk.Now())))
+		clk.Advance(time.Second)
+	}
+	for _, w := range []time.Duration{time.Minute, 5 * time.Minute} {
+		b.Run(fmt.Sprint(w), func(b *testing.B) {
+			for b.Loop() {
+				if _, ok := m.Metrics("stage:inference", w); !ok {
+					b.Fatal("no series")
+				}
+			}
+		})
+	}
+	require.NoError(b, m.Shutdown(context.Background()))
+}

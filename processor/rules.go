@@ -1,0 +1,89 @@
+package processor
+
+import (
+	"sync"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/attributes/rules"
+	"github.com/stagetrace/stagetrace/internal/mapping"
+)
+
+// ruleState is what evaluating the rules on one starting span needs. It is
+// pooled: the span view escapes into the rules' Span interface, and the
+// result's and the argument's slices are reused.
+type ruleState struct {
+	span rules.KeyValueSpan
+	res  rules.Result
+	kv   []attribute.KeyValue
+}
+
+var ruleStates = sync.Pool{New: func() any { return new(ruleState) }}
+
+// startRules runs the start phase of the rules on s, whose start attributes
+// are start, and sets on s in one SetAttributes call what r resolved and
+// what the rules add. The rules' stage beats a stage r inherited (from the
+// context, the parent or baggage) but not one s set itself. When the rules
+// yield nothing and onlyRules is set, it sets nothing and returns false,
+// so that wrapping mode can defer r as it does without rules.
+func (p *Processor) startRules(s sdktrace.ReadWriteSpan, start []attribute.KeyValue, r resolution, onlyRules bool) bool {
+	st := ruleStates.Get().(*ruleState)
+	st.span = rules.KeyValueSpan{
+		SpanName:  s.Name(),
+		ScopeName: s.InstrumentationScope().Name,
+		SpanKind:  mapping.KindFromOTel(s.SpanKind()),
+		Attrs:     start,
+	}
+	p.cfg.rules.Eval(rules.PhaseStart, &st.span, &st.res)
+	yielded := len(st.res.Attributes) > 0
+	if st.res.Stage != "" {
+		if _, _, _, hasStage := runStage(start); !hasStage {
+			r.stage, r.stageFrom, yielded = st.res.Stage, fromRule, true
+		}
+	}
+	if !yielded && onlyRules {
+		st.release()
+		return false
+	}
+	kv := st.kv[:0]
+	if r.run != "" {
+		kv = append(kv, attributes.Run(r.run))
+	}
+	if r.stage != "" {
+		kv = append(kv, attributes.Stage(r.stage))
+	}
+	for _, a := range st.res.Attributes {
+		kv = append(kv, attribute.KeyValue{Key: attribute.Key(a.Key), Value: mapping.ToAttribute(a.Value)})
+	}
+	if len(kv) > 0 {
+		s.SetAttributes(kv...)
+	}
+	st.kv = kv
+	st.release()
+	return true
+}
+
+// release returns st to the pool, keeping none of the span's values alive.
+func (st *ruleState) release() {
+	clear(st.kv)
+	st.kv = st.kv[:0]
+	st.span = rules.KeyValueSpan{}
+	clear(st.res.Attributes)
+	st.res = rules.Result{Attributes: st.res.Attributes[:0], Findings: st.res.Findings[:0]}
+	ruleStates.Put(st)
+}
+
+// dropSet returns the values of v that start does not already hold, as
+// the default mode resolves them.
+func dropSet(start []attribute.KeyValue, v values) (run, stage string) {
+	_, _, hasRun, hasStage := runStage(start)
+	if !hasRun {
+		run = v.run
+	}
+	if !hasStage {
+		stage = v.stage
+	}
+	return run, stage
+}

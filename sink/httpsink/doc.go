@@ -1,0 +1,36 @@
+// Package httpsink provides a [stagetrace.Sink] that sends each batch to an
+// HTTP ingest endpoint as one JSON request:
+//
+//	{"spans":[<span>,...],"events":[<event>,...]}
+//
+// where each element is a record in the JSON line form of
+// [stagetrace.Encoder] (findings travel inside their span), so a server
+// can read the elements with [stagetrace.DecodeLine] or any JSON parser.
+//
+//	sink, err := httpsink.New("https://ingest.example.com/v1/batches",
+//		httpsink.WithTokenEnv("STAGETRACE_TOKEN"),
+//		httpsink.WithGzip(),
+//	)
+//
+// # Retries
+//
+// A batch is retried with exponential backoff and full jitter
+// ([WithRetry]) on network errors, on 408 and 429, and on every 5xx; the
+// Retry-After of a 429 or 503 (seconds or an HTTP-date) replaces the
+// computed wait. Other 4xx and 3xx responses fail at once with a
+// [*StatusError] whose Permanent method says so. Redirects are not
+// followed. The retry loop ends as soon as the Write context is done, and
+// gives up early when the next wait would pass the context's deadline or
+// the retry limit.
+//
+// Write blocks for the whole retry schedule; put the sink behind the
+// delivery package so that a slow or failing endpoint never holds up the
+// exporter or other sinks.
+//
+// # Secrets
+//
+// The bearer token of [WithTokenEnv] is read from the environment once,
+// so it never sits in configuration files, and it is scrubbed from every
+// error and log line, including response bodies quoted in errors. Errors
+// show the URL without user info or query.
+package httpsink

@@ -1,0 +1,4 @@
+package httpsink
+
+// ParseRetryAfter exposes parseRetryAfter to the tests.
+var ParseRetryAfter = parseRetryAfter

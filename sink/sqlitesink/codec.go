@@ -1,0 +1,314 @@
+package sqlitesink
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/stagetrace/stagetrace"
+)
+
+// The attrs, findings and resource columns hold attributes in a compact
+// binary form of this package's own, read back losslessly (every Value
+// kind, key order kept) and faster than JSON:
+//
+//	attrs = uvarint(count) { string(key) value }
+//	value = kind:byte payload
+//
+// where string is uvarint(length) bytes, and the payload depends on the
+// kind: bool one byte, int64 a zigzag varint, float64 8 bytes little
+// endian, string and bytes a string, typed slices uvarint(count) and the
+// elements, a slice uvarint(count) values, a map an attrs. The format is
+// part of the schema: changing it needs a new schema version.
+
+// maxNesting bounds the depth of slices and maps the decoder follows, so a
+// corrupt column cannot exhaust the stack.
+const maxNesting = 64
+
+var errCorrupt = errors.New("corrupt attribute column")
+
+func appendAttrs(dst []byte, attrs stagetrace.Attrs) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(attrs)))
+	for i := range attrs {
+		dst = appendString(dst, attrs[i].Key)
+		dst = appendValue(dst, attrs[i].Value)
+	}
+	return dst
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendValue(dst []byte, v stagetrace.Value) []byte {
+	dst = append(dst, byte(v.Kind()))
+	switch v.Kind() {
+	case stagetrace.KindBool:
+		if v.AsBool() {
+			return append(dst, 1)
+		}
+		return append(dst, 0)
+	case stagetrace.KindInt64:
+		return binary.AppendVarint(dst, v.AsInt64())
+	case stagetrace.KindFloat64:
+		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(v.AsFloat64()))
+	case stagetrace.KindString:
+		return appendString(dst, v.AsString())
+	case stagetrace.KindBytes:
+		b := v.AsBytes()
+		dst = binary.AppendUvarint(dst, uint64(len(b)))
+		return append(dst, b...)
+	case stagetrace.KindBoolSlice:
+		s := v.AsBoolSlice()
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		for _, e := range s {
+			if e {
+				dst = append(dst, 1)
+			} else {
+				dst = append(dst, 0)
+			}
+		}
+		return dst
+	case stagetrace.KindInt64Slice:
+		s := v.AsInt64Slice()
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		for _, e := range s {
+			dst = binary.AppendVarint(dst, e)
+		}
+		return dst
+	case stagetrace.KindFloat64Slice:
+		s := v.AsFloat64Slice()
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		for _, e := range s {
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(e))
+		}
+		return dst
+	case stagetrace.KindStringSlice:
+		s := v.AsStringSlice()
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		for _, e := range s {
+			dst = appendString(dst, e)
+		}
+		return dst
+	case stagetrace.KindSlice:
+		s := v.AsSlice()
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		for _, e := range s {
+			dst = appendValue(dst, e)
+		}
+		return dst
+	case stagetrace.KindMap:
+		return appendAttrs(dst, v.AsMap())
+	}
+	return dst
+}
+
+// decodeAttrs reads attributes written by appendAttrs. An empty column is
+// no attributes.
+func decodeAttrs(b []byte) (stagetrace.Attrs, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	d := decoder{b: b}
+	attrs := d.attrs(0)
+	if d.err == nil && len(d.b) != 0 {
+		d.err = fmt.Errorf("%w: %d trailing bytes", errCorrupt, len(d.b))
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return attrs, nil
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail(what string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: bad %s", errCorrupt, what)
+	}
+	d.b = nil
+}
+
+func (d *decoder) uvarint(what string) uint64 {
+	n, k := binary.Uvarint(d.b)
+	if k <= 0 {
+		d.fail(what)
+		return 0
+	}
+	d.b = d.b[k:]
+	return n
+}
+
+// count reads an element count, refusing one larger than the bytes left
+// could hold (each element takes at least min bytes), so that a corrupt
+// count cannot make the decoder allocate without bound.
+func (d *decoder) count(min int) int {
+	n := d.uvarint("count")
+	if d.err != nil || n > uint64(len(d.b)/min) {
+		d.fail("count")
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint("length")
+	if d.err != nil || n > uint64(len(d.b)) {
+		d.fail("length")
+		return nil
+	}
+	b := d.b[:n:n]
+	d.b = d.b[n:]
+	return b
+}
+
+func (d *decoder) string() string { return string(d.bytes()) }
+
+func (d *decoder) byte() byte {
+	if len(d.b) == 0 {
+		d.fail("value")
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) varint() int64 {
+	n, k := binary.Varint(d.b)
+	if k <= 0 {
+		d.fail("integer")
+		return 0
+	}
+	d.b = d.b[k:]
+	return n
+}
+
+func (d *decoder) float() float64 {
+	if len(d.b) < 8 {
+		d.fail("float")
+		return 0
+	}
+	f := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
+	d.b = d.b[8:]
+	return f
+}
+
+func (d *decoder) attrs(depth int) stagetrace.Attrs {
+	n := d.count(2)
+	if n == 0 {
+		return nil
+	}
+	attrs := make(stagetrace.Attrs, 0, n)
+	for range n {
+		k := d.string()
+		v := d.value(depth)
+		if d.err != nil {
+			return nil
+		}
+		attrs = append(attrs, stagetrace.Attr{Key: k, Value: v})
+	}
+	return attrs
+}
+
+func (d *decoder) value(depth int) stagetrace.Value {
+	if depth > maxNesting {
+		d.fail("nesting")
+		return stagetrace.Value{}
+	}
+	switch k := stagetrace.Kind(d.byte()); k {
+	case stagetrace.KindEmpty:
+		return stagetrace.Value{}
+	case stagetrace.KindBool:
+		return stagetrace.BoolValue(d.byte() != 0)
+	case stagetrace.KindInt64:
+		return stagetrace.Int64Value(d.varint())
+	case stagetrace.KindFloat64:
+		return stagetrace.Float64Value(d.float())
+	case stagetrace.KindString:
+		return stagetrace.StringValue(d.string())
+	case stagetrace.KindBytes:
+		return stagetrace.BytesValue(append([]byte{}, d.bytes()...))
+	case stagetrace.KindBoolSlice:
+		s := make([]bool, d.count(1))
+		for i := range s {
+			s[i] = d.byte() != 0
+		}
+		return stagetrace.BoolSliceValue(s)
+	case stagetrace.KindInt64Slice:
+		s := make([]int64, d.count(1))
+		for i := range s {
+			s[i] = d.varint()
+		}
+		return stagetrace.Int64SliceValue(s)
+	case stagetrace.KindFloat64Slice:
+		s := make([]float64, d.count(8))
+		for i := range s {
+			s[i] = d.float()
+		}
+		return stagetrace.Float64SliceValue(s)
+	case stagetrace.KindStringSlice:
+		s := make([]string, d.count(1))
+		for i := range s {
+			s[i] = d.string()
+		}
+		return stagetrace.StringSliceValue(s)
+	case stagetrace.KindSlice:
+		s := make([]stagetrace.Value, d.count(1))
+		for i := range s {
+			s[i] = d.value(depth + 1)
+		}
+		return stagetrace.SliceValue(s...)
+	case stagetrace.KindMap:
+		return stagetrace.MapValue(d.attrs(depth + 1)...)
+	default:
+		d.fail(fmt.Sprintf("kind %d", k))
+		return stagetrace.Value{}
+	}
+}
+
+// The events column holds a span's events:
+//
+//	events = uvarint(count) { string(name) varint(unix nanoseconds) attrs }
+//
+// The run, stage, trace and span of each event are the span's.
+
+func appendEvent(dst []byte, ev *stagetrace.TraceEvent) []byte {
+	dst = appendString(dst, ev.Name)
+	dst = binary.AppendVarint(dst, unixNano(ev.Time))
+	return appendAttrs(dst, ev.Attrs)
+}
+
+// decodeEvents reads the events column of span.
+func decodeEvents(b []byte, span *stagetrace.StageSpan) ([]stagetrace.TraceEvent, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	d := decoder{b: b}
+	n := d.count(3)
+	events := make([]stagetrace.TraceEvent, 0, n)
+	for range n {
+		ev := stagetrace.TraceEvent{
+			Name:    d.string(),
+			RunID:   span.RunID,
+			Stage:   span.Stage,
+			TraceID: span.TraceID,
+			SpanID:  span.SpanID,
+		}
+		ev.Time = timeOf(d.varint())
+		ev.Attrs = d.attrs(0)
+		if d.err != nil {
+			return nil, d.err
+		}
+		events = append(events, ev)
+	}
+	if len(d.b) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", errCorrupt, len(d.b))
+	}
+	return events, nil
+}

@@ -1,0 +1,201 @@
+package sqlitesink
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/query"
+)
+
+func everyKind() stagetrace.Attrs {
+	return stagetrace.Attrs{
+		{Key: "empty", Value: stagetrace.Value{}},
+		{Key: "b", Value: stagetrace.BoolValue(true)},
+		{Key: "i", Value: stagetrace.Int64Value(math.MinInt64)},
+		{Key: "f", Value: stagetrace.Float64Value(-2.5)},
+		{Key: "nan", Value: stagetrace.Float64Value(math.NaN())},
+		{Key: "s", Value: stagetrace.StringValue("hé\x00")},
+		{Key: "bytes", Value: stagetrace.BytesValue([]byte{0, 255})},
+		{Key: "bs", Value: stagetrace.BoolSliceValue([]bool{true, false})},
+		{Key: "is", Value: stagetrace.Int64SliceValue([]int64{1, -1})},
+		{Key: "fs", Value: stagetrace.Float64SliceValue([]float64{0.5, math.Inf(-1)})},
+		{Key: "ss", Value: stagetrace.StringSliceValue([]string{"a", ""})},
+		{Key: "slice", Value: stagetrace.SliceValue(stagetrace.Int64Value(1), stagetrace.StringValue("x"), stagetrace.SliceValue())},
+		{Key: "map", Value: stagetrace.MapValue(
+			stagetrace.Attr{Key: "k", Value: stagetrace.StringValue("v")},
+			stagetrace.Attr{Key: "m", Value: stagetrace.MapValue()})},
+		{Key: "", Value: stagetrace.StringValue(strings.Repeat("long ", 1000))},
+	}
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	want := everyKind()
+	got, err := decodeAttrs(appendAttrs(nil, want))
+	require.NoError(t, err)
+	require.Len(t, got, len(want))
+	for i := range want {
+		assert.Equal(t, want[i].Key, got[i].Key)
+		assert.True(t, want[i].Value.Equal(got[i].Value), "%s: %#v, got %#v", want[i].Key, want[i].Value, got[i].Value)
+	}
+	none, err := decodeAttrs(nil)
+	require.NoError(t, err)
+	assert.Nil(t, none)
+}
+
+func TestCodecRefusesCorruptColumns(t *testing.T) {
+	good := appendAttrs(nil, everyKind())
+	// Every truncation is an error, never a panic or a wrong value.
+	for n := 1; n < len(good); n++ {
+		_, err := decodeAttrs(good[:n])
+		assert.ErrorIs(t, err, errCorrupt, "truncated to %d bytes", n)
+	}
+	for _, bad := range [][]byte{
+		{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, // a huge count
+		{1, 1, 'k', 200},     // an unknown kind
+		append(good, 0),      // trailing bytes
+		deep(maxNesting + 2), // nested too deep
+	} {
+		_, err := decodeAttrs(bad)
+		assert.ErrorIs(t, err, errCorrupt)
+	}
+}
+
+// deep encodes n slices, one inside the other.
+func deep(n int) []byte {
+	v := stagetrace.Int64Value(1)
+	for range n {
+		v = stagetrace.SliceValue(v)
+	}
+	return appendAttrs(nil, stagetrace.Attrs{{Key: "d", Value: v}})
+}
+
+func FuzzDecodeAttrs(f *testing.F) {
+	f.Add(appendAttrs(nil, everyKind()))
+	f.Add([]byte{})
+	f.Add(deep(10))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		attrs, err := decodeAttrs(b)
+		if err != nil {
+			return
+		}
+		// What decodes encodes back to what decodes the same.
+		again, err := decodeAttrs(appendAttrs(nil, attrs))
+		if err != nil {
+			t.Fatalf("re-encoded attrs do not decode: %v", err)
+		}
+		if !again.Equal(attrs) {
+			t.Fatalf("round trip changed %#v into %#v", attrs, again)
+		}
+	})
+}
+
+func TestEventsColumnRoundTrip(t *testing.T) {
+	span := stagetrace.StageSpan{RunID: "r", Stage: "s", TraceID: stagetrace.TraceID{1}, SpanID: stagetrace.SpanID{2}}
+	events := []*stagetrace.TraceEvent{
+		{Name: "a", Time: time.Unix(1, 5).UTC(), Attrs: everyKind()},
+		{Name: "b", Time: time.Unix(2, 0).UTC()},
+	}
+	w := &batchWriter{}
+	got, err := decodeEvents(w.eventsBlob(events), &span)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	for i, ev := range events {
+		assert.Equal(t, ev.Name, got[i].Name)
+		assert.True(t, ev.Time.Equal(got[i].Time))
+		assert.True(t, ev.Attrs.Equal(got[i].Attrs))
+		assert.Equal(t, "r", got[i].RunID)
+		assert.Equal(t, "s", got[i].Stage)
+		assert.Equal(t, span.SpanID, got[i].SpanID)
+	}
+}
+
+// TestFindingFilterUsesTheValueIndex checks the plan SQLite picks for a
+// finding filter: a search of span_values by key and value, not a scan.
+func TestFindingFilterUsesTheValueIndex(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "plan.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	for _, where := range []string{"finding.input_tokens>500", `gen_ai.request.model="gpt-4o"`, "finding.score exists"} {
+		text, args, err := spansSQL(SpanQuery{Where: query.MustParse(where)}, false)
+		require.NoError(t, err)
+		joined := explain(t, s, text, args)
+		assert.Contains(t, joined, "SEARCH v USING PRIMARY KEY (source=? AND key_id=?", where)
+		assert.NotContains(t, joined, "SCAN v", where)
+	}
+}
+
+// TestWalkByStartGivesTheSameSpans runs queries both ways SQLite may find
+// their spans, walking the start-time index or collecting matches: the
+// results are the same, and the walk needs no sort.
+func TestWalkByStartGivesTheSameSpans(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "walk.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	base := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	var b stagetrace.Batch
+	for i := range 300 {
+		sp := stagetrace.StageSpan{
+			RunID: fmt.Sprintf("r%d", i/10), Stage: []string{"retrieval", "inference"}[i%2], Name: "s",
+			TraceID: stagetrace.TraceID{byte(i / 10), 1}, SpanID: stagetrace.SpanID{byte(i), byte(i >> 8), 1},
+			// Starts out of order, and some equal.
+			StartTime: base.Add(time.Duration((i*37)%100) * time.Millisecond), EndTime: base.Add(time.Second),
+			Findings: stagetrace.Attrs{{Key: "n", Value: stagetrace.Int64Value(int64(i % 7))}},
+		}
+		b.Spans = append(b.Spans, sp)
+	}
+	require.NoError(t, s.Write(context.Background(), b))
+	for _, q := range []SpanQuery{
+		{Where: query.MustParse("finding.n>2"), Limit: 10},
+		{Where: query.MustParse("finding.n>2"), Limit: 10, Offset: 5, Desc: true},
+		{Where: query.MustParse("finding.n>=0 and stage=inference"), Limit: 25},
+		{Where: query.MustParse("finding.n exists and finding.n<6"), Limit: 50, Desc: true},
+	} {
+		var got [2][]string
+		for i, walk := range []bool{false, true} {
+			text, args, err := spansSQL(q, walk)
+			require.NoError(t, err)
+			if walk {
+				plan := explain(t, s, text, args)
+				assert.Contains(t, plan, "SCAN s USING INDEX spans_start")
+				assert.NotContains(t, plan, "TEMP B-TREE")
+			}
+			spans, err := s.querySpans(context.Background(), text, args...)
+			require.NoError(t, err)
+			for _, sp := range spans {
+				got[i] = append(got[i], sp.SpanID.String())
+			}
+		}
+		assert.Equal(t, got[0], got[1], "%+v", q)
+		assert.Len(t, got[0], q.Limit)
+		walk, err := s.walkByStart(context.Background(), q)
+		require.NoError(t, err)
+		assert.True(t, walk, "so many matches: walk the index")
+	}
+	walk, err := s.walkByStart(context.Background(), SpanQuery{Where: query.MustParse("finding.n>5"), Limit: 1000})
+	require.NoError(t, err)
+	assert.False(t, walk, "few matches for many wanted: collect them")
+}
+
+func explain(t *testing.T, s *Store, text string, args []any) string {
+	t.Helper()
+	rows, err := s.rdb.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+text, args...)
+	require.NoError(t, err)
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		require.NoError(t, rows.Scan(&id, &parent, &notused, &detail))
+		plan = append(plan, detail)
+	}
+	require.NoError(t, rows.Close())
+	return strings.Join(plan, "\n")
+}

@@ -1,0 +1,664 @@
+package sqlitesink
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/query"
+)
+
+// spanColumns are the columns scanSpan reads, in its order.
+const spanColumns = `s.id, s.trace_id, s.span_id, s.parent_span_id, s.run_id, s.stage, s.name,
+	s.start_ns, s.end_ns, s.status, s.status_message, s.kind, s.scope, s.resource_id, s.attrs, s.findings, s.events`
+
+type scanner interface{ Scan(dest ...any) error }
+
+// storedSpan is a span as read, with what locates it in the file.
+type storedSpan struct {
+	stagetrace.StageSpan
+	rowID      int64
+	resourceID sql.NullInt64
+	events     []byte // the events column, decoded on demand
+}
+
+func (st *storedSpan) decodeEvents() ([]stagetrace.TraceEvent, error) {
+	events, err := decodeEvents(st.events, &st.StageSpan)
+	if err != nil {
+		return nil, fmt.Errorf("span %s: events: %w", st.SpanID, err)
+	}
+	return events, nil
+}
+
+// scanSpan reads a row of spanColumns. The blob columns are read in place
+// (sql.RawBytes): what is kept of them is decoded or copied.
+func scanSpan(row scanner) (stagetrace.StageSpan, storedSpan, error) {
+	var (
+		st                        storedSpan
+		trace, span, parent       sql.RawBytes
+		attrs, findings, events   sql.RawBytes
+		start, end, status, kind  int64
+		runID, stage, name, scope string
+		statusMessage             string
+	)
+	if err := row.Scan(&st.rowID, &trace, &span, &parent, &runID, &stage, &name, &start, &end,
+		&status, &statusMessage, &kind, &scope, &st.resourceID, &attrs, &findings, &events); err != nil {
+		return stagetrace.StageSpan{}, st, err
+	}
+	s := &st.StageSpan
+	copy(s.TraceID[:], trace)
+	copy(s.SpanID[:], span)
+	copy(s.ParentSpanID[:], parent)
+	s.RunID, s.Stage, s.Name = runID, stage, name
+	s.StartTime, s.EndTime = timeOf(start), timeOf(end)
+	s.Status, s.StatusMessage = stagetrace.StatusCode(status), statusMessage
+	s.Kind, s.Scope = stagetrace.SpanKind(kind), scope
+	if len(events) > 0 {
+		st.events = bytes.Clone(events)
+	}
+	var err error
+	if s.Attrs, err = decodeAttrs(attrs); err != nil {
+		return *s, st, fmt.Errorf("span %s: attrs: %w", s.SpanID, err)
+	}
+	if s.Findings, err = decodeAttrs(findings); err != nil {
+		return *s, st, fmt.Errorf("span %s: findings: %w", s.SpanID, err)
+	}
+	return *s, st, nil
+}
+
+// querySpans runs a query selecting spanColumns and returns its spans,
+// resources attached.
+func (s *Store) querySpans(ctx context.Context, q string, args ...any) ([]storedSpan, error) {
+	return s.querySpansN(ctx, 0, q, args...)
+}
+
+// querySpansN is querySpans for about n spans: the result is sized for
+// them at once, rather than grown by copying.
+func (s *Store) querySpansN(ctx context.Context, n int, q string, args ...any) ([]storedSpan, error) {
+	out := make([]storedSpan, 0, n)
+	if err := s.eachSpan(ctx, q, args, func(st *storedSpan) error {
+		out = append(out, *st)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("sqlitesink: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) resource(ctx context.Context, db *sql.DB, id int64) (*stagetrace.Resource, error) {
+	s.resMu.Lock()
+	r, ok := s.resCache[id]
+	s.resMu.Unlock()
+	if ok {
+		return r, nil
+	}
+	var blob []byte
+	if err := db.QueryRowContext(ctx, `SELECT attrs FROM resources WHERE id = ?`, id).Scan(&blob); err != nil {
+		return nil, fmt.Errorf("sqlitesink: resource %d: %w", id, err)
+	}
+	attrs, err := decodeAttrs(blob)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitesink: resource %d: %w", id, err)
+	}
+	r = &stagetrace.Resource{Attrs: attrs}
+	s.resMu.Lock()
+	// Resources are never changed nor deleted, so a cached one stays
+	// right; the bound keeps a store fed ever new resources small.
+	if len(s.resCache) >= 1024 {
+		clear(s.resCache)
+	}
+	s.resCache[id] = r
+	s.resMu.Unlock()
+	return r, nil
+}
+
+func plain(st []storedSpan) []stagetrace.StageSpan {
+	out := make([]stagetrace.StageSpan, len(st))
+	for i := range st {
+		out[i] = st[i].StageSpan
+	}
+	return out
+}
+
+// Trace returns the spans of a trace, in order of start.
+func (s *Store) Trace(ctx context.Context, traceID stagetrace.TraceID) ([]stagetrace.StageSpan, error) {
+	st, err := s.traceRows(ctx, traceID, 0)
+	return plain(st), err
+}
+
+// traceRows reads the spans of a trace, about n of them, in order of
+// start. They are read in index order and sorted here: SQLite would sort
+// whole rows, blobs and all.
+func (s *Store) traceRows(ctx context.Context, traceID stagetrace.TraceID, n int) ([]storedSpan, error) {
+	st, err := s.querySpansN(ctx, n, `SELECT `+spanColumns+` FROM spans s WHERE s.tno = (SELECT tno FROM traces WHERE trace_id = ?)`, traceID[:])
+	sortByStart(st)
+	return st, err
+}
+
+// sortByStart orders spans by start, then as they were written.
+func sortByStart(st []storedSpan) {
+	slices.SortFunc(st, func(a, b storedSpan) int {
+		return cmp.Or(a.StartTime.Compare(b.StartTime), cmp.Compare(a.rowID, b.rowID))
+	})
+}
+
+// Span returns one span, or ErrNotFound.
+func (s *Store) Span(ctx context.Context, traceID stagetrace.TraceID, spanID stagetrace.SpanID) (stagetrace.StageSpan, error) {
+	st, err := s.querySpans(ctx, `SELECT `+spanColumns+` FROM spans s WHERE s.tno = (SELECT tno FROM traces WHERE trace_id = ?) AND s.span_id = ?`, traceID[:], spanID[:])
+	if err != nil {
+		return stagetrace.StageSpan{}, err
+	}
+	if len(st) == 0 {
+		return stagetrace.StageSpan{}, fmt.Errorf("%w: span %s in trace %s", ErrNotFound, spanID, traceID)
+	}
+	return st[0].StageSpan, nil
+}
+
+// SpanRef names a span: by its trace and span ids, or by its span id alone.
+// Spans are indexed by trace: finding one by span id alone reads every
+// span, so give the trace id when it is known.
+type SpanRef struct {
+	TraceID stagetrace.TraceID // zero: whichever trace holds SpanID
+	SpanID  stagetrace.SpanID
+}
+
+// SpanNode is a span in a span tree, with its children in order of start.
+type SpanNode struct {
+	Span     stagetrace.StageSpan
+	Depth    int // 0 for the tree's root
+	Children []*SpanNode
+}
+
+// Walk calls fn for the node and its descendants, depth first, children
+// in order of start.
+func (n *SpanNode) Walk(fn func(*SpanNode)) {
+	fn(n)
+	for _, c := range n.Children {
+		c.Walk(fn)
+	}
+}
+
+// SpanTree returns the span ref names and its descendants down to
+// maxDepth levels below it (0: all), children in order of start. With
+// attrs, each span holds only those attributes and findings (see
+// SpanQuery.Attrs). It returns ErrNotFound when there is no such span.
+//
+// The shape of the trace is read from the id index alone; then only the
+// spans of the tree are read.
+func (s *Store) SpanTree(ctx context.Context, ref SpanRef, maxDepth int, attrs []string) (*SpanNode, error) {
+	proj, err := newProjection(attrs)
+	if err != nil {
+		return nil, err
+	}
+	db, err := s.readDB()
+	if err != nil {
+		return nil, err
+	}
+	if !ref.TraceID.IsValid() {
+		if ref.TraceID, err = s.traceOf(ctx, db, ref.SpanID); err != nil {
+			return nil, err
+		}
+	}
+	children, size, found, err := s.traceShape(ctx, db, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("%w: span %s in trace %s", ErrNotFound, ref.SpanID, ref.TraceID)
+	}
+	// The span ids of the tree, breadth first, with their depth. A span
+	// reached twice (through corrupt parent links) is kept once.
+	depth := map[stagetrace.SpanID]int{ref.SpanID: 0}
+	order := []stagetrace.SpanID{ref.SpanID}
+	for i := 0; i < len(order); i++ {
+		d := depth[order[i]]
+		if maxDepth > 0 && d >= maxDepth {
+			continue
+		}
+		for _, c := range children[order[i]] {
+			if _, seen := depth[c]; !seen {
+				depth[c] = d + 1
+				order = append(order, c)
+			}
+		}
+	}
+	spans, err := s.traceSpans(ctx, ref.TraceID, order, size)
+	if err != nil {
+		return nil, err
+	}
+	nodes := make(map[stagetrace.SpanID]*SpanNode, len(order))
+	for i := range spans {
+		id := spans[i].SpanID
+		if d, ok := depth[id]; ok && nodes[id] == nil {
+			nodes[id] = &SpanNode{Span: proj.apply(spans[i].StageSpan), Depth: d}
+		}
+	}
+	// spans come in order of start, so children are appended in order.
+	for i := range spans {
+		n := nodes[spans[i].SpanID]
+		if n == nil || n.Depth == 0 {
+			continue
+		}
+		if p := nodes[spans[i].ParentSpanID]; p != nil && p.Depth == n.Depth-1 {
+			p.Children = append(p.Children, n)
+		}
+	}
+	root := nodes[ref.SpanID]
+	if root == nil {
+		return nil, fmt.Errorf("%w: span %s in trace %s", ErrNotFound, ref.SpanID, ref.TraceID)
+	}
+	return root, nil
+}
+
+// traceOf finds the trace of a span given by its span id alone. The index
+// leads with the trace id, so this reads every span.
+func (s *Store) traceOf(ctx context.Context, db *sql.DB, spanID stagetrace.SpanID) (stagetrace.TraceID, error) {
+	var trace stagetrace.TraceID
+	rows, err := db.QueryContext(ctx, `SELECT DISTINCT trace_id FROM spans WHERE span_id = ? LIMIT 2`, spanID[:])
+	if err != nil {
+		return trace, fmt.Errorf("sqlitesink: %w", err)
+	}
+	n := 0
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			rows.Close()
+			return trace, fmt.Errorf("sqlitesink: %w", err)
+		}
+		copy(trace[:], b)
+		n++
+	}
+	if err := closeRows(rows); err != nil {
+		return trace, fmt.Errorf("sqlitesink: %w", err)
+	}
+	switch n {
+	case 0:
+		return trace, fmt.Errorf("%w: span %s", ErrNotFound, spanID)
+	case 1:
+		return trace, nil
+	}
+	return trace, fmt.Errorf("sqlitesink: span id %s is in more than one trace: give its trace id", spanID)
+}
+
+// traceShape reads the parent links of a trace from the id index (no row
+// is read), and returns them with the number of spans of the trace and
+// whether ref is one of them.
+func (s *Store) traceShape(ctx context.Context, db *sql.DB, ref SpanRef) (children map[stagetrace.SpanID][]stagetrace.SpanID, size int, found bool, err error) {
+	rows, err := db.QueryContext(ctx, `SELECT span_id, parent_span_id FROM spans INDEXED BY spans_trace WHERE tno = (SELECT tno FROM traces WHERE trace_id = ?)`, ref.TraceID[:])
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("sqlitesink: %w", err)
+	}
+	children = make(map[stagetrace.SpanID][]stagetrace.SpanID)
+	for rows.Next() {
+		var span, parent sql.RawBytes
+		if err := rows.Scan(&span, &parent); err != nil {
+			rows.Close()
+			return nil, 0, false, fmt.Errorf("sqlitesink: %w", err)
+		}
+		size++
+		var id, pid stagetrace.SpanID
+		copy(id[:], span)
+		copy(pid[:], parent)
+		found = found || id == ref.SpanID
+		if pid.IsValid() {
+			children[pid] = append(children[pid], id)
+		}
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, 0, false, fmt.Errorf("sqlitesink: %w", err)
+	}
+	return children, size, found, nil
+}
+
+// traceSpans reads the spans ids of trace, in order of start: the whole
+// trace in one range when the tree is a good part of it, else by id.
+func (s *Store) traceSpans(ctx context.Context, trace stagetrace.TraceID, ids []stagetrace.SpanID, traceSize int) ([]storedSpan, error) {
+	const byIDLimit = 500 // bound parameters per statement, and rows worth a lookup each
+	if len(ids) > byIDLimit || len(ids) > traceSize/2 {
+		return s.traceRows(ctx, trace, traceSize)
+	}
+	args := []any{trace[:]}
+	for _, id := range ids {
+		args = append(args, id[:])
+	}
+	st, err := s.querySpansN(ctx, len(ids), `SELECT `+spanColumns+` FROM spans s WHERE s.tno = (SELECT tno FROM traces WHERE trace_id = ?) AND s.span_id IN (?`+
+		strings.Repeat(", ?", len(ids)-1)+`)`, args...)
+	sortByStart(st)
+	return st, err
+}
+
+// SpanQuery selects spans.
+type SpanQuery struct {
+	// Where holds filters every span returned matches.
+	Where []query.Filter
+	// Attrs, when not empty, names the attributes (attr.<key> or a bare
+	// key) and findings (finding.<name>) each returned span holds, in
+	// that order; the others are left out. Built-in fields are always
+	// returned.
+	Attrs []string
+	// OrderBy is the field spans are sorted by: a built-in field,
+	// end_time, finding.<name> or attr.<key>. Default start_time. Spans
+	// without the finding or attribute come first (last with Desc); ties
+	// keep the order spans were written in (reversed with Desc).
+	OrderBy string
+	Desc    bool
+	// Limit is the most spans returned, 0 for all; Offset skips the first
+	// ones.
+	Limit, Offset int
+}
+
+// spansSQL returns the statement selecting the spans of q. With walk, it
+// walks the start-time index (see walkByStart).
+func spansSQL(q SpanQuery, walk bool) (string, []any, error) {
+	ref, err := orderRef(q.OrderBy)
+	if err != nil {
+		return "", nil, err
+	}
+	var b builder
+	if walk {
+		b.add(`SELECT ` + spanColumns + ` FROM spans s INDEXED BY spans_start WHERE 1`)
+	} else {
+		b.add(`SELECT ` + spanColumns + ` FROM spans s WHERE 1`)
+	}
+	if err := b.whereScan(q.Where, walk); err != nil {
+		return "", nil, err
+	}
+	b.orderBy(ref, q.Desc)
+	if err := b.limit(q.Limit, q.Offset); err != nil {
+		return "", nil, err
+	}
+	return b.String(), b.args, nil
+}
+
+// querySQL returns the statement selecting the spans of q, choosing how
+// SQLite finds them.
+func (s *Store) querySQL(ctx context.Context, q SpanQuery) (string, []any, error) {
+	walk, err := s.walkByStart(ctx, q)
+	if err != nil {
+		return "", nil, err
+	}
+	return spansSQL(q, walk)
+}
+
+// walkByStart reports whether the first spans of q, in order of start, are
+// best found by walking the start-time index and checking the filters on
+// each span, until enough match, rather than by collecting every span the
+// value index gives and sorting them.
+//
+// SQLite cannot tell: it knows nothing of how many spans a filter keeps.
+// Collecting costs a lookup per match; walking, an index step per span
+// passed, about a tenth of that, and it passes (wanted × spans / matches)
+// of them. So walk when every value filter matches more than
+// sqrt(wanted × spans / 10) spans, which a count capped at that bound
+// tells cheaply.
+func (s *Store) walkByStart(ctx context.Context, q SpanQuery) (bool, error) {
+	ref, err := orderRef(q.OrderBy)
+	if err != nil || q.Limit <= 0 || ref.Source != query.SourceBuiltin || ref.Name != query.FieldStartTime {
+		return false, err
+	}
+	var values []query.Filter
+	for _, f := range q.Where {
+		if r, err := f.Ref(); err == nil && r.Source != query.SourceBuiltin {
+			values = append(values, f)
+		}
+	}
+	if len(values) == 0 {
+		// SQLite walks the index on its own when nothing else can drive
+		// the query.
+		return false, nil
+	}
+	db, err := s.readDB()
+	if err != nil {
+		return false, err
+	}
+	var spans int64
+	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM spans`).Scan(&spans); err != nil {
+		return false, fmt.Errorf("sqlitesink: %w", err)
+	}
+	bound := int64(math.Sqrt(float64(q.Limit+q.Offset) * float64(spans) / 10))
+	for _, f := range values {
+		if f.Validate() != nil {
+			return false, nil // reported by the query itself
+		}
+		ref, _ := f.Ref()
+		var b builder
+		b.add(`SELECT count(*) FROM (SELECT 1 FROM span_values v WHERE `)
+		b.valueCond(ref, f)
+		b.add(` LIMIT ?)`, bound)
+		var n int64
+		if err := db.QueryRowContext(ctx, b.String(), b.args...).Scan(&n); err != nil {
+			return false, fmt.Errorf("sqlitesink: %w", err)
+		}
+		if n < bound {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// Spans returns the spans q selects.
+func (s *Store) Spans(ctx context.Context, q SpanQuery) ([]stagetrace.StageSpan, error) {
+	proj, err := newProjection(q.Attrs)
+	if err != nil {
+		return nil, err
+	}
+	text, args, err := s.querySQL(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.querySpans(ctx, text, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := plain(st)
+	for i := range out {
+		out[i] = proj.apply(out[i])
+	}
+	return out, nil
+}
+
+// projection keeps the attributes and findings a query asked for.
+type projection struct {
+	refs []query.Ref
+}
+
+func newProjection(fields []string) (projection, error) {
+	var p projection
+	for _, f := range fields {
+		ref, err := query.ParseField(f)
+		if err != nil {
+			return p, fmt.Errorf("sqlitesink: attrs: %w", err)
+		}
+		p.refs = append(p.refs, ref)
+	}
+	return p, nil
+}
+
+// apply returns span with only the attributes and findings p names, in
+// p's order. Built-in fields named are ignored: every span has them.
+func (p projection) apply(span stagetrace.StageSpan) stagetrace.StageSpan {
+	if len(p.refs) == 0 {
+		return span
+	}
+	var attrs, findings stagetrace.Attrs
+	for _, ref := range p.refs {
+		switch ref.Source {
+		case query.SourceAttr:
+			if v, ok := span.Attrs.Get(ref.Name); ok {
+				attrs = append(attrs, stagetrace.Attr{Key: ref.Name, Value: v})
+			}
+		case query.SourceFinding:
+			if v, ok := span.Findings.Get(ref.Name); ok {
+				findings = append(findings, stagetrace.Attr{Key: ref.Name, Value: v})
+			}
+		}
+	}
+	span.Attrs, span.Findings = attrs, findings
+	return span
+}
+
+// RunFilter selects runs.
+type RunFilter struct {
+	// Since and Until bound when runs started: Since <= start < Until.
+	// Zero values do not bound.
+	Since, Until time.Time
+	// Status is "ok" (no span failed), "error" (some span failed) or ""
+	// for both.
+	Status string
+	// Where keeps runs having a span that matches every filter.
+	Where []query.Filter
+	// Limit is the most runs returned, 0 for all; Offset skips the first
+	// ones.
+	Limit, Offset int
+}
+
+const runColumns = `r.run_id, r.first_start_ns, r.last_end_ns, r.stages, r.spans, r.errors, r.input_tokens, r.output_tokens, r.cost`
+
+func scanRun(row scanner) (Run, error) {
+	var r Run
+	var first, last int64
+	var cost sql.NullFloat64
+	if err := row.Scan(&r.ID, &first, &last, &r.Stages, &r.Spans, &r.Errors, &r.InputTokens, &r.OutputTokens, &cost); err != nil {
+		return r, err
+	}
+	r.Start, r.End = timeOf(first), timeOf(last)
+	r.Cost, r.HasCost = cost.Float64, cost.Valid
+	return r, nil
+}
+
+// Runs returns the runs f selects, newest first.
+func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
+	var b builder
+	b.add(`SELECT ` + runColumns + ` FROM runs r WHERE 1`)
+	if !f.Since.IsZero() {
+		b.add(` AND r.first_start_ns >= ?`, f.Since.UnixNano())
+	}
+	if !f.Until.IsZero() {
+		b.add(` AND r.first_start_ns < ?`, f.Until.UnixNano())
+	}
+	switch f.Status {
+	case "":
+	case statusOK:
+		b.add(` AND r.errors = 0`)
+	case statusError:
+		b.add(` AND r.errors > 0`)
+	default:
+		return nil, fmt.Errorf("sqlitesink: unknown run status %q: want ok or error", f.Status)
+	}
+	if len(f.Where) > 0 {
+		b.add(` AND r.run_id IN (SELECT s.run_id FROM spans s WHERE 1`)
+		if err := b.where(f.Where); err != nil {
+			return nil, err
+		}
+		b.add(`)`)
+	}
+	b.add(` ORDER BY r.first_start_ns DESC, r.run_id`)
+	if err := b.limit(f.Limit, f.Offset); err != nil {
+		return nil, err
+	}
+	db, err := s.readDB()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, b.String(), b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitesink: %w", err)
+	}
+	var runs []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlitesink: %w", err)
+		}
+		runs = append(runs, r)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, fmt.Errorf("sqlitesink: %w", err)
+	}
+	return runs, nil
+}
+
+// Run returns the rollup of one run, or ErrNotFound.
+func (s *Store) Run(ctx context.Context, runID string) (Run, error) {
+	db, err := s.readDB()
+	if err != nil {
+		return Run{}, err
+	}
+	r, err := scanRun(db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs r WHERE r.run_id = ?`, runID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Run{}, fmt.Errorf("%w: run %q", ErrNotFound, runID)
+	}
+	if err != nil {
+		return Run{}, fmt.Errorf("sqlitesink: %w", err)
+	}
+	return r, nil
+}
+
+// RunRecords returns every span of a run in order of start, and every
+// event in order of time, or ErrNotFound when the store has no such run.
+func (s *Store) RunRecords(ctx context.Context, runID string) (stagetrace.Batch, error) {
+	st, err := s.querySpans(ctx, `SELECT `+spanColumns+` FROM spans s WHERE s.run_id = ? ORDER BY s.start_ns, s.id`, runID)
+	if err != nil {
+		return stagetrace.Batch{}, err
+	}
+	var events []stagetrace.TraceEvent
+	for i := range st {
+		evs, err := st[i].decodeEvents()
+		if err != nil {
+			return stagetrace.Batch{}, fmt.Errorf("sqlitesink: %w", err)
+		}
+		events = append(events, evs...)
+	}
+	orphans, err := s.events(ctx, `WHERE run_id = ? ORDER BY time_ns, id`, runID)
+	if err != nil {
+		return stagetrace.Batch{}, err
+	}
+	events = append(events, orphans...)
+	slices.SortStableFunc(events, func(a, b stagetrace.TraceEvent) int { return a.Time.Compare(b.Time) })
+	if len(st) == 0 && len(events) == 0 {
+		return stagetrace.Batch{}, fmt.Errorf("%w: run %q", ErrNotFound, runID)
+	}
+	return stagetrace.Batch{Spans: plain(st), Events: events}, nil
+}
+
+func (s *Store) events(ctx context.Context, where string, args ...any) ([]stagetrace.TraceEvent, error) {
+	db, err := s.readDB()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT run_id, stage, trace_id, span_id, name, time_ns, attrs FROM events `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitesink: %w", err)
+	}
+	var out []stagetrace.TraceEvent
+	for rows.Next() {
+		var ev stagetrace.TraceEvent
+		var trace, span, attrs []byte
+		var ns int64
+		if err := rows.Scan(&ev.RunID, &ev.Stage, &trace, &span, &ev.Name, &ns, &attrs); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlitesink: %w", err)
+		}
+		copy(ev.TraceID[:], trace)
+		copy(ev.SpanID[:], span)
+		ev.Time = timeOf(ns)
+		if ev.Attrs, err = decodeAttrs(attrs); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlitesink: event %s: %w", ev.Name, err)
+		}
+		out = append(out, ev)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, fmt.Errorf("sqlitesink: %w", err)
+	}
+	return out, nil
+}

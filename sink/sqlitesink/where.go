@@ -1,0 +1,272 @@
+package sqlitesink
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/query"
+)
+
+// Every value a caller gives reaches SQL as a bound parameter; the SQL text
+// is assembled only from the constants in this file, chosen by
+// whitelisted names (operators, built-in fields, order-by fields).
+
+// sqlOps are the SQL operators of the comparison filter operators.
+var sqlOps = map[query.Op]string{
+	query.OpEq: "=",
+	query.OpNe: "!=",
+	query.OpGt: ">",
+	query.OpGe: ">=",
+	query.OpLt: "<",
+	query.OpLe: "<=",
+}
+
+// stringColumns are the columns of the built-in string fields.
+var stringColumns = map[string]string{
+	query.FieldName:  "s.name",
+	query.FieldStage: "s.stage",
+	query.FieldRunID: "s.run_id",
+	query.FieldScope: "s.scope",
+}
+
+// optionalColumns are the built-in string fields that a span has only
+// when not empty (see query.Lookup).
+var optionalColumns = map[string]bool{query.FieldStage: true, query.FieldScope: true}
+
+// enumColumns are the columns of the built-in enum fields.
+var enumColumns = map[string]string{
+	query.FieldStatus: "s.status",
+	query.FieldKind:   "s.kind",
+}
+
+// elapsedMS is elapsed_ms as SQL computes it: the same float64 division
+// StageSpan.ElapsedMS does, so SQL and query.Match agree to the bit.
+const elapsedMS = "((s.end_ns - s.start_ns) / 1e6)"
+
+// builder assembles a statement and its arguments.
+type builder struct {
+	strings.Builder
+	args []any
+}
+
+func (b *builder) add(sql string, args ...any) {
+	b.WriteString(sql)
+	b.args = append(b.args, args...)
+}
+
+// where adds " AND (condition)" for every filter.
+func (b *builder) where(filters []query.Filter) error {
+	return b.whereScan(filters, false)
+}
+
+// whereScan is where; with scan, the conditions on indexed values are
+// written so that SQLite checks them on each span it walks through (the
+// unary + keeps it from driving the query with them), for a walk along an
+// index in the order wanted (see Store.walkByStart).
+func (b *builder) whereScan(filters []query.Filter, scan bool) error {
+	for i, f := range filters {
+		b.add(" AND (")
+		if err := b.filter(f, scan); err != nil {
+			return fmt.Errorf("sqlitesink: filter %d (%s): %w", i+1, f.String(), err)
+		}
+		b.add(")")
+	}
+	return nil
+}
+
+func (b *builder) filter(f query.Filter, scan bool) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	if f.Op == query.OpMatch && funcErr != nil {
+		return funcErr
+	}
+	ref, _ := f.Ref()
+	if ref.Source == query.SourceBuiltin {
+		return b.builtin(ref.Name, f)
+	}
+	if scan {
+		b.add("+")
+	}
+	b.add("s.id IN (SELECT v.span_id FROM span_values v WHERE ")
+	b.valueCond(ref, f)
+	b.add(")")
+	return nil
+}
+
+// valueCond adds the condition on span_values v of an attribute or finding
+// filter. The key is a bound value compared with keys.name: a dotted key is
+// one key, and no key is ever SQL or a JSON path.
+func (b *builder) valueCond(ref query.Ref, f query.Filter) {
+	source := sourceAttr
+	if ref.Source == query.SourceFinding {
+		source = sourceFinding
+	}
+	b.add("v.source = ? AND v.key_id = (SELECT k.id FROM keys k WHERE k.name = ?)", source, ref.Name)
+	switch f.Op {
+	case query.OpExists:
+	case query.OpMatch:
+		b.add(" AND v.type = ? AND "+regexpFunc+"(?, v.val)", typeString, f.Value.AsString())
+	default:
+		typ, val := indexValue(f.Value)
+		b.add(" AND v.type = ? AND v.val "+sqlOps[f.Op]+" ?", typ, val)
+	}
+}
+
+func (b *builder) builtin(name string, f query.Filter) error {
+	typ, _ := query.Builtin(name)
+	switch typ {
+	case query.TypeString:
+		col := stringColumns[name]
+		guard := ""
+		if optionalColumns[name] {
+			guard = col + " != '' AND "
+		}
+		switch f.Op {
+		case query.OpExists:
+			if guard == "" {
+				b.add("1")
+				return nil
+			}
+			b.add(col + " != ''")
+		case query.OpMatch:
+			b.add(guard+regexpFunc+"(?, "+col+")", f.Value.AsString())
+		default:
+			b.add(guard+col+" "+sqlOps[f.Op]+" ?", f.Value.AsString())
+		}
+	case query.TypeEnum:
+		if f.Op == query.OpExists {
+			b.add("1")
+			return nil
+		}
+		// The few codes whose names match, computed here with the same
+		// rules query.Match applies to the names.
+		var codes []any
+		for _, n := range query.EnumNames(name) {
+			if (query.Filter{Field: name, Op: f.Op, Value: f.Value}).Match(enumSpan(name, n)) {
+				code, _ := query.EnumValue(name, n)
+				codes = append(codes, int64(code))
+			}
+		}
+		if len(codes) == 0 {
+			b.add("0")
+			return nil
+		}
+		b.add(enumColumns[name]+" IN (?"+strings.Repeat(", ?", len(codes)-1)+")", codes...)
+	case query.TypeID:
+		switch f.Op {
+		case query.OpExists:
+			b.add("1")
+		case query.OpMatch:
+			b.add(regexpFunc+"(?, lower(hex(s.trace_id)))", f.Value.AsString())
+		default:
+			// Through traces, whose index finds the trace at once.
+			id, _ := query.ParseTraceID(f.Value.AsString())
+			b.add("s.tno "+sqlOps[f.Op]+" coalesce((SELECT t.tno FROM traces t WHERE t.trace_id = ?), 0)", id[:])
+		}
+	case query.TypeNumber:
+		if f.Op == query.OpExists {
+			b.add("1")
+			return nil
+		}
+		_, val := indexValue(f.Value)
+		b.add(elapsedMS+" "+sqlOps[f.Op]+" ?", val)
+	case query.TypeTime:
+		if f.Op == query.OpExists {
+			b.add("1")
+			return nil
+		}
+		t, _ := query.TimeOf(f.Value)
+		b.add("s.start_ns "+sqlOps[f.Op]+" ?", t.UnixNano())
+	default:
+		return fmt.Errorf("no SQL for built-in field %q", name)
+	}
+	return nil
+}
+
+// enumSpan returns a span whose enum field name has the value called n.
+func enumSpan(field, n string) *stagetrace.StageSpan {
+	var s stagetrace.StageSpan
+	code, _ := query.EnumValue(field, n)
+	switch field {
+	case query.FieldStatus:
+		s.Status = stagetrace.StatusCode(code)
+	case query.FieldKind:
+		s.Kind = stagetrace.SpanKind(code)
+	}
+	return &s
+}
+
+// OrderEndTime is the order-by field that sorts spans by when they ended;
+// the other order-by fields are the filter fields.
+const OrderEndTime = "end_time"
+
+// orderColumns are the SQL expressions of the built-in order-by fields.
+var orderColumns = map[string]string{
+	query.FieldName:      "s.name",
+	query.FieldStage:     "s.stage",
+	query.FieldRunID:     "s.run_id",
+	query.FieldStatus:    "s.status",
+	query.FieldKind:      "s.kind",
+	query.FieldScope:     "s.scope",
+	query.FieldTraceID:   "s.trace_id",
+	query.FieldElapsedMS: "(s.end_ns - s.start_ns)",
+	query.FieldStartTime: "s.start_ns",
+	OrderEndTime:         "s.end_ns",
+}
+
+// orderRef resolves an order-by field: a built-in field, end_time,
+// finding.<name> or attr.<key>. A bare key is refused rather than taken as
+// an attribute, so that a mistyped field is reported, not silently
+// ordered by an attribute no span has.
+func orderRef(field string) (query.Ref, error) {
+	if field == "" {
+		field = query.FieldStartTime
+	}
+	if _, ok := orderColumns[field]; ok {
+		return query.Ref{Source: query.SourceBuiltin, Name: field}, nil
+	}
+	ref, err := query.ParseField(field)
+	if err == nil && ref.Source != query.SourceBuiltin && field != ref.Name {
+		return ref, nil
+	}
+	return query.Ref{}, fmt.Errorf("sqlitesink: cannot order by %q: use %s, finding.<name> or attr.<key>", field, orderFieldList())
+}
+
+func orderFieldList() string {
+	return strings.Join([]string{query.FieldStartTime, OrderEndTime, query.FieldElapsedMS, query.FieldName,
+		query.FieldStage, query.FieldRunID, query.FieldStatus, query.FieldKind, query.FieldScope, query.FieldTraceID}, ", ")
+}
+
+// orderBy adds the ORDER BY clause for field, ties broken by the order
+// spans were written in, reversed with desc: an index on the field then
+// gives the order whichever the direction.
+func (b *builder) orderBy(ref query.Ref, desc bool) {
+	b.add(" ORDER BY ")
+	switch ref.Source {
+	case query.SourceBuiltin:
+		b.add(orderColumns[ref.Name])
+	case query.SourceFinding:
+		b.add(valueFunc+"(s.findings, ?)", ref.Name)
+	case query.SourceAttr:
+		b.add(valueFunc+"(s.attrs, ?)", ref.Name)
+	}
+	if desc {
+		b.add(" DESC, s.id DESC")
+		return
+	}
+	b.add(", s.id")
+}
+
+// limit adds LIMIT and OFFSET; a limit of 0 is none.
+func (b *builder) limit(limit, offset int) error {
+	if limit < 0 || offset < 0 {
+		return fmt.Errorf("sqlitesink: negative limit %d or offset %d", limit, offset)
+	}
+	if limit == 0 {
+		limit = -1 // SQLite: no limit
+	}
+	b.add(" LIMIT ? OFFSET ?", limit, offset)
+	return nil
+}
