@@ -169,3 +169,36 @@ type Sink interface {
 type Flusher interface {
 	ForceFlush(ctx context.Context) error
 }
+
+// Run is one run seen as a whole: what a store keeps of it without reading
+// its spans, and what summaries print.
+type Run struct {
+	ID           string
+	Start        time.Time // when its first span started
+	End          time.Time // when its last span ended
+	Stages       int       // distinct non-empty stages
+	Spans        int
+	Errors       int     // spans with status error
+	InputTokens  int64   // sum of the input_tokens findings
+	OutputTokens int64   // sum of the output_tokens findings
+	Cost         float64 // sum of the cost findings, when HasCost
+	HasCost      bool    // some span had a numeric cost finding
+}
+
+// Values of Run.Status.
+const (
+	RunStatusOK    = "ok"
+	RunStatusError = "error"
+)
+
+// Duration returns the time from the run's first start to its last end.
+func (r Run) Duration() time.Duration { return r.End.Sub(r.Start) }
+
+// Status returns RunStatusError when a span of the run failed, else
+// RunStatusOK.
+func (r Run) Status() string {
+	if r.Errors > 0 {
+		return RunStatusError
+	}
+	return RunStatusOK
+}

@@ -6,6 +6,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/attributes/rules"
 )
 
 // Option configures a Processor.
@@ -24,6 +25,8 @@ type config struct {
 	baggageRun, baggageStage bool
 	defaultRunID             string
 	runIDFunc                RunIDFunc
+	// rules, when set, run their start phase on each starting span.
+	rules *rules.Set
 }
 
 func newConfig(opts []Option) config {
@@ -74,4 +77,19 @@ func WithDefaultRunID(id string) Option {
 // concurrent use.
 func WithRunIDFunc(f RunIDFunc) Option {
 	return func(c *config) { c.runIDFunc = f }
+}
+
+// WithRules runs the start phase of set on each span as it starts
+// (rules.Set.Start): the stage of the first matching rule that yields one
+// becomes the span's run.stage unless the span set its own, winning over a
+// stage inherited from the context, the parent span or baggage, and the
+// span opens that stage; the attributes the rules add are set on the span
+// too, in the same SetAttributes call. Findings and costs are derived at
+// export: give the exporter the same set with exporter.WithRules. Spans
+// are then read at start even when no other source places them, which
+// costs a little on every span. In wrapping mode a span the rules yield
+// something for gets all its values at start, as in the default mode. A
+// nil set, or one without start rules, has no effect.
+func WithRules(set *rules.Set) Option {
+	return func(c *config) { c.rules = set }
 }

@@ -31,6 +31,32 @@
 // stage inside another, start the nested spans from a context made with
 // attributes.ContextWithStage, or declare stages by attribute only.
 //
+// # Opening a stage
+//
+// A span with a stage either opens it or inherits it; the exporter
+// (exporter.WithStageEvents) places stage_start and stage_end events on
+// the spans that open one. The processor marks a span whose stage it set
+// as inherited, with run.stage_inherited=true in the same SetAttributes
+// call, when the stage came from the parent span (its attribute, or in
+// wrapping mode the value a live parent gets at its end), or from a
+// context stage that an earlier span already opened. Each call of
+// attributes.ContextWithStage makes a new stage: the first span the
+// processor places in it from that context, or from one derived from it,
+// opens it (one atomic compare-and-swap decides which), and every later
+// one inherits it. A span that declares run.stage by attribute opens its
+// stage and leaves the context's stage for the next span; a stage from
+// baggage or from a rule (WithRules) is opened by each span it places.
+// Spans nested under one ContextWithStage therefore make one stage with
+// one stage_start and one stage_end, on the span started first.
+//
+// # Rules
+//
+// WithRules runs the start phase of a rules.Set on each starting span, on
+// its name, scope, kind and start attributes. A stage a rule yields comes
+// after the span's own run.stage and before every other source: own
+// attribute, rule, context, parent span, baggage. The attributes rules add
+// are set in the same SetAttributes call as run.id and run.stage.
+//
 // Baggage crosses trust boundaries: whoever can send a request can set
 // its baggage, and so choose the run of the spans it causes. It is
 // ignored unless WithBaggageKeys trusts it, key by key.
@@ -66,7 +92,8 @@
 // child that starts after the span ended must find them on it. A child
 // started from a context made with trace.ContextWithSpan, rather than
 // derived from the span's own, finds the waiting values only while the
-// span is live.
+// span is live. With WithRules, a span the rules yield a stage or
+// attributes for is written at start, as in the default mode.
 //
 // In wrapping mode only the wrapped processor sees the added values, and
 // only in OnEnd; processors registered beside it do not. The added values

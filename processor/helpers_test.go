@@ -69,9 +69,9 @@ func runStageOf(attrs []attribute.KeyValue) got {
 	for _, a := range attrs {
 		switch a.Key {
 		case attributes.RunID:
-			g.run, g.nRun = a.Value.Emit(), g.nRun+1
+			g.run, g.nRun = a.Value.String(), g.nRun+1
 		case attributes.RunStage:
-			g.stage, g.nStage = a.Value.Emit(), g.nStage+1
+			g.stage, g.nStage = a.Value.String(), g.nStage+1
 		}
 	}
 	return g

@@ -6,7 +6,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/attributes/rules"
 	"github.com/stagetrace/stagetrace/internal/mapping"
 )
@@ -25,10 +24,11 @@ var ruleStates = sync.Pool{New: func() any { return new(ruleState) }}
 // startRules runs the start phase of the rules on s, whose start attributes
 // are start, and sets on s in one SetAttributes call what r resolved and
 // what the rules add. The rules' stage beats a stage r inherited (from the
-// context, the parent or baggage) but not one s set itself. When the rules
-// yield nothing and onlyRules is set, it sets nothing and returns false,
-// so that wrapping mode can defer r as it does without rules.
-func (p *Processor) startRules(s sdktrace.ReadWriteSpan, start []attribute.KeyValue, r resolution, onlyRules bool) bool {
+// context, the parent or baggage) but not one s set itself; s opens it.
+// When the rules yield nothing and onlyRules is set, it sets nothing,
+// claims no stage of in, and returns false, so that wrapping mode can defer
+// r as it does without rules.
+func (p *Processor) startRules(in inputs, s sdktrace.ReadWriteSpan, start []attribute.KeyValue, r resolution, onlyRules bool) bool {
 	st := ruleStates.Get().(*ruleState)
 	st.span = rules.KeyValueSpan{
 		SpanName:  s.Name(),
@@ -47,13 +47,7 @@ func (p *Processor) startRules(s sdktrace.ReadWriteSpan, start []attribute.KeyVa
 		st.release()
 		return false
 	}
-	kv := st.kv[:0]
-	if r.run != "" {
-		kv = append(kv, attributes.Run(r.run))
-	}
-	if r.stage != "" {
-		kv = append(kv, attributes.Stage(r.stage))
-	}
+	kv := appendValues(st.kv[:0], in.finish(r).values)
 	for _, a := range st.res.Attributes {
 		kv = append(kv, attribute.KeyValue{Key: attribute.Key(a.Key), Value: mapping.ToAttribute(a.Value)})
 	}

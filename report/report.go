@@ -127,6 +127,7 @@ type view struct {
 	Duration   string
 	SpanCount  int
 	ErrorCount int
+	StageCount int // named stages, as the command counts them
 	Generated  string
 	Waterfall  waterfall
 	Stages     []stageView
@@ -162,6 +163,11 @@ func build(d Data) view {
 	}
 	v.Waterfall = buildWaterfall(run.Spans, start, end, palette)
 	v.Stages = buildStages(stages, palette)
+	for _, st := range stages {
+		if st.Name != "" {
+			v.StageCount++
+		}
+	}
 	usage := d.Tokens
 	if usage == nil {
 		u := monitor.UsageOf(d.Spans)

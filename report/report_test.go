@@ -159,6 +159,9 @@ func checkRun(t *testing.T, doc string) {
 	assert.Equal(t, sid(4).String(), rows[4].attrs["data-parent-id"])
 	assert.Contains(t, rows[4].attrs["class"], "status-error")
 
+	// The header counts named stages, as the command does.
+	assert.Equal(t, "3", one(t, doc, map[string]string{"id": "summary"}).attrs["data-stage-count"])
+
 	// Stages, in order of their start.
 	for _, c := range []struct {
 		stage          string

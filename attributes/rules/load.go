@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/big"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,18 +23,27 @@ const maxFileSize = 4 << 20
 // LoadFile reads and compiles the rules file at path (YAML or JSON).
 // Errors name the file as given.
 func LoadFile(path string) (*Set, error) {
+	return LoadFileWithPresets(path)
+}
+
+// LoadFileWithPresets is LoadFile with presets added to those the file
+// lists; a preset named in both counts once. Presets of unknown names are
+// an error naming them.
+func LoadFileWithPresets(path string, presets ...string) (*Set, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return Load(f, path)
+	return load(f, path, presets)
 }
 
 // Load reads and compiles a rules file (YAML or JSON) from r; name is the
 // file name errors give. Errors found in the file are *Error values with
 // the line of the fault.
-func Load(r io.Reader, name string) (*Set, error) {
+func Load(r io.Reader, name string) (*Set, error) { return load(r, name, nil) }
+
+func load(r io.Reader, name string, presets []string) (*Set, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -44,6 +54,11 @@ func Load(r io.Reader, name string) (*Set, error) {
 	l := &loader{file: name}
 	if err := l.parse(data); err != nil {
 		return nil, err
+	}
+	for _, p := range presets {
+		if !slices.Contains(l.cfg.Presets, p) {
+			l.cfg.Presets = append(l.cfg.Presets, p)
+		}
 	}
 	set, err := Compile(l.cfg)
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/stagetrace/stagetrace"
-	"github.com/stagetrace/stagetrace/attributes"
 )
 
 // Run is what is known of one run.
@@ -142,18 +141,6 @@ func (r Run) Stages() []Stage {
 	return stages
 }
 
-// Write prints every run.
-func Write(w io.Writer, runs []Run) error {
-	p := &printer{w: w}
-	for i, r := range runs {
-		if i > 0 {
-			p.line("")
-		}
-		p.run(r)
-	}
-	return p.err
-}
-
 type printer struct {
 	w   io.Writer
 	err error
@@ -163,66 +150,6 @@ func (p *printer) line(format string, args ...any) {
 	if p.err == nil {
 		_, p.err = fmt.Fprintf(p.w, format+"\n", args...)
 	}
-}
-
-func (p *printer) run(r Run) {
-	stages := r.Stages()
-	p.line("run %s  %s  %d stages, %d spans, %d errors, %s",
-		r.ID, r.Start().UTC().Format(time.RFC3339), countNamed(stages), len(r.Spans), r.Errors(), Duration(r.End().Sub(r.Start())))
-	for _, st := range stages {
-		name := st.Name
-		if name == "" {
-			name = "(no stage)"
-		}
-		p.line("  %-22s %10s  %-5s  %s", name, Duration(st.Elapsed()), st.Status(), Findings(stageFindings(st)))
-		for _, s := range st.Spans {
-			status := s.Status.String()
-			if s.Status == stagetrace.StatusUnset {
-				status = "-"
-			}
-			line := fmt.Sprintf("    %-20s %10s  %-5s  %s", truncate(s.Name, 20), Duration(s.Elapsed()), status, Findings(s.Findings))
-			if s.StatusMessage != "" {
-				line += "  (" + s.StatusMessage + ")"
-			}
-			p.line("%s", strings.TrimRight(line, " "))
-		}
-	}
-	for _, e := range r.Events {
-		switch e.Name {
-		case attributes.EventException:
-			msg, _ := e.Attrs.Get(string(attributes.ExceptionMessage))
-			p.line("  ! exception in %s: %s", stageName(e.Stage), msg.String())
-		case attributes.EventMetric:
-			name, _ := e.Attrs.Get(string(attributes.MetricName))
-			value, _ := e.Attrs.Get(string(attributes.MetricValue))
-			unit, _ := e.Attrs.Get(string(attributes.MetricUnit))
-			p.line("  ~ metric %s = %s%s", name.String(), value.String(), unitSuffix(unit.String()))
-		}
-	}
-}
-
-// stageFindings sums a stage's numeric findings of the same name across
-// its spans (token counts add up); other findings are shown per span only.
-func stageFindings(st Stage) stagetrace.Attrs {
-	if len(st.Spans) == 1 {
-		return st.Spans[0].Findings
-	}
-	var out stagetrace.Attrs
-	index := map[string]int{}
-	for _, s := range st.Spans {
-		for _, f := range s.Findings {
-			if f.Value.Kind() != stagetrace.KindInt64 {
-				continue
-			}
-			if i, ok := index[f.Key]; ok {
-				out[i].Value = stagetrace.Int64Value(out[i].Value.AsInt64() + f.Value.AsInt64())
-				continue
-			}
-			index[f.Key] = len(out)
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 // Findings formats findings as name=value pairs.
@@ -250,16 +177,6 @@ func Duration(d time.Duration) string {
 	}
 }
 
-func countNamed(stages []Stage) int {
-	n := 0
-	for _, s := range stages {
-		if s.Name != "" {
-			n++
-		}
-	}
-	return n
-}
-
 func stageName(s string) string {
 	if s == "" {
 		return "(no stage)"
@@ -272,12 +189,4 @@ func unitSuffix(u string) string {
 		return ""
 	}
 	return " " + u
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

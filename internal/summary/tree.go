@@ -12,7 +12,6 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
-	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
 // DefaultBarWidth is the width, in cells, of the timeline bars WriteTree
@@ -81,7 +80,7 @@ func Tree(spans []stagetrace.StageSpan) []*TreeNode {
 // bar scaled to the run, status and findings, then the events worth
 // reading (exceptions, metrics). The stagetrace command's show and make
 // demo print runs with it.
-func WriteTree(w io.Writer, run sqlitesink.Run, records stagetrace.Batch, opts TreeOptions) error {
+func WriteTree(w io.Writer, run stagetrace.Run, records stagetrace.Batch, opts TreeOptions) error {
 	if opts.BarWidth <= 0 {
 		opts.BarWidth = DefaultBarWidth
 	}
@@ -141,7 +140,7 @@ func WriteTree(w io.Writer, run sqlitesink.Run, records stagetrace.Batch, opts T
 }
 
 // header returns the first line WriteTree prints for run.
-func header(r sqlitesink.Run) string {
+func header(r stagetrace.Run) string {
 	parts := []string{
 		"run " + r.ID,
 		"started " + r.Start.UTC().Format("2006-01-02T15:04:05.000Z07:00"),

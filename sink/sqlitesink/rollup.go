@@ -7,41 +7,18 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
 )
 
 // Run is what the store knows of one run without reading its spans.
-type Run struct {
-	ID           string
-	Start        time.Time // when its first span started
-	End          time.Time // when its last span ended
-	Stages       int       // distinct non-empty stages
-	Spans        int
-	Errors       int     // spans with status error
-	InputTokens  int64   // sum of the input_tokens findings
-	OutputTokens int64   // sum of the output_tokens findings
-	Cost         float64 // sum of the cost findings, when HasCost
-	HasCost      bool    // some span had a numeric cost finding
-}
-
-// Duration returns the time from the run's first start to its last end.
-func (r Run) Duration() time.Duration { return r.End.Sub(r.Start) }
-
-// Status returns "error" when a span of the run failed, else "ok".
-func (r Run) Status() string {
-	if r.Errors > 0 {
-		return statusError
-	}
-	return statusOK
-}
+type Run = stagetrace.Run
 
 // Values of RunFilter.Status and Run.Status.
 const (
-	statusOK    = "ok"
-	statusError = "error"
+	statusOK    = stagetrace.RunStatusOK
+	statusError = stagetrace.RunStatusError
 )
 
 // Rollup computes the runs of spans and events as the store would after
