@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 
 	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/report"
@@ -54,7 +50,7 @@ func reportFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		d.Tokens = &usage
 		// Metric events among the records are charted by report itself;
 		// a stored run has no monitor timeline to add as Data.Series.
-		if err := writeReport(*out, d); err != nil {
+		if err := report.WriteFile(*out, d); err != nil {
 			return err
 		}
 		_, err = fmt.Fprintf(e.stdout, "wrote the report of run %s (%d spans, %d events) to %s\n",
@@ -63,37 +59,3 @@ func reportFlags(fs *flag.FlagSet, e *env) func([]string) error {
 	}
 }
 
-// writeReport writes the report of d to path atomically: to a temporary
-// file in the same directory, renamed over path once complete, so that
-// path is either the old file or the whole new report.
-func writeReport(path string, d report.Data) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		// The error names the temporary file; name the one asked for.
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			err = errors.Join(err, os.Remove(f.Name()))
-		}
-	}()
-	if err = report.Write(f, d); err != nil {
-		return err
-	}
-	// CreateTemp makes the file private; a report is for reading.
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}

@@ -122,7 +122,7 @@ func run(ctx context.Context, dir, runID string, w io.Writer) error {
 	d.Tokens = &usage
 	d.Alerts = alerts
 	htmlPath := filepath.Join(dir, "report.html")
-	if err := writeReport(htmlPath, d); err != nil {
+	if err := report.WriteFile(htmlPath, d); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nwrote %s\n", htmlPath)
@@ -188,30 +188,6 @@ func printAlerts(w io.Writer, alerts []monitor.Alert) {
 	for _, a := range alerts {
 		fmt.Fprintf(w, "  %-8s %s (%s): %s\n", a.Level, a.Name, a.State, a.Message)
 	}
-}
-
-// writeReport writes the report of d to path, whole or not at all.
-func writeReport(path string, d report.Data) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), ".report-*.html")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			err = errors.Join(err, os.Remove(f.Name()))
-		}
-	}()
-	if err = report.Write(f, d); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // printRun prints run runID as read back from the store at dbPath, with
