@@ -58,4 +58,3 @@ func reportFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		return err
 	}
 }
-
