@@ -6,7 +6,7 @@ STATICCHECK := $(BIN)/staticcheck
 OUT         ?= stagetrace-out
 FUZZTIME    ?= 10s
 
-.PHONY: all demo test vet lint unit fuzz fuzz-short bench reliability chromium tools clean
+.PHONY: all demo test vet lint unit fuzz fuzz-short bench reliability chromium tools clean collector collector-test e2e
 
 all: test
 
@@ -15,14 +15,16 @@ demo:
 	$(GO) run ./examples/quickstart -out $(OUT)
 
 ## test: vet, staticcheck, the race-enabled test suite (with the reliability suite in its short form) and short fuzz runs
-test: vet lint unit fuzz-short
+test: vet lint unit collector-test e2e fuzz-short
 
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags reliability ./reliability/
+	cd collector && $(GO) vet ./... && $(GO) vet -tags e2e ./...
 
 lint: $(STATICCHECK)
 	$(STATICCHECK) ./...
+	cd collector && $(STATICCHECK) ./...
 
 $(STATICCHECK):
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -73,5 +75,24 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=6 -cpu=1 ./processor/ ./integration/ ./attributes/rules/
 	$(GO) test -run='^$$' -bench='Insert' -benchtime=20000x -count=3 ./sink/sqlitesink/
 
+## collector: build ./bin/otelcol-stagetrace with the pinned OpenTelemetry Collector Builder
+BUILDER_VERSION := v0.162.0
+BUILDER := $(BIN)/builder
+
+$(BUILDER):
+	GOBIN=$(BIN) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(BUILDER_VERSION)
+
+collector: $(BUILDER)
+	cd collector && CGO_ENABLED=0 $(BUILDER) --config=builder-config.yaml --skip-compilation
+	cd collector/_build && CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/otelcol-stagetrace .
+
+## collector-test: the collector module's unit tests (its own go.mod)
+collector-test:
+	cd collector && $(GO) test -race -count=1 ./...
+
+## e2e: build the collector, send it OTLP from real clients, check JSONL and SQLite
+e2e: collector
+	cd collector && $(GO) test -tags e2e -count=1 ./e2e/
+
 clean:
-	rm -rf $(BIN) $(OUT)
+	rm -rf $(BIN) $(OUT) collector/_build

@@ -1,0 +1,224 @@
+// Package pdataview reads collector pdata spans as the stagetrace mapping
+// and rules read spans: a mapping.SpanView and a rules.Span over a
+// ptrace.Span, and conversions from pcommon values to model values.
+package pdataview
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/attributes/rules"
+	"github.com/stagetrace/stagetrace/internal/mapping"
+)
+
+// FromValue converts a pdata value to a model value, whatever its type.
+// A slice whose elements are all strings, all ints, all doubles or all
+// bools becomes the typed slice the OpenTelemetry Go SDK records (an
+// SDK string slice arrives over OTLP as an array of strings), so that a
+// span maps to the same values whichever path it took; any other slice
+// becomes a generic slice. An empty value becomes the empty model value.
+func FromValue(v pcommon.Value) stagetrace.Value {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return stagetrace.StringValue(v.Str())
+	case pcommon.ValueTypeInt:
+		return stagetrace.Int64Value(v.Int())
+	case pcommon.ValueTypeDouble:
+		return stagetrace.Float64Value(v.Double())
+	case pcommon.ValueTypeBool:
+		return stagetrace.BoolValue(v.Bool())
+	case pcommon.ValueTypeBytes:
+		return stagetrace.BytesValue(v.Bytes().AsRaw())
+	case pcommon.ValueTypeSlice:
+		return fromSlice(v.Slice())
+	case pcommon.ValueTypeMap:
+		return stagetrace.MapValue(AppendMap(nil, v.Map())...)
+	}
+	return stagetrace.Value{}
+}
+
+func fromSlice(s pcommon.Slice) stagetrace.Value {
+	n := s.Len()
+	if n == 0 {
+		return stagetrace.SliceValue()
+	}
+	t := s.At(0).Type()
+	for i := 1; i < n; i++ {
+		if s.At(i).Type() != t {
+			t = pcommon.ValueTypeEmpty
+			break
+		}
+	}
+	switch t {
+	case pcommon.ValueTypeStr:
+		out := make([]string, n)
+		for i := range out {
+			out[i] = s.At(i).Str()
+		}
+		return stagetrace.StringSliceValue(out)
+	case pcommon.ValueTypeInt:
+		out := make([]int64, n)
+		for i := range out {
+			out[i] = s.At(i).Int()
+		}
+		return stagetrace.Int64SliceValue(out)
+	case pcommon.ValueTypeDouble:
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = s.At(i).Double()
+		}
+		return stagetrace.Float64SliceValue(out)
+	case pcommon.ValueTypeBool:
+		out := make([]bool, n)
+		for i := range out {
+			out[i] = s.At(i).Bool()
+		}
+		return stagetrace.BoolSliceValue(out)
+	}
+	out := make([]stagetrace.Value, n)
+	for i := range out {
+		out[i] = FromValue(s.At(i))
+	}
+	return stagetrace.SliceValue(out...)
+}
+
+// AppendMap appends the entries of m to dst as model attributes, in m's
+// order.
+func AppendMap(dst stagetrace.Attrs, m pcommon.Map) stagetrace.Attrs {
+	m.Range(func(k string, v pcommon.Value) bool {
+		dst = append(dst, stagetrace.Attr{Key: k, Value: FromValue(v)})
+		return true
+	})
+	return dst
+}
+
+// Resource converts a resource's attributes, sorted by key as the
+// OpenTelemetry Go SDK holds a resource's attributes.
+func Resource(r pcommon.Resource) *stagetrace.Resource {
+	attrs := AppendMap(nil, r.Attributes())
+	sort.SliceStable(attrs, func(i, j int) bool { return attrs[i].Key < attrs[j].Key })
+	return &stagetrace.Resource{Attrs: attrs}
+}
+
+// ResourceKey returns a string identifying the content of r's attributes:
+// two resources with the same key convert to equal model resources.
+func ResourceKey(r pcommon.Resource) string {
+	var b strings.Builder
+	r.Attributes().Range(func(k string, v pcommon.Value) bool {
+		b.WriteString(strconv.Quote(k))
+		b.WriteByte('=')
+		b.WriteString(strconv.Itoa(int(v.Type())))
+		b.WriteByte(':')
+		b.WriteString(strconv.Quote(v.AsString()))
+		b.WriteByte(';')
+		return true
+	})
+	return b.String()
+}
+
+// Kind converts a pdata span kind; the numbering is OpenTelemetry's, as
+// the model's is.
+func Kind(k ptrace.SpanKind) stagetrace.SpanKind {
+	if k < ptrace.SpanKindUnspecified || k > ptrace.SpanKindConsumer {
+		return stagetrace.SpanKindUnspecified
+	}
+	return stagetrace.SpanKind(k)
+}
+
+// Status converts a pdata status code.
+func Status(c ptrace.StatusCode) stagetrace.StatusCode {
+	switch c {
+	case ptrace.StatusCodeOk:
+		return stagetrace.StatusOK
+	case ptrace.StatusCodeError:
+		return stagetrace.StatusError
+	}
+	return stagetrace.StatusUnset
+}
+
+// Time converts a pdata timestamp; zero stays the zero time.
+func Time(t pcommon.Timestamp) time.Time {
+	if t == 0 {
+		return time.Time{}
+	}
+	return t.AsTime()
+}
+
+// Span is a pdata span with the name of its instrumentation scope. It is
+// both a mapping.SpanView and a rules.Span. Use a pointer to avoid
+// copying it into the interfaces.
+type Span struct {
+	// Span is the pdata span.
+	Span ptrace.Span
+	// ScopeName is the name of the span's instrumentation scope.
+	ScopeName string
+}
+
+var (
+	_ mapping.SpanView = (*Span)(nil)
+	_ rules.Span       = (*Span)(nil)
+)
+
+// Name returns the span name.
+func (s *Span) Name() string { return s.Span.Name() }
+
+// Scope returns the instrumentation scope name.
+func (s *Span) Scope() string { return s.ScopeName }
+
+// Kind returns the span kind.
+func (s *Span) Kind() stagetrace.SpanKind { return Kind(s.Span.Kind()) }
+
+// Attribute returns the value of the span attribute key.
+func (s *Span) Attribute(key string) (stagetrace.Value, bool) {
+	v, ok := s.Span.Attributes().Get(key)
+	if !ok {
+		return stagetrace.Value{}, false
+	}
+	return FromValue(v), true
+}
+
+// TraceID returns the span's trace id.
+func (s *Span) TraceID() stagetrace.TraceID { return stagetrace.TraceID(s.Span.TraceID()) }
+
+// SpanID returns the span's id.
+func (s *Span) SpanID() stagetrace.SpanID { return stagetrace.SpanID(s.Span.SpanID()) }
+
+// ParentSpanID returns the parent's span id, zero for a root span.
+func (s *Span) ParentSpanID() stagetrace.SpanID { return stagetrace.SpanID(s.Span.ParentSpanID()) }
+
+// StartTime returns when the span started.
+func (s *Span) StartTime() time.Time { return Time(s.Span.StartTimestamp()) }
+
+// EndTime returns when the span ended.
+func (s *Span) EndTime() time.Time { return Time(s.Span.EndTimestamp()) }
+
+// Status returns the span status and its message.
+func (s *Span) Status() (stagetrace.StatusCode, string) {
+	st := s.Span.Status()
+	return Status(st.Code()), st.Message()
+}
+
+// AppendAttributes appends the span attributes to dst.
+func (s *Span) AppendAttributes(dst stagetrace.Attrs) stagetrace.Attrs {
+	return AppendMap(dst, s.Span.Attributes())
+}
+
+// EventCount returns the number of span events.
+func (s *Span) EventCount() int { return s.Span.Events().Len() }
+
+// Event returns the name and time of event i.
+func (s *Span) Event(i int) (string, time.Time) {
+	e := s.Span.Events().At(i)
+	return e.Name(), Time(e.Timestamp())
+}
+
+// AppendEventAttributes appends the attributes of event i to dst.
+func (s *Span) AppendEventAttributes(i int, dst stagetrace.Attrs) stagetrace.Attrs {
+	return AppendMap(dst, s.Span.Events().At(i).Attributes())
+}

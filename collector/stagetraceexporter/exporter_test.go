@@ -1,0 +1,281 @@
+package stagetraceexporter
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/goleak"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/mapping"
+	"github.com/stagetrace/stagetrace/sink/memsink"
+	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestFactoryDefaults(t *testing.T) {
+	f := NewFactory()
+	assert.Equal(t, component.MustNewType("stagetrace"), f.Type())
+	assert.Equal(t, component.StabilityLevelAlpha, f.TracesStability())
+	cfg := f.CreateDefaultConfig().(*Config)
+	require.NoError(t, componenttest.CheckConfigStruct(cfg))
+	assert.Equal(t, exporterhelper.NewDefaultTimeoutConfig(), cfg.TimeoutConfig)
+	assert.True(t, cfg.QueueConfig.HasValue())
+	assert.True(t, cfg.RetryConfig.Enabled)
+	assert.Nil(t, cfg.JSONL)
+	assert.Nil(t, cfg.SQLite)
+	assert.False(t, cfg.StageEvents)
+	// The default config names no sink: it must be told where to write.
+	err := confmap.Validate(cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "jsonl")
+	assert.Contains(t, err.Error(), "sqlite")
+}
+
+func TestLoadConfig(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	sub, err := cm.Sub("stagetrace")
+	require.NoError(t, err)
+	require.NoError(t, sub.Unmarshal(cfg))
+	require.NoError(t, confmap.Validate(cfg))
+	assert.Equal(t, &JSONLConfig{Path: "stagetrace.jsonl"}, cfg.JSONL)
+
+	cfg = NewFactory().CreateDefaultConfig().(*Config)
+	sub, err = cm.Sub("stagetrace/full")
+	require.NoError(t, err)
+	require.NoError(t, sub.Unmarshal(cfg))
+	require.NoError(t, confmap.Validate(cfg))
+	assert.Equal(t, 10*time.Second, cfg.Timeout)
+	assert.Equal(t, int64(500), cfg.QueueConfig.Get().QueueSize)
+	assert.Equal(t, 60*time.Second, cfg.RetryConfig.MaxElapsedTime)
+	assert.Equal(t, &JSONLConfig{Path: "stagetrace.jsonl", MaxSizeBytes: 10 << 20, MaxBackups: 3}, cfg.JSONL)
+	assert.Equal(t, &SQLiteConfig{Path: "stagetrace.db", TTL: 168 * time.Hour}, cfg.SQLite)
+	assert.True(t, cfg.StageEvents)
+	assert.Equal(t, []string{"genai", "openinference"}, cfg.Presets)
+}
+
+func TestValidateNamesField(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		cfg   Config
+		field string
+	}{
+		{"no sink", Config{}, "at least one sink"},
+		{"jsonl path", Config{JSONL: &JSONLConfig{}}, "jsonl.path"},
+		{"jsonl size", Config{JSONL: &JSONLConfig{Path: "x", MaxSizeBytes: -1}}, "jsonl.max_size_bytes"},
+		{"jsonl backups", Config{JSONL: &JSONLConfig{Path: "x", MaxBackups: -1}}, "jsonl.max_backups"},
+		{"sqlite path", Config{SQLite: &SQLiteConfig{}}, "sqlite.path"},
+		{"sqlite ttl", Config{SQLite: &SQLiteConfig{Path: "x", TTL: -time.Second}}, "sqlite.ttl"},
+		{"rules file", Config{JSONL: &JSONLConfig{Path: "x"}, RulesFile: filepath.Join("testdata", "nope.yaml")}, "rules_file"},
+		{"preset", Config{JSONL: &JSONLConfig{Path: "x"}, Presets: []string{"nope"}}, "presets[0]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.field)
+		})
+	}
+}
+
+func sinkConfig(t *testing.T) *Config {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.JSONL = &JSONLConfig{Path: filepath.Join(dir, "out.jsonl")}
+	cfg.SQLite = &SQLiteConfig{Path: filepath.Join(dir, "out.db"), TTL: time.Hour}
+	cfg.StageEvents = true
+	return cfg
+}
+
+func TestLifecycleTwice(t *testing.T) {
+	f := NewFactory()
+	cfg := sinkConfig(t)
+	for range 2 {
+		e, err := f.CreateTraces(context.Background(), exportertest.NewNopSettings(f.Type()), cfg)
+		require.NoError(t, err)
+		require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
+		require.NoError(t, e.Shutdown(context.Background()))
+	}
+	// The exporterhelper wrapper must be shut down once (its retry sender
+	// closes a channel); the sinks' shutdown under it is idempotent.
+	w := newWriter(mapping.Options{}, nil)
+	w.setSinks([]stagetrace.Sink{memsink.New()})
+	require.NoError(t, w.shutdown(context.Background()))
+	require.NoError(t, w.shutdown(context.Background()))
+}
+
+func TestShutdownWithoutStart(t *testing.T) {
+	f := NewFactory()
+	e, err := f.CreateTraces(context.Background(), exportertest.NewNopSettings(f.Type()), sinkConfig(t))
+	require.NoError(t, err)
+	require.NoError(t, e.Shutdown(context.Background()))
+}
+
+func TestStartFailsOnBadPath(t *testing.T) {
+	f := NewFactory()
+	cfg := sinkConfig(t)
+	cfg.SQLite.Path = filepath.Join(t.TempDir(), "missing", "dir", "x.db")
+	e, err := f.CreateTraces(context.Background(), exportertest.NewNopSettings(f.Type()), cfg)
+	require.NoError(t, err)
+	err = e.Start(context.Background(), componenttest.NewNopHost())
+	if err == nil {
+		// Some SQLite builds create the file lazily; then nothing to check.
+		require.NoError(t, e.Shutdown(context.Background()))
+		t.Skip("sqlite opened a path in a missing directory")
+	}
+	assert.Contains(t, err.Error(), "sqlite")
+	require.NoError(t, e.Shutdown(context.Background()))
+}
+
+// traces returns n spans of one trace, under one resource, the first the
+// root and run.id "run-1".
+func traces(n int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "svc")
+	ss := rs.ScopeSpans().AppendEmpty()
+	ss.Scope().SetName("app")
+	start := time.Unix(1_700_000_000, 0)
+	for i := range n {
+		s := ss.Spans().AppendEmpty()
+		s.SetTraceID(pcommon.TraceID{1})
+		s.SetSpanID(pcommon.SpanID{byte(i + 1)})
+		if i == 0 {
+			s.Attributes().PutStr("run.id", "run-1")
+			s.Attributes().PutStr("run.stage", "load")
+		} else {
+			s.SetParentSpanID(pcommon.SpanID{1})
+			s.Attributes().PutStr("run.id", "run-1")
+		}
+		s.SetName("span")
+		s.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
+		s.SetEndTimestamp(pcommon.NewTimestampFromTime(start.Add(time.Second)))
+	}
+	return td
+}
+
+func TestExportToSinks(t *testing.T) {
+	f := NewFactory()
+	cfg := sinkConfig(t)
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	e, err := f.CreateTraces(context.Background(), exportertest.NewNopSettings(f.Type()), cfg)
+	require.NoError(t, err)
+	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, e.ConsumeTraces(context.Background(), traces(3)))
+	require.NoError(t, e.Shutdown(context.Background()))
+
+	// 3 spans, and stage_start + stage_end on the root.
+	fh, err := os.Open(cfg.JSONL.Path)
+	require.NoError(t, err)
+	defer fh.Close()
+	lines := 0
+	for sc := bufio.NewScanner(fh); sc.Scan(); {
+		lines++
+	}
+	assert.Equal(t, 5, lines)
+
+	st, err := sqlitesink.OpenReadOnly(cfg.SQLite.Path)
+	require.NoError(t, err)
+	defer st.Close()
+	spans, err := st.Trace(context.Background(), stagetrace.TraceID{1})
+	require.NoError(t, err)
+	assert.Len(t, spans, 3)
+	stages := 0
+	for _, s := range spans {
+		assert.Equal(t, "run-1", s.RunID)
+		if s.Stage == "load" {
+			stages++
+		}
+	}
+	assert.Equal(t, 1, stages, "only the root has a stage: the exporter does not inherit")
+}
+
+func TestInvalidIDsArePermanent(t *testing.T) {
+	mem := memsink.New()
+	w := newWriter(mapping.Options{}, nil)
+	w.setSinks([]stagetrace.Sink{mem})
+	td := traces(2)
+	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1).SetSpanID(pcommon.SpanID{})
+	err := w.write(context.Background(), td)
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err))
+	assert.Len(t, mem.Spans(), 1, "the valid span is written")
+	require.NoError(t, w.shutdown(context.Background()))
+	err = w.write(context.Background(), td)
+	assert.True(t, consumererror.IsPermanent(err), "writes after shutdown are not retried")
+}
+
+func TestValueConversion(t *testing.T) {
+	td := traces(1)
+	s := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+	m := s.Attributes()
+	m.PutStr("str", "x")
+	m.PutInt("int", 7)
+	m.PutDouble("dbl", 1.5)
+	m.PutBool("bool", true)
+	m.PutEmptyBytes("bytes").FromRaw([]byte{1, 2})
+	m.PutEmpty("empty")
+	sl := m.PutEmptySlice("strs")
+	sl.AppendEmpty().SetStr("a")
+	sl.AppendEmpty().SetStr("b")
+	mixed := m.PutEmptySlice("mixed")
+	mixed.AppendEmpty().SetStr("a")
+	mixed.AppendEmpty().SetInt(1)
+	mp := m.PutEmptyMap("map")
+	mp.PutInt("k", 1)
+
+	w := newWriter(mapping.Options{}, nil)
+	b, _ := w.batch(td)
+	require.Len(t, b.Spans, 1)
+	a := b.Spans[0].Attrs
+	get := func(k string) stagetrace.Value {
+		v, ok := a.Get(k)
+		require.True(t, ok, k)
+		return v
+	}
+	assert.Equal(t, "x", get("str").AsString())
+	assert.Equal(t, int64(7), get("int").AsInt64())
+	assert.InDelta(t, 1.5, get("dbl").AsFloat64(), 0)
+	assert.True(t, get("bool").AsBool())
+	assert.Equal(t, []byte{1, 2}, get("bytes").AsBytes())
+	assert.Equal(t, stagetrace.KindEmpty, get("empty").Kind())
+	assert.Equal(t, []string{"a", "b"}, get("strs").AsStringSlice())
+	assert.Equal(t, stagetrace.KindSlice, get("mixed").Kind())
+	assert.Len(t, get("mixed").AsSlice(), 2)
+	assert.Equal(t, stagetrace.KindMap, get("map").Kind())
+	assert.Equal(t, "run-1", b.Spans[0].RunID)
+	require.NotNil(t, b.Spans[0].Resource)
+	assert.Equal(t, "svc", b.Spans[0].Resource.Attrs[0].Value.AsString())
+}
+
+func TestResourceShared(t *testing.T) {
+	td := traces(1)
+	rs := td.ResourceSpans().AppendEmpty()
+	td.ResourceSpans().At(0).CopyTo(rs)
+	w := newWriter(mapping.Options{}, nil)
+	b, _ := w.batch(td)
+	require.Len(t, b.Spans, 2)
+	assert.Same(t, b.Spans[0].Resource, b.Spans[1].Resource)
+	b2, _ := w.batch(traces(1))
+	assert.Same(t, b.Spans[0].Resource, b2.Spans[0].Resource)
+}

@@ -1,0 +1,59 @@
+// Package stagetraceexporter is an OpenTelemetry Collector exporter that
+// maps spans to stagetrace runs, stages, findings and events, through the
+// same mapping as the stagetrace SDK exporter, and writes them to a JSON
+// Lines file and/or a SQLite store.
+package stagetraceexporter
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/stagetrace/stagetrace/collector/internal/ruleset"
+)
+
+// TypeStr is the component type of the exporter in collector
+// configurations.
+const TypeStr = "stagetrace"
+
+// Stability is the stability level of the exporter's traces pipeline.
+const Stability = component.StabilityLevelAlpha
+
+// NewFactory returns the factory of the stagetrace exporter.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(
+		component.MustNewType(TypeStr),
+		createDefaultConfig,
+		exporter.WithTraces(createTraces, Stability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	return &Config{
+		TimeoutConfig: exporterhelper.NewDefaultTimeoutConfig(),
+		QueueConfig:   configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
+		RetryConfig:   configretry.NewDefaultBackOffConfig(),
+	}
+}
+
+func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
+	c := cfg.(*Config)
+	set2, err := ruleset.Load(c.RulesFile, c.Presets)
+	if err != nil {
+		return nil, err
+	}
+	e := newStageExporter(c, set2)
+	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces,
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithStart(e.start),
+		exporterhelper.WithShutdown(e.shutdown),
+		exporterhelper.WithTimeout(c.TimeoutConfig),
+		exporterhelper.WithQueue(c.QueueConfig),
+		exporterhelper.WithRetry(c.RetryConfig),
+	)
+}

@@ -1,0 +1,103 @@
+package stagetraceprocessor
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/attributes/rules"
+)
+
+// benchTraces returns 10 resources × 100 spans with 8 attributes each,
+// half of the spans named like LLM calls.
+func benchTraces() ptrace.Traces {
+	td := ptrace.NewTraces()
+	for r := range 10 {
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", "chatbot")
+		rs.Resource().Attributes().PutStr("session.id", "session-"+strconv.Itoa(r))
+		ss := rs.ScopeSpans().AppendEmpty()
+		ss.Scope().SetName("chatbot/llm")
+		for i := range 100 {
+			s := ss.Spans().AppendEmpty()
+			s.SetTraceID(pcommon.TraceID{byte(r), 1})
+			s.SetSpanID(pcommon.SpanID{byte(r), byte(i), 1})
+			if i%2 == 0 {
+				s.SetName("chat gpt-4o")
+			} else {
+				s.SetName("vector search")
+			}
+			a := s.Attributes()
+			a.PutStr("gen_ai.request.model", "gpt-4o")
+			a.PutStr("gen_ai.operation.name", "chat")
+			a.PutInt("gen_ai.usage.input_tokens", 812)
+			a.PutInt("gen_ai.usage.output_tokens", 95)
+			a.PutDouble("llm.temperature", 0.2)
+			a.PutBool("llm.stream", false)
+			a.PutStr("http.method", "POST")
+			a.PutInt("llm.attempt", 1)
+		}
+	}
+	return td
+}
+
+// BenchmarkProcessor compares the processor, setting a run id from a
+// resource attribute and a stage from a span-name rule, with a plain pdata
+// loop making the same two PutStr calls. Each iteration works on a fresh
+// copy; the copy is not timed.
+func BenchmarkProcessor(b *testing.B) {
+	src := benchTraces()
+	set, err := rules.New(rules.Rule{Name: "chat", Match: rules.Match{SpanName: rules.Glob("chat *")}, Stage: "inference"})
+	require.NoError(b, err)
+	cfg := defaultConfig()
+	cfg.RunIDResourceAttribute = "session.id"
+	p := newSpanProcessor(cfg, set)
+
+	variants := []struct {
+		name string
+		run  func(ptrace.Traces)
+	}{
+		{"plain-loop", plainLoop},
+		{"stagetrace", func(td ptrace.Traces) {
+			if _, err := p.processTraces(context.Background(), td); err != nil {
+				b.Fatal(err)
+			}
+		}},
+	}
+	for _, v := range variants {
+		b.Run(v.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				td := ptrace.NewTraces()
+				src.CopyTo(td)
+				b.StartTimer()
+				v.run(td)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/span")
+		})
+	}
+}
+
+// plainLoop is the hand-written peer: run id from the resource, stage from
+// the span name, two PutStr calls per span.
+func plainLoop(td ptrace.Traces) {
+	for _, rs := range td.ResourceSpans().All() {
+		run, _ := rs.Resource().Attributes().Get("session.id")
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, s := range ss.Spans().All() {
+				a := s.Attributes()
+				a.PutStr(string(attributes.RunID), run.Str())
+				if strings.HasPrefix(s.Name(), "chat ") {
+					a.PutStr(string(attributes.RunStage), "inference")
+				}
+			}
+		}
+	}
+}
