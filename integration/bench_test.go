@@ -62,32 +62,38 @@ func endedSpans(tb testing.TB, n int) []sdktrace.ReadOnlySpan {
 // ratio of the two ns/op is what BENCHMARKS.md records.
 func BenchmarkExport512(b *testing.B) {
 	spans := endedSpans(b, 512)
-	ctx := context.Background()
-
-	b.Run("stagetrace-jsonl", func(b *testing.B) {
-		sink, err := jsonlsink.New(filepath.Join(b.TempDir(), "runs.jsonl"))
-		require.NoError(b, err)
-		exp, err := exporter.New(exporter.WithSinks(sink))
-		require.NoError(b, err)
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := exp.ExportSpans(ctx, spans); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(spans)), "ns/span")
-		require.NoError(b, exp.Shutdown(ctx))
-	})
+	b.Run("stagetrace-jsonl", func(b *testing.B) { benchExportJSONL(b, spans) })
 	b.Run("stdouttrace-discard", func(b *testing.B) {
 		exp, err := stdouttrace.New(stdouttrace.WithWriter(io.Discard))
 		require.NoError(b, err)
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := exp.ExportSpans(ctx, spans); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(spans)), "ns/span")
-		require.NoError(b, exp.Shutdown(ctx))
+		benchExport(b, exp, spans)
 	})
+}
+
+// benchExportJSONL measures the exporter writing spans to a JSONL file.
+func benchExportJSONL(b *testing.B, spans []sdktrace.ReadOnlySpan) {
+	sink, err := jsonlsink.New(filepath.Join(b.TempDir(), "runs.jsonl"))
+	require.NoError(b, err)
+	exp, err := exporter.New(exporter.WithSinks(sink))
+	require.NoError(b, err)
+	benchExport(b, exp, spans)
+}
+
+// benchExport measures exp exporting spans, reporting ns/span, and shuts
+// it down.
+func benchExport(b *testing.B, exp sdktrace.SpanExporter, spans []sdktrace.ReadOnlySpan) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := exp.ExportSpans(ctx, spans); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportPerSpan(b, len(spans))
+	require.NoError(b, exp.Shutdown(ctx))
+}
+
+// reportPerSpan adds the ns/span metric BENCHMARKS.md compares.
+func reportPerSpan(b *testing.B, spans int) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
 }

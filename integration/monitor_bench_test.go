@@ -2,14 +2,13 @@ package integration
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/exporter"
 	"github.com/stagetrace/stagetrace/monitor"
-	"github.com/stagetrace/stagetrace/sink/jsonlsink"
 	"github.com/stagetrace/stagetrace/sink/memsink"
 )
 
@@ -20,26 +19,15 @@ import (
 // goal is a monitor-write ns/span under 10% of exporter-jsonl's.
 func BenchmarkMonitor512(b *testing.B) {
 	spans := endedSpans(b, 512)
-	ctx := context.Background()
 	mapper, err := exporter.New(exporter.WithSinks(memsink.New()))
 	require.NoError(b, err)
 	batch := mapper.Map(spans)
 	require.Len(b, batch.Spans, 512)
 
-	perSpan := func(b *testing.B) {
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(spans)), "ns/span")
-	}
 	b.Run("monitor-write", func(b *testing.B) {
 		m, err := monitor.New()
 		require.NoError(b, err)
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := m.Write(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-		}
-		perSpan(b)
-		require.NoError(b, m.Shutdown(ctx))
+		benchWrite(b, m, batch)
 	})
 	b.Run("monitor-write-alerts", func(b *testing.B) {
 		// Rules on the series every batch touches: Write evaluates them.
@@ -50,27 +38,21 @@ func BenchmarkMonitor512(b *testing.B) {
 			monitor.AlertRule{Name: "budget", Stat: monitor.StatRunTotalTokens, Op: monitor.OpGreater, Threshold: 1e15},
 		))
 		require.NoError(b, err)
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := m.Write(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-		}
-		perSpan(b)
-		require.NoError(b, m.Shutdown(ctx))
+		benchWrite(b, m, batch)
 	})
-	b.Run("exporter-jsonl", func(b *testing.B) {
-		sink, err := jsonlsink.New(filepath.Join(b.TempDir(), "runs.jsonl"))
-		require.NoError(b, err)
-		exp, err := exporter.New(exporter.WithSinks(sink))
-		require.NoError(b, err)
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := exp.ExportSpans(ctx, spans); err != nil {
-				b.Fatal(err)
-			}
+	b.Run("exporter-jsonl", func(b *testing.B) { benchExportJSONL(b, spans) })
+}
+
+// benchWrite measures sink writing batch, reporting ns/span, and shuts it
+// down.
+func benchWrite(b *testing.B, sink stagetrace.Sink, batch stagetrace.Batch) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := sink.Write(ctx, batch); err != nil {
+			b.Fatal(err)
 		}
-		perSpan(b)
-		require.NoError(b, exp.Shutdown(ctx))
-	})
+	}
+	reportPerSpan(b, len(batch.Spans))
+	require.NoError(b, sink.Shutdown(ctx))
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/stagetrace/stagetrace/internal/yamlnode"
 )
 
 // maxFileSize bounds a rules file, as the rules loader does.
@@ -76,7 +78,7 @@ func ReadAlerts(r io.Reader, name string) (rules []AlertRule, err error) {
 		return nil, nil
 	}
 	if list.Kind != yaml.SequenceNode {
-		return nil, &RuleError{File: name, Line: list.Line, Err: fmt.Errorf("alerts: want a list, got %s", typeName(list))}
+		return nil, &RuleError{File: name, Line: list.Line, Err: fmt.Errorf("alerts: want a list, got %s", yamlnode.TypeName(list))}
 	}
 	seen := map[string]int{}
 	for i, n := range list.Content {
@@ -95,31 +97,11 @@ func ReadAlerts(r io.Reader, name string) (rules []AlertRule, err error) {
 	return rules, nil
 }
 
+// deref follows aliases; one that does not resolve is left for the
+// caller's type check to report.
 func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 32; i++ {
-		n = n.Alias
-	}
+	n, _ = yamlnode.Deref(n)
 	return n
-}
-
-func typeName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	}
-	switch n.ShortTag() {
-	case "!!str":
-		return "a string"
-	case "!!int", "!!float":
-		return "a number"
-	case "!!bool":
-		return "a boolean"
-	case "!!null":
-		return "null"
-	}
-	return "a " + strings.TrimPrefix(n.ShortTag(), "!!")
 }
 
 // alertParser parses one alert rule of a file.
@@ -144,7 +126,7 @@ func (p *alertParser) parse() (AlertRule, error) {
 	var r AlertRule
 	n := p.node
 	if n.Kind != yaml.MappingNode {
-		return r, p.errAt(n, "", "want a mapping, got %s", typeName(n))
+		return r, p.errAt(n, "", "want a mapping, got %s", yamlnode.TypeName(n))
 	}
 	// The name first, so that errors in fields before it can name the
 	// rule.
@@ -159,7 +141,7 @@ func (p *alertParser) parse() (AlertRule, error) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], deref(n.Content[i+1])
 		if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" {
-			return r, p.errAt(k, "", "want a string key, got %s", typeName(k))
+			return r, p.errAt(k, "", "want a string key, got %s", yamlnode.TypeName(k))
 		}
 		if seen[k.Value] {
 			return r, p.errAt(k, k.Value, "key given twice")
@@ -235,7 +217,7 @@ func (p *alertParser) parse() (AlertRule, error) {
 
 func (p *alertParser) str(n *yaml.Node, field string) (string, error) {
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
-		return "", p.errAt(n, field, "want a string, got %s", typeName(n))
+		return "", p.errAt(n, field, "want a string, got %s", yamlnode.TypeName(n))
 	}
 	if n.Value == "" {
 		return "", p.errAt(n, field, "empty string")
@@ -245,7 +227,7 @@ func (p *alertParser) str(n *yaml.Node, field string) (string, error) {
 
 func (p *alertParser) number(n *yaml.Node, field string) (float64, error) {
 	if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") {
-		return 0, p.errAt(n, field, "want a number, got %s", typeName(n))
+		return 0, p.errAt(n, field, "want a number, got %s", yamlnode.TypeName(n))
 	}
 	f, err := strconv.ParseFloat(n.Value, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
@@ -257,7 +239,7 @@ func (p *alertParser) number(n *yaml.Node, field string) (float64, error) {
 func (p *alertParser) duration(n *yaml.Node, field string) (time.Duration, error) {
 	s, err := p.str(n, field)
 	if err != nil {
-		return 0, p.errAt(n, field, "want a duration such as 5m, got %s", typeName(n))
+		return 0, p.errAt(n, field, "want a duration such as 5m, got %s", yamlnode.TypeName(n))
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {

@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/yamlnode"
 )
 
 // maxFileSize bounds a rules file: rules are written by people, so a file
@@ -163,7 +164,7 @@ func (l *loader) parse(data []byte) (err error) {
 	if err != nil {
 		return err
 	}
-	if isNull(root) {
+	if yamlnode.IsNull(root) {
 		return nil
 	}
 	return l.mapping(root, "", func(key string, k, v *yaml.Node) error {
@@ -189,40 +190,11 @@ func (l *loader) unknown(k *yaml.Node, field, key string, known ...string) error
 
 // resolve follows aliases.
 func (l *loader) resolve(n *yaml.Node, field string) (*yaml.Node, error) {
-	for i := 0; n.Kind == yaml.AliasNode; i++ {
-		if n.Alias == nil || i > 32 {
-			return nil, l.errAt(n, field, "unresolvable alias")
-		}
-		n = n.Alias
+	n, ok := yamlnode.Deref(n)
+	if !ok {
+		return nil, l.errAt(n, field, "unresolvable alias")
 	}
 	return n, nil
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
-
-// typeName names the YAML type of n for errors.
-func typeName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!str":
-			return "a string"
-		case "!!int":
-			return "an integer"
-		case "!!float":
-			return "a number"
-		case "!!bool":
-			return "a boolean"
-		case "!!null":
-			return "null"
-		}
-		return "a " + strings.TrimPrefix(n.ShortTag(), "!!")
-	}
-	return "an unexpected node"
 }
 
 func join(field, key string) string {
@@ -236,13 +208,13 @@ func join(field, key string) string {
 // non-string and duplicate keys.
 func (l *loader) mapping(n *yaml.Node, field string, f func(key string, k, v *yaml.Node) error) error {
 	if n.Kind != yaml.MappingNode {
-		return l.errAt(n, field, "want a mapping, got %s", typeName(n))
+		return l.errAt(n, field, "want a mapping, got %s", yamlnode.TypeName(n))
 	}
 	seen := make(map[string]bool, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
 		if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" {
-			return l.errAt(k, field, "want a string key, got %s", typeName(k))
+			return l.errAt(k, field, "want a string key, got %s", yamlnode.TypeName(k))
 		}
 		if seen[k.Value] {
 			return l.errAt(k, join(field, k.Value), "key given twice")
@@ -262,7 +234,7 @@ func (l *loader) mapping(n *yaml.Node, field string, f func(key string, k, v *ya
 // sequence calls f for each element of the list n.
 func (l *loader) sequence(n *yaml.Node, field string, f func(i int, v *yaml.Node) error) error {
 	if n.Kind != yaml.SequenceNode {
-		return l.errAt(n, field, "want a list, got %s", typeName(n))
+		return l.errAt(n, field, "want a list, got %s", yamlnode.TypeName(n))
 	}
 	for i, e := range n.Content {
 		e, err := l.resolve(e, fmt.Sprintf("%s[%d]", field, i))
@@ -278,7 +250,7 @@ func (l *loader) sequence(n *yaml.Node, field string, f func(i int, v *yaml.Node
 
 func (l *loader) str(n *yaml.Node, field string) (string, error) {
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
-		return "", l.errAt(n, field, "want a string, got %s", typeName(n))
+		return "", l.errAt(n, field, "want a string, got %s", yamlnode.TypeName(n))
 	}
 	if n.Value == "" {
 		return "", l.errAt(n, field, "empty string")
@@ -289,7 +261,7 @@ func (l *loader) str(n *yaml.Node, field string) (string, error) {
 func (l *loader) boolean(n *yaml.Node, field string) (bool, error) {
 	var b bool
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
-		return false, l.errAt(n, field, "want true or false, got %s", typeName(n))
+		return false, l.errAt(n, field, "want true or false, got %s", yamlnode.TypeName(n))
 	}
 	return b, nil
 }
@@ -301,7 +273,7 @@ func (l *loader) value(n *yaml.Node, field string) (stagetrace.Value, error) {
 		return l.sliceValue(n, field)
 	}
 	if n.Kind != yaml.ScalarNode {
-		return stagetrace.Value{}, l.errAt(n, field, "want a string, number or boolean, got %s", typeName(n))
+		return stagetrace.Value{}, l.errAt(n, field, "want a string, number or boolean, got %s", yamlnode.TypeName(n))
 	}
 	switch n.ShortTag() {
 	case "!!str":
@@ -325,7 +297,7 @@ func (l *loader) value(n *yaml.Node, field string) (stagetrace.Value, error) {
 		}
 		return stagetrace.BoolValue(b), nil
 	}
-	return stagetrace.Value{}, l.errAt(n, field, "want a string, number or boolean, got %s", typeName(n))
+	return stagetrace.Value{}, l.errAt(n, field, "want a string, number or boolean, got %s", yamlnode.TypeName(n))
 }
 
 func (l *loader) sliceValue(n *yaml.Node, field string) (stagetrace.Value, error) {
@@ -335,7 +307,7 @@ func (l *loader) sliceValue(n *yaml.Node, field string) (stagetrace.Value, error
 	var elems []stagetrace.Value
 	err := l.sequence(n, field, func(i int, e *yaml.Node) error {
 		if e.Kind != yaml.ScalarNode {
-			return l.errAt(e, fmt.Sprintf("%s[%d]", field, i), "want a scalar, got %s", typeName(e))
+			return l.errAt(e, fmt.Sprintf("%s[%d]", field, i), "want a scalar, got %s", yamlnode.TypeName(e))
 		}
 		v, err := l.value(e, fmt.Sprintf("%s[%d]", field, i))
 		if err != nil {
@@ -722,7 +694,7 @@ func (l *loader) modelPrice(n *yaml.Node, field string) (ModelPrice, error) {
 // 0.075 is exactly 75000000 nanos rather than the nearest float's value.
 func (l *loader) price(n *yaml.Node, field string) (float64, error) {
 	if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") {
-		return 0, l.errAt(n, field, "want a price per million tokens, got %s", typeName(n))
+		return 0, l.errAt(n, field, "want a price per million tokens, got %s", yamlnode.TypeName(n))
 	}
 	nanos, err := decimalNanos(n.Value)
 	if err != nil {
