@@ -6,7 +6,7 @@ STATICCHECK := $(BIN)/staticcheck
 OUT         ?= stagetrace-out
 FUZZTIME    ?= 10s
 
-.PHONY: all demo test vet lint unit fuzz fuzz-short bench reliability chromium tools clean collector collector-test e2e
+.PHONY: all demo test vet lint unit fuzz fuzz-short bench reliability chromium tools clean collector collector-test e2e flakes
 
 all: test
 
@@ -65,6 +65,13 @@ fuzz-short:
 ## fuzz: longer fuzz runs
 fuzz:
 	$(MAKE) fuzz-short FUZZTIME=2m
+
+## flakes: repeat the race-enabled suite (root module, collector module, short reliability suite) N times to catch flaky tests: make flakes N=20 CPU=1,2
+N   ?= 10
+CPU ?= 1,2
+flakes:
+	$(GO) test -race -count=$(N) -cpu=$(CPU) -timeout 60m ./...
+	cd collector && $(GO) test -race -count=$(N) -cpu=$(CPU) -timeout 60m ./...
 
 ## reliability: the full reliability suite (1,000,000 spans, a 30 s outage, kill -9, full disk); see RELIABILITY.md
 reliability:

@@ -76,9 +76,14 @@ func (s *Sink) takeSpilled() (item, bool) {
 		s.mu.Lock()
 		payload, ref, corrupted, ok := s.store.next()
 		counted := ok && !ref.seg.old
+		// Counted before the lock is let go: next may have emptied the
+		// store, and ForceFlush, which reads the store under this lock,
+		// may return as soon as it sees that. Every damaged record is
+		// thus counted by the time a caller can see delivery finished.
+		total := s.corrupted.Add(int64(corrupted))
 		s.mu.Unlock()
 		if corrupted > 0 {
-			s.noteCorrupted(corrupted, nil)
+			s.warnCorrupted(corrupted, total, nil)
 		}
 		if !ok {
 			return item{}, false
@@ -86,8 +91,9 @@ func (s *Sink) takeSpilled() (item, bool) {
 		b, err := decodeRecord(payload)
 		if err != nil {
 			// The checksum held, so the record was written damaged: it
-			// can never be delivered.
-			s.noteCorrupted(1, err)
+			// can never be delivered. The record stays in the store until
+			// consume, so counting it before that is counting it in time.
+			s.warnCorrupted(1, s.corrupted.Add(1), err)
 			s.mu.Lock()
 			s.store.consume(ref)
 			s.resolveLocked(counted)
@@ -98,9 +104,10 @@ func (s *Sink) takeSpilled() (item, bool) {
 	}
 }
 
-func (s *Sink) noteCorrupted(n int, err error) {
-	s.corrupted.Add(int64(n))
-	args := []any{"records", n, "corrupted_total", s.corrupted.Load(), "dir", s.cfg.spillDir}
+// warnCorrupted logs that n damaged spill records were skipped; they are
+// already counted in total.
+func (s *Sink) warnCorrupted(n int, total int64, err error) {
+	args := []any{"records", n, "corrupted_total", total, "dir", s.cfg.spillDir}
 	if err != nil {
 		args = append(args, "error", err)
 	}
