@@ -48,8 +48,8 @@ chromium:
 FUZZ_TARGETS := \
 	.:FuzzEncodeRoundTrip \
 	.:FuzzDecodeLine \
-	./attributes/rules:FuzzLoad \
-	./attributes/rules:FuzzGlob \
+	./rules:FuzzLoad \
+	./rules:FuzzGlob \
 	./query:FuzzParse \
 	./sink/sqlitesink:FuzzDecodeAttrs \
 	./redact:FuzzGlob \
@@ -79,7 +79,7 @@ reliability:
 
 ## bench: the benchmarks recorded in BENCHMARKS.md
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -count=6 -cpu=1 ./processor/ ./integration/ ./attributes/rules/
+	$(GO) test -run='^$$' -bench=. -benchmem -count=6 -cpu=1 ./processor/ ./integration/ ./rules/
 	$(GO) test -run='^$$' -bench='Insert' -benchtime=20000x -count=3 ./sink/sqlitesink/
 
 ## collector: build ./bin/otelcol-stagetrace with the pinned OpenTelemetry Collector Builder

@@ -34,7 +34,7 @@ const (
 	// MetricUnit is the metric's unit on a metric event, UCUM like "ms".
 	MetricUnit attribute.Key = "metric.unit"
 	// MetricSource says what recorded a metric event ("bridge" for
-	// stagetrace.Bridge); absent for metrics recorded in instrumented code.
+	// bridge.Bridge); absent for metrics recorded in instrumented code.
 	MetricSource attribute.Key = "metric.source"
 )
 

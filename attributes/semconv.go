@@ -3,7 +3,7 @@ package attributes
 import "go.opentelemetry.io/otel/attribute"
 
 // OpenTelemetry GenAI semantic convention keys read by the rule presets
-// (package attributes/rules), beyond those in keys.go.
+// (package rules), beyond those in keys.go.
 const (
 	// GenAIProviderName names the GenAI provider ("openai",
 	// "aws.bedrock"); it replaces the deprecated gen_ai.system.

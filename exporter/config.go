@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/stagetrace/stagetrace"
-	"github.com/stagetrace/stagetrace/attributes/rules"
 	"github.com/stagetrace/stagetrace/redact"
+	"github.com/stagetrace/stagetrace/rules"
 )
 
 type config struct {

@@ -23,7 +23,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/stagetrace/stagetrace"
-	"github.com/stagetrace/stagetrace/internal/mapping"
+	"github.com/stagetrace/stagetrace/mapping"
+	"github.com/stagetrace/stagetrace/otelconv"
 )
 
 // ErrShutdown is returned by ExportSpans after Shutdown.
@@ -168,7 +169,7 @@ func (c *resourceCache) get(r *resource.Resource) *stagetrace.Resource {
 	if c.m == nil || len(c.m) >= maxResources {
 		c.m = make(map[*resource.Resource]*stagetrace.Resource)
 	}
-	res := &stagetrace.Resource{Attrs: mapping.AppendKeyValues(nil, r.Attributes())}
+	res := &stagetrace.Resource{Attrs: otelconv.AppendKeyValues(nil, r.Attributes())}
 	c.m[r] = res
 	return res
 }

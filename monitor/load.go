@@ -20,7 +20,7 @@ import (
 const maxFileSize = 4 << 20
 
 // alertsKey is the top-level key of the alert rules in a rules file; the
-// rules loader (package attributes/rules) accepts and skips it.
+// rules loader (package rules) accepts and skips it.
 const alertsKey = "alerts"
 
 // LoadAlerts reads the alert rules under the top-level alerts: key of the

@@ -6,8 +6,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"github.com/stagetrace/stagetrace/attributes/rules"
-	"github.com/stagetrace/stagetrace/internal/mapping"
+	"github.com/stagetrace/stagetrace/otelconv"
+	"github.com/stagetrace/stagetrace/rules"
 )
 
 // ruleState is what evaluating the rules on one starting span needs. It is
@@ -33,7 +33,7 @@ func (p *Processor) startRules(in inputs, s sdktrace.ReadWriteSpan, start []attr
 	st.span = rules.KeyValueSpan{
 		SpanName:  s.Name(),
 		ScopeName: s.InstrumentationScope().Name,
-		SpanKind:  mapping.KindFromOTel(s.SpanKind()),
+		SpanKind:  otelconv.KindFromOTel(s.SpanKind()),
 		Attrs:     start,
 	}
 	p.cfg.rules.Eval(rules.PhaseStart, &st.span, &st.res)
@@ -49,7 +49,7 @@ func (p *Processor) startRules(in inputs, s sdktrace.ReadWriteSpan, start []attr
 	}
 	kv := appendValues(st.kv[:0], in.finish(r).values)
 	for _, a := range st.res.Attributes {
-		kv = append(kv, attribute.KeyValue{Key: attribute.Key(a.Key), Value: mapping.ToAttribute(a.Value)})
+		kv = append(kv, attribute.KeyValue{Key: attribute.Key(a.Key), Value: otelconv.ToAttribute(a.Value)})
 	}
 	if len(kv) > 0 {
 		s.SetAttributes(kv...)

@@ -15,9 +15,9 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/stagetrace/stagetrace"
-	"github.com/stagetrace/stagetrace/attributes/rules"
 	"github.com/stagetrace/stagetrace/exporter"
 	"github.com/stagetrace/stagetrace/processor"
+	"github.com/stagetrace/stagetrace/rules"
 	"github.com/stagetrace/stagetrace/sink/httpsink"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"

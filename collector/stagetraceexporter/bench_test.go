@@ -16,7 +16,7 @@ import (
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/exporter"
-	"github.com/stagetrace/stagetrace/internal/mapping"
+	"github.com/stagetrace/stagetrace/mapping"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
 )
 

@@ -23,7 +23,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/stagetrace/stagetrace"
-	"github.com/stagetrace/stagetrace/internal/mapping"
+	"github.com/stagetrace/stagetrace/mapping"
 	"github.com/stagetrace/stagetrace/sink/memsink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )

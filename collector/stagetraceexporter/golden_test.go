@@ -25,11 +25,11 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/stagetrace/stagetrace"
-	"github.com/stagetrace/stagetrace/attributes/rules"
 	"github.com/stagetrace/stagetrace/collector/stagetraceprocessor"
 	"github.com/stagetrace/stagetrace/exporter"
-	"github.com/stagetrace/stagetrace/internal/mapping"
+	"github.com/stagetrace/stagetrace/mapping"
 	"github.com/stagetrace/stagetrace/processor"
+	"github.com/stagetrace/stagetrace/rules"
 	"github.com/stagetrace/stagetrace/sink/memsink"
 )
 

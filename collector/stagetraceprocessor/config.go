@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/stagetrace/stagetrace/attributes/rules"
+	"github.com/stagetrace/stagetrace/rules"
 )
 
 // Config is the configuration of the stagetrace processor.

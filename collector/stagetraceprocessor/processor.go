@@ -8,8 +8,8 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
-	"github.com/stagetrace/stagetrace/attributes/rules"
 	"github.com/stagetrace/stagetrace/collector/internal/pdataview"
+	"github.com/stagetrace/stagetrace/rules"
 )
 
 // spanProcessor places the spans of each batch in a run and a stage.

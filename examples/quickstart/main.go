@@ -25,14 +25,14 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
-	"github.com/stagetrace/stagetrace/attributes/rules"
+	"github.com/stagetrace/stagetrace/bridge"
 	"github.com/stagetrace/stagetrace/exporter"
 	"github.com/stagetrace/stagetrace/internal/summary"
 	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/processor"
 	"github.com/stagetrace/stagetrace/report"
+	"github.com/stagetrace/stagetrace/rules"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
 	"github.com/stagetrace/stagetrace/sink/memsink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
@@ -269,8 +269,8 @@ func chatTurn(ctx context.Context, tp trace.TracerProvider, runID string) error 
 	judge.End()
 
 	// A measurement made outside any span, recorded through the bridge.
-	bridge := stagetrace.NewBridge(tracer, runID, stagetrace.WithBridgeParent(ctx))
-	bridge.CustomMetric("documents_per_second", 333)
+	b := bridge.New(tracer, runID, bridge.WithParent(ctx))
+	b.CustomMetric("documents_per_second", 333)
 	return nil
 }
 

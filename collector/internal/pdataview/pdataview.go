@@ -13,8 +13,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/stagetrace/stagetrace"
-	"github.com/stagetrace/stagetrace/attributes/rules"
-	"github.com/stagetrace/stagetrace/internal/mapping"
+	"github.com/stagetrace/stagetrace/mapping"
+	"github.com/stagetrace/stagetrace/rules"
 )
 
 // FromValue converts a pdata value to a model value, whatever its type.

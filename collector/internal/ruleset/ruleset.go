@@ -3,7 +3,7 @@
 package ruleset
 
 import (
-	"github.com/stagetrace/stagetrace/attributes/rules"
+	"github.com/stagetrace/stagetrace/rules"
 )
 
 // Load returns the Set of the rules file path and the presets: nil when

@@ -3,11 +3,10 @@ package mapping
 import (
 	"time"
 
-	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/otelconv"
 )
 
 // SDKSpan is the SpanView of an OpenTelemetry Go SDK span.
@@ -32,7 +31,7 @@ func (s SDKSpan) SpanID() stagetrace.SpanID { return stagetrace.SpanID(s.Span.Sp
 func (s SDKSpan) ParentSpanID() stagetrace.SpanID { return stagetrace.SpanID(s.Span.Parent().SpanID()) }
 
 // Kind returns the span kind.
-func (s SDKSpan) Kind() stagetrace.SpanKind { return KindFromOTel(s.Span.SpanKind()) }
+func (s SDKSpan) Kind() stagetrace.SpanKind { return otelconv.KindFromOTel(s.Span.SpanKind()) }
 
 // StartTime returns when the span started.
 func (s SDKSpan) StartTime() time.Time { return s.Span.StartTime() }
@@ -43,7 +42,7 @@ func (s SDKSpan) EndTime() time.Time { return s.Span.EndTime() }
 // Status returns the span status and its description.
 func (s SDKSpan) Status() (stagetrace.StatusCode, string) {
 	st := s.Span.Status()
-	return StatusFromOTel(st.Code), st.Description
+	return otelconv.StatusFromOTel(st.Code), st.Description
 }
 
 // Scope returns the instrumentation scope name.
@@ -51,7 +50,7 @@ func (s SDKSpan) Scope() string { return s.Span.InstrumentationScope().Name }
 
 // AppendAttributes appends the span attributes to dst.
 func (s SDKSpan) AppendAttributes(dst stagetrace.Attrs) stagetrace.Attrs {
-	return AppendKeyValues(dst, s.Span.Attributes())
+	return otelconv.AppendKeyValues(dst, s.Span.Attributes())
 }
 
 // EventCount returns the number of span events.
@@ -65,24 +64,5 @@ func (s SDKSpan) Event(i int) (string, time.Time) {
 
 // AppendEventAttributes appends the attributes of event i to dst.
 func (s SDKSpan) AppendEventAttributes(i int, dst stagetrace.Attrs) stagetrace.Attrs {
-	return AppendKeyValues(dst, s.Span.Events()[i].Attributes)
-}
-
-// KindFromOTel converts an OpenTelemetry span kind.
-func KindFromOTel(k trace.SpanKind) stagetrace.SpanKind {
-	if k > trace.SpanKindConsumer {
-		return stagetrace.SpanKindUnspecified
-	}
-	return stagetrace.SpanKind(k)
-}
-
-// StatusFromOTel converts an OpenTelemetry status code.
-func StatusFromOTel(c codes.Code) stagetrace.StatusCode {
-	switch c {
-	case codes.Ok:
-		return stagetrace.StatusOK
-	case codes.Error:
-		return stagetrace.StatusError
-	}
-	return stagetrace.StatusUnset
+	return otelconv.AppendKeyValues(dst, s.Span.Events()[i].Attributes)
 }

@@ -1,4 +1,8 @@
-package stagetrace
+// Package bridge records the measurements of code that measures without
+// spans (a metric computed at the end of a job, a stage timed with a
+// stopwatch) as spans of one run, so that they flow through the same
+// processor, exporter and sinks as every other span.
+package bridge
 
 import (
 	"context"
@@ -29,18 +33,18 @@ type Bridge struct {
 	emitted map[string]bool
 }
 
-// BridgeOption configures a Bridge.
-type BridgeOption func(*Bridge)
+// Option configures a Bridge.
+type Option func(*Bridge)
 
-// WithBridgeParent makes the bridge's spans children of the span in ctx
+// WithParent makes the bridge's spans children of the span in ctx
 // (and gives them what else ctx carries, such as baggage).
-func WithBridgeParent(ctx context.Context) BridgeOption {
+func WithParent(ctx context.Context) Option {
 	return func(b *Bridge) { b.parent = ctx }
 }
 
 // WithKnownMetrics limits Backfill to these metric names. By default every
 // name in a snapshot is known.
-func WithKnownMetrics(names ...string) BridgeOption {
+func WithKnownMetrics(names ...string) Option {
 	return func(b *Bridge) {
 		b.known = make(map[string]bool, len(names))
 		for _, n := range names {
@@ -49,18 +53,18 @@ func WithKnownMetrics(names ...string) BridgeOption {
 	}
 }
 
-// WithBridgeClock sets the clock the bridge reads; tests use it.
-func WithBridgeClock(now func() time.Time) BridgeOption {
+// WithClock sets the clock the bridge reads; tests use it.
+func WithClock(now func() time.Time) Option {
 	return func(b *Bridge) { b.now = now }
 }
 
 // Span names of the spans a Bridge emits.
 const (
-	BridgeMetricSpanName = "stagetrace.custom_metric"
+	MetricSpanName = "stagetrace.custom_metric"
 )
 
-// NewBridge returns a Bridge that emits spans with tracer, all in run runID.
-func NewBridge(tracer trace.Tracer, runID string, opts ...BridgeOption) *Bridge {
+// New returns a Bridge that emits spans with tracer, all in run runID.
+func New(tracer trace.Tracer, runID string, opts ...Option) *Bridge {
 	b := &Bridge{
 		tracer:  tracer,
 		runID:   runID,
@@ -88,7 +92,7 @@ func (b *Bridge) CustomMetric(key string, value float64) {
 
 func (b *Bridge) customMetric(key string, value float64) {
 	now := b.now()
-	_, span := b.tracer.Start(b.parent, BridgeMetricSpanName,
+	_, span := b.tracer.Start(b.parent, MetricSpanName,
 		trace.WithTimestamp(now),
 		trace.WithAttributes(attributes.Run(b.runID)),
 	)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
-	"github.com/stagetrace/stagetrace/internal/mapping"
+	"github.com/stagetrace/stagetrace/otelconv"
 )
 
 // Span is what rules read of a span. It is small so that a live SDK span
@@ -76,7 +76,7 @@ func (s *KeyValueSpan) Kind() stagetrace.SpanKind { return s.SpanKind }
 func (s *KeyValueSpan) Attribute(key string) (stagetrace.Value, bool) {
 	for i := len(s.Attrs) - 1; i >= 0; i-- {
 		if string(s.Attrs[i].Key) == key {
-			return mapping.FromAttribute(s.Attrs[i].Value), true
+			return otelconv.FromAttribute(s.Attrs[i].Value), true
 		}
 	}
 	return stagetrace.Value{}, false

@@ -12,7 +12,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
-	"github.com/stagetrace/stagetrace/attributes/rules"
+	"github.com/stagetrace/stagetrace/rules"
 )
 
 // TestLoadExample loads the full example of docs/rules.md, as YAML and

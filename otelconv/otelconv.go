@@ -1,7 +1,14 @@
-package mapping
+// Package otelconv converts OpenTelemetry SDK values (attribute values,
+// span kinds, status codes) to the stagetrace model and back. It is the one
+// place these conversions are written: the mapping, the processor and the
+// rules engine all call it, so the model package itself needs no
+// OpenTelemetry import.
+package otelconv
 
 import (
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/stagetrace/stagetrace"
 )
@@ -87,4 +94,23 @@ func ToAttribute(v stagetrace.Value) attribute.Value {
 		return attribute.MapValue(out...)
 	}
 	return attribute.Value{}
+}
+
+// KindFromOTel converts an OpenTelemetry span kind.
+func KindFromOTel(k trace.SpanKind) stagetrace.SpanKind {
+	if k > trace.SpanKindConsumer {
+		return stagetrace.SpanKindUnspecified
+	}
+	return stagetrace.SpanKind(k)
+}
+
+// StatusFromOTel converts an OpenTelemetry status code.
+func StatusFromOTel(c codes.Code) stagetrace.StatusCode {
+	switch c {
+	case codes.Ok:
+		return stagetrace.StatusOK
+	case codes.Error:
+		return stagetrace.StatusError
+	}
+	return stagetrace.StatusUnset
 }

@@ -1,4 +1,4 @@
-package stagetrace_test
+package bridge_test
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
-	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/bridge"
 )
 
 func newRecorder() (*tracetest.SpanRecorder, *sdktrace.TracerProvider) {
@@ -49,11 +49,11 @@ func runOf(s sdktrace.ReadOnlySpan) string {
 
 func TestBridgeCustomMetric(t *testing.T) {
 	rec, tp := newRecorder()
-	b := stagetrace.NewBridge(tp.Tracer("job"), "run-1")
+	b := bridge.New(tp.Tracer("job"), "run-1")
 	b.CustomMetric("accuracy", 0.91)
 	spans := rec.Ended()
 	require.Len(t, spans, 1)
-	assert.Equal(t, stagetrace.BridgeMetricSpanName, spans[0].Name())
+	assert.Equal(t, bridge.MetricSpanName, spans[0].Name())
 	assert.Equal(t, "run-1", runOf(spans[0]))
 	name, value := metricOf(t, spans[0])
 	assert.Equal(t, "accuracy", name)
@@ -63,7 +63,7 @@ func TestBridgeCustomMetric(t *testing.T) {
 func TestBridgeStageSpan(t *testing.T) {
 	rec, tp := newRecorder()
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	b := stagetrace.NewBridge(tp.Tracer("job"), "run-1", stagetrace.WithBridgeClock(func() time.Time { return now }))
+	b := bridge.New(tp.Tracer("job"), "run-1", bridge.WithClock(func() time.Time { return now }))
 	b.StageSpan("SamplingStage", 1500*time.Millisecond)
 	spans := rec.Ended()
 	require.Len(t, spans, 1)
@@ -83,7 +83,7 @@ func TestBridgeStageSpan(t *testing.T) {
 
 func TestBridgeBackfill(t *testing.T) {
 	rec, tp := newRecorder()
-	b := stagetrace.NewBridge(tp.Tracer("job"), "run-1", stagetrace.WithKnownMetrics("latency_ms", "tokens", "accuracy"))
+	b := bridge.New(tp.Tracer("job"), "run-1", bridge.WithKnownMetrics("latency_ms", "tokens", "accuracy"))
 	b.CustomMetric("accuracy", 0.9)
 	n := b.Backfill(map[string]float64{
 		"accuracy":   0.5,        // already recorded: not again
@@ -110,7 +110,7 @@ func TestBridgeBackfill(t *testing.T) {
 
 func TestBridgeBackfillAllKnownByDefault(t *testing.T) {
 	rec, tp := newRecorder()
-	b := stagetrace.NewBridge(tp.Tracer("job"), "r")
+	b := bridge.New(tp.Tracer("job"), "r")
 	assert.Equal(t, 2, b.Backfill(map[string]float64{"a": 1, "b": 2, "c": math.NaN()}))
 	assert.Len(t, rec.Ended(), 2)
 }
@@ -118,7 +118,7 @@ func TestBridgeBackfillAllKnownByDefault(t *testing.T) {
 func TestBridgeParent(t *testing.T) {
 	rec, tp := newRecorder()
 	ctx, parent := tp.Tracer("job").Start(context.Background(), "job")
-	b := stagetrace.NewBridge(tp.Tracer("job"), "r", stagetrace.WithBridgeParent(ctx))
+	b := bridge.New(tp.Tracer("job"), "r", bridge.WithParent(ctx))
 	b.CustomMetric("x", 1)
 	parent.End()
 	spans := rec.Ended()
