@@ -1,0 +1,61 @@
+package otelconv_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/otelconv"
+)
+
+func TestAttributeValuesRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		in   attribute.Value
+		kind stagetrace.Kind
+	}{
+		{"bool", attribute.BoolValue(true), stagetrace.KindBool},
+		{"int64", attribute.Int64Value(-7), stagetrace.KindInt64},
+		{"float64", attribute.Float64Value(2.5), stagetrace.KindFloat64},
+		{"NaN", attribute.Float64Value(math.NaN()), stagetrace.KindFloat64},
+		{"string", attribute.StringValue("gpt-4o"), stagetrace.KindString},
+		{"bytes", attribute.ByteSliceValue([]byte{0, 0xff}), stagetrace.KindBytes},
+		{"bool slice", attribute.BoolSliceValue([]bool{true, false}), stagetrace.KindBoolSlice},
+		{"int64 slice", attribute.Int64SliceValue([]int64{1, 2}), stagetrace.KindInt64Slice},
+		{"float64 slice", attribute.Float64SliceValue([]float64{0.5}), stagetrace.KindFloat64Slice},
+		{"string slice", attribute.StringSliceValue([]string{"stop", "length"}), stagetrace.KindStringSlice},
+		{"slice", attribute.SliceValue(attribute.StringValue("a"), attribute.Int64Value(1)), stagetrace.KindSlice},
+		{"map", attribute.MapValue(attribute.String("k", "v"), attribute.Int("n", 3)), stagetrace.KindMap},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := otelconv.FromAttribute(tt.in)
+			require.Equal(t, tt.kind, v.Kind())
+			back := otelconv.ToAttribute(v)
+			assert.Equal(t, tt.in.Type(), back.Type())
+			assert.Equal(t, tt.in.Emit(), back.Emit())
+		})
+	}
+}
+
+func TestAppendKeyValuesKeepsOrderAndDst(t *testing.T) {
+	dst := stagetrace.Attrs{{Key: "run.id", Value: stagetrace.StringValue("r")}}
+	got := otelconv.AppendKeyValues(dst, []attribute.KeyValue{attribute.Int("b", 2), attribute.String("a", "x")})
+	require.Len(t, got, 3)
+	assert.Equal(t, []string{"run.id", "b", "a"}, []string{got[0].Key, got[1].Key, got[2].Key})
+	assert.Equal(t, int64(2), got[1].Value.AsInt64())
+}
+
+func TestKindAndStatus(t *testing.T) {
+	assert.Equal(t, stagetrace.SpanKindClient, otelconv.KindFromOTel(trace.SpanKindClient))
+	assert.Equal(t, stagetrace.SpanKindUnspecified, otelconv.KindFromOTel(trace.SpanKind(99)), "an unknown kind is unspecified, not a wrong one")
+	assert.Equal(t, stagetrace.StatusOK, otelconv.StatusFromOTel(codes.Ok))
+	assert.Equal(t, stagetrace.StatusError, otelconv.StatusFromOTel(codes.Error))
+	assert.Equal(t, stagetrace.StatusUnset, otelconv.StatusFromOTel(codes.Unset))
+}
