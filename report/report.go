@@ -25,9 +25,9 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
-	"github.com/stagetrace/stagetrace/internal/summary"
 	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/rules"
+	"github.com/stagetrace/stagetrace/summary"
 )
 
 // Data is what a report shows.

@@ -28,7 +28,6 @@ import (
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/bridge"
 	"github.com/stagetrace/stagetrace/exporter"
-	"github.com/stagetrace/stagetrace/internal/summary"
 	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/processor"
 	"github.com/stagetrace/stagetrace/report"
@@ -36,6 +35,7 @@ import (
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
 	"github.com/stagetrace/stagetrace/sink/memsink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+	"github.com/stagetrace/stagetrace/summary"
 )
 
 func main() {
