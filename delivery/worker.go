@@ -3,8 +3,9 @@ package delivery
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"time"
+
+	"github.com/stagetrace/stagetrace/internal/backoff"
 )
 
 // run is the worker: it writes batches to the wrapped sink one at a time,
@@ -127,7 +128,7 @@ func (s *Sink) process(it *item) {
 	}()
 
 	start := time.Now()
-	backoff := s.cfg.backoffInitial
+	bo := backoff.New(s.cfg.backoffInitial, s.cfg.backoffMax)
 	for {
 		err := s.writeOnce(it)
 		if err == nil {
@@ -156,8 +157,7 @@ func (s *Sink) process(it *item) {
 			s.mu.Unlock()
 			return
 		}
-		wait := rand.N(backoff + 1) // full jitter
-		backoff = min(2*backoff, s.cfg.backoffMax)
+		wait := bo.Next()
 		// A spilled batch is already safe: it is retried until the sink
 		// takes it, however long that is.
 		if it.ref == nil && time.Since(start)+wait > s.cfg.maxRetryElapsed {
@@ -167,11 +167,7 @@ func (s *Sink) process(it *item) {
 		s.retries.Add(1)
 		s.warnFail.warn("delivery: write failed, will retry", "error", err, "wait", wait,
 			"from_spill", it.ref != nil, "retries_total", s.retries.Load())
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-s.hardCtx.Done():
-			t.Stop()
+		if backoff.Sleep(s.hardCtx, wait) != nil {
 			s.abandon(it)
 			return
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/exporter"
 	"github.com/stagetrace/stagetrace/monitor"
+	"github.com/stagetrace/stagetrace/monitor/alert"
 	"github.com/stagetrace/stagetrace/sink/memsink"
 )
 
@@ -32,10 +33,10 @@ func BenchmarkMonitor512(b *testing.B) {
 	b.Run("monitor-write-alerts", func(b *testing.B) {
 		// Rules on the series every batch touches: Write evaluates them.
 		m, err := monitor.New(monitor.WithEvalInterval(0), monitor.WithAlerts(
-			monitor.AlertRule{Name: "errors", Metric: "stage:inference", Stat: monitor.StatErrorRate, Op: monitor.OpGreater, Threshold: 0.1},
-			monitor.AlertRule{Name: "slow", Metric: "chat gpt-4o", Stat: monitor.StatP95, Op: monitor.OpGreater, Threshold: 2000},
-			monitor.AlertRule{Name: "prompt", Metric: "stage:inference", Stat: monitor.StatMeanInputTokens, Op: monitor.OpGreater, Threshold: 4000},
-			monitor.AlertRule{Name: "budget", Stat: monitor.StatRunTotalTokens, Op: monitor.OpGreater, Threshold: 1e15},
+			alert.Rule{Name: "errors", Metric: "stage:inference", Stat: alert.StatErrorRate, Op: alert.OpGreater, Threshold: 0.1},
+			alert.Rule{Name: "slow", Metric: "chat gpt-4o", Stat: alert.StatP95, Op: alert.OpGreater, Threshold: 2000},
+			alert.Rule{Name: "prompt", Metric: "stage:inference", Stat: alert.StatMeanInputTokens, Op: alert.OpGreater, Threshold: 4000},
+			alert.Rule{Name: "budget", Stat: alert.StatRunTotalTokens, Op: alert.OpGreater, Threshold: 1e15},
 		))
 		require.NoError(b, err)
 		benchWrite(b, m, batch)

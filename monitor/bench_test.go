@@ -10,6 +10,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/monitor"
+	"github.com/stagetrace/stagetrace/monitor/alert"
 )
 
 // benchBatch is 512 model calls of one run and stage, as the exporter maps
@@ -27,15 +28,15 @@ func benchBatch(end time.Time) stagetrace.Batch {
 // for a window that is full: every second a new bucket, and with rules
 // the quantiles of 5 minutes of samples.
 func BenchmarkWrite512(b *testing.B) {
-	rules := []monitor.AlertRule{
-		{Name: "errors", Metric: "stage:inference", Stat: monitor.StatErrorRate, Op: monitor.OpGreater, Threshold: 0.1},
-		{Name: "slow", Metric: "chat gpt-4o", Stat: monitor.StatP95, Op: monitor.OpGreater, Threshold: 2000},
-		{Name: "prompt", Metric: "stage:inference", Stat: monitor.StatMeanInputTokens, Op: monitor.OpGreater, Threshold: 4000},
-		{Name: "budget", Stat: monitor.StatRunTotalTokens, Op: monitor.OpGreater, Threshold: 1e15},
+	rules := []alert.Rule{
+		{Name: "errors", Metric: "stage:inference", Stat: alert.StatErrorRate, Op: alert.OpGreater, Threshold: 0.1},
+		{Name: "slow", Metric: "chat gpt-4o", Stat: alert.StatP95, Op: alert.OpGreater, Threshold: 2000},
+		{Name: "prompt", Metric: "stage:inference", Stat: alert.StatMeanInputTokens, Op: alert.OpGreater, Threshold: 4000},
+		{Name: "budget", Stat: alert.StatRunTotalTokens, Op: alert.OpGreater, Threshold: 1e15},
 	}
 	for _, c := range []struct {
 		name  string
-		rules []monitor.AlertRule
+		rules []alert.Rule
 	}{{"no-rules", nil}, {"rules", rules}} {
 		b.Run(c.name, func(b *testing.B) {
 			clk := newClock()

@@ -1,16 +1,18 @@
 // Package monitor aggregates stagetrace records over sliding time windows
-// and raises alerts on them. A Monitor is a stagetrace.Sink: give it to the
-// SDK exporter (exporter.WithSinks) or to the collector exporter like any
-// other sink, and read it while the program runs.
+// and judges alert rules on them. A Monitor is a stagetrace.Sink: give it
+// to the SDK exporter (exporter.WithSinks) or to the collector exporter
+// like any other sink, and read it while the program runs. The rules and
+// their handlers are package alert's; writing snapshots to files is
+// package export's.
 //
 //	mon, err := monitor.New(
 //		monitor.WithRetention(15*time.Minute),
-//		monitor.WithAlerts(monitor.AlertRule{
+//		monitor.WithAlerts(alert.Rule{
 //			Name: "inference-errors", Metric: "stage:inference",
-//			Stat: monitor.StatErrorRate, Op: monitor.OpGreater, Threshold: 0.05,
+//			Stat: alert.StatErrorRate, Op: alert.OpGreater, Threshold: 0.05,
 //			Window: 5 * time.Minute, MinCount: 20,
 //		}),
-//		monitor.WithAlertHandlers(monitor.SlogHandler(slog.Default())),
+//		monitor.WithAlertHandlers(alert.SlogHandler(slog.Default())),
 //	)
 //	exp, err := exporter.New(exporter.WithSinks(file, mon))
 //	...
@@ -50,18 +52,19 @@
 //
 // # Alerts
 //
-// An AlertRule compares a statistic of a series over a window with a
+// An alert.Rule compares a statistic of a series over a window with a
 // threshold, or what each run has used with a budget. Rules are evaluated
 // on every Write, for the series it touched, and every WithEvalInterval,
 // so that a rule whose window empties out resolves. A rule fires once per
 // breach and resolves once back in bounds. Each alert goes to the
-// handlers (HandlerFunc, SlogHandler, NewWebhook) and, as a TraceEvent
-// named alert, to the WithForward sinks, on a goroutine of the monitor's
-// own so that Write never waits for them. LoadAlerts reads rules from the
-// alerts: key of a rules file.
+// handlers (alert.HandlerFunc, alert.SlogHandler, alert.NewWebhook) and,
+// as a TraceEvent named alert, to the WithForward sinks, on a goroutine of
+// the monitor's own so that Write never waits for them. alert.Load reads
+// rules from the alerts: key of a rules file.
 //
-// # Export
+// # Snapshots
 //
-// Export writes the series active in a window and the token usage over it
-// as JSON, CSV or Parquet; WithSnapshots writes one to a file every period.
+// Snapshot returns the series active in a window and the token usage over
+// it; export.Write writes one as JSON, CSV or Parquet, and WithSnapshots
+// with export.ToDir writes one to a file every period.
 package monitor

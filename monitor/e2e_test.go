@@ -19,6 +19,7 @@ import (
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/exporter"
 	"github.com/stagetrace/stagetrace/monitor"
+	"github.com/stagetrace/stagetrace/monitor/alert"
 	"github.com/stagetrace/stagetrace/processor"
 	"github.com/stagetrace/stagetrace/rules"
 	"github.com/stagetrace/stagetrace/sink/memsink"
@@ -48,7 +49,7 @@ func TestBehindTheSDKExporter(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(e2eRules), 0o600))
 	set, err := rules.LoadFile(path)
 	require.NoError(t, err)
-	alerts, err := monitor.LoadAlerts(path)
+	alerts, err := alert.Load(path)
 	require.NoError(t, err)
 
 	mem := memsink.New()
@@ -111,11 +112,11 @@ func TestBehindTheSDKExporter(t *testing.T) {
 	assert.Equal(t, int64(4), run.Spans)
 	assert.Equal(t, 0.00648, run.Total.Cost)
 
-	got := states(col.got())
+	got := states(col.Got())
 	assert.ElementsMatch(t, []string{"inference-errors:firing", "run-budget:firing"}, got)
 	var forwarded int
 	for _, ev := range mem.Events() {
-		if a, ok := monitor.AlertFromEvent(ev); ok {
+		if a, ok := alert.FromEvent(ev); ok {
 			forwarded++
 			if a.Name == "run-budget" {
 				assert.Equal(t, "turn-1", ev.RunID)

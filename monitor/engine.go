@@ -1,22 +1,34 @@
 package monitor
 
 import (
-	"fmt"
-	"math"
-	"strconv"
 	"time"
+
+	"github.com/stagetrace/stagetrace/monitor/alert"
 )
 
-// rule is an AlertRule with its parsed series and its state.
+// Stat is the statistic of a window or of a run an alert rule compares
+// with its threshold: alert.Stat, named here for the run summaries that
+// read a run's usage against a budget.
+type Stat = alert.Stat
+
+// The per-run statistics a run summary holds.
+const (
+	StatRunInputTokens  = alert.StatRunInputTokens
+	StatRunOutputTokens = alert.StatRunOutputTokens
+	StatRunTotalTokens  = alert.StatRunTotalTokens
+	StatRunCost         = alert.StatRunCost
+)
+
+// rule is an alert rule with its parsed series and its state.
 type rule struct {
-	AlertRule
+	alert.Rule
 	kind     SeriesKind // "" for a name without a prefix
 	name     string     // series name without the prefix
 	minCount int64
 	index    int // of a budget, in Monitor.budgets and runState.fired
 
-	firing bool  // the windowed rule breached and has not resolved
-	last   Alert // the last alert it raised
+	firing bool        // the windowed rule breached and has not resolved
+	last   alert.Alert // the last alert it raised
 
 	// counts are the values meeting Where, per bucket, ascending.
 	counts  []countBucket
@@ -27,12 +39,9 @@ type countBucket struct {
 	epoch, n int64
 }
 
-func newRule(ar AlertRule) *rule {
-	r := &rule{AlertRule: ar, minCount: max(ar.MinCount, 1)}
-	if r.Level == "" {
-		r.Level = LevelWarning
-	}
-	if ar.Stat.windowed() {
+func newRule(ar alert.Rule) *rule {
+	r := &rule{Rule: ar, minCount: max(ar.MinCount, 1)}
+	if ar.Stat.Windowed() {
 		r.kind, r.name, _ = parseSeries(ar.Metric) // validated by New
 	}
 	return r
@@ -81,12 +90,13 @@ func (m *Monitor) value(r *rule, nowE int64) (v float64, n int64, ok bool) {
 	}
 	s := m.lookup(r.kind, r.name)
 	if s == nil {
-		return 0, 0, r.Stat == StatCount
+		return 0, 0, r.Stat == alert.StatCount
 	}
-	st := s.stats(s.inWindow(first), r.Window, r.Stat.quantile(), &m.sc)
-	v, ok = r.Stat.of(&st, r.minCount)
+	_, q := r.Stat.Quantile()
+	st := s.stats(s.inWindow(first), r.Window, q, &m.sc)
+	v, ok = statOf(r.Stat, &st, r.minCount)
 	n = st.Count
-	if r.Stat.tokens() {
+	if r.Stat.Tokens() {
 		n = st.TokenSpans
 	}
 	return v, n, ok
@@ -94,41 +104,38 @@ func (m *Monitor) value(r *rule, nowE int64) (v float64, n int64, ok bool) {
 
 // evaluate evaluates the windowed rules, or with touchedOnly those whose
 // series the current Write touched, appending the alerts they raise.
-func (m *Monitor) evaluate(now time.Time, nowE int64, touchedOnly bool, alerts []Alert) []Alert {
+func (m *Monitor) evaluate(now time.Time, nowE int64, touchedOnly bool, alerts []alert.Alert) []alert.Alert {
 	for _, r := range m.rules {
 		if touchedOnly && !m.touched(r) {
 			continue
 		}
 		var breached, cleared bool
-		if r.Stat.quantile() {
-			breached, cleared = m.judgeQuantile(r, nowE)
+		if q, ok := r.Stat.Quantile(); ok {
+			breached, cleared = m.judgeQuantile(r, q, nowE)
 		} else {
 			v, _, ok := m.value(r, nowE)
-			breached = ok && r.Op.holds(v, r.Threshold)
+			breached = ok && r.Op.Holds(v, r.Threshold)
 			cleared = !ok || r.cleared(v)
 		}
 		switch {
 		case !r.firing && breached:
 			r.firing = true
 			v, n, _ := m.value(r, nowE)
-			r.last = r.alert(StateFiring, now, v, n)
+			r.last = r.Raise(alert.StateFiring, now, v, n, true)
 			alerts = append(alerts, r.last)
 		case r.firing && cleared:
 			r.firing = false
 			v, n, ok := m.value(r, nowE)
-			r.last = r.alert(StateResolved, now, v, n)
-			if !ok {
-				r.last.Message = r.prefix() + "window holds too few records: resolved"
-			}
+			r.last = r.Raise(alert.StateResolved, now, v, n, ok)
 			alerts = append(alerts, r.last)
 		}
 	}
 	return alerts
 }
 
-// judgeQuantile says whether a percentile rule breaches, and whether it is
-// back in bounds, without computing the percentile.
-func (m *Monitor) judgeQuantile(r *rule, nowE int64) (breached, cleared bool) {
+// judgeQuantile says whether a rule on the q-quantile breaches, and
+// whether it is back in bounds, without computing the quantile.
+func (m *Monitor) judgeQuantile(r *rule, q float64, nowE int64) (breached, cleared bool) {
 	s := m.lookup(r.kind, r.name)
 	if s == nil {
 		return false, true
@@ -141,14 +148,13 @@ func (m *Monitor) judgeQuantile(r *rule, nowE int64) (breached, cleared bool) {
 	if values < r.minCount { // minCount is at least 1
 		return false, true
 	}
-	q := r.Stat.q()
 	c := compareQuantile(bs, q, r.Threshold)
-	breached = r.Op.holdsSign(c)
+	breached = r.Op.Holds(float64(c), 0) // c is the sign of quantile - threshold
 	if r.Clear == nil {
 		return breached, !breached
 	}
 	c = compareQuantile(bs, q, *r.Clear)
-	if r.Op.below() {
+	if r.Op.Below() {
 		return breached, c >= 0
 	}
 	return breached, c <= 0
@@ -167,10 +173,10 @@ func (m *Monitor) touched(r *rule) bool {
 // Clear when set, else no longer breaching.
 func (r *rule) cleared(v float64) bool {
 	if r.Clear == nil {
-		return !r.Op.holds(v, r.Threshold)
+		return !r.Op.Holds(v, r.Threshold)
 	}
 	c := *r.Clear
-	if r.Op.below() {
+	if r.Op.Below() {
 		return v >= c
 	}
 	return v <= c
@@ -178,74 +184,53 @@ func (r *rule) cleared(v float64) bool {
 
 // checkBudgets fires the per-run budgets run r has just exceeded, once per
 // run: a run's usage only grows, so these never resolve.
-func (m *Monitor) checkBudgets(r *runState, now time.Time, alerts []Alert) []Alert {
+func (m *Monitor) checkBudgets(r *runState, now time.Time, alerts []alert.Alert) []alert.Alert {
 	for _, b := range m.budgets {
 		if r.fired[b.index] {
 			continue
 		}
 		v, ok := r.value(b.Stat)
-		if !ok || !b.Op.holds(v, b.Threshold) {
+		if !ok || !b.Op.Holds(v, b.Threshold) {
 			continue
 		}
 		r.fired[b.index] = true
 		r.alerts++
-		a := b.alert(StateFiring, now, v, r.spans)
-		a.RunID = r.id
-		a.Data[dataRunID] = r.id
-		a.Message = fmt.Sprintf("%srun %s: %s = %s %s %s", b.prefix(), r.id, b.Stat, num(v), b.Op, num(b.Threshold))
-		alerts = append(alerts, a)
+		alerts = append(alerts, b.RaiseForRun(r.id, now, v, r.spans))
 	}
 	return alerts
 }
 
-// prefix is the start of the rule's messages.
-func (r *rule) prefix() string {
-	if r.Message != "" {
-		return r.Message + ": "
+// statOf reads stat s from st; ok is false when the window holds too
+// few records (minCount) to compute it from.
+func statOf(s Stat, st *Stats, minCount int64) (float64, bool) {
+	switch s {
+	case alert.StatCount:
+		return float64(st.Count), true
+	case alert.StatSuccessRate:
+		return st.SuccessRate, st.Count >= minCount
+	case alert.StatErrorRate:
+		return st.ErrorRate, st.Count >= minCount
+	case alert.StatMeanInputTokens:
+		return st.MeanInputTokens, st.TokenSpans >= minCount
+	case alert.StatMeanOutputTokens:
+		return st.MeanOutputTokens, st.TokenSpans >= minCount
+	case alert.StatMeanTotalTokens:
+		return st.MeanTotalTokens, st.TokenSpans >= minCount
 	}
-	return ""
-}
-
-func (r *rule) alert(state State, now time.Time, v float64, n int64) Alert {
-	a := Alert{
-		Name:  r.Name,
-		Level: r.Level,
-		State: state,
-		Time:  now,
-		Data: map[string]any{
-			dataStat:      string(r.Stat),
-			dataOp:        string(r.Op),
-			dataThreshold: r.Threshold,
-			dataValue:     v,
-			dataCount:     n,
-		},
+	ok := st.Values >= minCount
+	switch s {
+	case alert.StatMean:
+		return st.Mean, ok
+	case alert.StatMin:
+		return st.Min, ok
+	case alert.StatMax:
+		return st.Max, ok
+	case alert.StatP50:
+		return st.P50, ok
+	case alert.StatP95:
+		return st.P95, ok
+	case alert.StatP99:
+		return st.P99, ok
 	}
-	what := string(r.Stat)
-	if r.Stat.windowed() {
-		a.Data[dataMetric] = r.Metric
-		a.Data[dataWindow] = r.Window.String()
-		if r.Where != nil {
-			a.Data[dataWhere] = string(r.Where.Op) + " " + num(r.Where.Value)
-			what = fmt.Sprintf("count of values %s %s", r.Where.Op, num(r.Where.Value))
-		}
-	}
-	if r.Clear != nil {
-		a.Data[dataClear] = *r.Clear
-	}
-	verb := "breached"
-	if state == StateResolved {
-		verb = "back in bounds"
-	}
-	a.Message = fmt.Sprintf("%s%s %s = %s, threshold %s %s, over %v (%d records): %s",
-		r.prefix(), r.Metric, what, num(v), r.Op, num(r.Threshold), r.Window, n, verb)
-	return a
-}
-
-// num formats a number for a message: whole numbers in full, others to 4
-// significant digits.
-func num(v float64) string {
-	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
-		return strconv.FormatInt(int64(v), 10)
-	}
-	return strconv.FormatFloat(v, 'g', 4, 64)
+	return 0, false
 }

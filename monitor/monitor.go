@@ -14,6 +14,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/monitor/alert"
 )
 
 // ErrClosed is returned by Write after Shutdown.
@@ -44,9 +45,9 @@ type Monitor struct {
 	runs     map[string]*runState
 	runOrder list.List // *runState, most recently updated first
 	lastRun  *runState
-	rules    []*rule // windowed rules
-	budgets  []*rule // per-run budgets
-	history  []Alert // ring of the last historySize alerts
+	rules    []*rule       // windowed rules
+	budgets  []*rule       // per-run budgets
+	history  []alert.Alert // ring of the last historySize alerts
 	histNext int
 	health   Health
 	sc       scratch
@@ -105,7 +106,7 @@ func New(opts ...Option) (*Monitor, error) {
 	m.rng.s = rand.Uint64()
 	for i := range cfg.rules {
 		r := newRule(cfg.rules[i])
-		if r.Stat.windowed() {
+		if r.Stat.Windowed() {
 			m.rules = append(m.rules, r)
 		} else {
 			r.index = len(m.budgets)
@@ -178,7 +179,7 @@ type writeCtx struct {
 	now    time.Time
 	nowE   int64 // epoch of now
 	first  int64 // first epoch of the retention
-	alerts []Alert
+	alerts []alert.Alert
 }
 
 // at returns the epoch of a record's time and whether it is within the
@@ -242,7 +243,7 @@ func (m *Monitor) observe(s *series, epoch, first int64, isErr bool, v float64) 
 	b.observe(v, m.cfg.sampleLimit, &m.rng)
 	s.touched = m.gen
 	for _, r := range s.watchers {
-		if r.Where.Op.holds(v, r.Where.Value) {
+		if r.Where.Op.Holds(v, r.Where.Value) {
 			r.countAt(epoch, first)
 			r.touched = m.gen
 		}
@@ -505,7 +506,7 @@ func (m *Monitor) RunSummary(runID string) (RunSummary, bool) {
 }
 
 // Snapshot is every series active in a window and the token usage over
-// it, as Export writes them.
+// it, as package export writes them.
 type Snapshot struct {
 	Time          time.Time        `json:"time"`
 	Window        time.Duration    `json:"-"`
@@ -593,10 +594,10 @@ func (m *Monitor) Health() Health {
 
 // Alerts returns the last alerts raised, firing and resolved, oldest
 // first.
-func (m *Monitor) Alerts() []Alert {
+func (m *Monitor) Alerts() []alert.Alert {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]Alert, 0, len(m.history))
+	out := make([]alert.Alert, 0, len(m.history))
 	if len(m.history) == historySize {
 		out = append(out, m.history[m.histNext:]...)
 		out = append(out, m.history[:m.histNext]...)
@@ -604,19 +605,19 @@ func (m *Monitor) Alerts() []Alert {
 		out = append(out, m.history...)
 	}
 	for i := range out {
-		out[i] = out[i].clone()
+		out[i] = out[i].Clone()
 	}
 	return out
 }
 
 // Firing returns the alerts of the windowed rules firing now.
-func (m *Monitor) Firing() []Alert {
+func (m *Monitor) Firing() []alert.Alert {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []Alert
+	var out []alert.Alert
 	for _, r := range m.rules {
 		if r.firing {
-			out = append(out, r.last.clone())
+			out = append(out, r.last.Clone())
 		}
 	}
 	return out
@@ -625,7 +626,7 @@ func (m *Monitor) Firing() []Alert {
 // Evaluate evaluates every alert rule now, delivers the alerts it raises
 // and returns them. The ticker (WithEvalInterval) calls it; Write
 // evaluates the rules on the series it touched.
-func (m *Monitor) Evaluate() []Alert {
+func (m *Monitor) Evaluate() []alert.Alert {
 	now := m.cfg.clock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -638,14 +639,14 @@ func (m *Monitor) Evaluate() []Alert {
 	alerts := m.evaluate(now, nowE, false, nil)
 	m.deliver(alerts)
 	for i := range alerts {
-		alerts[i] = alerts[i].clone()
+		alerts[i] = alerts[i].Clone()
 	}
 	return alerts
 }
 
 // deliver records alerts and queues them for handlers and forward sinks.
 // It never blocks: Write must not wait for a webhook.
-func (m *Monitor) deliver(alerts []Alert) {
+func (m *Monitor) deliver(alerts []alert.Alert) {
 	for _, a := range alerts {
 		if len(m.history) < historySize {
 			m.history = append(m.history, a)
@@ -657,7 +658,7 @@ func (m *Monitor) deliver(alerts []Alert) {
 			continue
 		}
 		select {
-		case m.queue <- dispatchItem{alert: a.clone()}:
+		case m.queue <- dispatchItem{alert: a.Clone()}:
 		default:
 			m.health.DroppedAlerts++
 			m.cfg.logger.Warn("monitor: alert queue full: alert dropped", "alert", a.Name, "state", string(a.State))
@@ -786,4 +787,32 @@ func (m *Monitor) loop() {
 			}
 		}
 	}
+}
+
+// parseSeries splits a series name into kind and name, as alert rules
+// name series. A name with no prefix has kind "" (a span name, else a
+// metric name).
+func parseSeries(name string) (SeriesKind, string, error) {
+	kind, rest, err := alert.SplitSeries(name)
+	return SeriesKind(kind), rest, err
+}
+
+// writeSnapshot gives the snapshot of the period since the last one to
+// the WithSnapshots function.
+func (m *Monitor) writeSnapshot() error {
+	m.snapMu.Lock()
+	defer m.snapMu.Unlock()
+	now := m.cfg.clock()
+	m.mu.Lock()
+	window := m.cfg.snapEvery
+	if since := now.Sub(m.lastSnap); since > 0 && since < window {
+		window = since // the last, shorter period at Shutdown
+	}
+	snap := m.snapshot(now, window)
+	m.lastSnap = now
+	m.mu.Unlock()
+	if err := m.cfg.snapWrite(snap); err != nil {
+		return fmt.Errorf("monitor: snapshot: %w", err)
+	}
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/monitor"
+	"github.com/stagetrace/stagetrace/monitor/alert"
 )
 
 func TestNewRejectsBadConfig(t *testing.T) {
@@ -30,20 +31,20 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"too many buckets", []monitor.Option{monitor.WithRetention(24 * time.Hour), monitor.WithResolution(time.Second)}, "more than 3600 buckets"},
 		{"nil handler", []monitor.Option{monitor.WithAlertHandlers(nil)}, "alert handler 0 is nil"},
 		{"nil forward", []monitor.Option{monitor.WithForward(nil)}, "forward sink 0 is nil"},
-		{"bad snapshot format", []monitor.Option{monitor.WithSnapshots(t.TempDir(), time.Minute, "xlsx")}, `unknown export format "xlsx"`},
-		{"bad snapshot period", []monitor.Option{monitor.WithSnapshots(t.TempDir(), 0, "csv")}, "period 0s is not positive"},
-		{"rule with unknown series kind", []monitor.Option{monitor.WithAlerts(monitor.AlertRule{
-			Name: "typo", Metric: "stgae:inference", Stat: monitor.StatErrorRate, Op: monitor.OpGreater, Threshold: 0.1,
+		{"nil snapshot function", []monitor.Option{monitor.WithSnapshots(time.Minute, nil)}, "snapshots: nil write function"},
+		{"bad snapshot period", []monitor.Option{monitor.WithSnapshots(0, func(monitor.Snapshot) error { return nil })}, "period 0s is not positive"},
+		{"rule with unknown series kind", []monitor.Option{monitor.WithAlerts(alert.Rule{
+			Name: "typo", Metric: "stgae:inference", Stat: alert.StatErrorRate, Op: alert.OpGreater, Threshold: 0.1,
 		})}, `alert "typo": metric: unknown series kind "stgae:"`},
-		{"rule with unknown stat", []monitor.Option{monitor.WithAlerts(monitor.AlertRule{
-			Name: "p959", Metric: "chat", Stat: "p959", Op: monitor.OpGreater, Threshold: 1,
+		{"rule with unknown stat", []monitor.Option{monitor.WithAlerts(alert.Rule{
+			Name: "p959", Metric: "chat", Stat: "p959", Op: alert.OpGreater, Threshold: 1,
 		})}, `alert "p959": unknown statistic "p959"`},
-		{"rule with bad op", []monitor.Option{monitor.WithAlerts(monitor.AlertRule{
-			Name: "eq", Metric: "chat", Stat: monitor.StatP95, Op: "==", Threshold: 1,
+		{"rule with bad op", []monitor.Option{monitor.WithAlerts(alert.Rule{
+			Name: "eq", Metric: "chat", Stat: alert.StatP95, Op: "==", Threshold: 1,
 		})}, `alert "eq": bad operator "=="`},
 		{"duplicate rule names", []monitor.Option{monitor.WithAlerts(
-			monitor.AlertRule{Name: "a", Metric: "chat", Stat: monitor.StatCount, Op: monitor.OpGreater, Threshold: 1},
-			monitor.AlertRule{Name: "a", Metric: "chat", Stat: monitor.StatCount, Op: monitor.OpGreater, Threshold: 2},
+			alert.Rule{Name: "a", Metric: "chat", Stat: alert.StatCount, Op: alert.OpGreater, Threshold: 1},
+			alert.Rule{Name: "a", Metric: "chat", Stat: alert.StatCount, Op: alert.OpGreater, Threshold: 2},
 		)}, `alert "a": name given to more than one rule`},
 	}
 	for _, c := range cases {
@@ -471,8 +472,8 @@ func TestWriteAfterShutdown(t *testing.T) {
 }
 
 func TestConcurrentWritesAndReads(t *testing.T) {
-	m, err := monitor.New(monitor.WithAlerts(monitor.AlertRule{
-		Name: "slow", Metric: "stage:inference", Stat: monitor.StatP95, Op: monitor.OpGreater, Threshold: 1e9,
+	m, err := monitor.New(monitor.WithAlerts(alert.Rule{
+		Name: "slow", Metric: "stage:inference", Stat: alert.StatP95, Op: alert.OpGreater, Threshold: 1e9,
 	}), monitor.WithAlertHandlers(newCollector()), monitor.WithEvalInterval(time.Millisecond))
 	require.NoError(t, err)
 	var wg sync.WaitGroup

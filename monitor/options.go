@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/monitor/alert"
 )
 
 // Defaults used by New when no option says otherwise.
@@ -51,14 +52,13 @@ type config struct {
 	maxSeries    int
 	maxRuns      int
 	clock        func() time.Time
-	rules        []AlertRule
-	handlers     []Handler
+	rules        []alert.Rule
+	handlers     []alert.Handler
 	forward      []stagetrace.Sink
 	evalInterval time.Duration
 	evalSet      bool
-	snapDir      string
 	snapEvery    time.Duration
-	snapFormat   string
+	snapWrite    func(Snapshot) error
 	logger       *slog.Logger
 }
 
@@ -95,13 +95,13 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.clock =
 
 // WithAlerts adds alert rules. New rejects a rule that is not valid,
 // naming it.
-func WithAlerts(rules ...AlertRule) Option {
+func WithAlerts(rules ...alert.Rule) Option {
 	return func(c *config) { c.rules = append(c.rules, rules...) }
 }
 
 // WithAlertHandlers adds handlers that receive every alert, firing and
 // resolved, in order, on a goroutine of the monitor's own.
-func WithAlertHandlers(h ...Handler) Option {
+func WithAlertHandlers(h ...alert.Handler) Option {
 	return func(c *config) { c.handlers = append(c.handlers, h...) }
 }
 
@@ -119,12 +119,12 @@ func WithEvalInterval(d time.Duration) Option {
 	return func(c *config) { c.evalInterval, c.evalSet = d, true }
 }
 
-// WithSnapshots writes an export of the last period (window = every) to a
-// new file in dir every period, and one more at Shutdown. format is one
-// of "json", "csv" and "parquet"; files are named
-// metrics-<UTC time>.<format> and appear whole (written, then renamed).
-func WithSnapshots(dir string, every time.Duration, format string) Option {
-	return func(c *config) { c.snapDir, c.snapEvery, c.snapFormat = dir, every, format }
+// WithSnapshots gives write the Snapshot of the last period (window =
+// every) every period, and that of the period since the last one at
+// Shutdown, on a goroutine of the monitor's own. export.ToDir writes each
+// to a file.
+func WithSnapshots(every time.Duration, write func(Snapshot) error) Option {
+	return func(c *config) { c.snapEvery, c.snapWrite = every, write }
 }
 
 // WithLogger sets where the monitor reports what it cannot return: failed
@@ -176,15 +176,12 @@ func newConfig(opts []Option) (config, error) {
 			bad("forward sink %d is nil", i)
 		}
 	}
-	if c.snapDir != "" || c.snapEvery != 0 || c.snapFormat != "" {
-		if c.snapDir == "" {
-			bad("snapshots: empty directory")
+	if c.snapWrite != nil || c.snapEvery != 0 {
+		if c.snapWrite == nil {
+			bad("snapshots: nil write function")
 		}
 		if c.snapEvery <= 0 {
 			bad("snapshots: period %v is not positive", c.snapEvery)
-		}
-		if _, err := parseFormat(c.snapFormat); err != nil {
-			bad("snapshots: %v", err)
 		}
 	}
 	if c.logger == nil {
@@ -194,7 +191,7 @@ func newConfig(opts []Option) (config, error) {
 		c.retention = DefaultRetention
 	}
 	for i := range c.rules {
-		if c.rules[i].Window == 0 && c.rules[i].Stat.windowed() {
+		if c.rules[i].Window == 0 && c.rules[i].Stat.Windowed() {
 			c.rules[i].Window = DefaultWindow
 		}
 		if err := c.rules[i].Validate(); err != nil {
@@ -224,7 +221,7 @@ func newConfig(opts []Option) (config, error) {
 	return c, nil
 }
 
-func uniqueNames(rules []AlertRule) error {
+func uniqueNames(rules []alert.Rule) error {
 	seen := make(map[string]bool, len(rules))
 	for _, r := range rules {
 		if seen[r.Name] {

@@ -25,9 +25,10 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
-	"github.com/stagetrace/stagetrace/internal/summary"
 	"github.com/stagetrace/stagetrace/monitor"
+	"github.com/stagetrace/stagetrace/monitor/alert"
 	"github.com/stagetrace/stagetrace/rules"
+	"github.com/stagetrace/stagetrace/summary"
 )
 
 // Data is what a report shows.
@@ -51,7 +52,7 @@ type Data struct {
 	Series []Series
 	// Alerts are alerts to show besides the alert events among Events,
 	// such as a monitor's Alerts.
-	Alerts []monitor.Alert
+	Alerts []alert.Alert
 }
 
 // Series is a metric over time.
@@ -542,15 +543,15 @@ type alertView struct {
 	Name, Level, State, Message, Time, RunID string
 }
 
-func buildAlerts(events []stagetrace.TraceEvent, extra []monitor.Alert) []alertView {
-	var all []monitor.Alert
+func buildAlerts(events []stagetrace.TraceEvent, extra []alert.Alert) []alertView {
+	var all []alert.Alert
 	for _, e := range events {
-		if a, ok := monitor.AlertFromEvent(e); ok {
+		if a, ok := alert.FromEvent(e); ok {
 			all = append(all, a)
 		}
 	}
 	all = append(all, extra...)
-	slices.SortStableFunc(all, func(a, b monitor.Alert) int {
+	slices.SortStableFunc(all, func(a, b alert.Alert) int {
 		return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Name, b.Name))
 	})
 	out := make([]alertView, 0, len(all))

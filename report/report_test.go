@@ -13,6 +13,7 @@ import (
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/monitor"
+	"github.com/stagetrace/stagetrace/monitor/alert"
 	"github.com/stagetrace/stagetrace/report"
 )
 
@@ -68,7 +69,7 @@ func fixture() ([]stagetrace.StageSpan, []stagetrace.TraceEvent) {
 				{Key: string(attributes.MetricUnit), Value: str("tok/s")},
 			}}
 	}
-	alert := monitor.Alert{Name: "inference-errors", Level: monitor.LevelCritical, State: monitor.StateFiring,
+	fired := alert.Alert{Name: "inference-errors", Level: alert.LevelCritical, State: alert.StateFiring,
 		Message: "stage:inference error_rate = 0.5, threshold > 0.1", Time: ms(30), Data: map[string]any{"value": 0.5}}
 	events := []stagetrace.TraceEvent{
 		{Name: attributes.EventException, RunID: "turn-1", Stage: "inference", TraceID: trace, SpanID: sid(5), Time: ms(26),
@@ -80,7 +81,7 @@ func fixture() ([]stagetrace.StageSpan, []stagetrace.TraceEvent) {
 		metric("tokens_per_second", 42, 60),
 		metric("tokens_per_second", 38, 70),
 		metric("tokens_per_second", 45, 78),
-		alert.Event(),
+		fired.Event(),
 	}
 	events[len(events)-1].RunID = "turn-1"
 	return spans, events
@@ -268,9 +269,9 @@ func TestMonitorDataInTheReport(t *testing.T) {
 		{Name: "single", Points: []report.Point{{Time: t0, Value: 7}}},
 	}
 	// The monitor's copy of the alert event is shown once.
-	a, ok := monitor.AlertFromEvent(events[len(events)-1])
+	a, ok := alert.FromEvent(events[len(events)-1])
 	require.True(t, ok)
-	d.Alerts = []monitor.Alert{a, {Name: "budget", Level: monitor.LevelInfo, State: monitor.StateFiring, Time: ms(90), RunID: "turn-1"}}
+	d.Alerts = []alert.Alert{a, {Name: "budget", Level: alert.LevelInfo, State: alert.StateFiring, Time: ms(90), RunID: "turn-1"}}
 	doc := render(t, d)
 
 	assert.Equal(t, "11", one(t, doc, map[string]string{"id": "token-total"}).attrs["data-total-tokens"], "the monitor's usage")

@@ -176,8 +176,8 @@ func (l *loader) parse(data []byte) (err error) {
 		case "prices":
 			return l.prices(v)
 		case "alerts":
-			// Alert rules share the file; package monitor reads them
-			// (monitor.LoadAlerts) and checks them itself.
+			// Alert rules share the file; package monitor/alert reads
+			// them (alert.Load) and checks them itself.
 			return nil
 		}
 		return l.unknown(k, "", key, "presets", "rules", "prices")

@@ -5,7 +5,7 @@ import (
 	"flag"
 
 	"github.com/stagetrace/stagetrace"
-	"github.com/stagetrace/stagetrace/internal/summary"
+	"github.com/stagetrace/stagetrace/summary"
 )
 
 func init() {

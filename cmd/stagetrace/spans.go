@@ -8,9 +8,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/stagetrace/stagetrace"
-	"github.com/stagetrace/stagetrace/internal/summary"
 	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+	"github.com/stagetrace/stagetrace/summary"
 )
 
 func init() {

@@ -29,9 +29,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/stagetrace/stagetrace/attributes"
-	"github.com/stagetrace/stagetrace/internal/summary"
 	"github.com/stagetrace/stagetrace/setup"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+	"github.com/stagetrace/stagetrace/summary"
 )
 
 func main() {

@@ -28,14 +28,15 @@ import (
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/bridge"
 	"github.com/stagetrace/stagetrace/exporter"
-	"github.com/stagetrace/stagetrace/internal/summary"
 	"github.com/stagetrace/stagetrace/monitor"
+	"github.com/stagetrace/stagetrace/monitor/alert"
 	"github.com/stagetrace/stagetrace/processor"
 	"github.com/stagetrace/stagetrace/report"
 	"github.com/stagetrace/stagetrace/rules"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
 	"github.com/stagetrace/stagetrace/sink/memsink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+	"github.com/stagetrace/stagetrace/summary"
 )
 
 func main() {
@@ -132,20 +133,20 @@ func run(ctx context.Context, dir, runID string, w io.Writer) error {
 // demoAlerts are the monitor's alert rules: one on the judge's safety
 // score, which this turn passes, and one on the inference stage's error
 // rate, which the rate-limited call trips.
-func demoAlerts() []monitor.AlertRule {
-	return []monitor.AlertRule{
+func demoAlerts() []alert.Rule {
+	return []alert.Rule{
 		{
-			Name: "unsafe-answers", Level: monitor.LevelCritical,
+			Name: "unsafe-answers", Level: alert.LevelCritical,
 			Metric: "finding:response_safe_score",
-			Where:  &monitor.Condition{Op: monitor.OpLess, Value: 0.5},
-			Stat:   monitor.StatCount, Op: monitor.OpGreaterEqual, Threshold: 1,
+			Where:  &alert.Condition{Op: alert.OpLess, Value: 0.5},
+			Stat:   alert.StatCount, Op: alert.OpGreaterEqual, Threshold: 1,
 			Window:  10 * time.Minute,
 			Message: "an answer was judged unsafe",
 		},
 		{
-			Name: "inference-errors", Level: monitor.LevelWarning,
+			Name: "inference-errors", Level: alert.LevelWarning,
 			Metric: "stage:inference",
-			Stat:   monitor.StatErrorRate, Op: monitor.OpGreater, Threshold: 0.2,
+			Stat:   alert.StatErrorRate, Op: alert.OpGreater, Threshold: 0.2,
 			Window: 5 * time.Minute, MinCount: 2,
 			Message: "inference spans are failing",
 		},
@@ -179,7 +180,7 @@ func printUsage(w io.Writer, u monitor.TokenUsageReport) {
 }
 
 // printAlerts prints the alerts raised: level, rule and message.
-func printAlerts(w io.Writer, alerts []monitor.Alert) {
+func printAlerts(w io.Writer, alerts []alert.Alert) {
 	fmt.Fprintln(w, "alerts")
 	if len(alerts) == 0 {
 		fmt.Fprintln(w, "  no alerts fired")

@@ -8,12 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stagetrace/stagetrace/internal/backoff"
 )
 
 // maxErrorBody is how much of a failed response's body an error quotes.
@@ -68,7 +69,7 @@ type attemptResult struct {
 // for good, runs out of retry time, or ctx is done.
 func (s *Sink) send(ctx context.Context, body []byte) error {
 	start := time.Now()
-	backoff := s.cfg.retryInit
+	bo := backoff.New(s.cfg.retryInit, s.cfg.retryMax)
 	for attempt := 1; ; attempt++ {
 		res := s.attempt(ctx, body)
 		if res.err == nil {
@@ -80,11 +81,10 @@ func (s *Sink) send(ctx context.Context, body []byte) error {
 		if !res.retry || s.cfg.retryElapse == 0 {
 			return res.err
 		}
-		wait := rand.N(backoff + 1) // full jitter: anywhere in [0, backoff]
+		wait := bo.Next()
 		if res.retryAfter >= 0 {
 			wait = res.retryAfter
 		}
-		backoff = min(2*backoff, s.cfg.retryMax)
 		elapsed := time.Since(start)
 		if elapsed+wait > s.cfg.retryElapse {
 			return fmt.Errorf("%w (gave up after %d attempts in %v: next retry in %v is past the retry limit of %v)",
@@ -97,11 +97,7 @@ func (s *Sink) send(ctx context.Context, body []byte) error {
 		}
 		s.cfg.logger.Debug("httpsink: retrying batch", "url", s.display, "attempt", attempt,
 			"wait", wait, "error", s.scrub(res.err.Error()))
-		timer := time.NewTimer(wait)
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
+		if backoff.Sleep(ctx, wait) != nil {
 			return s.cancelled(ctx, attempt, res.err)
 		}
 	}

@@ -1,4 +1,4 @@
-package monitor_test
+package alert_test
 
 import (
 	"errors"
@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stagetrace/stagetrace/monitor"
+	"github.com/stagetrace/stagetrace/monitor/alert"
 	"github.com/stagetrace/stagetrace/rules"
 )
 
@@ -58,18 +59,18 @@ func TestLoadAlerts(t *testing.T) {
 	require.NoError(t, err, "the rules loader skips alerts:")
 	assert.Equal(t, []string{rules.PresetGenAI}, set.Presets())
 
-	got, err := monitor.LoadAlerts(path)
+	got, err := alert.Load(path)
 	require.NoError(t, err)
-	want := []monitor.AlertRule{
-		{Name: "inference-errors", Metric: "stage:inference", Stat: monitor.StatErrorRate, Op: monitor.OpGreater,
-			Threshold: 0.05, Window: 5 * time.Minute, MinCount: 20, Level: monitor.LevelCritical},
-		{Name: "slow-chat", Metric: "chat gpt-4o", Stat: monitor.StatP95, Op: monitor.OpGreater, Threshold: 2000,
+	want := []alert.Rule{
+		{Name: "inference-errors", Metric: "stage:inference", Stat: alert.StatErrorRate, Op: alert.OpGreater,
+			Threshold: 0.05, Window: 5 * time.Minute, MinCount: 20, Level: alert.LevelCritical},
+		{Name: "slow-chat", Metric: "chat gpt-4o", Stat: alert.StatP95, Op: alert.OpGreater, Threshold: 2000,
 			Window: 10 * time.Minute, Clear: ptr(1500.0)},
-		{Name: "prompt-heavy", Metric: "stage:inference", Stat: monitor.StatMeanInputTokens, Op: monitor.OpGreater,
+		{Name: "prompt-heavy", Metric: "stage:inference", Stat: alert.StatMeanInputTokens, Op: alert.OpGreater,
 			Threshold: 4000, Window: 15 * time.Minute},
-		{Name: "unsafe-answers", Metric: "finding:response_safe_score", Where: &monitor.Condition{Op: monitor.OpLess, Value: 0.5},
-			Stat: monitor.StatCount, Op: monitor.OpGreaterEqual, Threshold: 3, Window: 10 * time.Minute, Message: "answers judged unsafe"},
-		{Name: "run-budget", Stat: monitor.StatRunCost, Op: monitor.OpGreater, Threshold: 0.5, Level: monitor.LevelInfo},
+		{Name: "unsafe-answers", Metric: "finding:response_safe_score", Where: &alert.Condition{Op: alert.OpLess, Value: 0.5},
+			Stat: alert.StatCount, Op: alert.OpGreaterEqual, Threshold: 3, Window: 10 * time.Minute, Message: "answers judged unsafe"},
+		{Name: "run-budget", Stat: alert.StatRunCost, Op: alert.OpGreater, Threshold: 0.5, Level: alert.LevelInfo},
 	}
 	assert.Equal(t, want, got)
 
@@ -81,15 +82,15 @@ func TestLoadAlerts(t *testing.T) {
 
 func TestLoadAlertsJSON(t *testing.T) {
 	in := `{"rules": [], "alerts": [{"name": "slow", "metric": "stage:inference", "when": "p99 >= 1500", "window": "1m"}]}`
-	got, err := monitor.ReadAlerts(strings.NewReader(in), "rules.json")
+	got, err := alert.Read(strings.NewReader(in), "rules.json")
 	require.NoError(t, err)
-	assert.Equal(t, []monitor.AlertRule{{Name: "slow", Metric: "stage:inference", Stat: monitor.StatP99,
-		Op: monitor.OpGreaterEqual, Threshold: 1500, Window: time.Minute}}, got)
+	assert.Equal(t, []alert.Rule{{Name: "slow", Metric: "stage:inference", Stat: alert.StatP99,
+		Op: alert.OpGreaterEqual, Threshold: 1500, Window: time.Minute}}, got)
 }
 
 func TestLoadAlertsWithoutAlerts(t *testing.T) {
 	for _, in := range []string{"", "presets: [genai]\n", "alerts:\n", "alerts: []\n", "- a\n"} {
-		got, err := monitor.ReadAlerts(strings.NewReader(in), "rules.yaml")
+		got, err := alert.Read(strings.NewReader(in), "rules.yaml")
 		require.NoError(t, err, "%q", in)
 		assert.Empty(t, got, "%q", in)
 	}
@@ -138,16 +139,16 @@ func TestLoadAlertsErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := monitor.ReadAlerts(strings.NewReader(c.in), "rules.yaml")
+			_, err := alert.Read(strings.NewReader(c.in), "rules.yaml")
 			require.Error(t, err)
 			assert.True(t, strings.HasPrefix(err.Error(), c.want), "got  %s\nwant %s...", err, c.want)
-			var re *monitor.RuleError
+			var re *alert.RuleError
 			assert.True(t, errors.As(err, &re))
 		})
 	}
 }
 
 func TestLoadAlertsFileErrors(t *testing.T) {
-	_, err := monitor.LoadAlerts(filepath.Join(t.TempDir(), "missing.yaml"))
+	_, err := alert.Load(filepath.Join(t.TempDir(), "missing.yaml"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }

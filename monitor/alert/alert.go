@@ -1,4 +1,4 @@
-package monitor
+package alert
 
 import (
 	"errors"
@@ -54,8 +54,8 @@ func (o Op) valid() bool {
 	return o == OpLess || o == OpLessEqual || o == OpGreater || o == OpGreaterEqual
 }
 
-// holds reports whether v op t.
-func (o Op) holds(v, t float64) bool {
+// Holds reports whether v op t.
+func (o Op) Holds(v, t float64) bool {
 	switch o {
 	case OpLess:
 		return v < t
@@ -69,23 +69,8 @@ func (o Op) holds(v, t float64) bool {
 	return false
 }
 
-// holdsSign reports whether v op t holds for c, the sign of v - t.
-func (o Op) holdsSign(c int) bool {
-	switch o {
-	case OpLess:
-		return c < 0
-	case OpLessEqual:
-		return c <= 0
-	case OpGreater:
-		return c > 0
-	case OpGreaterEqual:
-		return c >= 0
-	}
-	return false
-}
-
-// below reports whether the operator breaches under the threshold.
-func (o Op) below() bool { return o == OpLess || o == OpLessEqual }
+// Below reports whether the operator breaches under the threshold.
+func (o Op) Below() bool { return o == OpLess || o == OpLessEqual }
 
 // Stat is the statistic an alert rule compares with its threshold.
 type Stat string
@@ -141,62 +126,30 @@ var allStats = []Stat{
 
 func (s Stat) known() bool { return slices.Contains(allStats, s) }
 
-// windowed reports whether the stat is of a series over a window rather
+// Windowed reports whether the stat is of a series over a window rather
 // than of a run.
-func (s Stat) windowed() bool { return !strings.HasPrefix(string(s), "run_") }
+func (s Stat) Windowed() bool { return !strings.HasPrefix(string(s), "run_") }
 
-func (s Stat) quantile() bool { return s == StatP50 || s == StatP95 || s == StatP99 }
-
-// q returns the quantile of a percentile stat.
-func (s Stat) q() float64 {
+// Quantile returns the quantile a percentile stat stands for; ok is false
+// for the other stats.
+func (s Stat) Quantile() (q float64, ok bool) {
 	switch s {
 	case StatP50:
-		return 0.50
+		return 0.50, true
 	case StatP95:
-		return 0.95
+		return 0.95, true
+	case StatP99:
+		return 0.99, true
 	}
-	return 0.99
+	return 0, false
 }
 
 func (s Stat) needsStatus() bool { return s == StatSuccessRate || s == StatErrorRate }
 
-func (s Stat) tokens() bool {
+// Tokens reports whether the stat is a mean of the tokens of the spans
+// that reported them.
+func (s Stat) Tokens() bool {
 	return s == StatMeanInputTokens || s == StatMeanOutputTokens || s == StatMeanTotalTokens
-}
-
-// of reads the stat from st; ok is false when the window holds nothing
-// to compute it from.
-func (s Stat) of(st *Stats, minCount int64) (float64, bool) {
-	switch s {
-	case StatCount:
-		return float64(st.Count), true
-	case StatSuccessRate:
-		return st.SuccessRate, st.Count >= minCount
-	case StatErrorRate:
-		return st.ErrorRate, st.Count >= minCount
-	case StatMeanInputTokens:
-		return st.MeanInputTokens, st.TokenSpans >= minCount
-	case StatMeanOutputTokens:
-		return st.MeanOutputTokens, st.TokenSpans >= minCount
-	case StatMeanTotalTokens:
-		return st.MeanTotalTokens, st.TokenSpans >= minCount
-	}
-	ok := st.Values >= minCount
-	switch s {
-	case StatMean:
-		return st.Mean, ok
-	case StatMin:
-		return st.Min, ok
-	case StatMax:
-		return st.Max, ok
-	case StatP50:
-		return st.P50, ok
-	case StatP95:
-		return st.P95, ok
-	case StatP99:
-		return st.P99, ok
-	}
-	return 0, false
 }
 
 // Condition selects values: those for which value Op Value holds.
@@ -205,7 +158,7 @@ type Condition struct {
 	Value float64
 }
 
-// AlertRule is a threshold on a statistic of a series over a window, or on
+// Rule is a threshold on a statistic of a series over a window, or on
 // what each run has used.
 //
 // A rule fires once when its statistic breaches the threshold (Stat Op
@@ -213,12 +166,12 @@ type Condition struct {
 // bounds, or its window holds fewer than MinCount records. With Clear set,
 // it resolves only when the statistic is back past Clear, so that a value
 // hovering at the threshold does not fire and resolve in turn.
-type AlertRule struct {
+type Rule struct {
 	// Name identifies the rule; it must be unique.
 	Name string
 	// Level is how urgent its alerts are; LevelWarning when empty.
 	Level Level
-	// Metric names the series as Monitor.Metrics takes it: a span name,
+	// Metric names the series as monitor.Monitor.Metrics takes it: a span name,
 	// "stage:<stage>", "metric:<metric.name>" or "finding:<name>". Run
 	// budgets name none.
 	Metric string
@@ -232,8 +185,8 @@ type AlertRule struct {
 	// Where makes Stat count the values meeting it, such as
 	// response_safe_score < 0.5; only with StatCount.
 	Where *Condition
-	// Window is how far back the statistic looks; DefaultWindow when
-	// zero. Run budgets have none.
+	// Window is how far back the statistic looks; monitor.DefaultWindow
+	// when zero. Run budgets have none.
 	Window time.Duration
 	// MinCount is how many records (values, or token-reporting spans) the
 	// window must hold for a rate, mean or quantile to be judged; 1 when
@@ -244,20 +197,30 @@ type AlertRule struct {
 }
 
 // seriesKinds maps each prefix to its kind.
-var seriesKinds = map[string]SeriesKind{
-	attributes.SeriesSpanPrefix:    KindSpan,
-	attributes.SeriesStagePrefix:   KindStage,
-	attributes.SeriesMetricPrefix:  KindMetric,
-	attributes.SeriesFindingPrefix: KindFinding,
+var seriesKinds = map[string]string{
+	attributes.SeriesSpanPrefix:    kindSpan,
+	attributes.SeriesStagePrefix:   kindStage,
+	attributes.SeriesMetricPrefix:  kindMetric,
+	attributes.SeriesFindingPrefix: kindFinding,
 }
+
+// Series kinds, as SplitSeries returns them.
+const (
+	kindSpan    = "span"
+	kindStage   = "stage"
+	kindMetric  = "metric"
+	kindFinding = "finding"
+)
 
 // prefixLike matches a name that looks like it starts with a series kind:
 // a lowercase word and a colon.
 var prefixLike = regexp.MustCompile(`^[a-z_]+:`)
 
-// parseSeries splits a series name into kind and name. A name with no
-// prefix has kind "" (a span name, else a metric name).
-func parseSeries(name string) (SeriesKind, string, error) {
+// SplitSeries splits a series name, as rules and monitor.Monitor.Metrics
+// take it, into its kind (span, stage, metric or finding) and the name
+// after the kind's prefix. A name with no prefix has kind "" (a span
+// name, else a metric name).
+func SplitSeries(name string) (kind, rest string, err error) {
 	for p, k := range seriesKinds {
 		if strings.HasPrefix(name, p) {
 			rest := name[len(p):]
@@ -277,14 +240,14 @@ func parseSeries(name string) (SeriesKind, string, error) {
 }
 
 // Validate reports what is wrong with the rule, naming it.
-func (r *AlertRule) Validate() error {
+func (r *Rule) Validate() error {
 	if err := r.validate(); err != nil {
 		return &RuleError{Rule: r.Name, Err: err}
 	}
 	return nil
 }
 
-func (r *AlertRule) validate() error {
+func (r *Rule) validate() error {
 	if r.Name == "" {
 		return errors.New("name: missing")
 	}
@@ -308,11 +271,11 @@ func (r *AlertRule) validate() error {
 		if math.IsNaN(c) || math.IsInf(c, 0) {
 			return fmt.Errorf("clear %v is not a number", c)
 		}
-		if (r.Op.below() && c < r.Threshold) || (!r.Op.below() && c > r.Threshold) {
+		if (r.Op.Below() && c < r.Threshold) || (!r.Op.Below() && c > r.Threshold) {
 			return fmt.Errorf("clear %v is on the breaching side of the threshold %s %v", c, r.Op, r.Threshold)
 		}
 	}
-	if !r.Stat.windowed() {
+	if !r.Stat.Windowed() {
 		if r.Metric != "" {
 			return fmt.Errorf("metric: %s is a per-run budget: it names no series", r.Stat)
 		}
@@ -327,14 +290,14 @@ func (r *AlertRule) validate() error {
 	if r.Metric == "" {
 		return errors.New("metric: missing")
 	}
-	kind, _, err := parseSeries(r.Metric)
+	kind, _, err := SplitSeries(r.Metric)
 	if err != nil {
 		return fmt.Errorf("metric: %w", err)
 	}
 	if r.Window < 0 {
 		return fmt.Errorf("window %v is negative", r.Window)
 	}
-	if (r.Stat.needsStatus() || r.Stat.tokens()) && (kind == KindMetric || kind == KindFinding) {
+	if (r.Stat.needsStatus() || r.Stat.Tokens()) && (kind == kindMetric || kind == kindFinding) {
 		return fmt.Errorf("%s applies to span and stage series, not to %s", r.Stat, r.Metric)
 	}
 	if r.Where != nil {
@@ -360,7 +323,7 @@ func statList() string {
 }
 
 // RuleError is an invalid alert rule: in a file (File and Line set) or
-// given to WithAlerts. Its text reads
+// given to monitor.WithAlerts. Its text reads
 //
 //	rules.yaml:14: alert 2 ("slow-chat"): when: unknown statistic "p959" ...
 type RuleError struct {
@@ -411,15 +374,15 @@ type Alert struct {
 	Data    map[string]any `json:"data"`             // metric, stat, op, threshold, value, window, count, ...
 }
 
-// clone returns a with a Data of its own, so that callers and handlers
+// Clone returns a with a Data of its own, so that callers and handlers
 // cannot change what others see.
-func (a Alert) clone() Alert {
+func (a Alert) Clone() Alert {
 	a.Data = maps.Clone(a.Data)
 	return a
 }
 
-// Event returns the alert as a TraceEvent named alert, as WithForward
-// writes it.
+// Event returns the alert as a TraceEvent named alert, as the monitor's
+// WithForward writes it.
 func (a Alert) Event() stagetrace.TraceEvent {
 	attrs := stagetrace.Attrs{
 		{Key: string(attributes.AlertName), Value: stagetrace.StringValue(a.Name)},
@@ -452,8 +415,8 @@ func (a Alert) Event() stagetrace.TraceEvent {
 	return ev
 }
 
-// AlertFromEvent reads an alert back from an event named alert.
-func AlertFromEvent(ev stagetrace.TraceEvent) (Alert, bool) {
+// FromEvent reads an alert back from an event named alert.
+func FromEvent(ev stagetrace.TraceEvent) (Alert, bool) {
 	if ev.Name != attributes.EventAlert {
 		return Alert{}, false
 	}

@@ -1,4 +1,4 @@
-package monitor_test
+package export_test
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/monitor"
+	"github.com/stagetrace/stagetrace/monitor/export"
 )
 
 // exportMonitor returns a monitor holding a span series, a stage, a
@@ -38,7 +39,7 @@ func exportMonitor(t *testing.T) *monitor.Monitor {
 func TestExportJSON(t *testing.T) {
 	m := exportMonitor(t)
 	var buf bytes.Buffer
-	require.NoError(t, m.Export(&buf, "json", time.Minute))
+	require.NoError(t, export.Write(&buf, m, "json", time.Minute))
 	var got monitor.Snapshot
 	require.NoError(t, json.Unmarshal(buf.Bytes(), &got))
 	want := m.Snapshot(time.Minute)
@@ -64,18 +65,18 @@ func TestExportJSON(t *testing.T) {
 func TestExportCSV(t *testing.T) {
 	m := exportMonitor(t)
 	var buf bytes.Buffer
-	require.NoError(t, m.Export(&buf, "CSV", time.Minute))
+	require.NoError(t, export.Write(&buf, m, "CSV", time.Minute))
 	recs, err := csv.NewReader(&buf).ReadAll()
 	require.NoError(t, err)
 	require.NotEmpty(t, recs)
-	assert.Equal(t, monitor.CSVHeader, recs[0])
+	assert.Equal(t, export.CSVHeader, recs[0])
 	col := map[string]int{}
 	for i, h := range recs[0] {
 		col[h] = i
 	}
 	rows := map[string][]string{}
 	for _, r := range recs[1:] {
-		require.Len(t, r, len(monitor.CSVHeader))
+		require.Len(t, r, len(export.CSVHeader))
 		rows[r[col["kind"]]+":"+r[col["name"]]] = r
 	}
 	chat := rows["span:chat"]
@@ -103,17 +104,17 @@ func TestExportCSV(t *testing.T) {
 func TestExportParquet(t *testing.T) {
 	m := exportMonitor(t)
 	var buf bytes.Buffer
-	require.NoError(t, m.Export(&buf, "parquet", time.Minute))
-	got, err := parquet.Read[monitor.ExportRow](bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	require.NoError(t, export.Write(&buf, m, "parquet", time.Minute))
+	got, err := parquet.Read[export.Row](bytes.NewReader(buf.Bytes()), int64(buf.Len()))
 	require.NoError(t, err)
-	want := m.Snapshot(time.Minute).Rows()
+	want := export.Rows(m.Snapshot(time.Minute))
 	require.Len(t, got, len(want))
 	for i := range want {
 		assert.True(t, want[i].Time.Equal(got[i].Time), "row %d time", i)
 		got[i].Time = want[i].Time
 		assert.Equal(t, want[i], got[i], "row %d", i)
 	}
-	assert.Equal(t, monitor.RowTotal, got[len(got)-1].Kind)
+	assert.Equal(t, export.RowTotal, got[len(got)-1].Kind)
 	assert.Equal(t, int64(1217), got[len(got)-1].TotalTokens)
 }
 
@@ -121,12 +122,12 @@ func TestExportOfAnEmptyMonitor(t *testing.T) {
 	m := newMonitor(t, newClock())
 	for _, f := range []string{"json", "csv", "parquet"} {
 		var buf bytes.Buffer
-		require.NoError(t, m.Export(&buf, f, time.Minute), f)
+		require.NoError(t, export.Write(&buf, m, f, time.Minute), f)
 		assert.NotZero(t, buf.Len(), f)
 	}
 	var buf bytes.Buffer
-	require.NoError(t, m.Export(&buf, "parquet", time.Minute))
-	rows, err := parquet.Read[monitor.ExportRow](bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	require.NoError(t, export.Write(&buf, m, "parquet", time.Minute))
+	rows, err := parquet.Read[export.Row](bytes.NewReader(buf.Bytes()), int64(buf.Len()))
 	require.NoError(t, err)
 	require.Len(t, rows, 1, "the total alone")
 	assert.Zero(t, rows[0].TotalTokens)
@@ -135,15 +136,22 @@ func TestExportOfAnEmptyMonitor(t *testing.T) {
 func TestExportRejectsBadArguments(t *testing.T) {
 	m := newMonitor(t, newClock())
 	var buf bytes.Buffer
-	assert.ErrorContains(t, m.Export(&buf, "xlsx", time.Minute), `unknown export format "xlsx" (known: json, csv, parquet)`)
-	assert.ErrorContains(t, m.Export(&buf, "csv", 0), "window 0s is not positive")
+	assert.ErrorContains(t, export.Write(&buf, m, "xlsx", time.Minute), `unknown export format "xlsx" (known: json, csv, parquet)`)
+	assert.ErrorContains(t, export.Write(&buf, m, "csv", 0), "window 0s is not positive")
+	assert.ErrorContains(t, export.Encode(&buf, "xlsx", m.Snapshot(time.Minute)), `unknown export format "xlsx"`)
 	assert.Zero(t, buf.Len())
+	_, err := export.ToDir(t.TempDir(), "xlsx")
+	assert.ErrorContains(t, err, `unknown export format "xlsx"`)
+	_, err = export.ToDir("", "csv")
+	assert.ErrorContains(t, err, "empty directory")
 }
 
 func TestSnapshotAtShutdown(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "snapshots")
 	clk := newClock()
-	m, err := monitor.New(monitor.WithClock(clk.Now), monitor.WithSnapshots(dir, time.Hour, "parquet"))
+	save, err := export.ToDir(dir, "parquet")
+	require.NoError(t, err)
+	m, err := monitor.New(monitor.WithClock(clk.Now), monitor.WithSnapshots(time.Hour, save))
 	require.NoError(t, err)
 	write(t, m, span("chat", clk.Now(), time.Second, tokens("gpt-4o", 10, 1)))
 	clk.Advance(10 * time.Second)
@@ -153,18 +161,20 @@ func TestSnapshotAtShutdown(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, entries, 1)
 	assert.Equal(t, "metrics-20250601T120010.000Z.parquet", entries[0].Name())
-	rows, err := parquet.ReadFile[monitor.ExportRow](filepath.Join(dir, entries[0].Name()))
+	rows, err := parquet.ReadFile[export.Row](filepath.Join(dir, entries[0].Name()))
 	require.NoError(t, err)
 	require.Len(t, rows, 5, "two findings, span chat, the model and the total: %v", rows)
 	assert.Equal(t, "finding", rows[0].Kind)
 	assert.InDelta(t, 10.0, rows[0].WindowSeconds, 1e-9, "the period since the monitor started")
-	assert.Equal(t, monitor.RowTotal, rows[len(rows)-1].Kind)
+	assert.Equal(t, export.RowTotal, rows[len(rows)-1].Kind)
 	assert.Equal(t, int64(11), rows[len(rows)-1].TotalTokens)
 }
 
 func TestPeriodicSnapshots(t *testing.T) {
 	dir := t.TempDir()
-	m, err := monitor.New(monitor.WithSnapshots(dir, 20*time.Millisecond, "csv"))
+	save, err := export.ToDir(dir, "csv")
+	require.NoError(t, err)
+	m, err := monitor.New(monitor.WithSnapshots(20*time.Millisecond, save))
 	require.NoError(t, err)
 	require.NoError(t, m.Write(context.Background(), stagetrace.Batch{Spans: []stagetrace.StageSpan{span("chat", time.Now(), time.Millisecond)}}))
 	require.Eventually(t, func() bool {
@@ -181,6 +191,6 @@ func TestPeriodicSnapshots(t *testing.T) {
 		recs, err := csv.NewReader(f).ReadAll()
 		f.Close()
 		require.NoError(t, err, e.Name())
-		assert.Equal(t, monitor.CSVHeader, recs[0])
+		assert.Equal(t, export.CSVHeader, recs[0])
 	}
 }

@@ -1,4 +1,4 @@
-package monitor
+package alert
 
 import (
 	"bytes"
@@ -23,23 +23,23 @@ const maxFileSize = 4 << 20
 // rules loader (package rules) accepts and skips it.
 const alertsKey = "alerts"
 
-// LoadAlerts reads the alert rules under the top-level alerts: key of the
+// Load reads the alert rules under the top-level alerts: key of the
 // rules file at path (YAML or JSON), ignoring every other key. Errors are
 // *RuleError values naming the file, the line and the rule:
 //
 //	rules.yaml:14: alert 2 "slow-chat": when: unknown statistic "p959" ...
-func LoadAlerts(path string) ([]AlertRule, error) {
+func Load(path string) ([]Rule, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return ReadAlerts(f, path)
+	return Read(f, path)
 }
 
-// ReadAlerts is LoadAlerts reading from r; name is the file name errors
+// Read is Load reading from r; name is the file name errors
 // give.
-func ReadAlerts(r io.Reader, name string) (rules []AlertRule, err error) {
+func Read(r io.Reader, name string) (rules []Rule, err error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -122,8 +122,8 @@ func (p *alertParser) errAt(n *yaml.Node, field, format string, args ...any) *Ru
 
 var alertKeys = "name, level, metric, when, where, window, clear, min_count, message"
 
-func (p *alertParser) parse() (AlertRule, error) {
-	var r AlertRule
+func (p *alertParser) parse() (Rule, error) {
+	var r Rule
 	n := p.node
 	if n.Kind != yaml.MappingNode {
 		return r, p.errAt(n, "", "want a mapping, got %s", yamlnode.TypeName(n))
@@ -279,7 +279,7 @@ func threshold(s string, durations bool) (float64, error) {
 }
 
 // when parses "stat op threshold".
-func (p *alertParser) when(n *yaml.Node, s string, r *AlertRule) error {
+func (p *alertParser) when(n *yaml.Node, s string, r *Rule) error {
 	lhs, op, rhs, ok := splitCondition(s)
 	if !ok || lhs == "" || rhs == "" {
 		return p.errAt(n, "when", "want <statistic> <op> <threshold>, as \"p95 > 2000\", got %q", s)
@@ -295,8 +295,8 @@ func (p *alertParser) when(n *yaml.Node, s string, r *AlertRule) error {
 	if !op.valid() {
 		return p.errAt(n, "when", "bad operator %q (known: <, <=, >, >=)", op)
 	}
-	kind, _, _ := parseSeries(r.Metric)
-	durations := kind == KindSpan || kind == KindStage || (kind == "" && r.Metric != "")
+	kind, _, _ := SplitSeries(r.Metric)
+	durations := kind == kindSpan || kind == kindStage || (kind == "" && r.Metric != "")
 	switch r.Stat {
 	case StatMean, StatMin, StatMax, StatP50, StatP95, StatP99:
 	default:

@@ -1,8 +1,14 @@
-package monitor
+// Package export writes what a monitor holds for other tools to read: a
+// monitor.Snapshot as JSON, or as rows of CSV or Parquet, to a writer
+// (Write, Encode) or to a new file every period (ToDir, given to
+// monitor.WithSnapshots). It is the one package of the monitor that
+// depends on Parquet, so that importing the monitor does not.
+package export
 
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +18,8 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/stagetrace/stagetrace/monitor"
 )
 
 // Export formats.
@@ -40,11 +48,11 @@ const (
 	RowTotal = "total"
 )
 
-// ExportRow is one row of a CSV or Parquet export: the stats of one series
+// Row is one row of a CSV or Parquet export: the stats of one series
 // (Kind span, stage, metric or finding), or the token usage of one model
 // (Kind model) or of all (Kind total, Name total). Columns a row's kind
 // does not have are zero.
-type ExportRow struct {
+type Row struct {
 	Time                     time.Time `parquet:"time,timestamp(millisecond)" json:"time"`
 	WindowSeconds            float64   `parquet:"window_seconds" json:"window_seconds"`
 	Kind                     string    `parquet:"kind,dict" json:"kind"`
@@ -73,7 +81,7 @@ type ExportRow struct {
 	Currency                 string    `parquet:"currency,dict" json:"currency"`
 }
 
-// CSVHeader is the header row of a CSV export, the columns of ExportRow.
+// CSVHeader is the header row of a CSV export, the columns of Row.
 var CSVHeader = []string{
 	"time", "window_seconds", "kind", "name", "unit", "count", "errors", "success_rate", "error_rate",
 	"values", "invalid", "mean", "min", "max", "p50", "p95", "p99", "exact",
@@ -83,10 +91,10 @@ var CSVHeader = []string{
 
 // Rows returns the snapshot as export rows: the series, then the models,
 // then the total.
-func (s Snapshot) Rows() []ExportRow {
-	rows := make([]ExportRow, 0, len(s.Metrics)+len(s.TokenUsage.Models)+1)
+func Rows(s monitor.Snapshot) []Row {
+	rows := make([]Row, 0, len(s.Metrics)+len(s.TokenUsage.Models)+1)
 	for _, st := range s.Metrics {
-		rows = append(rows, ExportRow{
+		rows = append(rows, Row{
 			Time: s.Time, WindowSeconds: s.WindowSeconds, Kind: string(st.Kind), Name: st.Name, Unit: st.Unit,
 			Count: st.Count, Errors: st.Errors, SuccessRate: st.SuccessRate, ErrorRate: st.ErrorRate,
 			Values: st.Values, Invalid: st.Invalid, Mean: st.Mean, Min: st.Min, Max: st.Max,
@@ -94,8 +102,8 @@ func (s Snapshot) Rows() []ExportRow {
 			InputTokens: st.InputTokens, OutputTokens: st.OutputTokens, TotalTokens: st.TotalTokens,
 		})
 	}
-	usage := func(kind string, u ModelUsage) ExportRow {
-		return ExportRow{
+	usage := func(kind string, u monitor.ModelUsage) Row {
+		return Row{
 			Time: s.Time, WindowSeconds: s.WindowSeconds, Kind: kind, Name: u.Model, Count: u.Calls,
 			InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
 			CacheReadInputTokens: u.CacheReadInputTokens, CacheCreationInputTokens: u.CacheCreationInputTokens,
@@ -109,7 +117,7 @@ func (s Snapshot) Rows() []ExportRow {
 	return append(rows, usage(RowTotal, s.TokenUsage.Total))
 }
 
-func (r *ExportRow) csv() []string {
+func (r *Row) csv() []string {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	i := func(v int64) string { return strconv.FormatInt(v, 10) }
 	return []string{
@@ -122,21 +130,30 @@ func (r *ExportRow) csv() []string {
 	}
 }
 
-// Export writes the metrics of every series active in the window ending
-// now and the token usage over it to w: format "json" writes a Snapshot,
-// "csv" and "parquet" write ExportRows.
-func (m *Monitor) Export(w io.Writer, format string, window time.Duration) error {
+// Write writes the metrics of every series of m active in the window
+// ending now and the token usage over it to w: format "json" writes a
+// monitor.Snapshot, "csv" and "parquet" write Rows.
+func Write(w io.Writer, m *monitor.Monitor, format string, window time.Duration) error {
 	f, err := parseFormat(format)
 	if err != nil {
-		return fmt.Errorf("monitor: %w", err)
+		return fmt.Errorf("export: %w", err)
 	}
 	if window <= 0 {
-		return fmt.Errorf("monitor: export window %v is not positive", window)
+		return fmt.Errorf("export: window %v is not positive", window)
 	}
-	return writeSnapshotTo(w, f, m.Snapshot(window))
+	return encode(w, f, m.Snapshot(window))
 }
 
-func writeSnapshotTo(w io.Writer, format string, snap Snapshot) error {
+// Encode writes snap to w in format: "json", "csv" or "parquet".
+func Encode(w io.Writer, format string, snap monitor.Snapshot) error {
+	f, err := parseFormat(format)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return encode(w, f, snap)
+}
+
+func encode(w io.Writer, format string, snap monitor.Snapshot) error {
 	switch format {
 	case FormatJSON:
 		enc := json.NewEncoder(w)
@@ -147,7 +164,7 @@ func writeSnapshotTo(w io.Writer, format string, snap Snapshot) error {
 		if err := cw.Write(CSVHeader); err != nil {
 			return err
 		}
-		for _, r := range snap.Rows() {
+		for _, r := range Rows(snap) {
 			if err := cw.Write(r.csv()); err != nil {
 				return err
 			}
@@ -155,47 +172,48 @@ func writeSnapshotTo(w io.Writer, format string, snap Snapshot) error {
 		cw.Flush()
 		return cw.Error()
 	default:
-		pw := parquet.NewGenericWriter[ExportRow](w)
-		if _, err := pw.Write(snap.Rows()); err != nil {
+		pw := parquet.NewGenericWriter[Row](w)
+		if _, err := pw.Write(Rows(snap)); err != nil {
 			return err
 		}
 		return pw.Close()
 	}
 }
 
-// writeSnapshot writes the snapshot of the period since the last one to a
-// new file in the snapshot directory.
-func (m *Monitor) writeSnapshot() error {
-	m.snapMu.Lock()
-	defer m.snapMu.Unlock()
-	now := m.cfg.clock()
-	m.mu.Lock()
-	window := m.cfg.snapEvery
-	if since := now.Sub(m.lastSnap); since > 0 && since < window {
-		window = since // the last, shorter period at Shutdown
-	}
-	snap := m.snapshot(now, window)
-	m.lastSnap = now
-	m.mu.Unlock()
-	format, _ := parseFormat(m.cfg.snapFormat)
-	if err := os.MkdirAll(m.cfg.snapDir, 0o755); err != nil {
-		return fmt.Errorf("monitor: snapshot: %w", err)
-	}
-	name := "metrics-" + now.UTC().Format("20060102T150405.000Z") + "." + format
-	tmp, err := os.CreateTemp(m.cfg.snapDir, ".metrics-*.tmp")
+// ToDir returns a function writing each snapshot it is given to a new
+// file in dir, in format ("json", "csv" or "parquet"), for
+// monitor.WithSnapshots. Files are named metrics-<UTC time>.<format> after
+// the snapshot's time and appear whole: written, then renamed.
+func ToDir(dir, format string) (func(monitor.Snapshot) error, error) {
+	f, err := parseFormat(format)
 	if err != nil {
-		return fmt.Errorf("monitor: snapshot: %w", err)
+		return nil, fmt.Errorf("export: %w", err)
 	}
-	err = writeSnapshotTo(tmp, format, snap)
+	if dir == "" {
+		return nil, errors.New("export: empty directory")
+	}
+	return func(snap monitor.Snapshot) error { return writeFile(dir, f, snap) }, nil
+}
+
+func writeFile(dir, format string, snap monitor.Snapshot) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	name := "metrics-" + snap.Time.UTC().Format("20060102T150405.000Z") + "." + format
+	tmp, err := os.CreateTemp(dir, ".metrics-*.tmp")
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	err = encode(tmp, format, snap)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), filepath.Join(m.cfg.snapDir, name))
+		err = os.Rename(tmp.Name(), filepath.Join(dir, name))
 	}
 	if err != nil {
 		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("monitor: snapshot %s: %w", name, err)
+		return fmt.Errorf("export: %s: %w", name, err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package monitor
+package alert
 
 import (
 	"bytes"
@@ -9,18 +9,17 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
 	"time"
 
-	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/backoff"
 )
 
 // Handler receives alerts. The monitor calls its handlers one alert at a
-// time, in order, on a goroutine of its own; a handler should return when
-// ctx is done.
+// time, in order, on a goroutine of its own (monitor.WithAlertHandlers); a
+// handler should return when ctx is done.
 type Handler interface {
 	HandleAlert(ctx context.Context, a Alert) error
 }
@@ -77,7 +76,7 @@ type Webhook struct {
 	header   http.Header
 	timeout  time.Duration
 	attempts int
-	backoff  time.Duration
+	initial  time.Duration
 	maxWait  time.Duration
 }
 
@@ -101,7 +100,7 @@ func WithWebhookTimeout(d time.Duration) WebhookOption { return func(w *Webhook)
 // maxWait. Defaults DefaultWebhookAttempts, DefaultWebhookBackoff and
 // DefaultWebhookMaxWait.
 func WithWebhookRetry(attempts int, initial, maxWait time.Duration) WebhookOption {
-	return func(w *Webhook) { w.attempts, w.backoff, w.maxWait = attempts, initial, maxWait }
+	return func(w *Webhook) { w.attempts, w.initial, w.maxWait = attempts, initial, maxWait }
 }
 
 // NewWebhook returns a Handler posting alerts to rawURL (http or https).
@@ -111,15 +110,15 @@ func WithWebhookRetry(attempts int, initial, maxWait time.Duration) WebhookOptio
 func NewWebhook(rawURL string, opts ...WebhookOption) (*Webhook, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("monitor: webhook: %w", err)
+		return nil, fmt.Errorf("alert: webhook: %w", err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("monitor: webhook: %q is not an http or https URL", u.Redacted())
+		return nil, fmt.Errorf("alert: webhook: %q is not an http or https URL", u.Redacted())
 	}
 	w := &Webhook{
 		url: rawURL, display: u.Redacted(), client: &http.Client{}, header: http.Header{},
 		timeout: DefaultWebhookTimeout, attempts: DefaultWebhookAttempts,
-		backoff: DefaultWebhookBackoff, maxWait: DefaultWebhookMaxWait,
+		initial: DefaultWebhookBackoff, maxWait: DefaultWebhookMaxWait,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -128,13 +127,13 @@ func NewWebhook(rawURL string, opts ...WebhookOption) (*Webhook, error) {
 	}
 	switch {
 	case w.client == nil:
-		return nil, errors.New("monitor: webhook: nil client")
+		return nil, errors.New("alert: webhook: nil client")
 	case w.timeout <= 0:
-		return nil, fmt.Errorf("monitor: webhook: timeout %v is not positive", w.timeout)
+		return nil, fmt.Errorf("alert: webhook: timeout %v is not positive", w.timeout)
 	case w.attempts < 1:
-		return nil, fmt.Errorf("monitor: webhook: %d attempts: want at least 1", w.attempts)
-	case w.backoff <= 0 || w.maxWait < w.backoff:
-		return nil, fmt.Errorf("monitor: webhook: backoff needs 0 < initial (%v) <= max (%v)", w.backoff, w.maxWait)
+		return nil, fmt.Errorf("alert: webhook: %d attempts: want at least 1", w.attempts)
+	case w.initial <= 0 || w.maxWait < w.initial:
+		return nil, fmt.Errorf("alert: webhook: backoff needs 0 < initial (%v) <= max (%v)", w.initial, w.maxWait)
 	}
 	return w, nil
 }
@@ -144,25 +143,20 @@ func NewWebhook(rawURL string, opts ...WebhookOption) (*Webhook, error) {
 func (w *Webhook) HandleAlert(ctx context.Context, a Alert) error {
 	body, err := json.Marshal(a)
 	if err != nil {
-		return fmt.Errorf("monitor: webhook: %w", err)
+		return fmt.Errorf("alert: webhook: %w", err)
 	}
-	wait := w.backoff
+	bo := backoff.New(w.initial, w.maxWait)
 	for attempt := 1; ; attempt++ {
 		retry, err := w.post(ctx, body)
 		if err == nil {
 			return nil
 		}
 		if !retry || attempt == w.attempts {
-			return fmt.Errorf("monitor: webhook POST %s: attempt %d of %d: %w", w.display, attempt, w.attempts, err)
+			return fmt.Errorf("alert: webhook POST %s: attempt %d of %d: %w", w.display, attempt, w.attempts, err)
 		}
-		t := time.NewTimer(rand.N(wait) + 1)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("monitor: webhook POST %s: %w (after %d attempts; last error: %w)", w.display, ctx.Err(), attempt, err)
+		if serr := backoff.Sleep(ctx, bo.Next()); serr != nil {
+			return fmt.Errorf("alert: webhook POST %s: %w (after %d attempts; last error: %w)", w.display, serr, attempt, err)
 		}
-		wait = min(2*wait, w.maxWait)
 	}
 }
 
@@ -192,58 +186,4 @@ func (w *Webhook) post(ctx context.Context, body []byte) (retry bool, err error)
 	code := resp.StatusCode
 	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500,
 		fmt.Errorf("status %s", resp.Status)
-}
-
-// dispatchItem is an alert to deliver, or a flush marker.
-type dispatchItem struct {
-	alert   Alert
-	flushed chan struct{}
-}
-
-// dispatch delivers queued alerts to the handlers and forward sinks, in
-// order, until the queue is closed.
-func (m *Monitor) dispatch() {
-	defer close(m.dispatchDone)
-	ctx := m.dispatchCtx
-	for it := range m.queue {
-		if it.flushed != nil {
-			close(it.flushed)
-			continue
-		}
-		if ctx.Err() != nil {
-			continue // past Shutdown's deadline: drop what is left
-		}
-		for _, h := range m.cfg.handlers {
-			if err := callHandler(ctx, h, it.alert); err != nil {
-				m.handlerError("monitor: alert handler failed", it.alert, err)
-			}
-		}
-		if len(m.cfg.forward) == 0 {
-			continue
-		}
-		b := stagetrace.Batch{Events: []stagetrace.TraceEvent{it.alert.Event()}}
-		for i, s := range m.cfg.forward {
-			if err := s.Write(ctx, b); err != nil {
-				m.handlerError(fmt.Sprintf("monitor: forward sink %d (%T) failed", i, s), it.alert, err)
-			}
-		}
-	}
-}
-
-// callHandler calls h, turning a panic into an error: a handler's bug must
-// not take the program down from the monitor's goroutine.
-func callHandler(ctx context.Context, h Handler, a Alert) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
-		}
-	}()
-	return h.HandleAlert(ctx, a)
-}
-
-func (m *Monitor) handlerError(msg string, a Alert, err error) {
-	m.mu.Lock()
-	m.health.HandlerErrors++
-	m.mu.Unlock()
-	m.cfg.logger.Error(msg, "alert", a.Name, "state", string(a.State), "error", err)
 }
