@@ -189,7 +189,7 @@ func (m *Monitor) checkBudgets(r *runState, now time.Time, alerts []Alert) []Ale
 		}
 		r.fired[b.index] = true
 		r.alerts++
-		a := b.alert(StateFiring, now, v, r.spans)
+		a := b.alert(StateFiring, now, v, int64(r.rollup.Run().Spans))
 		a.RunID = r.id
 		a.Data[dataRunID] = r.id
 		a.Message = fmt.Sprintf("%srun %s: %s = %s %s %s", b.prefix(), r.id, b.Stat, num(v), b.Op, num(b.Threshold))

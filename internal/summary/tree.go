@@ -152,7 +152,7 @@ func header(r stagetrace.Run) string {
 	if r.InputTokens != 0 || r.OutputTokens != 0 {
 		parts = append(parts, fmt.Sprintf("tokens %d in / %d out", r.InputTokens, r.OutputTokens))
 	}
-	if r.HasCost {
+	if r.HasCost() {
 		parts = append(parts, "cost "+Cost(r.Cost))
 	}
 	return strings.Join(parts, "  ")
