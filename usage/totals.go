@@ -23,7 +23,7 @@ type Totals struct {
 
 // HasCost reports whether the totals hold a cost: some span's cost was
 // added and the sum is known.
-func (t *Totals) HasCost() bool { return t.CostSpans > 0 && !t.CostUnknown }
+func (t Totals) HasCost() bool { return t.CostSpans > 0 && !t.CostUnknown }
 
 // Add adds the usage of one span.
 func (t *Totals) Add(u *Usage) {
