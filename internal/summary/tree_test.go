@@ -92,3 +92,21 @@ inference    call  40.0ms       ████  error   input_tokens=5  (boom)
 		assert.Equal(t, strings.TrimRight(line, " "), line, "no trailing blanks")
 	}
 }
+
+func TestRunCost(t *testing.T) {
+	cases := []struct {
+		name string
+		run  stagetrace.Run
+		want string
+	}{
+		{"none", stagetrace.Run{}, "-"},
+		{"known", stagetrace.Run{Cost: 0.0123456, CostNanos: 12_345_600, CostSpans: 2, Currency: "USD"}, "0.01235"},
+		{"zero is a cost", stagetrace.Run{CostSpans: 1}, "0"},
+		{"currencies differ", stagetrace.Run{CostSpans: 2, CostUnknown: true}, "unknown"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assert.Equal(t, c.want, RunCost(c.run))
+		})
+	}
+}
