@@ -255,14 +255,17 @@ func (m *Monitor) addSpan(s *stagetrace.StageSpan, w *writeCtx) {
 	epoch, in := w.at(m, s.EndTime)
 	u := usage.Of(s)
 	if in {
-		for i := range s.Findings {
-			v, ok := numeric(s.Findings[i].Value)
+		// The i-th numeric finding uses slot i of the memo.
+		i := 0
+		for j := range s.Findings {
+			v, ok := numeric(s.Findings[j].Value)
 			if !ok {
 				continue
 			}
-			if f := m.memo.series(m, m.findings, KindFinding, s.Findings[i].Key, i); f != nil {
+			if f := m.memo.series(m, m.findings, KindFinding, s.Findings[j].Key, i); f != nil {
 				m.observe(f, epoch, w.first, false, v)
 			}
+			i++
 		}
 	}
 	if in {
