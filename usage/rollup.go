@@ -19,6 +19,7 @@ type Rollup struct {
 	spans, errors int
 	stages        map[string]struct{}
 	stageOrder    []string
+	lastStage     string
 	totals        Totals
 }
 
@@ -29,7 +30,10 @@ func (r *Rollup) AddSpan(s *stagetrace.StageSpan, u *Usage) {
 	if s.Status == stagetrace.StatusError {
 		r.errors++
 	}
-	if s.Stage != "" {
+	// Spans come mostly in runs of one stage: the last span's needs no
+	// lookup.
+	if s.Stage != "" && s.Stage != r.lastStage {
+		r.lastStage = s.Stage
 		if r.stages == nil {
 			r.stages = make(map[string]struct{})
 		}
