@@ -108,9 +108,7 @@ func checkOneAccounting(t *testing.T, rng *rand.Rand) {
 // totalsOf keeps the token and cost fields of a run.
 func totalsOf(r stagetrace.Run) stagetrace.Run {
 	return stagetrace.Run{
-		InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, CacheReadInputTokens: r.CacheReadInputTokens,
-		CacheCreationInputTokens: r.CacheCreationInputTokens, ReasoningOutputTokens: r.ReasoningOutputTokens,
-		TotalTokens: r.TotalTokens, Cost: r.Cost, CostNanos: r.CostNanos, Currency: r.Currency,
+		Tokens: r.Tokens, Cost: r.Cost, CostNanos: r.CostNanos, Currency: r.Currency,
 		CostSpans: r.CostSpans, CostErrors: r.CostErrors, CostUnknown: r.CostUnknown,
 	}
 }

@@ -256,7 +256,7 @@ func TestWriteOfNothing(t *testing.T) {
 
 func TestMonitorDataInTheReport(t *testing.T) {
 	spans, events := fixture()
-	tokens := usage.Totals{Tokens: usage.Tokens{InputTokens: 5, OutputTokens: 6, TotalTokens: 11}}
+	tokens := usage.Totals{Tokens: stagetrace.Tokens{InputTokens: 5, OutputTokens: 6, TotalTokens: 11}}
 	u := monitor.TokenUsageReport{Models: []monitor.ModelUsage{{Model: "m", Calls: 1, Totals: tokens}},
 		Total: monitor.ModelUsage{Model: "total", Calls: 1, Totals: tokens}}
 	d := report.FromRecords(spans, events)

@@ -81,12 +81,7 @@ func (r *Rollup) Run() stagetrace.Run {
 
 // SetRunTotals sets the token and cost fields of run from t.
 func SetRunTotals(run *stagetrace.Run, t *Totals) {
-	run.InputTokens = t.InputTokens
-	run.OutputTokens = t.OutputTokens
-	run.CacheReadInputTokens = t.CacheReadInputTokens
-	run.CacheCreationInputTokens = t.CacheCreationInputTokens
-	run.ReasoningOutputTokens = t.ReasoningOutputTokens
-	run.TotalTokens = t.TotalTokens
+	run.Tokens = t.Tokens
 	run.Cost = t.Cost
 	run.CostNanos = t.CostNanos
 	run.Currency = t.Currency

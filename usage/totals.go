@@ -1,10 +1,12 @@
 package usage
 
+import "github.com/stagetrace/stagetrace"
+
 // Totals are the usage of some spans added up. Adding is exact and
 // independent of order and grouping: the totals of a run's spans are the
 // same added one by one, batch by batch or from stored partial totals.
 type Totals struct {
-	Tokens
+	stagetrace.Tokens
 	// Cost is CostNanos in currency units.
 	Cost      float64 `json:"cost"`
 	CostNanos int64   `json:"cost_nanos"`
@@ -27,7 +29,7 @@ func (t Totals) HasCost() bool { return t.CostSpans > 0 && !t.CostUnknown }
 
 // Add adds the usage of one span.
 func (t *Totals) Add(u *Usage) {
-	t.Tokens.add(&u.Tokens)
+	t.Tokens.Add(&u.Tokens)
 	if u.CostError {
 		t.CostErrors++
 	}
@@ -38,7 +40,7 @@ func (t *Totals) Add(u *Usage) {
 
 // Merge adds totals o.
 func (t *Totals) Merge(o *Totals) {
-	t.Tokens.add(&o.Tokens)
+	t.Tokens.Add(&o.Tokens)
 	t.CostErrors += o.CostErrors
 	t.addCost(o.CostNanos, o.Currency, o.CostSpans, o.CostUnknown)
 }

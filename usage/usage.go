@@ -95,30 +95,9 @@ func TokenCount(v stagetrace.Value) (int64, bool) {
 	return 0, false
 }
 
-// Tokens are token counts of the five kinds and their total.
-type Tokens struct {
-	InputTokens              int64 `json:"input_tokens"`
-	OutputTokens             int64 `json:"output_tokens"`
-	CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
-	CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
-	ReasoningOutputTokens    int64 `json:"reasoning_output_tokens"`
-	// TotalTokens is input plus output tokens, or the total_tokens
-	// finding of a span that reported neither.
-	TotalTokens int64 `json:"total_tokens"`
-}
-
-func (t *Tokens) add(o *Tokens) {
-	t.InputTokens += o.InputTokens
-	t.OutputTokens += o.OutputTokens
-	t.CacheReadInputTokens += o.CacheReadInputTokens
-	t.CacheCreationInputTokens += o.CacheCreationInputTokens
-	t.ReasoningOutputTokens += o.ReasoningOutputTokens
-	t.TotalTokens += o.TotalTokens
-}
-
 // Usage is what one span used.
 type Usage struct {
-	Tokens
+	stagetrace.Tokens
 	// HasTokens is set when the span has a valid token count of any kind.
 	HasTokens bool
 	// BadTokens counts the span's token findings that are not counts and

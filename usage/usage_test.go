@@ -56,7 +56,7 @@ func TestOfLeavesBadCountsOut(t *testing.T) {
 		f(attributes.FindingTotalTokens, i64(40)),
 	}}
 	u := usage.Of(&s)
-	assert.Equal(t, usage.Tokens{ReasoningOutputTokens: 7, TotalTokens: 40}, u.Tokens,
+	assert.Equal(t, stagetrace.Tokens{ReasoningOutputTokens: 7, TotalTokens: 40}, u.Tokens,
 		"bad counts count as absent; with no input or output, the total is total_tokens")
 	assert.Equal(t, 3, u.BadTokens)
 	assert.True(t, u.HasTokens)
