@@ -3,6 +3,7 @@ package stagetrace
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"time"
 )
 
@@ -170,19 +171,98 @@ type Flusher interface {
 	ForceFlush(ctx context.Context) error
 }
 
+// Tokens are token counts of the five kinds and their total, as package
+// usage reads them from a span's findings: input tokens include the cache
+// tokens and output tokens the reasoning tokens, as the GenAI conventions
+// count them.
+type Tokens struct {
+	InputTokens              int64 `json:"input_tokens"`
+	OutputTokens             int64 `json:"output_tokens"`
+	CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
+	CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
+	ReasoningOutputTokens    int64 `json:"reasoning_output_tokens"`
+	// TotalTokens is input plus output tokens, or the total_tokens
+	// finding of a span that reported neither.
+	TotalTokens int64 `json:"total_tokens"`
+}
+
+// Add adds the counts of o.
+func (t *Tokens) Add(o *Tokens) {
+	t.InputTokens += o.InputTokens
+	t.OutputTokens += o.OutputTokens
+	t.CacheReadInputTokens += o.CacheReadInputTokens
+	t.CacheCreationInputTokens += o.CacheCreationInputTokens
+	t.ReasoningOutputTokens += o.ReasoningOutputTokens
+	t.TotalTokens += o.TotalTokens
+}
+
 // Run is one run seen as a whole: what a store keeps of it without reading
-// its spans, and what summaries print.
+// its spans, and what summaries print. Package usage computes it from the
+// run's records (usage.Rollup): every field is counted there.
 type Run struct {
-	ID           string
-	Start        time.Time // when its first span started
-	End          time.Time // when its last span ended
-	Stages       int       // distinct non-empty stages
-	Spans        int
-	Errors       int     // spans with status error
-	InputTokens  int64   // sum of the input_tokens findings
-	OutputTokens int64   // sum of the output_tokens findings
-	Cost         float64 // sum of the cost findings, when HasCost
-	HasCost      bool    // some span had a numeric cost finding
+	ID     string
+	Start  time.Time // when its first span started
+	End    time.Time // when its last span ended
+	Stages int       // distinct non-empty stages
+	Spans  int
+	Errors int // spans with status error
+	// Tokens are the token counts of the run's spans added up.
+	Tokens
+	// Cost is CostNanos, the exact sum of the spans' costs in
+	// billionths of Currency, in currency units; both are zero unless
+	// HasCost.
+	Cost      float64
+	CostNanos int64
+	Currency  string
+	// CostSpans counts the spans whose cost was added, CostErrors those
+	// whose cost is unknown.
+	CostSpans  int64
+	CostErrors int64
+	// CostUnknown is set when the spans' costs cannot be summed (they
+	// are in different currencies).
+	CostUnknown bool
+}
+
+// HasCost reports whether the run has a known cost: some span had one,
+// and they add up.
+func (r Run) HasCost() bool { return r.CostSpans > 0 && !r.CostUnknown }
+
+// runJSON is the JSON form of a Run, as stagetrace runs --json prints it.
+type runJSON struct {
+	RunID      string    `json:"run_id"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+	DurationMS float64   `json:"duration_ms"`
+	Status     string    `json:"status"`
+	Stages     int       `json:"stages"`
+	Spans      int       `json:"spans"`
+	Errors     int       `json:"errors"`
+	Tokens
+	Cost        *float64 `json:"cost"` // null unless HasCost
+	CostNanos   int64    `json:"cost_nanos"`
+	Currency    string   `json:"currency"`
+	CostSpans   int64    `json:"cost_spans"`
+	CostErrors  int64    `json:"cost_errors"`
+	CostUnknown bool     `json:"cost_unknown"`
+}
+
+// MarshalJSON writes the run as one object: run_id, start and end in UTC,
+// duration_ms, status, the counts, and cost, null when the run has no
+// known cost.
+func (r Run) MarshalJSON() ([]byte, error) {
+	out := runJSON{
+		RunID: r.ID, Start: r.Start.UTC(), End: r.End.UTC(),
+		DurationMS: float64(r.Duration()) / float64(time.Millisecond), Status: r.Status(),
+		Stages: r.Stages, Spans: r.Spans, Errors: r.Errors,
+		Tokens:    r.Tokens,
+		CostNanos: r.CostNanos, Currency: r.Currency, CostSpans: r.CostSpans,
+		CostErrors: r.CostErrors, CostUnknown: r.CostUnknown,
+	}
+	if r.HasCost() {
+		c := r.Cost
+		out.Cost = &c
+	}
+	return json.Marshal(out)
 }
 
 // Values of Run.Status.

@@ -109,8 +109,8 @@ func TestBehindTheSDKExporter(t *testing.T) {
 
 	run, ok := mon.RunSummary("turn-1")
 	require.True(t, ok)
-	assert.Equal(t, int64(4), run.Spans)
-	assert.Equal(t, 0.00648, run.Total.Cost)
+	assert.Equal(t, 4, run.Run.Spans)
+	assert.Equal(t, 0.00648, run.Run.Cost)
 
 	got := states(col.Got())
 	assert.ElementsMatch(t, []string{"inference-errors:firing", "run-budget:firing"}, got)

@@ -195,7 +195,7 @@ func (m *Monitor) checkBudgets(r *runState, now time.Time, alerts []alert.Alert)
 		}
 		r.fired[b.index] = true
 		r.alerts++
-		alerts = append(alerts, b.RaiseForRun(r.id, now, v, r.spans))
+		alerts = append(alerts, b.RaiseForRun(r.id, now, v, int64(r.rollup.Run().Spans)))
 	}
 	return alerts
 }

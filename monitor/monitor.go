@@ -15,6 +15,7 @@ import (
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/monitor/alert"
+	"github.com/stagetrace/stagetrace/usage"
 )
 
 // ErrClosed is returned by Write after Shutdown.
@@ -253,17 +254,20 @@ func (m *Monitor) observe(s *series, epoch, first int64, isErr bool, v float64) 
 
 func (m *Monitor) addSpan(s *stagetrace.StageSpan, w *writeCtx) {
 	epoch, in := w.at(m, s.EndTime)
-	var u spanUsage
+	u := usage.Of(s)
 	if in {
+		// The i-th numeric finding uses slot i of the memo.
 		i := 0
-		readUsage(s, &u, func(name string, v float64) {
-			if f := m.memo.series(m, m.findings, KindFinding, name, i); f != nil {
+		for j := range s.Findings {
+			v, ok := numeric(s.Findings[j].Value)
+			if !ok {
+				continue
+			}
+			if f := m.memo.series(m, m.findings, KindFinding, s.Findings[j].Key, i); f != nil {
 				m.observe(f, epoch, w.first, false, v)
 			}
 			i++
-		})
-	} else {
-		readUsage(s, &u, nil)
+		}
 	}
 	if in {
 		isErr := s.Status == stagetrace.StatusError
@@ -276,14 +280,14 @@ func (m *Monitor) addSpan(s *stagetrace.StageSpan, w *writeCtx) {
 				addTokens(m.observe(st, epoch, w.first, isErr, d), &u)
 			}
 		}
-		if u.counts() {
-			if us := m.memo.usage(m, u.model); us != nil {
+		if u.Counts() {
+			if us := m.memo.usage(m, u.Model); us != nil {
 				if n := len(us.buckets); n == 0 || us.buckets[n-1].epoch != epoch {
 					us.prune(w.first)
 				}
 				mu := us.at(epoch)
 				if mu.Model == "" {
-					mu.Model = u.model
+					mu.Model = u.Model
 				}
 				mu.add(&u)
 			}
@@ -291,7 +295,7 @@ func (m *Monitor) addSpan(s *stagetrace.StageSpan, w *writeCtx) {
 	}
 	r := m.run(s.RunID)
 	r.addSpan(s, &u)
-	if u.counts() {
+	if u.Counts() {
 		w.alerts = m.checkBudgets(r, w.now, w.alerts)
 	}
 }
@@ -345,14 +349,31 @@ func (c *memo) usage(m *Monitor, model string) *usageSeries {
 	return us
 }
 
-func addTokens(b *bucket, u *spanUsage) {
-	if !u.tokens {
+func addTokens(b *bucket, u *usage.Usage) {
+	if !u.HasTokens {
 		return
 	}
 	b.tokSpans++
-	b.tokIn += u.in
-	b.tokOut += u.out
-	b.tokTotal += u.total
+	b.tokIn += u.InputTokens
+	b.tokOut += u.OutputTokens
+	b.tokTotal += u.TotalTokens
+}
+
+// numeric returns the value of a numeric finding as a series observes
+// it: a number, or a bool as 0 or 1.
+func numeric(v stagetrace.Value) (float64, bool) {
+	switch v.Kind() {
+	case stagetrace.KindInt64:
+		return float64(v.AsInt64()), true
+	case stagetrace.KindFloat64:
+		return v.AsFloat64(), true
+	case stagetrace.KindBool:
+		if v.AsBool() {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
 }
 
 func (m *Monitor) addEvent(ev *stagetrace.TraceEvent, w *writeCtx) {

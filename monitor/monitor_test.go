@@ -15,6 +15,7 @@ import (
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/monitor/alert"
+	"github.com/stagetrace/stagetrace/usage"
 )
 
 func TestNewRejectsBadConfig(t *testing.T) {
@@ -294,22 +295,23 @@ func TestRunSummary(t *testing.T) {
 	)
 	s, ok := m.RunSummary("run-1")
 	require.True(t, ok)
-	assert.Equal(t, "run-1", s.RunID)
-	assert.Equal(t, int64(4), s.Spans)
-	assert.Equal(t, int64(1), s.Errors)
-	assert.Equal(t, now.Add(-4*time.Second), s.Start)
-	assert.Equal(t, now, s.End)
-	assert.Equal(t, 4*time.Second, s.Duration)
+	assert.Equal(t, "run-1", s.Run.ID)
+	assert.Equal(t, 4, s.Run.Spans)
+	assert.Equal(t, 1, s.Run.Errors)
+	assert.Equal(t, now.Add(-4*time.Second), s.Run.Start)
+	assert.Equal(t, now, s.Run.End)
+	assert.Equal(t, 4*time.Second, s.Run.Duration())
+	assert.Equal(t, 3, s.Run.Stages)
 	require.Len(t, s.Stages, 3)
 	assert.Equal(t, []string{"retrieval", "inference", "evaluation"}, []string{s.Stages[0].Name, s.Stages[1].Name, s.Stages[2].Name})
 	assert.Equal(t, int64(2), s.Stages[1].Spans)
 	assert.Equal(t, int64(1), s.Stages[1].Errors)
 	assert.Equal(t, int64(1807), s.Stages[1].Tokens.TotalTokens)
-	assert.Equal(t, int64(1912), s.Total.InputTokens)
-	assert.Equal(t, int64(200), s.Total.OutputTokens)
-	assert.Equal(t, int64(2112), s.Total.TotalTokens)
-	assert.Equal(t, int64(300_000_000), s.Total.CostNanos, "0.1 + 0.2 added exactly")
-	assert.Equal(t, 0.3, s.Total.Cost)
+	assert.Equal(t, int64(1912), s.Run.InputTokens)
+	assert.Equal(t, int64(200), s.Run.OutputTokens)
+	assert.Equal(t, int64(2112), s.Run.TotalTokens)
+	assert.Equal(t, int64(300_000_000), s.Run.CostNanos, "0.1 + 0.2 added exactly")
+	assert.Equal(t, 0.3, s.Run.Cost)
 	require.Len(t, s.Tokens, 2)
 	assert.Equal(t, "gpt-4o", s.Tokens[0].Model)
 	assert.Equal(t, int64(2), s.Tokens[0].Calls)
@@ -330,7 +332,7 @@ func TestRunsAreBounded(t *testing.T) {
 	assert.False(t, ok, "the run updated least recently is forgotten")
 	r1, ok := m.RunSummary("r1")
 	require.True(t, ok)
-	assert.Equal(t, int64(2), r1.Spans)
+	assert.Equal(t, 2, r1.Run.Spans)
 	_, ok = m.RunSummary("r3")
 	assert.True(t, ok)
 	assert.Equal(t, int64(1), m.Health().EvictedRuns)
@@ -383,7 +385,7 @@ func TestTokenUsage(t *testing.T) {
 	assert.Equal(t, 0.3, gpt.Cost)
 	assert.Equal(t, "USD", gpt.Currency)
 	assert.Equal(t, int64(10), byModel["claude-sonnet-4-5"].InputTokens, "the response's model first")
-	assert.Equal(t, int64(42), byModel[monitor.UnknownModel].TotalTokens, "total_tokens alone")
+	assert.Equal(t, int64(42), byModel[usage.UnknownModel].TotalTokens, "total_tokens alone")
 	assert.Equal(t, int64(64), byModel["text-embedding-3-small"].TotalTokens)
 
 	assert.Equal(t, "total", r.Total.Model)
@@ -437,9 +439,12 @@ func TestCostInAnotherCurrencyIsNotAdded(t *testing.T) {
 		span("chat", t0, time.Second, tokens("gpt-4o", 1, 1), costErr),
 	})
 	require.Len(t, r.Models, 1)
-	assert.Equal(t, 0.5, r.Models[0].Cost)
-	assert.Equal(t, "USD", r.Models[0].Currency)
-	assert.Equal(t, int64(2), r.Models[0].CostErrors)
+	assert.True(t, r.Models[0].CostUnknown, "USD and EUR are not summed")
+	assert.False(t, r.Models[0].HasCost())
+	assert.Zero(t, r.Models[0].Cost)
+	assert.Empty(t, r.Models[0].Currency)
+	assert.Equal(t, int64(2), r.Models[0].CostSpans)
+	assert.Equal(t, int64(1), r.Models[0].CostErrors)
 	assert.Equal(t, int64(3), r.Models[0].Calls)
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/usage"
 )
 
 // maxStagesPerRun and maxModelsPerRun bound one run's summary; spans of
@@ -20,16 +21,11 @@ const (
 // RunSummary is what the monitor saw of one run, with no window: every
 // span it was written, however old.
 type RunSummary struct {
-	RunID    string         `json:"run_id"`
-	Start    time.Time      `json:"start"` // first span's start
-	End      time.Time      `json:"end"`   // last span's end
-	Spans    int64          `json:"spans"`
-	Errors   int64          `json:"errors"`
-	Stages   []StageSummary `json:"stages"` // by first start; spans without a stage under ""
-	Tokens   []ModelUsage   `json:"tokens"` // per model, by name
-	Total    ModelUsage     `json:"total"`  // all models
-	Alerts   int            `json:"alerts"` // per-run budget alerts fired
-	Duration time.Duration  `json:"-"`      // End - Start
+	// Run is the run's rollup, counted as the store counts it.
+	Run    stagetrace.Run `json:"run"`
+	Stages []StageSummary `json:"stages"` // by first start; spans without a stage under ""
+	Tokens []ModelUsage   `json:"tokens"` // per model, by name
+	Alerts int            `json:"alerts"` // per-run budget alerts fired
 }
 
 // StageSummary is what one stage of a run holds.
@@ -48,13 +44,9 @@ func (s StageSummary) Elapsed() time.Duration { return s.End.Sub(s.Start) }
 
 type runState struct {
 	id     string
-	start  time.Time
-	end    time.Time
-	spans  int64
-	errors int64
+	rollup usage.Rollup
 	stages map[string]*StageSummary
 	models map[string]*ModelUsage
-	total  ModelUsage
 	fired  []bool // per budget rule
 	alerts int
 	elem   *list.Element
@@ -88,7 +80,7 @@ func (m *Monitor) run(id string) *runState {
 			models: map[string]*ModelUsage{},
 			fired:  make([]bool, len(m.budgets)),
 		}
-		r.total.Model = "total"
+		r.rollup.ID = r.id
 		r.elem = m.runOrder.PushFront(r)
 		m.runs[r.id] = r
 	} else {
@@ -98,18 +90,9 @@ func (m *Monitor) run(id string) *runState {
 	return r
 }
 
-func (r *runState) addSpan(s *stagetrace.StageSpan, u *spanUsage) {
-	if r.spans == 0 || s.StartTime.Before(r.start) {
-		r.start = s.StartTime
-	}
-	if r.spans == 0 || s.EndTime.After(r.end) {
-		r.end = s.EndTime
-	}
-	r.spans++
+func (r *runState) addSpan(s *stagetrace.StageSpan, u *usage.Usage) {
+	r.rollup.AddSpan(s, u)
 	isErr := s.Status == stagetrace.StatusError
-	if isErr {
-		r.errors++
-	}
 	st := r.lastStage
 	if st == nil || st.Name != s.Stage {
 		st = r.stages[s.Stage]
@@ -131,19 +114,18 @@ func (r *runState) addSpan(s *stagetrace.StageSpan, u *spanUsage) {
 			st.Errors++
 		}
 	}
-	if !u.counts() {
+	if !u.Counts() {
 		return
 	}
-	r.total.add(u)
 	if st != nil {
 		st.Tokens.add(u)
 	}
 	mu := r.lastModel
-	if mu == nil || mu.Model != u.model {
-		mu = r.models[u.model]
+	if mu == nil || mu.Model != u.Model {
+		mu = r.models[u.Model]
 	}
 	if mu == nil && len(r.models) < maxModelsPerRun {
-		mu = &ModelUsage{Model: strings.Clone(u.model)}
+		mu = &ModelUsage{Model: strings.Clone(u.Model)}
 		r.models[mu.Model] = mu
 	}
 	if mu != nil {
@@ -154,8 +136,7 @@ func (r *runState) addSpan(s *stagetrace.StageSpan, u *spanUsage) {
 
 func (r *runState) summary() RunSummary {
 	s := RunSummary{
-		RunID: r.id, Start: r.start, End: r.end, Duration: r.end.Sub(r.start),
-		Spans: r.spans, Errors: r.errors, Total: r.total, Alerts: r.alerts,
+		Run: r.rollup.Run(), Alerts: r.alerts,
 		Stages: make([]StageSummary, 0, len(r.stages)), Tokens: make([]ModelUsage, 0, len(r.models)),
 	}
 	for _, st := range r.stages {
@@ -173,15 +154,16 @@ func (r *runState) summary() RunSummary {
 
 // value returns what the run has used of a budget's statistic.
 func (r *runState) value(s Stat) (float64, bool) {
+	t := r.rollup.Totals()
 	switch s {
 	case StatRunInputTokens:
-		return float64(r.total.InputTokens), true
+		return float64(t.InputTokens), true
 	case StatRunOutputTokens:
-		return float64(r.total.OutputTokens), true
+		return float64(t.OutputTokens), true
 	case StatRunTotalTokens:
-		return float64(r.total.TotalTokens), true
+		return float64(t.TotalTokens), true
 	case StatRunCost:
-		return r.total.Cost, r.total.CostNanos != 0 || r.total.Currency != ""
+		return t.Cost, t.HasCost()
 	}
 	return 0, false
 }

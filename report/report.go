@@ -27,8 +27,8 @@ import (
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/monitor/alert"
-	"github.com/stagetrace/stagetrace/rules"
 	"github.com/stagetrace/stagetrace/summary"
+	"github.com/stagetrace/stagetrace/usage"
 )
 
 // Data is what a report shows.
@@ -69,7 +69,7 @@ type Point struct {
 }
 
 // FromRecords returns the Data of records as a sink holds them, typically
-// those of one run (summary.GroupRuns separates runs). RunID is set when
+// those of one run. RunID is set when
 // every record has the same run.
 func FromRecords(spans []stagetrace.StageSpan, events []stagetrace.TraceEvent) Data {
 	d := Data{Spans: spans, Events: events}
@@ -149,26 +149,26 @@ func build(d Data) view {
 	if !d.Generated.IsZero() {
 		v.Generated = d.Generated.UTC().Format(time.RFC3339)
 	}
-	run := summary.Run{ID: d.RunID, Spans: slices.Clone(d.Spans)}
-	slices.SortStableFunc(run.Spans, func(a, b stagetrace.StageSpan) int { return a.StartTime.Compare(b.StartTime) })
-	v.ErrorCount = run.Errors()
-	start, end := run.Start(), run.End()
+	spans := slices.Clone(d.Spans)
+	slices.SortStableFunc(spans, func(a, b stagetrace.StageSpan) int { return a.StartTime.Compare(b.StartTime) })
+	var rollup usage.Rollup
+	for i := range spans {
+		rollup.AddSpan(&spans[i], nil)
+	}
+	run := rollup.Run()
+	v.ErrorCount, v.StageCount = run.Errors, run.Stages
+	start, end := run.Start, run.End
 	if len(d.Spans) > 0 {
 		v.Start = start.UTC().Format(time.RFC3339Nano)
 		v.Duration = summary.Duration(end.Sub(start))
 	}
-	stages := run.Stages()
+	stages := summary.Stages(spans)
 	palette := map[string]int{}
 	for i, st := range stages {
 		palette[st.Name] = i % paletteSize
 	}
-	v.Waterfall = buildWaterfall(run.Spans, start, end, palette)
+	v.Waterfall = buildWaterfall(spans, start, end, palette)
 	v.Stages = buildStages(stages, palette)
-	for _, st := range stages {
-		if st.Name != "" {
-			v.StageCount++
-		}
-	}
 	usage := d.Tokens
 	if usage == nil {
 		u := monitor.UsageOf(d.Spans)
@@ -346,9 +346,7 @@ func buildStages(stages []summary.Stage, palette map[string]int) []stageView {
 		}
 		u := monitor.UsageOf(st.Spans)
 		sv.Tokens = u.Total.TotalTokens
-		if u.Total.CostNanos != 0 {
-			sv.Cost = rules.Cost{Nanos: u.Total.CostNanos, Currency: u.Total.Currency}.String()
-		}
+		sv.Cost = costText(u.Total)
 		for _, s := range st.Spans {
 			for _, f := range s.Findings {
 				fv := findingView{Span: s.Name, Name: f.Key, Value: f.Value.String(), Kind: f.Value.Kind().String()}
@@ -387,11 +385,16 @@ type tokenBar struct {
 	CachedW, CachedX float64
 }
 
+// costText is a cost for people: exact, with its currency; "unknown" for
+// costs in different currencies, "" for none.
 func costText(u monitor.ModelUsage) string {
-	if u.CostNanos == 0 && u.Currency == "" {
+	switch {
+	case u.CostUnknown:
+		return "unknown"
+	case !u.HasCost():
 		return ""
 	}
-	return rules.Cost{Nanos: u.CostNanos, Currency: u.Currency}.String()
+	return usage.Cost{Nanos: u.CostNanos, Currency: u.Currency}.String()
 }
 
 // Token chart geometry.
@@ -407,7 +410,7 @@ func buildTokens(u monitor.TokenUsageReport) tokensView {
 	for _, m := range u.Models {
 		tv.Models = append(tv.Models, modelView{ModelUsage: m, CostText: costText(m)})
 		most = max(most, m.InputTokens+m.OutputTokens)
-		if m.CostNanos != 0 {
+		if costText(m) != "" {
 			tv.HasCost = true
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/monitor/alert"
 	"github.com/stagetrace/stagetrace/report"
+	"github.com/stagetrace/stagetrace/usage"
 )
 
 var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -256,10 +257,11 @@ func TestWriteOfNothing(t *testing.T) {
 
 func TestMonitorDataInTheReport(t *testing.T) {
 	spans, events := fixture()
-	usage := monitor.TokenUsageReport{Models: []monitor.ModelUsage{{Model: "m", Calls: 1, InputTokens: 5, OutputTokens: 6, TotalTokens: 11}},
-		Total: monitor.ModelUsage{Model: "total", Calls: 1, InputTokens: 5, OutputTokens: 6, TotalTokens: 11}}
+	tokens := usage.Totals{Tokens: stagetrace.Tokens{InputTokens: 5, OutputTokens: 6, TotalTokens: 11}}
+	u := monitor.TokenUsageReport{Models: []monitor.ModelUsage{{Model: "m", Calls: 1, Totals: tokens}},
+		Total: monitor.ModelUsage{Model: "total", Calls: 1, Totals: tokens}}
 	d := report.FromRecords(spans, events)
-	d.Tokens = &usage
+	d.Tokens = &u
 	d.Title = "nightly <eval>"
 	d.Generated = t0
 	d.Series = []report.Series{

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/usage"
 )
 
 // Prices is a price table: what a million tokens of each kind cost, per
@@ -39,16 +39,8 @@ type ModelPrice struct {
 	CacheRead, CacheCreation *float64
 }
 
-// nanosPerUnit is the resolution of every amount: costs are computed and
-// recorded in billionths of the currency unit, as integers, so that sums
-// are exact and independent of order.
-const nanosPerUnit = 1_000_000_000
-
-// maxCostNanos bounds an amount (about a million units) so that the
-// float64 of a cost finding converts back to the same integer number of
-// nanos: the division and the multiplication back err by a few ulps, well
-// under half a nano below 2^50.
-const maxCostNanos = 1 << 50
+// nanosPerUnit is the resolution of prices, that of every amount.
+const nanosPerUnit = usage.NanosPerUnit
 
 // defaultCurrency is the currency of provider costs: the conventions that
 // define them (OpenInference llm.cost.*, gen_ai.usage.cost) say USD.
@@ -161,101 +153,6 @@ func priceNanos(f float64) (uint64, error) {
 	return uint64(math.Round(f * nanosPerUnit)), nil
 }
 
-// Cost is an amount of money held exactly, in billionths of a currency
-// unit.
-type Cost struct {
-	Nanos    int64
-	Currency string // ISO 4217 code; "" when the span did not say
-}
-
-// Float64 returns the amount in currency units, as the cost finding holds
-// it.
-func (c Cost) Float64() float64 { return float64(c.Nanos) / nanosPerUnit }
-
-// String returns the exact amount and the currency: "0.0123 USD".
-func (c Cost) String() string {
-	n := c.Nanos
-	sign := ""
-	if n < 0 {
-		sign, n = "-", -n
-	}
-	frac := strconv.FormatInt(n%nanosPerUnit+nanosPerUnit, 10)[1:]
-	frac = strings.TrimRight(frac, "0")
-	s := sign + strconv.FormatInt(n/nanosPerUnit, 10)
-	if frac != "" {
-		s += "." + frac
-	}
-	if c.Currency != "" {
-		s += " " + c.Currency
-	}
-	return s
-}
-
-// nanosOf converts a cost finding back to nanos. Costs written by Apply
-// convert back exactly; others are rounded to the nearest nano.
-func nanosOf(v stagetrace.Value) (int64, bool) {
-	switch v.Kind() {
-	case stagetrace.KindInt64:
-		n := v.AsInt64()
-		if n > maxCostNanos/nanosPerUnit || n < -maxCostNanos/nanosPerUnit {
-			return 0, false
-		}
-		return n * nanosPerUnit, true
-	case stagetrace.KindFloat64:
-		f := v.AsFloat64() * nanosPerUnit
-		if math.IsNaN(f) || math.Abs(f) >= maxCostNanos {
-			return 0, false
-		}
-		return int64(math.Round(f)), true
-	}
-	return 0, false
-}
-
-// SpanCost returns the cost recorded on a span by its cost and
-// cost_currency findings. ok is false when the span has no cost; err is
-// set when its cost finding is not an amount.
-func SpanCost(s *stagetrace.StageSpan) (c Cost, ok bool, err error) {
-	v, has := s.Findings.Get(attributes.FindingCost)
-	if !has {
-		return Cost{}, false, nil
-	}
-	n, valid := nanosOf(v)
-	if !valid {
-		return Cost{}, false, fmt.Errorf("span %s: cost %v is not an amount", s.SpanID, v)
-	}
-	cur, _ := s.Findings.Get(attributes.FindingCostCurrency)
-	return Cost{Nanos: n, Currency: cur.AsString()}, true, nil
-}
-
-// TotalCost adds up the costs of spans (those of one run, say) exactly:
-// the total is the same whatever the order of the spans, and equals the
-// sum of their SpanCost. Spans in different currencies, or a cost that is
-// not an amount, are an error rather than a wrong sum.
-func TotalCost(spans []stagetrace.StageSpan) (Cost, error) {
-	var total Cost
-	first := true
-	for i := range spans {
-		c, ok, err := SpanCost(&spans[i])
-		if err != nil {
-			return Cost{}, err
-		}
-		if !ok {
-			continue
-		}
-		if first {
-			total.Currency, first = c.Currency, false
-		} else if c.Currency != total.Currency {
-			return Cost{}, fmt.Errorf("span %s: cost in %q, other spans in %q: currencies differ", spans[i].SpanID, c.Currency, total.Currency)
-		}
-		sum := total.Nanos + c.Nanos
-		if (c.Nanos > 0 && sum < total.Nanos) || (c.Nanos < 0 && sum > total.Nanos) {
-			return Cost{}, errors.New("total cost overflows")
-		}
-		total.Nanos = sum
-	}
-	return total, nil
-}
-
 // Apply applies the Set to a span once it is mapped, at export: the End
 // phase rules, then the cost. It fills Stage when the span has none, and
 // adds the attributes and findings the span lacks; it never overwrites.
@@ -328,15 +225,14 @@ func (s *Set) costFindings(dst stagetrace.Attrs, f findingsOf, a stagetrace.Attr
 		if !ok {
 			continue
 		}
-		amount, isNum := v.Number()
-		n := amount * nanosPerUnit
-		if !isNum || math.IsNaN(n) || n < 0 || n >= maxCostNanos {
+		n, isAmount := usage.Amount(v)
+		if !isAmount {
 			return costError(dst, fmt.Sprintf("%s: %v is not a cost", k, v))
 		}
 		if s.prices != nil && s.prices.currency != defaultCurrency {
 			return costError(dst, fmt.Sprintf("currency mismatch: %s is in %s, prices in %s", k, defaultCurrency, s.prices.currency))
 		}
-		return appendCostFindings(dst, int64(math.Round(n)), attributes.CostSourceProvider, defaultCurrency)
+		return appendCostFindings(dst, n, attributes.CostSourceProvider, defaultCurrency)
 	}
 	if s.prices == nil {
 		return dst
@@ -351,11 +247,11 @@ func (s *Set) costFindings(dst stagetrace.Attrs, f findingsOf, a stagetrace.Attr
 		if !ok {
 			continue
 		}
-		n, valid := tokenCount(v)
+		n, valid := usage.TokenCount(v)
 		if !valid {
 			return costError(dst, fmt.Sprintf("%s: %v is not a token count", name, v))
 		}
-		tok[i], counted = n, true
+		tok[i], counted = uint64(n), true
 	}
 	if !counted {
 		return dst
@@ -404,31 +300,15 @@ func computeNanos(p *modelPrice, input, output, cacheRead, cacheCreation uint64)
 	if rem*2 >= perMillion {
 		q++
 	}
-	if q >= maxCostNanos {
+	if q >= usage.MaxCostNanos {
 		return 0, false
 	}
 	return int64(q), true
 }
 
-// tokenCount reads a token count: a non-negative int64, or a float64
-// holding one.
-func tokenCount(v stagetrace.Value) (uint64, bool) {
-	switch v.Kind() {
-	case stagetrace.KindInt64:
-		if n := v.AsInt64(); n >= 0 {
-			return uint64(n), true
-		}
-	case stagetrace.KindFloat64:
-		if f := v.AsFloat64(); f >= 0 && f < 1<<53 && f == math.Trunc(f) {
-			return uint64(f), true
-		}
-	}
-	return 0, false
-}
-
 func appendCostFindings(f stagetrace.Attrs, nanos int64, source, currency string) stagetrace.Attrs {
 	return append(f,
-		stagetrace.Attr{Key: attributes.FindingCost, Value: stagetrace.Float64Value(Cost{Nanos: nanos}.Float64())},
+		stagetrace.Attr{Key: attributes.FindingCost, Value: stagetrace.Float64Value(usage.Cost{Nanos: nanos}.Float64())},
 		stagetrace.Attr{Key: attributes.FindingCostSource, Value: stagetrace.StringValue(source)},
 		stagetrace.Attr{Key: attributes.FindingCostCurrency, Value: stagetrace.StringValue(currency)},
 	)

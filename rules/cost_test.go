@@ -1,10 +1,10 @@
 package rules_test
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,6 +13,7 @@ import (
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/rules"
+	"github.com/stagetrace/stagetrace/usage"
 )
 
 func ptr(f float64) *float64 { return &f }
@@ -62,10 +63,10 @@ func TestComputedCost(t *testing.T) {
 		t.Run(c.fixture, func(t *testing.T) {
 			s := mapped(loadFixture(t, filepath.Join("testdata", "spans", c.fixture)))
 			set.Apply(s)
-			got, ok, err := rules.SpanCost(s)
+			got, ok, err := spanCost(s)
 			require.NoError(t, err)
 			require.True(t, ok, "findings: %v", findings(s))
-			assert.Equal(t, rules.Cost{Nanos: c.nanos, Currency: "USD"}, got)
+			assert.Equal(t, usage.Cost{Nanos: c.nanos, Currency: "USD"}, got)
 			f := findings(s)
 			assert.Equal(t, "string:computed", f[attributes.FindingCostSource])
 			assert.Equal(t, "string:USD", f[attributes.FindingCostCurrency])
@@ -80,10 +81,10 @@ func TestProviderCostWins(t *testing.T) {
 	set := pricedSet(t, "USD", rules.PresetOpenInference)
 	s := mapped(loadFixture(t, filepath.Join("testdata", "spans", "openinference_cost.json")))
 	set.Apply(s)
-	c, ok, err := rules.SpanCost(s)
+	c, ok, err := spanCost(s)
 	require.NoError(t, err)
 	require.True(t, ok)
-	assert.Equal(t, rules.Cost{Nanos: 6_000_000, Currency: "USD"}, c)
+	assert.Equal(t, usage.Cost{Nanos: 6_000_000, Currency: "USD"}, c)
 	f := findings(s)
 	assert.Equal(t, "string:provider", f[attributes.FindingCostSource])
 	assert.Equal(t, "float64:0.006", f[attributes.FindingCost])
@@ -103,9 +104,9 @@ func TestProviderCostWins(t *testing.T) {
 	rulesNoPrices, err := rules.New()
 	require.NoError(t, err)
 	rulesNoPrices.Apply(s)
-	c, _, err = rules.SpanCost(s)
+	c, _, err = spanCost(s)
 	require.NoError(t, err)
-	assert.Equal(t, rules.Cost{Nanos: 250_000_000, Currency: "USD"}, c, "a provider cost needs no price table")
+	assert.Equal(t, usage.Cost{Nanos: 250_000_000, Currency: "USD"}, c, "a provider cost needs no price table")
 
 	// A cost the span recorded as a finding is left alone.
 	s = &stagetrace.StageSpan{
@@ -164,7 +165,7 @@ func TestCostErrors(t *testing.T) {
 		{Key: string(attributes.GenAIUsageInputTokens), Value: stagetrace.Float64Value(1_000_000)},
 	}}
 	pricedSet(t, "", rules.PresetGenAI).Apply(s)
-	c, ok, err := rules.SpanCost(s)
+	c, ok, err := spanCost(s)
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, int64(2_500_000_000), c.Nanos)
@@ -174,7 +175,7 @@ func TestCostErrors(t *testing.T) {
 	}}
 	pricedSet(t, "", rules.PresetGenAI).Apply(s)
 	assert.Contains(t, findings(s)[attributes.FindingCostError], "input_tokens: 1.5 is not a token count")
-	c, ok, err = rules.SpanCost(&stagetrace.StageSpan{Findings: stagetrace.Attrs{{Key: attributes.FindingCost, Value: i64(3)}}})
+	c, ok, err = spanCost(&stagetrace.StageSpan{Findings: stagetrace.Attrs{{Key: attributes.FindingCost, Value: i64(3)}}})
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, int64(3_000_000_000), c.Nanos)
@@ -225,7 +226,7 @@ func TestPriceLookupOrder(t *testing.T) {
 	for model, want := range map[string]int64{"gpt-4o": 3e9, "gpt-4o-mini": 1e9, "gpt-4": 1e9} {
 		s := &stagetrace.StageSpan{Attrs: stagetrace.Attrs{{Key: "m", Value: str(model)}}}
 		set.Apply(s)
-		c, ok, err := rules.SpanCost(s)
+		c, ok, err := spanCost(s)
 		require.NoError(t, err)
 		require.True(t, ok)
 		assert.Equal(t, want, c.Nanos, "%s: exact name first, then the first glob in order", model)
@@ -249,15 +250,14 @@ func TestTotalCostExact(t *testing.T) {
 			{Key: string(attributes.GenAIUsageOutputTokens), Value: i64(rng.Int64N(8000))},
 		}}
 		set.Apply(&s)
-		c, ok, err := rules.SpanCost(&s)
+		c, ok, err := spanCost(&s)
 		require.NoError(t, err)
 		require.True(t, ok)
 		want += c.Nanos
 		spans = append(spans, s)
 	}
-	total, err := rules.TotalCost(spans)
-	require.NoError(t, err)
-	assert.Equal(t, rules.Cost{Nanos: want, Currency: "USD"}, total)
+	total := totalCost(spans)
+	assert.Equal(t, usage.Cost{Nanos: want, Currency: "USD"}, total)
 
 	floatSum := func(spans []stagetrace.StageSpan) float64 {
 		var f float64
@@ -270,59 +270,30 @@ func TestTotalCostExact(t *testing.T) {
 	forward := floatSum(spans)
 	for range 5 {
 		rng.Shuffle(len(spans), func(i, j int) { spans[i], spans[j] = spans[j], spans[i] })
-		again, err := rules.TotalCost(spans)
-		require.NoError(t, err)
+		again := totalCost(spans)
 		assert.Equal(t, total, again, "the total does not depend on the order")
 	}
 	// Not an assertion of the float sum's error, which depends on the
-	// data, but a reminder of why TotalCost exists.
+	// data, but a reminder of why costs add in billionths.
 	t.Logf("exact %s, float sum %.12f (shuffled %.12f)", total, forward, floatSum(spans))
 }
 
-func TestTotalCostCurrencies(t *testing.T) {
-	usd := stagetrace.StageSpan{Findings: stagetrace.Attrs{
-		{Key: attributes.FindingCost, Value: stagetrace.Float64Value(0.5)},
-		{Key: attributes.FindingCostCurrency, Value: str("USD")},
-	}}
-	eur := stagetrace.StageSpan{Findings: stagetrace.Attrs{
-		{Key: attributes.FindingCost, Value: stagetrace.Float64Value(0.5)},
-		{Key: attributes.FindingCostCurrency, Value: str("EUR")},
-	}}
-	bad := stagetrace.StageSpan{Findings: stagetrace.Attrs{{Key: attributes.FindingCost, Value: str("free")}}}
-	_, err := rules.TotalCost([]stagetrace.StageSpan{usd, eur})
-	assert.ErrorContains(t, err, "currencies differ")
-	_, err = rules.TotalCost([]stagetrace.StageSpan{usd, bad})
-	assert.ErrorContains(t, err, "is not an amount")
-	total, err := rules.TotalCost([]stagetrace.StageSpan{usd, {}, usd})
-	require.NoError(t, err)
-	assert.Equal(t, "1 USD", total.String())
+// spanCost returns the cost of a span as the accounting reads it; err is
+// set when the span has a cost that is unknown.
+func spanCost(s *stagetrace.StageSpan) (usage.Cost, bool, error) {
+	u := usage.Of(s)
+	if u.CostError {
+		return usage.Cost{}, false, errors.New("cost error")
+	}
+	return u.Cost, u.HasCost, nil
 }
 
-func TestCostFloatRoundTrip(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	for i := range 100_000 {
-		n := rng.Int64N(1 << 50)
-		if i < 100 {
-			n = int64(i) // small amounts too
-		}
-		c := rules.Cost{Nanos: n}
-		s := stagetrace.StageSpan{Findings: stagetrace.Attrs{{Key: attributes.FindingCost, Value: stagetrace.Float64Value(c.Float64())}}}
-		got, ok, err := rules.SpanCost(&s)
-		require.NoError(t, err)
-		require.True(t, ok)
-		require.Equal(t, n, got.Nanos, "nanos %d survive the float64 finding", n)
+// totalCost adds the costs of spans as the accounting does.
+func totalCost(spans []stagetrace.StageSpan) usage.Cost {
+	var t usage.Totals
+	for i := range spans {
+		u := usage.Of(&spans[i])
+		t.Add(&u)
 	}
-}
-
-func TestCostString(t *testing.T) {
-	for c, want := range map[rules.Cost]string{
-		{Nanos: 0}:                               "0",
-		{Nanos: 1, Currency: "USD"}:              "0.000000001 USD",
-		{Nanos: 311_100, Currency: "USD"}:        "0.0003111 USD",
-		{Nanos: 12_500_000_000, Currency: "EUR"}: "12.5 EUR",
-		{Nanos: -2_000_000_000}:                  "-2",
-	} {
-		assert.Equal(t, want, c.String())
-	}
-	assert.True(t, strings.HasSuffix(rules.Cost{Nanos: 5}.String(), "5"))
+	return usage.Cost{Nanos: t.CostNanos, Currency: t.Currency}
 }

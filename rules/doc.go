@@ -80,7 +80,7 @@
 // one computed from the token findings, the model finding and the price
 // table (cost_source=computed); never both. Amounts are computed in
 // integer billionths of the currency and the cost finding is a float64
-// that converts back to the same integer, so that TotalCost adds a run's
+// that converts back to the same integer, so that package usage adds a run's
 // spans exactly, in any order. A table mixing currencies is rejected at
 // load; a provider cost in USD against a table in another currency, or
 // tokens of a model without a price, give a cost_error finding instead of

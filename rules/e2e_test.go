@@ -16,6 +16,7 @@ import (
 	"github.com/stagetrace/stagetrace/exporter"
 	"github.com/stagetrace/stagetrace/rules"
 	"github.com/stagetrace/stagetrace/sink/memsink"
+	"github.com/stagetrace/stagetrace/usage"
 )
 
 // export runs spans through a real TracerProvider and the exporter with
@@ -93,14 +94,14 @@ func TestExporterWithRules(t *testing.T) {
 	assert.Equal(t, "int64:210", f[attributes.FindingOutputTokens])
 	assert.Equal(t, "string:gpt-4o-mini-2024-07-18", f[attributes.FindingModel])
 	assert.Equal(t, "string:computed", f[attributes.FindingCostSource])
-	cc, ok, err := rules.SpanCost(&c)
+	cc, ok, err := spanCost(&c)
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, int64(311_100), cc.Nanos, "1234 × 0.15 + 210 × 0.60 micro-USD")
 
 	l := byName[llm.Name]
 	assert.Equal(t, "llm", l.Stage)
-	lc, ok, err := rules.SpanCost(&l)
+	lc, ok, err := spanCost(&l)
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, int64(80_250), lc.Nanos)
@@ -111,9 +112,8 @@ func TestExporterWithRules(t *testing.T) {
 	assert.Empty(t, byName["turn"].Stage)
 	assert.Empty(t, byName["turn"].Findings)
 
-	total, err := rules.TotalCost(spans)
-	require.NoError(t, err)
-	assert.Equal(t, rules.Cost{Nanos: 311_100 + 80_250, Currency: "USD"}, total)
+	total := totalCost(spans)
+	assert.Equal(t, usage.Cost{Nanos: 311_100 + 80_250, Currency: "USD"}, total)
 
 	// A stage given by the rules at export opens that stage.
 	var stageEvents []string

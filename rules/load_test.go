@@ -13,6 +13,7 @@ import (
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/rules"
+	"github.com/stagetrace/stagetrace/usage"
 )
 
 // TestLoadExample loads the full example of docs/rules.md, as YAML and
@@ -55,10 +56,10 @@ func TestLoadExample(t *testing.T) {
 			// The price table: exact 2.50 USD per million input tokens.
 			s := stagetrace.StageSpan{Name: "chat", Attrs: chat.Attrs}
 			set.Apply(&s)
-			c, ok, err := rules.SpanCost(&s)
+			c, ok, err := spanCost(&s)
 			require.NoError(t, err)
 			require.True(t, ok)
-			assert.Equal(t, rules.Cost{Nanos: 250_000, Currency: "USD"}, c)
+			assert.Equal(t, usage.Cost{Nanos: 250_000, Currency: "USD"}, c)
 		})
 	}
 }

@@ -1,7 +1,7 @@
 // Package summary prints runs for people: each run's stages in order, with
 // elapsed time, status and findings, the spans under them, and the events
 // worth reading (exceptions, metrics). make demo and the stagetrace command
-// print runs with it.
+// print runs with it; the run's totals come from package usage.
 package summary
 
 import (
@@ -14,13 +14,6 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 )
-
-// Run is what is known of one run.
-type Run struct {
-	ID     string
-	Spans  []stagetrace.StageSpan
-	Events []stagetrace.TraceEvent
-}
 
 // Stage is the spans of one stage within a run.
 type Stage struct {
@@ -43,80 +36,12 @@ func (s Stage) Status() string {
 	return "ok"
 }
 
-// GroupRuns groups records by run, runs in order of their first start.
-func GroupRuns(spans []stagetrace.StageSpan, events []stagetrace.TraceEvent) []Run {
-	index := map[string]int{}
-	var runs []Run
-	at := func(id string) *Run {
-		i, ok := index[id]
-		if !ok {
-			i = len(runs)
-			index[id] = i
-			runs = append(runs, Run{ID: id})
-		}
-		return &runs[i]
-	}
-	for _, s := range spans {
-		r := at(s.RunID)
-		r.Spans = append(r.Spans, s)
-	}
-	for _, e := range events {
-		r := at(e.RunID)
-		r.Events = append(r.Events, e)
-	}
-	for i := range runs {
-		slices.SortStableFunc(runs[i].Spans, func(a, b stagetrace.StageSpan) int { return a.StartTime.Compare(b.StartTime) })
-		slices.SortStableFunc(runs[i].Events, func(a, b stagetrace.TraceEvent) int { return a.Time.Compare(b.Time) })
-	}
-	slices.SortStableFunc(runs, func(a, b Run) int { return a.Start().Compare(b.Start()) })
-	return runs
-}
-
-// Start returns when the run's first span started.
-func (r Run) Start() time.Time {
-	if len(r.Spans) == 0 {
-		if len(r.Events) > 0 {
-			return r.Events[0].Time
-		}
-		return time.Time{}
-	}
-	t := r.Spans[0].StartTime
-	for _, s := range r.Spans {
-		if s.StartTime.Before(t) {
-			t = s.StartTime
-		}
-	}
-	return t
-}
-
-// End returns when the run's last span ended.
-func (r Run) End() time.Time {
-	var t time.Time
-	for _, s := range r.Spans {
-		if s.EndTime.After(t) {
-			t = s.EndTime
-		}
-	}
-	return t
-}
-
-// Errors returns how many spans of the run failed.
-func (r Run) Errors() int {
-	n := 0
-	for _, s := range r.Spans {
-		if s.Status == stagetrace.StatusError {
-			n++
-		}
-	}
-	return n
-}
-
-// Stages returns the run's stages in order of their first start; spans
-// without a stage are gathered under the stage "".
-func (r Run) Stages() []Stage {
+// Stages returns the stages of a run's spans in order of their first
+// start; spans without a stage are gathered under the stage "".
+func Stages(spans []stagetrace.StageSpan) []Stage {
 	index := map[string]int{}
 	var stages []Stage
-	for _, s := range r.Spans {
+	for _, s := range spans {
 		i, ok := index[s.Stage]
 		if !ok {
 			i = len(stages)

@@ -152,14 +152,26 @@ func header(r stagetrace.Run) string {
 	if r.InputTokens != 0 || r.OutputTokens != 0 {
 		parts = append(parts, fmt.Sprintf("tokens %d in / %d out", r.InputTokens, r.OutputTokens))
 	}
-	if r.HasCost {
-		parts = append(parts, "cost "+Cost(r.Cost))
+	if c := RunCost(r); c != "-" {
+		parts = append(parts, "cost "+c)
 	}
 	return strings.Join(parts, "  ")
 }
 
 // Cost formats a cost for people: four significant digits at most.
 func Cost(c float64) string { return fmt.Sprintf("%.4g", c) }
+
+// RunCost formats the cost of a run for people: Cost, "unknown" when its
+// spans cost in different currencies, "-" when none had a cost.
+func RunCost(r stagetrace.Run) string {
+	switch {
+	case r.CostUnknown:
+		return "unknown"
+	case r.HasCost():
+		return Cost(r.Cost)
+	}
+	return "-"
+}
 
 func plural(n int, what string) string {
 	if n == 1 {

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stagetrace/stagetrace"
-	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+	"github.com/stagetrace/stagetrace/usage"
 )
 
 var t0 = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
@@ -78,7 +78,7 @@ func TestWriteTree(t *testing.T) {
 		Events: []stagetrace.TraceEvent{{Name: "exception", Stage: "inference", Time: at(50),
 			Attrs: stagetrace.Attrs{{Key: "exception.message", Value: stagetrace.StringValue("boom")}}}},
 	}
-	run := sqlitesink.Rollup(records.Spans, records.Events)[0]
+	run := usage.Runs(records.Spans, records.Events)[0]
 	var buf bytes.Buffer
 	require.NoError(t, WriteTree(&buf, run, records, TreeOptions{BarWidth: 8}))
 	assert.Equal(t, `run   started 2024-05-01T10:00:00.000Z  took 80.0ms  1 stage  2 spans  1 error  tokens 5 in / 0 out
@@ -90,5 +90,23 @@ inference    call  40.0ms       ████  error   input_tokens=5  (boom)
 `, buf.String())
 	for _, line := range strings.Split(buf.String(), "\n") {
 		assert.Equal(t, strings.TrimRight(line, " "), line, "no trailing blanks")
+	}
+}
+
+func TestRunCost(t *testing.T) {
+	cases := []struct {
+		name string
+		run  stagetrace.Run
+		want string
+	}{
+		{"none", stagetrace.Run{}, "-"},
+		{"known", stagetrace.Run{Cost: 0.0123456, CostNanos: 12_345_600, CostSpans: 2, Currency: "USD"}, "0.01235"},
+		{"zero is a cost", stagetrace.Run{CostSpans: 1}, "0"},
+		{"currencies differ", stagetrace.Run{CostSpans: 2, CostUnknown: true}, "unknown"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assert.Equal(t, c.want, RunCost(c.run))
+		})
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"text/tabwriter"
-	"time"
 
+	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 	"github.com/stagetrace/stagetrace/summary"
 )
@@ -56,11 +56,10 @@ func runsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 			return err
 		}
 		if src.json {
-			out := make([]runJSON, len(runs))
-			for i, r := range runs {
-				out[i] = toRunJSON(r)
+			if runs == nil {
+				runs = []stagetrace.Run{}
 			}
-			return writeJSON(e.stdout, out)
+			return writeJSON(e.stdout, runs)
 		}
 		if len(runs) == 0 {
 			_, err := fmt.Fprintln(e.stdout, "no runs")
@@ -69,12 +68,8 @@ func runsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "RUN\tSTART\tDURATION\tSTAGES\tSPANS\tERRORS\tTOKENS IN\tTOKENS OUT\tCOST")
 		for _, r := range runs {
-			cost := "-"
-			if r.HasCost {
-				cost = summary.Cost(r.Cost)
-			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", r.ID, timeText(r.Start), summary.Duration(r.Duration()),
-				r.Stages, r.Spans, r.Errors, r.InputTokens, r.OutputTokens, cost)
+				r.Stages, r.Spans, r.Errors, r.InputTokens, r.OutputTokens, summary.RunCost(r))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -85,33 +80,4 @@ func runsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		}
 		return nil
 	}
-}
-
-// runJSON is a run in --json output.
-type runJSON struct {
-	RunID        string    `json:"run_id"`
-	Start        time.Time `json:"start"`
-	End          time.Time `json:"end"`
-	DurationMS   float64   `json:"duration_ms"`
-	Status       string    `json:"status"`
-	Stages       int       `json:"stages"`
-	Spans        int       `json:"spans"`
-	Errors       int       `json:"errors"`
-	InputTokens  int64     `json:"input_tokens"`
-	OutputTokens int64     `json:"output_tokens"`
-	Cost         *float64  `json:"cost"` // null when no span had a cost
-}
-
-func toRunJSON(r sqlitesink.Run) runJSON {
-	out := runJSON{
-		RunID: r.ID, Start: r.Start.UTC(), End: r.End.UTC(),
-		DurationMS: float64(r.Duration()) / float64(time.Millisecond), Status: r.Status(),
-		Stages: r.Stages, Spans: r.Spans, Errors: r.Errors,
-		InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
-	}
-	if r.HasCost {
-		c := r.Cost
-		out.Cost = &c
-	}
-	return out
 }

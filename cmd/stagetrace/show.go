@@ -37,7 +37,7 @@ func showFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		if !src.json {
 			return summary.WriteTree(e.stdout, run, records, summary.TreeOptions{BarWidth: *width})
 		}
-		out := showJSON{Run: toRunJSON(run), Events: records.Events}
+		out := showJSON{Run: run, Events: records.Events}
 		var walk func(n *summary.TreeNode)
 		walk = func(n *summary.TreeNode) {
 			out.Spans = append(out.Spans, treeSpanJSON{Depth: n.Depth, Span: n.Span})
@@ -58,7 +58,7 @@ func showFlags(fs *flag.FlagSet, e *env) func([]string) error {
 // showJSON is show's --json output: the run, its spans in tree order
 // (depth first, children in order of start) and its events.
 type showJSON struct {
-	Run    runJSON                 `json:"run"`
+	Run    stagetrace.Run          `json:"run"`
 	Spans  []treeSpanJSON          `json:"spans"`
 	Events []stagetrace.TraceEvent `json:"events"`
 }

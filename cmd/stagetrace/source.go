@@ -17,6 +17,7 @@ import (
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+	"github.com/stagetrace/stagetrace/usage"
 )
 
 // defaultDB is where make demo and the quickstart write the store.
@@ -56,10 +57,10 @@ func addSourceFlags(fs *flag.FlagSet, withJSONL bool) *sourceFlags {
 
 // source is where records are read from: a store or a JSONL file.
 type source interface {
-	runs(ctx context.Context, f sqlitesink.RunFilter) ([]sqlitesink.Run, error)
+	runs(ctx context.Context, f sqlitesink.RunFilter) ([]stagetrace.Run, error)
 	// runRecords returns a run's rollup and records, or an error naming
 	// the run and the source when there is no such run.
-	runRecords(ctx context.Context, id string) (sqlitesink.Run, stagetrace.Batch, error)
+	runRecords(ctx context.Context, id string) (stagetrace.Run, stagetrace.Batch, error)
 	spans(ctx context.Context, q sqlitesink.SpanQuery) ([]stagetrace.StageSpan, error)
 	export(ctx context.Context, q sqlitesink.SpanQuery, format string, w io.Writer) (int, error)
 	close() error
@@ -97,11 +98,11 @@ type storeSource struct {
 	path string
 }
 
-func (s *storeSource) runs(ctx context.Context, f sqlitesink.RunFilter) ([]sqlitesink.Run, error) {
+func (s *storeSource) runs(ctx context.Context, f sqlitesink.RunFilter) ([]stagetrace.Run, error) {
 	return s.st.Runs(ctx, f)
 }
 
-func (s *storeSource) runRecords(ctx context.Context, id string) (sqlitesink.Run, stagetrace.Batch, error) {
+func (s *storeSource) runRecords(ctx context.Context, id string) (stagetrace.Run, stagetrace.Batch, error) {
 	run, err := s.st.Run(ctx, id)
 	if errors.Is(err, sqlitesink.ErrNotFound) {
 		return run, stagetrace.Batch{}, fmt.Errorf("run %q not found in %s", id, s.path)
@@ -158,7 +159,7 @@ func openJSONL(path string) (*jsonlSource, error) {
 	}
 }
 
-func (s *jsonlSource) runs(_ context.Context, f sqlitesink.RunFilter) ([]sqlitesink.Run, error) {
+func (s *jsonlSource) runs(_ context.Context, f sqlitesink.RunFilter) ([]stagetrace.Run, error) {
 	if err := query.ValidateAll(f.Where); err != nil {
 		return nil, err
 	}
@@ -168,8 +169,8 @@ func (s *jsonlSource) runs(_ context.Context, f sqlitesink.RunFilter) ([]sqlites
 			keep[s.allSpans[i].RunID] = true
 		}
 	}
-	var out []sqlitesink.Run
-	for _, r := range sqlitesink.Rollup(s.allSpans, s.events) {
+	var out []stagetrace.Run
+	for _, r := range usage.Runs(s.allSpans, s.events) {
 		switch {
 		case !f.Since.IsZero() && r.Start.Before(f.Since),
 			!f.Until.IsZero() && !r.Start.Before(f.Until),
@@ -189,7 +190,7 @@ func (s *jsonlSource) runs(_ context.Context, f sqlitesink.RunFilter) ([]sqlites
 	return out, nil
 }
 
-func (s *jsonlSource) runRecords(_ context.Context, id string) (sqlitesink.Run, stagetrace.Batch, error) {
+func (s *jsonlSource) runRecords(_ context.Context, id string) (stagetrace.Run, stagetrace.Batch, error) {
 	var b stagetrace.Batch
 	for _, sp := range s.allSpans {
 		if sp.RunID == id {
@@ -202,12 +203,12 @@ func (s *jsonlSource) runRecords(_ context.Context, id string) (sqlitesink.Run, 
 		}
 	}
 	if b.Len() == 0 {
-		return sqlitesink.Run{}, b, fmt.Errorf("run %q not found in %s", id, s.path)
+		return stagetrace.Run{}, b, fmt.Errorf("run %q not found in %s", id, s.path)
 	}
 	// The order a store returns them in.
 	slices.SortStableFunc(b.Spans, func(a, c stagetrace.StageSpan) int { return a.StartTime.Compare(c.StartTime) })
 	slices.SortStableFunc(b.Events, func(a, c stagetrace.TraceEvent) int { return a.Time.Compare(c.Time) })
-	return sqlitesink.Rollup(b.Spans, b.Events)[0], b, nil
+	return usage.Runs(b.Spans, b.Events)[0], b, nil
 }
 
 func (s *jsonlSource) spans(_ context.Context, q sqlitesink.SpanQuery) ([]stagetrace.StageSpan, error) {

@@ -171,7 +171,10 @@ func printUsage(w io.Writer, u monitor.TokenUsageReport) {
 	fmt.Fprintf(w, "  %-*s %8s %8s %8s %8s  %s\n", width, "MODEL", "INPUT", "OUTPUT", "CACHE", "TOTAL", "COST")
 	for _, m := range rows {
 		cost := "-"
-		if m.CostNanos != 0 || m.Currency != "" {
+		switch {
+		case m.CostUnknown:
+			cost = "unknown (currencies differ)"
+		case m.HasCost():
 			cost = fmt.Sprintf("%.4f %s", m.Cost, m.Currency)
 		}
 		fmt.Fprintf(w, "  %-*s %8d %8d %8d %8d  %s\n", width, m.Model, m.InputTokens, m.OutputTokens,

@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+	"github.com/stagetrace/stagetrace/usage"
 )
 
 // schemaV1 is a frozen copy of the first schema, as files written by the
@@ -39,6 +43,18 @@ CREATE INDEX events_metric ON events (metric_name, time_ns) WHERE metric_name IS
 CREATE TABLE metric_points (
 	name TEXT NOT NULL, time_ns INTEGER NOT NULL, span_id INTEGER NOT NULL, seq INTEGER NOT NULL, value REAL NOT NULL,
 	PRIMARY KEY (name, time_ns, span_id, seq)) WITHOUT ROWID;
+`
+
+// schemaV2 is a frozen copy of what version 2 added: the rollups with
+// their cost as a REAL sum of the cost findings.
+const schemaV2 = `
+CREATE TABLE runs (
+	run_id TEXT PRIMARY KEY, first_start_ns INTEGER NOT NULL, last_end_ns INTEGER NOT NULL, stages INTEGER NOT NULL,
+	spans INTEGER NOT NULL, errors INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+	cost REAL) WITHOUT ROWID;
+CREATE INDEX runs_last_end ON runs (last_end_ns);
+CREATE INDEX runs_first_start ON runs (first_start_ns);
+CREATE TABLE run_stages (run_id TEXT NOT NULL, stage TEXT NOT NULL, PRIMARY KEY (run_id, stage)) WITHOUT ROWID;
 `
 
 var v1Tables = []string{"resources", "keys", "traces", "spans", "span_values", "events", "metric_points"}
@@ -77,7 +93,7 @@ func userVersion(t *testing.T, path string) int {
 	return v
 }
 
-func TestMigrateV1ToV2(t *testing.T) {
+func TestMigrateV1(t *testing.T) {
 	s, src := openStore(t)
 	fill(t, s)
 	ctx := context.Background()
@@ -129,4 +145,83 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 		assert.ErrorContains(t, err, fmt.Sprintf("has schema version 9, and this stagetrace reads up to version %d", sqlitesink.SchemaVersion))
 	}
 	assert.Equal(t, 9, userVersion(t, path), "a refused file is left as it was")
+}
+
+// TestMigrateV2 migrates a version 2 file whose rollups were counted the
+// old way (a float count rounded, a negative one added, costs in two
+// currencies summed): version 3 computes them again from the spans, with
+// the cost in exact billionths.
+func TestMigrateV2(t *testing.T) {
+	s, src := openStore(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	finding := func(k string, v stagetrace.Value) stagetrace.Attr { return stagetrace.Attr{Key: k, Value: v} }
+	spans := []stagetrace.StageSpan{
+		{RunID: "r", Stage: "inference", Name: "a", TraceID: stagetrace.TraceID{1}, SpanID: stagetrace.SpanID{1},
+			StartTime: t0, EndTime: t0.Add(time.Second), Findings: stagetrace.Attrs{
+				finding(attributes.FindingInputTokens, stagetrace.Float64Value(10.6)),
+				finding(attributes.FindingOutputTokens, stagetrace.Int64Value(7)),
+				finding(attributes.FindingCost, stagetrace.Float64Value(2)),
+				finding(attributes.FindingCostCurrency, stagetrace.StringValue("USD")),
+			}},
+		{RunID: "r", Stage: "inference", Name: "b", TraceID: stagetrace.TraceID{1}, SpanID: stagetrace.SpanID{2},
+			StartTime: t0.Add(time.Second), EndTime: t0.Add(2 * time.Second), Findings: stagetrace.Attrs{
+				finding(attributes.FindingInputTokens, stagetrace.Int64Value(100)),
+				finding(attributes.FindingOutputTokens, stagetrace.Int64Value(-5)),
+				finding(attributes.FindingCost, stagetrace.Float64Value(1.5)),
+				finding(attributes.FindingCostCurrency, stagetrace.StringValue("EUR")),
+			}},
+		{RunID: "q", Name: "c", TraceID: stagetrace.TraceID{2}, SpanID: stagetrace.SpanID{3},
+			StartTime: t0, EndTime: t0.Add(time.Second), Findings: stagetrace.Attrs{
+				finding(attributes.FindingCost, stagetrace.Float64Value(0.1)),
+				finding(attributes.FindingCostCurrency, stagetrace.StringValue("USD")),
+			}},
+	}
+	require.NoError(t, s.Write(ctx, stagetrace.Batch{Spans: spans}))
+	require.NoError(t, s.Close())
+
+	v2 := filepath.Join(t.TempDir(), "v2.db")
+	buildV1(t, src, v2)
+	db, err := sql.Open("sqlite", v2)
+	require.NoError(t, err)
+	_, err = db.Exec(schemaV2)
+	require.NoError(t, err)
+	// The rollups as version 2 counted them.
+	_, err = db.Exec(`INSERT INTO runs VALUES ('r', ?, ?, 1, 2, 0, 111, 2, 3.5), ('q', ?, ?, 0, 1, 0, 0, 0, 0.1)`,
+		t0.UnixNano(), t0.Add(2*time.Second).UnixNano(), t0.UnixNano(), t0.Add(time.Second).UnixNano())
+	require.NoError(t, err)
+	_, err = db.Exec(`INSERT INTO run_stages VALUES ('r', 'inference'); PRAGMA user_version = 2`)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	require.Equal(t, 2, userVersion(t, v2))
+
+	m, err := sqlitesink.Open(v2)
+	require.NoError(t, err)
+	defer m.Close()
+	assert.Equal(t, sqlitesink.SchemaVersion, userVersion(t, v2))
+	got, err := m.Runs(ctx, sqlitesink.RunFilter{})
+	require.NoError(t, err)
+	assert.Equal(t, usage.Runs(spans, nil), got, "the rollups are computed again from the spans")
+	r, err := m.Run(ctx, "r")
+	require.NoError(t, err)
+	assert.Equal(t, int64(100), r.InputTokens, "10.6 is no count")
+	assert.Equal(t, int64(7), r.OutputTokens, "-5 is no count")
+	assert.True(t, r.CostUnknown, "USD and EUR are not summed")
+	assert.Equal(t, 1, r.Stages)
+	q, err := m.Run(ctx, "q")
+	require.NoError(t, err)
+	assert.Equal(t, int64(100_000_000), q.CostNanos)
+	assert.Equal(t, "USD", q.Currency)
+
+	// Writes after the migration add to the backfilled rollups.
+	more := stagetrace.StageSpan{RunID: "q", Name: "d", TraceID: stagetrace.TraceID{2}, SpanID: stagetrace.SpanID{4},
+		StartTime: t0, EndTime: t0.Add(time.Second), Findings: stagetrace.Attrs{
+			finding(attributes.FindingCost, stagetrace.Float64Value(0.2)),
+			finding(attributes.FindingCostCurrency, stagetrace.StringValue("USD")),
+		}}
+	require.NoError(t, m.Write(ctx, stagetrace.Batch{Spans: []stagetrace.StageSpan{more}}))
+	q, err = m.Run(ctx, "q")
+	require.NoError(t, err)
+	assert.Equal(t, int64(300_000_000), q.CostNanos, "0.1 + 0.2 exactly")
+	assert.Equal(t, 0.3, q.Cost)
 }

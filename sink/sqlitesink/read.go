@@ -520,22 +520,8 @@ type RunFilter struct {
 	Limit, Offset int
 }
 
-const runColumns = `r.run_id, r.first_start_ns, r.last_end_ns, r.stages, r.spans, r.errors, r.input_tokens, r.output_tokens, r.cost`
-
-func scanRun(row scanner) (Run, error) {
-	var r Run
-	var first, last int64
-	var cost sql.NullFloat64
-	if err := row.Scan(&r.ID, &first, &last, &r.Stages, &r.Spans, &r.Errors, &r.InputTokens, &r.OutputTokens, &cost); err != nil {
-		return r, err
-	}
-	r.Start, r.End = timeOf(first), timeOf(last)
-	r.Cost, r.HasCost = cost.Float64, cost.Valid
-	return r, nil
-}
-
 // Runs returns the runs f selects, newest first.
-func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
+func (s *Store) Runs(ctx context.Context, f RunFilter) ([]stagetrace.Run, error) {
 	var b builder
 	b.add(`SELECT ` + runColumns + ` FROM runs r WHERE 1`)
 	if !f.Since.IsZero() {
@@ -572,7 +558,7 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlitesink: %w", err)
 	}
-	var runs []Run
+	var runs []stagetrace.Run
 	for rows.Next() {
 		r, err := scanRun(rows)
 		if err != nil {
@@ -588,17 +574,17 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 }
 
 // Run returns the rollup of one run, or ErrNotFound.
-func (s *Store) Run(ctx context.Context, runID string) (Run, error) {
+func (s *Store) Run(ctx context.Context, runID string) (stagetrace.Run, error) {
 	db, err := s.readDB()
 	if err != nil {
-		return Run{}, err
+		return stagetrace.Run{}, err
 	}
 	r, err := scanRun(db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs r WHERE r.run_id = ?`, runID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Run{}, fmt.Errorf("%w: run %q", ErrNotFound, runID)
+		return stagetrace.Run{}, fmt.Errorf("%w: run %q", ErrNotFound, runID)
 	}
 	if err != nil {
-		return Run{}, fmt.Errorf("sqlitesink: %w", err)
+		return stagetrace.Run{}, fmt.Errorf("sqlitesink: %w", err)
 	}
 	return r, nil
 }

@@ -1,150 +1,86 @@
 package sqlitesink
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
-	"math"
 	"slices"
-	"strings"
 
 	"github.com/stagetrace/stagetrace"
-	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/usage"
 )
 
-// Run is what the store knows of one run without reading its spans.
-type Run = stagetrace.Run
-
-// Values of RunFilter.Status and Run.Status.
+// Values of RunFilter.Status.
 const (
 	statusOK    = stagetrace.RunStatusOK
 	statusError = stagetrace.RunStatusError
 )
 
-// Rollup computes the runs of spans and events as the store would after
-// storing them, newest first like Runs: the same rollups for records read
-// from a JSONL file.
-func Rollup(spans []stagetrace.StageSpan, events []stagetrace.TraceEvent) []Run {
-	r := newRollups()
-	for i := range spans {
-		r.addSpan(&spans[i])
-	}
-	for i := range events {
-		r.addEvent(&events[i])
-	}
-	runs := make([]Run, 0, len(r.m))
-	for id, acc := range r.m {
-		runs = append(runs, Run{
-			ID:           id,
-			Start:        timeOf(acc.first),
-			End:          timeOf(acc.last),
-			Stages:       len(acc.stages),
-			Spans:        int(acc.spans),
-			Errors:       int(acc.errors),
-			InputTokens:  acc.in,
-			OutputTokens: acc.out,
-			Cost:         acc.cost,
-			HasCost:      acc.hasCost,
-		})
-	}
-	sortRuns(runs)
-	return runs
-}
+// The runs table holds each run's usage.Rollup; a write folds the rollups
+// of its batch into it. The cost columns hold usage.Totals' cost state,
+// merged as usage.MergeCost merges it.
+const (
+	runColumns = `r.run_id, r.first_start_ns, r.last_end_ns, r.stages, r.spans, r.errors,
+	r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_creation_tokens, r.reasoning_tokens, r.total_tokens,
+	r.cost_nanos, r.cost_currency, r.cost_spans, r.cost_errors, r.cost_unknown`
+	// costsDiffer is usage.MergeCost's condition for an unknown sum of
+	// two sums that both hold costs. Both sums are below 2^61, so adding
+	// them does not overflow.
+	costsDiffer = `(cost_unknown OR excluded.cost_unknown OR cost_currency <> excluded.cost_currency
+		OR abs(cost_nanos + excluded.cost_nanos) > 2305843009213693952)`
+	upsertRunSQL = `INSERT INTO runs (run_id, first_start_ns, last_end_ns, stages, spans, errors,
+	input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, reasoning_tokens, total_tokens,
+	cost_nanos, cost_currency, cost_spans, cost_errors, cost_unknown)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (run_id) DO UPDATE SET
+	first_start_ns = min(first_start_ns, excluded.first_start_ns),
+	last_end_ns = max(last_end_ns, excluded.last_end_ns),
+	stages = stages + excluded.stages,
+	spans = spans + excluded.spans,
+	errors = errors + excluded.errors,
+	input_tokens = input_tokens + excluded.input_tokens,
+	output_tokens = output_tokens + excluded.output_tokens,
+	cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+	cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens,
+	reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+	total_tokens = total_tokens + excluded.total_tokens,
+	cost_nanos = CASE WHEN excluded.cost_spans = 0 THEN cost_nanos WHEN cost_spans = 0 THEN excluded.cost_nanos
+		WHEN ` + costsDiffer + ` THEN 0 ELSE cost_nanos + excluded.cost_nanos END,
+	cost_currency = CASE WHEN excluded.cost_spans = 0 THEN cost_currency WHEN cost_spans = 0 THEN excluded.cost_currency
+		WHEN ` + costsDiffer + ` THEN '' ELSE cost_currency END,
+	cost_unknown = CASE WHEN excluded.cost_spans = 0 THEN cost_unknown WHEN cost_spans = 0 THEN excluded.cost_unknown
+		WHEN ` + costsDiffer + ` THEN 1 ELSE 0 END,
+	cost_spans = cost_spans + excluded.cost_spans,
+	cost_errors = cost_errors + excluded.cost_errors`
+)
 
-// sortRuns orders runs as Runs returns them: newest start first.
-func sortRuns(runs []Run) {
-	slices.SortFunc(runs, func(a, b Run) int {
-		return cmp.Or(b.Start.Compare(a.Start), strings.Compare(a.ID, b.ID))
-	})
-}
-
-// rollup accumulates what records add to one run.
-type rollup struct {
-	first, last   int64 // Unix nanoseconds
-	hasTime       bool
-	spans, errors int64
-	in, out       int64
-	cost          float64
-	hasCost       bool
-	stages        map[string]struct{}
-	stageOrder    []string
+func scanRun(row scanner) (stagetrace.Run, error) {
+	var r stagetrace.Run
+	var first, last int64
+	var t usage.Totals
+	if err := row.Scan(&r.ID, &first, &last, &r.Stages, &r.Spans, &r.Errors,
+		&t.InputTokens, &t.OutputTokens, &t.CacheReadInputTokens, &t.CacheCreationInputTokens, &t.ReasoningOutputTokens, &t.TotalTokens,
+		&t.CostNanos, &t.Currency, &t.CostSpans, &t.CostErrors, &t.CostUnknown); err != nil {
+		return r, err
+	}
+	t.Cost = usage.Cost{Nanos: t.CostNanos}.Float64()
+	r.Start, r.End = timeOf(first), timeOf(last)
+	usage.SetRunTotals(&r, &t)
+	return r, nil
 }
 
 // rollups accumulates the rollups of the runs of some records.
-type rollups struct {
-	m map[string]*rollup
-}
+type rollups usage.Rollups
 
-func newRollups() *rollups { return &rollups{m: make(map[string]*rollup)} }
+func newRollups() rollups { return rollups{} }
 
-func (r *rollups) get(id string) *rollup {
-	acc, ok := r.m[id]
-	if !ok {
-		acc = &rollup{stages: make(map[string]struct{})}
-		r.m[id] = acc
-	}
-	return acc
-}
+func (r rollups) addSpan(s *stagetrace.StageSpan) { usage.Rollups(r).Get(s.RunID).AddSpan(s, nil) }
 
-func (acc *rollup) cover(start, end int64) {
-	if !acc.hasTime || start < acc.first {
-		acc.first = start
-	}
-	if !acc.hasTime || end > acc.last {
-		acc.last = end
-	}
-	acc.hasTime = true
-}
-
-func (r *rollups) addSpan(s *stagetrace.StageSpan) {
-	acc := r.get(s.RunID)
-	acc.cover(unixNano(s.StartTime), unixNano(s.EndTime))
-	acc.spans++
-	if s.Status == stagetrace.StatusError {
-		acc.errors++
-	}
-	if s.Stage != "" {
-		if _, ok := acc.stages[s.Stage]; !ok {
-			acc.stages[s.Stage] = struct{}{}
-			acc.stageOrder = append(acc.stageOrder, s.Stage)
-		}
-	}
-	if v, ok := s.Findings.Get(attributes.FindingInputTokens); ok {
-		acc.in += tokens(v)
-	}
-	if v, ok := s.Findings.Get(attributes.FindingOutputTokens); ok {
-		acc.out += tokens(v)
-	}
-	if v, ok := s.Findings.Get(attributes.FindingCost); ok {
-		if f, isNum := v.Number(); isNum && !math.IsNaN(f) && !math.IsInf(f, 0) {
-			acc.cost += f
-			acc.hasCost = true
-		}
-	}
-}
-
-// tokens returns a token count finding as an integer; a float count is
-// rounded, anything else counts nothing.
-func tokens(v stagetrace.Value) int64 {
-	f, ok := v.Number()
-	switch {
-	case v.Kind() == stagetrace.KindInt64:
-		return v.AsInt64()
-	case !ok || math.IsNaN(f) || math.Abs(f) > 1<<62:
-		return 0
-	}
-	return int64(math.Round(f))
-}
-
-func (r *rollups) addEvent(e *stagetrace.TraceEvent) {
-	ns := unixNano(e.Time)
-	r.get(e.RunID).cover(ns, ns)
-}
+func (r rollups) addEvent(e *stagetrace.TraceEvent) { usage.Rollups(r).Get(e.RunID).AddEvent(e) }
 
 // store adds the rollups to the runs table. stageStmt and runStmt are the
 // prepared insertStageSQL and upsertRunSQL, or nil to prepare them here.
-func (r *rollups) store(ctx context.Context, tx *sql.Tx, stageStmt, runStmt *sql.Stmt) error {
-	if len(r.m) == 0 {
+func (r rollups) store(ctx context.Context, tx *sql.Tx, stageStmt, runStmt *sql.Stmt) error {
+	if len(r) == 0 {
 		return nil
 	}
 	var err error
@@ -160,17 +96,17 @@ func (r *rollups) store(ctx context.Context, tx *sql.Tx, stageStmt, runStmt *sql
 		}
 		defer runStmt.Close()
 	}
-	ids := make([]string, 0, len(r.m))
-	for id := range r.m {
+	ids := make([]string, 0, len(r))
+	for id := range r {
 		ids = append(ids, id)
 	}
 	// A fixed order, so that two writers touching the same runs take
 	// their row locks alike (SQLite locks the file, but be tidy).
 	slices.Sort(ids)
 	for _, id := range ids {
-		acc := r.m[id]
+		acc := r[id]
 		var newStages int64
-		for _, stage := range acc.stageOrder {
+		for _, stage := range acc.Stages() {
 			res, err := stageStmt.ExecContext(ctx, id, stage)
 			if err != nil {
 				return err
@@ -181,12 +117,11 @@ func (r *rollups) store(ctx context.Context, tx *sql.Tx, stageStmt, runStmt *sql
 			}
 			newStages += n
 		}
-		var cost any
-		if acc.hasCost {
-			cost = acc.cost
-		}
-		if _, err := runStmt.ExecContext(ctx, id, acc.first, acc.last, newStages,
-			acc.spans, acc.errors, acc.in, acc.out, cost); err != nil {
+		run, t := acc.Run(), acc.Totals()
+		if _, err := runStmt.ExecContext(ctx, id, unixNano(run.Start), unixNano(run.End), newStages,
+			run.Spans, run.Errors, t.InputTokens, t.OutputTokens, t.CacheReadInputTokens,
+			t.CacheCreationInputTokens, t.ReasoningOutputTokens, t.TotalTokens,
+			t.CostNanos, t.Currency, t.CostSpans, t.CostErrors, t.CostUnknown); err != nil {
 			return err
 		}
 	}

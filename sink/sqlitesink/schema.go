@@ -11,7 +11,7 @@ import (
 
 // SchemaVersion is the schema version this package writes and reads. It
 // is kept in the file's PRAGMA user_version.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // applicationID marks a SQLite file as a stagetrace store (PRAGMA
 // application_id; "stgt" in ASCII), so that the store refuses to adopt an
@@ -41,6 +41,7 @@ const (
 var migrations = []func(ctx context.Context, tx *sql.Tx) error{
 	migrate0to1,
 	migrate1to2,
+	migrate2to3,
 }
 
 // schemaV1 is the first schema: spans with their events, their indexed
@@ -141,7 +142,7 @@ CREATE TABLE runs (
 	errors         INTEGER NOT NULL, -- spans with status error
 	input_tokens   INTEGER NOT NULL, -- sum of input_tokens findings
 	output_tokens  INTEGER NOT NULL, -- sum of output_tokens findings
-	cost           REAL              -- sum of cost findings; NULL when none
+	cost           REAL              -- sum of cost findings; NULL when none (dropped in version 3)
 ) WITHOUT ROWID;
 CREATE INDEX runs_last_end ON runs (last_end_ns);
 CREATE INDEX runs_first_start ON runs (first_start_ns);
@@ -157,10 +158,33 @@ func migrate0to1(ctx context.Context, tx *sql.Tx) error {
 	return err
 }
 
-// migrate1to2 creates the rollup tables and fills them from the spans and
-// events already stored, with the same code writes use.
+// schemaV3 keeps the rollup of package usage: every kind of token, and
+// the cost exactly, in integer billionths, with its currency.
+const schemaV3 = `
+ALTER TABLE runs ADD COLUMN cache_read_tokens     INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN cache_creation_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN reasoning_tokens      INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN total_tokens          INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN cost_nanos            INTEGER NOT NULL DEFAULT 0;  -- usage.Totals.CostNanos
+ALTER TABLE runs ADD COLUMN cost_currency         TEXT    NOT NULL DEFAULT ''; -- usage.Totals.Currency
+ALTER TABLE runs ADD COLUMN cost_spans            INTEGER NOT NULL DEFAULT 0;  -- spans whose cost is added
+ALTER TABLE runs ADD COLUMN cost_errors           INTEGER NOT NULL DEFAULT 0;  -- spans whose cost is unknown
+ALTER TABLE runs ADD COLUMN cost_unknown          INTEGER NOT NULL DEFAULT 0;  -- 1: costs in different currencies
+ALTER TABLE runs DROP COLUMN cost;
+`
+
+// migrate1to2 creates the rollup tables, which migrate2to3 fills.
 func migrate1to2(ctx context.Context, tx *sql.Tx) error {
-	if _, err := tx.ExecContext(ctx, schemaV2); err != nil {
+	_, err := tx.ExecContext(ctx, schemaV2)
+	return err
+}
+
+// migrate2to3 adds the columns of the usage rollup and computes every
+// run's rollup again from its stored spans and events, with the code
+// writes use: the token counts of version 2 counted bad values (negative,
+// fractional) that package usage leaves out.
+func migrate2to3(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, schemaV3+`DELETE FROM runs; DELETE FROM run_stages;`); err != nil {
 		return err
 	}
 	acc := newRollups()

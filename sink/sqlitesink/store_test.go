@@ -17,6 +17,7 @@ import (
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+	"github.com/stagetrace/stagetrace/usage"
 )
 
 // assertSameSpan compares every field of two spans; values with Equal.
@@ -148,11 +149,11 @@ func TestRunsRollups(t *testing.T) {
 	assert.Equal(t, "error", r1.Status())
 	assert.Equal(t, int64(812), r1.InputTokens)
 	assert.Equal(t, int64(95), r1.OutputTokens)
-	assert.True(t, r1.HasCost)
+	assert.True(t, r1.HasCost())
 	assert.InDelta(t, 0.0042, r1.Cost, 1e-12)
 
 	// The rollups kept by writes are those computed from the records.
-	want := sqlitesink.Rollup(rec.mem.Spans(), rec.mem.Events())
+	want := usage.Runs(rec.mem.Spans(), rec.mem.Events())
 	assert.Equal(t, want, runs)
 
 	one, err := s.Run(ctx, "r2")
@@ -174,7 +175,7 @@ func TestRollupsAddUpAcrossBatches(t *testing.T) {
 	require.NoError(t, s.Write(ctx, stagetrace.Batch{Events: rec.mem.Events()}))
 	runs, err := s.Runs(ctx, sqlitesink.RunFilter{})
 	require.NoError(t, err)
-	assert.Equal(t, sqlitesink.Rollup(rec.mem.Spans(), rec.mem.Events()), runs)
+	assert.Equal(t, usage.Runs(rec.mem.Spans(), rec.mem.Events()), runs)
 }
 
 func TestRunFilter(t *testing.T) {
@@ -214,7 +215,7 @@ func TestRunFilter(t *testing.T) {
 	}
 	clean, err := s.Run(ctx, "clean")
 	require.NoError(t, err)
-	assert.False(t, clean.HasCost)
+	assert.False(t, clean.HasCost())
 	assert.Equal(t, 0, clean.Stages)
 
 	_, err = s.Runs(ctx, sqlitesink.RunFilter{Status: "broken"})

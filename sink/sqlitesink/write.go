@@ -45,17 +45,6 @@ const (
 	upsertKeySQL      = `INSERT INTO keys (name) VALUES (?) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id`
 	upsertResourceSQL = `INSERT INTO resources (hash, attrs) VALUES (?, ?) ON CONFLICT (hash) DO UPDATE SET hash = excluded.hash RETURNING id`
 	insertStageSQL    = `INSERT INTO run_stages (run_id, stage) VALUES (?, ?) ON CONFLICT DO NOTHING`
-	upsertRunSQL      = `INSERT INTO runs (run_id, first_start_ns, last_end_ns, stages, spans, errors, input_tokens, output_tokens, cost)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (run_id) DO UPDATE SET
-	first_start_ns = min(first_start_ns, excluded.first_start_ns),
-	last_end_ns = max(last_end_ns, excluded.last_end_ns),
-	stages = stages + excluded.stages,
-	spans = spans + excluded.spans,
-	errors = errors + excluded.errors,
-	input_tokens = input_tokens + excluded.input_tokens,
-	output_tokens = output_tokens + excluded.output_tokens,
-	cost = CASE WHEN excluded.cost IS NULL THEN cost ELSE coalesce(cost, 0) + excluded.cost END`
 )
 
 // noParent is the parent_span_id of a root span: an empty blob, not
@@ -169,7 +158,7 @@ type batchWriter struct {
 	newRes                 map[[32]byte]int64
 	resOf                  map[*stagetrace.Resource]int64
 	skipped                map[spanKey]struct{}
-	rollups                *rollups
+	rollups                rollups
 	arena                  []byte
 }
 
