@@ -13,9 +13,6 @@ import (
 	"github.com/stagetrace/stagetrace"
 )
 
-// ErrClosed is returned by [Sink.Write] after [Sink.Shutdown].
-var ErrClosed = errors.New("jsonlsink: sink is shut down")
-
 var (
 	_ stagetrace.Sink    = (*Sink)(nil)
 	_ stagetrace.Flusher = (*Sink)(nil)
@@ -177,8 +174,8 @@ func (s *Sink) unlock() { <-s.sem }
 // returns. With [WithSyncOnWrite] the file is also synced.
 //
 // If ctx is done before the sink's lock can be taken, Write returns
-// ctx.Err() and writes nothing. After [Sink.Shutdown] it returns
-// [ErrClosed]. If a rotation fails, the batch is still appended to the
+// ctx.Err() and writes nothing. After [Sink.Shutdown] it returns an error
+// matching [stagetrace.ErrClosed]. If a rotation fails, the batch is still appended to the
 // current file and Write returns the rotation error.
 func (s *Sink) Write(ctx context.Context, b stagetrace.Batch) error {
 	if err := s.lock(ctx); err != nil {
@@ -186,7 +183,7 @@ func (s *Sink) Write(ctx context.Context, b stagetrace.Batch) error {
 	}
 	defer s.unlock()
 	if s.f == nil {
-		return ErrClosed
+		return fmt.Errorf("jsonlsink: write %q: %w", s.path, stagetrace.ErrClosed)
 	}
 	if b.Len() == 0 {
 		return nil
@@ -258,8 +255,8 @@ func (s *Sink) ForceFlush(ctx context.Context) error {
 	return nil
 }
 
-// Shutdown syncs and closes the file; later calls to Write return
-// [ErrClosed]. If ctx is done before the sink's lock can be taken, it
+// Shutdown syncs and closes the file; later calls to Write fail with
+// [stagetrace.ErrClosed]. If ctx is done before the sink's lock can be taken, it
 // returns ctx.Err() and leaves the sink open. Calling it again after it
 // has succeeded or failed returns nil.
 func (s *Sink) Shutdown(ctx context.Context) error {

@@ -255,8 +255,8 @@ func TestShutdown(t *testing.T) {
 	require.NoError(t, s.Shutdown(ctx))
 	assert.NoError(t, s.Shutdown(ctx), "second Shutdown")
 
-	assert.ErrorIs(t, s.Write(ctx, testBatch("run", "late", 1, 0)), jsonlsink.ErrClosed)
-	assert.ErrorIs(t, s.Write(ctx, stagetrace.Batch{}), jsonlsink.ErrClosed, "empty batch too")
+	assert.ErrorIs(t, s.Write(ctx, testBatch("run", "late", 1, 0)), stagetrace.ErrClosed)
+	assert.ErrorIs(t, s.Write(ctx, stagetrace.Batch{}), stagetrace.ErrClosed, "empty batch too")
 	assert.NoError(t, s.ForceFlush(ctx), "ForceFlush after Shutdown has nothing to do")
 	assert.Equal(t, batchNames(b), names(readRecords(t, path)))
 }

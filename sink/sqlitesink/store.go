@@ -18,9 +18,6 @@ import (
 	"github.com/stagetrace/stagetrace"
 )
 
-// ErrClosed is returned by Write and the queries after Shutdown or Close.
-var ErrClosed = errors.New("sqlitesink: store is closed")
-
 // ErrReadOnly is returned by Write on a store opened with OpenReadOnly.
 var ErrReadOnly = errors.New("sqlitesink: store is read-only")
 
@@ -312,7 +309,7 @@ func (s *Store) ForceFlush(ctx context.Context) error {
 }
 
 // Shutdown stops retention, waits for a write in progress, and closes the
-// file. Later writes and queries return ErrClosed. If ctx is done before
+// file. Later writes and queries fail with [stagetrace.ErrClosed]. If ctx is done before
 // the write in progress ends, Shutdown returns ctx's error and the file is
 // closed when that write ends. Calls after the first return the first
 // call's result.
@@ -354,12 +351,17 @@ func (s *Store) closeDBs() error {
 	return errors.Join(errs...)
 }
 
-// readDB returns the pool queries use, or ErrClosed.
+// readDB returns the pool queries use, or the closed store's error.
 func (s *Store) readDB() (*sql.DB, error) {
 	if s.closed.Load() {
-		return nil, ErrClosed
+		return nil, s.closedError()
 	}
 	return s.rdb, nil
+}
+
+// closedError is the error of writes and queries after Shutdown.
+func (s *Store) closedError() error {
+	return fmt.Errorf("sqlitesink: %s: %w", s.path, stagetrace.ErrClosed)
 }
 
 // timeOf converts Unix nanoseconds back to a time; 0 is the zero time, as
