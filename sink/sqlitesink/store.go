@@ -288,6 +288,17 @@ func (s *Store) lock(ctx context.Context) error {
 	}
 }
 
+// lockNow takes the write lock at once if it is free, else as lock does:
+// a done context does not keep Shutdown from closing an idle store.
+func (s *Store) lockNow(ctx context.Context) error {
+	select {
+	case s.sem <- struct{}{}:
+		return nil
+	default:
+		return s.lock(ctx)
+	}
+}
+
 func (s *Store) unlock() { <-s.sem }
 
 // ForceFlush makes every batch written so far durable, through a crash of
@@ -320,9 +331,10 @@ func (s *Store) Shutdown(ctx context.Context) error {
 		// progress, whose transaction rolls back whole.
 		s.bgCancel()
 		s.bg.Wait()
-		if err := s.lock(ctx); err != nil {
+		if err := s.lockNow(ctx); err != nil {
 			go func() {
 				s.sem <- struct{}{}
+				defer s.unlock() // writes waiting for the lock then see closed
 				_ = s.closeDBs()
 			}()
 			s.closeErr = fmt.Errorf("sqlitesink: shutdown: a write is still running: %w", err)
