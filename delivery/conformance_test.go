@@ -2,7 +2,6 @@ package delivery_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 
 	"github.com/stagetrace/stagetrace"
@@ -14,7 +13,7 @@ import (
 func TestConformance(t *testing.T) {
 	sinktest.Run(t, func(t *testing.T) sinktest.Harness {
 		mem := memsink.New()
-		next := &stallSink{Sink: mem}
+		next := &gatedSink{Sink: mem}
 		// A queue with room for every batch the suite writes at once: the
 		// suite checks delivery, not the overload policy.
 		s := newSink(t, next, delivery.WithQueueSize(1024))
@@ -23,40 +22,21 @@ func TestConformance(t *testing.T) {
 			Read: func(*testing.T) stagetrace.Batch {
 				return stagetrace.Batch{Spans: mem.Spans(), Events: mem.Events()}
 			},
-			Stall: next.stall,
+			Stall: next.gate.Stall,
 		}
 	})
 }
 
-// stallSink is a memsink whose Write can be made to hang until released
-// or cancelled, as a server that stops answering.
-type stallSink struct {
+// gatedSink is a memsink whose Write hangs while its gate is closed, as a
+// server that stops answering.
+type gatedSink struct {
 	*memsink.Sink
-	mu      sync.Mutex
-	hold    chan struct{}
-	stalled chan struct{}
-	once    sync.Once
+	gate sinktest.Gate
 }
 
-func (s *stallSink) stall(*testing.T) (<-chan struct{}, func()) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hold, s.stalled = make(chan struct{}), make(chan struct{})
-	hold := s.hold
-	return s.stalled, func() { close(hold) }
-}
-
-func (s *stallSink) Write(ctx context.Context, b stagetrace.Batch) error {
-	s.mu.Lock()
-	hold, stalled := s.hold, s.stalled
-	s.mu.Unlock()
-	if hold != nil {
-		s.once.Do(func() { close(stalled) })
-		select {
-		case <-hold:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+func (s *gatedSink) Write(ctx context.Context, b stagetrace.Batch) error {
+	if err := s.gate.Wait(ctx); err != nil {
+		return err
 	}
 	return s.Sink.Write(ctx, b)
 }

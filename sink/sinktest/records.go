@@ -216,29 +216,24 @@ func (s *suite) counted(t *testing.T, must, may []stagetrace.Batch) {
 
 func checkSpan(t *testing.T, want stagetrace.StageSpan, got map[string]stagetrace.StageSpan) {
 	t.Helper()
-	k := spanKey(&want)
-	sp, ok := got[k]
-	if !ok {
-		assert.Failf(t, "span not delivered", "span %s %q", k, want.Name)
-		return
-	}
-	if !spanEqual(&want, &sp) {
-		assert.Failf(t, "span delivered changed", "span %s\n%s", k,
-			difference(want.MarshalJSON, sp.MarshalJSON))
-	}
+	check(t, "span", spanKey(&want), want, got, spanEqual)
 }
 
 func checkEvent(t *testing.T, want stagetrace.TraceEvent, got map[string]stagetrace.TraceEvent) {
 	t.Helper()
-	k := eventKey(&want)
-	ev, ok := got[k]
+	check(t, "event", eventKey(&want), want, got, eventEqual)
+}
+
+// check checks that the record delivered under key is want.
+func check[R interface{ MarshalJSON() ([]byte, error) }](t *testing.T, what, key string, want R, got map[string]R, equal func(a, b *R) bool) {
+	t.Helper()
+	r, ok := got[key]
 	if !ok {
-		assert.Failf(t, "event not delivered", "event %s", k)
+		assert.Failf(t, what+" not delivered", "%s %s", what, key)
 		return
 	}
-	if !eventEqual(&want, &ev) {
-		assert.Failf(t, "event delivered changed", "event %s\n%s", k,
-			difference(want.MarshalJSON, ev.MarshalJSON))
+	if !equal(&want, &r) {
+		assert.Failf(t, what+" delivered changed", "%s %s\n%s", what, key, difference(want.MarshalJSON, r.MarshalJSON))
 	}
 }
 

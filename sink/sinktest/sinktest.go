@@ -86,6 +86,7 @@ type Harness struct {
 	// the destination holds a write. The suite uses it to check that
 	// Shutdown honours its deadline with a write in flight. Sinks that
 	// write nowhere that can stall (memory, a local file) leave it nil.
+	// [Gate] makes one.
 	Stall func(t *testing.T) (stalled <-chan struct{}, release func())
 }
 
