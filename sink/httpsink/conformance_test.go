@@ -30,7 +30,8 @@ func TestConformance(t *testing.T) {
 				}
 				return b
 			},
-			Stall: gate.Stall,
+			Stall:              gate.Stall,
+			RefusesDoneContext: true,
 		}
 	})
 }

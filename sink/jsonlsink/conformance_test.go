@@ -16,7 +16,7 @@ func TestConformance(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "spans.jsonl")
 		s, err := jsonlsink.New(path)
 		require.NoError(t, err)
-		return sinktest.Harness{Sink: s, Read: func(t *testing.T) stagetrace.Batch {
+		return sinktest.Harness{Sink: s, RefusesDoneContext: true, Read: func(t *testing.T) stagetrace.Batch {
 			var b stagetrace.Batch
 			for _, r := range readRecords(t, path) {
 				if r.Span != nil {

@@ -17,7 +17,7 @@ func TestConformance(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "runs.db")
 		s, err := sqlitesink.Open(path)
 		require.NoError(t, err)
-		return sinktest.Harness{Sink: s, Read: func(t *testing.T) stagetrace.Batch {
+		return sinktest.Harness{Sink: s, RefusesDoneContext: true, Read: func(t *testing.T) stagetrace.Batch {
 			return readStore(t, path)
 		}}
 	})
