@@ -16,16 +16,27 @@ func TestConformance(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "spans.jsonl")
 		s, err := jsonlsink.New(path)
 		require.NoError(t, err)
-		return sinktest.Harness{Sink: s, RefusesDoneContext: true, Read: func(t *testing.T) stagetrace.Batch {
-			var b stagetrace.Batch
-			for _, r := range readRecords(t, path) {
-				if r.Span != nil {
-					b.Spans = append(b.Spans, *r.Span)
-				} else {
-					b.Events = append(b.Events, *r.Event)
+		return sinktest.Harness{
+			Sink:               s,
+			RefusesDoneContext: true,
+			Read: func(t *testing.T) stagetrace.Batch {
+				var b stagetrace.Batch
+				for _, r := range readRecords(t, path) {
+					if r.Span != nil {
+						b.Spans = append(b.Spans, *r.Span)
+					} else {
+						b.Events = append(b.Events, *r.Event)
+					}
 				}
-			}
-			return b
-		}}
+				return b
+			},
+			// As a write stuck on a disk that stopped answering: the
+			// sink's lock is held until release.
+			Stall: func(*testing.T) (<-chan struct{}, func()) {
+				stalled := make(chan struct{})
+				close(stalled)
+				return stalled, s.HoldLock()
+			},
+		}
 	})
 }
