@@ -137,24 +137,8 @@ func (s *suite) delivered(t *testing.T, must, may []stagetrace.Batch) {
 		return
 	}
 	got := s.h.Read(t)
-	spans := map[string]stagetrace.StageSpan{}
-	for _, sp := range got.Spans {
-		sp = normalSpan(sp)
-		k := spanKey(&sp)
-		if _, dup := spans[k]; dup {
-			assert.Failf(t, "span delivered twice", "span %s", k)
-		}
-		spans[k] = sp
-	}
-	events := map[string]stagetrace.TraceEvent{}
-	for _, ev := range got.Events {
-		ev = normalEvent(ev)
-		k := eventKey(&ev)
-		if _, dup := events[k]; dup {
-			assert.Failf(t, "event delivered twice", "event %s", k)
-		}
-		events[k] = ev
-	}
+	spans := index(t, "span", got.Spans, normalSpan, spanKey)
+	events := index(t, "event", got.Events, normalEvent, eventKey)
 
 	take := func(b stagetrace.Batch) {
 		for i := range b.Spans {
@@ -194,6 +178,22 @@ func (s *suite) delivered(t *testing.T, must, may []stagetrace.Batch) {
 	for k := range events {
 		assert.Failf(t, "event delivered that was not written, or written after Shutdown", "event %s", k)
 	}
+}
+
+// index returns records, normalized, by key, failing on a key delivered
+// twice.
+func index[R any](t *testing.T, what string, records []R, normal func(R) R, key func(*R) string) map[string]R {
+	t.Helper()
+	out := make(map[string]R, len(records))
+	for _, r := range records {
+		r = normal(r)
+		k := key(&r)
+		if _, dup := out[k]; dup {
+			assert.Failf(t, what+" delivered twice", "%s %s", what, k)
+		}
+		out[k] = r
+	}
+	return out
 }
 
 // counted is delivered for a sink that counts.
