@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"time"
 )
 
@@ -157,9 +158,15 @@ type Batch struct {
 // Len returns the number of records in the batch.
 func (b Batch) Len() int { return len(b.Spans) + len(b.Events) }
 
+// ErrClosed is the error of a sink's Write after its Shutdown. Sinks may
+// wrap it with what names them (a path, a URL); test for it with
+// errors.Is.
+var ErrClosed = errors.New("stagetrace: sink is shut down")
+
 // Sink receives batches of records. Write may be called concurrently by
 // different exporters; a sink that is not safe for that must serialize
-// itself. After Shutdown returns, Write returns an error.
+// itself. After Shutdown returns, Write returns an error matching
+// [ErrClosed].
 type Sink interface {
 	Write(ctx context.Context, b Batch) error
 	Shutdown(ctx context.Context) error

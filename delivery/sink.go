@@ -14,9 +14,6 @@ import (
 	"github.com/stagetrace/stagetrace"
 )
 
-// ErrClosed is returned by [Sink.Write] after [Sink.Shutdown].
-var ErrClosed = errors.New("delivery: sink is shut down")
-
 var (
 	_ stagetrace.Sink    = (*Sink)(nil)
 	_ stagetrace.Flusher = (*Sink)(nil)
@@ -156,16 +153,17 @@ func (s *Sink) Name() string { return s.name }
 // is full, b is spilled to disk under OnFull(Spill), or else dropped; a
 // batch that cannot be spilled (spill limit, disk error) is dropped too.
 // Drops are counted in [Sink.Stats] and the metrics, and logged, but not
-// returned: Write returns an error only after Shutdown ([ErrClosed]), so
-// an overloaded sink cannot flood the caller with errors. While spilled
-// batches wait, new ones are spilled behind them, to keep their order.
+// returned: Write returns an error only after Shutdown (one matching
+// [stagetrace.ErrClosed]), so an overloaded sink cannot flood the caller
+// with errors. While spilled batches wait, new ones are spilled behind
+// them, to keep their order.
 // A spill writes to the operating system but does not sync: spilled
 // batches survive a crash of the process, not of the machine.
 func (s *Sink) Write(_ context.Context, b stagetrace.Batch) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return ErrClosed
+		return s.closedError()
 	}
 	if b.Len() == 0 {
 		s.mu.Unlock()
@@ -185,7 +183,7 @@ func (s *Sink) Write(_ context.Context, b stagetrace.Batch) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return ErrClosed
+		return s.closedError()
 	}
 	if s.enqueueLocked(b) { // the worker caught up meanwhile
 		s.mu.Unlock()
@@ -211,6 +209,11 @@ func (s *Sink) Write(_ context.Context, b stagetrace.Batch) error {
 	default:
 	}
 	return nil
+}
+
+// closedError is Write's error after Shutdown.
+func (s *Sink) closedError() error {
+	return fmt.Errorf("delivery: write to %q: %w", s.name, stagetrace.ErrClosed)
 }
 
 // enqueueLocked puts b in the queue if it has room and nothing waits on

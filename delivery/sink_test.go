@@ -441,7 +441,7 @@ func TestShutdownDeliversWhatIsQueued(t *testing.T) {
 	assert.Equal(t, 1, next.shutdownCount())
 	require.NoError(t, s.Shutdown(context.Background()), "idempotent")
 	assert.Equal(t, 1, next.shutdownCount(), "the wrapped sink is shut down once")
-	assert.ErrorIs(t, s.Write(context.Background(), testBatch(99, 1)), delivery.ErrClosed)
+	assert.ErrorIs(t, s.Write(context.Background(), testBatch(99, 1)), stagetrace.ErrClosed)
 	assert.NoError(t, s.ForceFlush(context.Background()))
 }
 

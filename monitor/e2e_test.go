@@ -128,5 +128,5 @@ func TestBehindTheSDKExporter(t *testing.T) {
 	// The TracerProvider shuts the exporter down, which shuts the monitor
 	// and the memory sink down: no goroutine is left (TestMain checks).
 	require.NoError(t, tp.Shutdown(context.Background()))
-	assert.True(t, errors.Is(mon.Write(context.Background(), stagetrace.Batch{}), monitor.ErrClosed))
+	assert.True(t, errors.Is(mon.Write(context.Background(), stagetrace.Batch{}), stagetrace.ErrClosed))
 }

@@ -18,9 +18,6 @@ import (
 	"github.com/stagetrace/stagetrace/usage"
 )
 
-// ErrClosed is returned by Write after Shutdown.
-var ErrClosed = errors.New("monitor: shut down")
-
 var (
 	_ stagetrace.Sink    = (*Monitor)(nil)
 	_ stagetrace.Flusher = (*Monitor)(nil)
@@ -146,14 +143,14 @@ func (m *Monitor) windowStart(now int64, window time.Duration) int64 {
 }
 
 // Write aggregates the spans and the metric events of b, and evaluates the
-// alert rules on the series it touched. It returns ErrClosed after
-// Shutdown.
+// alert rules on the series it touched. It returns
+// [stagetrace.ErrClosed] after Shutdown.
 func (m *Monitor) Write(_ context.Context, b stagetrace.Batch) error {
 	now := m.cfg.clock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return ErrClosed
+		return stagetrace.ErrClosed
 	}
 	m.gen++
 	w := writeCtx{now: now, nowE: m.epoch(now)}

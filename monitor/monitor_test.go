@@ -472,7 +472,7 @@ func TestWriteAfterShutdown(t *testing.T) {
 	require.NoError(t, m.Shutdown(context.Background()))
 	require.NoError(t, m.Shutdown(context.Background()), "a second Shutdown")
 	err = m.Write(context.Background(), stagetrace.Batch{})
-	assert.ErrorIs(t, err, monitor.ErrClosed)
+	assert.ErrorIs(t, err, stagetrace.ErrClosed)
 	assert.NoError(t, m.ForceFlush(context.Background()))
 }
 

@@ -16,10 +16,6 @@ import (
 	"github.com/stagetrace/stagetrace"
 )
 
-// ErrClosed is returned by [Sink.Write] after [Sink.Shutdown], and is the
-// cause of a Write cut short by Shutdown.
-var ErrClosed = errors.New("httpsink: sink is shut down")
-
 var _ stagetrace.Sink = (*Sink)(nil)
 
 // userAgent is sent unless WithHeaders sets one.
@@ -163,11 +159,12 @@ func (s *Sink) leave() {
 // retries it as [WithRetry] says: on network errors, 408, 429 and 5xx
 // responses, honouring Retry-After on 429 and 503. Other responses that
 // are not 2xx fail at once with a [*StatusError]. Write returns promptly,
-// with an error wrapping ctx's, when ctx is done, and with [ErrClosed]
-// after Shutdown. An empty batch sends nothing.
+// with an error wrapping ctx's, when ctx is done, and with an error
+// matching [stagetrace.ErrClosed] after Shutdown, or when Shutdown gives
+// up waiting for it. An empty batch sends nothing.
 func (s *Sink) Write(ctx context.Context, b stagetrace.Batch) error {
 	if !s.enter() {
-		return ErrClosed
+		return fmt.Errorf("httpsink: post to %s: %w", s.display, stagetrace.ErrClosed)
 	}
 	defer s.leave()
 	if b.Len() == 0 {
@@ -183,7 +180,7 @@ func (s *Sink) Write(ctx context.Context, b stagetrace.Batch) error {
 	// Shutdown cancels writes it gives up waiting for.
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	stopWatch := context.AfterFunc(s.stopCtx, func() { cancel(ErrClosed) })
+	stopWatch := context.AfterFunc(s.stopCtx, func() { cancel(stagetrace.ErrClosed) })
 	defer stopWatch()
 	return s.send(ctx, body)
 }

@@ -396,7 +396,7 @@ func TestShutdown(t *testing.T) {
 	require.NoError(t, s.Write(context.Background(), testBatch("run-1", 1, 0)))
 	require.NoError(t, s.Shutdown(context.Background()))
 	require.NoError(t, s.Shutdown(context.Background()), "idempotent")
-	assert.ErrorIs(t, s.Write(context.Background(), testBatch("run-1", 1, 0)), httpsink.ErrClosed)
+	assert.ErrorIs(t, s.Write(context.Background(), testBatch("run-1", 1, 0)), stagetrace.ErrClosed)
 	assert.Equal(t, 1, srv.count())
 }
 
@@ -427,7 +427,7 @@ func TestShutdownCancelsWritesInFlightAtItsDeadline(t *testing.T) {
 
 	select {
 	case err := <-writeErr:
-		assert.ErrorIs(t, err, httpsink.ErrClosed, "the write is cut short by Shutdown")
+		assert.ErrorIs(t, err, stagetrace.ErrClosed, "the write is cut short by Shutdown")
 	case <-time.After(2 * time.Second):
 		t.Fatal("Write still running after Shutdown cancelled it")
 	}

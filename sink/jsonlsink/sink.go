@@ -13,9 +13,6 @@ import (
 	"github.com/stagetrace/stagetrace"
 )
 
-// ErrClosed is returned by [Sink.Write] after [Sink.Shutdown].
-var ErrClosed = errors.New("jsonlsink: sink is shut down")
-
 var (
 	_ stagetrace.Sink    = (*Sink)(nil)
 	_ stagetrace.Flusher = (*Sink)(nil)
@@ -46,6 +43,9 @@ type Sink struct {
 	tornPath  string
 
 	rotations atomic.Int64
+	// closed is set by Shutdown before it waits for the lock, so that no
+	// write starts after Shutdown returns, even one that gave up.
+	closed atomic.Bool
 }
 
 // New opens the file at path for appending, creating it (see
@@ -177,16 +177,19 @@ func (s *Sink) unlock() { <-s.sem }
 // returns. With [WithSyncOnWrite] the file is also synced.
 //
 // If ctx is done before the sink's lock can be taken, Write returns
-// ctx.Err() and writes nothing. After [Sink.Shutdown] it returns
-// [ErrClosed]. If a rotation fails, the batch is still appended to the
+// ctx.Err() and writes nothing. After [Sink.Shutdown] it returns an error
+// matching [stagetrace.ErrClosed]. If a rotation fails, the batch is still appended to the
 // current file and Write returns the rotation error.
 func (s *Sink) Write(ctx context.Context, b stagetrace.Batch) error {
+	if s.closed.Load() {
+		return s.closedError()
+	}
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.unlock()
-	if s.f == nil {
-		return ErrClosed
+	if s.closed.Load() {
+		return s.closedError()
 	}
 	if b.Len() == 0 {
 		return nil
@@ -234,6 +237,11 @@ func (s *Sink) Write(ctx context.Context, b stagetrace.Batch) error {
 	return rotErr
 }
 
+// closedError is Write's error after Shutdown.
+func (s *Sink) closedError() error {
+	return fmt.Errorf("jsonlsink: write %q: %w", s.path, stagetrace.ErrClosed)
+}
+
 func (s *Sink) keepBuf(buf []byte) {
 	if cap(buf) > maxRetainedBuf {
 		s.buf = nil
@@ -258,18 +266,32 @@ func (s *Sink) ForceFlush(ctx context.Context) error {
 	return nil
 }
 
-// Shutdown syncs and closes the file; later calls to Write return
-// [ErrClosed]. If ctx is done before the sink's lock can be taken, it
-// returns ctx.Err() and leaves the sink open. Calling it again after it
-// has succeeded or failed returns nil.
+// Shutdown syncs and closes the file; later calls to Write fail with
+// [stagetrace.ErrClosed]. If ctx is done before a write in progress ends,
+// Shutdown returns an error wrapping ctx's, and the file is closed when
+// that write ends. Calling it again returns nil.
 func (s *Sink) Shutdown(ctx context.Context) error {
-	if err := s.lock(ctx); err != nil {
-		return err
-	}
-	defer s.unlock()
-	if s.f == nil {
+	if s.closed.Swap(true) {
 		return nil
 	}
+	select {
+	case s.sem <- struct{}{}:
+	default:
+		if err := s.lock(ctx); err != nil {
+			go func() {
+				s.sem <- struct{}{}
+				defer s.unlock()
+				_ = s.close()
+			}()
+			return fmt.Errorf("jsonlsink: shutdown %q: a write is still running: %w", s.path, err)
+		}
+	}
+	defer s.unlock()
+	return s.close()
+}
+
+// close syncs and closes the file. The caller holds the lock.
+func (s *Sink) close() error {
 	f := s.f
 	s.f, s.buf = nil, nil
 	var errs []error

@@ -255,8 +255,8 @@ func TestShutdown(t *testing.T) {
 	require.NoError(t, s.Shutdown(ctx))
 	assert.NoError(t, s.Shutdown(ctx), "second Shutdown")
 
-	assert.ErrorIs(t, s.Write(ctx, testBatch("run", "late", 1, 0)), jsonlsink.ErrClosed)
-	assert.ErrorIs(t, s.Write(ctx, stagetrace.Batch{}), jsonlsink.ErrClosed, "empty batch too")
+	assert.ErrorIs(t, s.Write(ctx, testBatch("run", "late", 1, 0)), stagetrace.ErrClosed)
+	assert.ErrorIs(t, s.Write(ctx, stagetrace.Batch{}), stagetrace.ErrClosed, "empty batch too")
 	assert.NoError(t, s.ForceFlush(ctx), "ForceFlush after Shutdown has nothing to do")
 	assert.Equal(t, batchNames(b), names(readRecords(t, path)))
 }
@@ -264,30 +264,38 @@ func TestShutdown(t *testing.T) {
 func TestContextDoneBeforeLock(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "runs.jsonl")
 	s := newSink(t, path)
-	cancelled, cancel := context.WithCancel(context.Background())
+	ctx := context.Background()
+	b := testBatch("run", "before", 1, 1)
+	require.NoError(t, s.Write(ctx, b))
+	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 
-	t.Run("already cancelled", func(t *testing.T) {
-		assert.ErrorIs(t, s.Shutdown(cancelled), context.Canceled)
-		assert.ErrorIs(t, s.ForceFlush(cancelled), context.Canceled)
-		assert.ErrorIs(t, s.Write(cancelled, testBatch("run", "cancelled", 1, 0)), context.Canceled)
-	})
-
-	t.Run("deadline while another call holds the lock", func(t *testing.T) {
-		release := s.HoldLock()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-		defer cancel()
-		err := s.Shutdown(ctx)
-		release()
-		assert.ErrorIs(t, err, context.DeadlineExceeded)
-	})
-
-	// The sink was left open and whole.
-	ctx := context.Background()
-	b := testBatch("run", "after", 1, 1)
-	require.NoError(t, s.Write(ctx, b))
-	require.NoError(t, s.Shutdown(ctx))
+	assert.ErrorIs(t, s.ForceFlush(cancelled), context.Canceled)
+	assert.ErrorIs(t, s.Write(cancelled, testBatch("run", "cancelled", 1, 0)), context.Canceled)
+	// Nothing holds the lock: a done context does not keep Shutdown from
+	// closing the file.
+	require.NoError(t, s.Shutdown(cancelled))
+	assert.ErrorIs(t, s.Write(ctx, testBatch("run", "late", 1, 0)), stagetrace.ErrClosed)
 	assert.Equal(t, batchNames(b), names(readRecords(t, path)), "nothing written with a cancelled context")
+}
+
+func TestShutdownDeadlineWhileLockHeld(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "runs.jsonl")
+	s := newSink(t, path)
+	ctx := context.Background()
+	b := testBatch("run", "before", 1, 1)
+	require.NoError(t, s.Write(ctx, b))
+
+	release := s.HoldLock()
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	err := s.Shutdown(short)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorIs(t, s.Write(ctx, testBatch("run", "late", 1, 0)), stagetrace.ErrClosed,
+		"a Shutdown that gave up still closes the sink to writes")
+	release()
+	assert.NoError(t, s.Shutdown(ctx), "second Shutdown")
+	assert.Equal(t, batchNames(b), names(readRecords(t, path)))
 }
 
 func TestShutdownWaitsForWriter(t *testing.T) {

@@ -17,15 +17,11 @@ package memsink
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"sync"
 
 	"github.com/stagetrace/stagetrace"
 )
-
-// ErrClosed is returned by [Sink.Write] after [Sink.Shutdown].
-var ErrClosed = errors.New("memsink: sink is shut down")
 
 var (
 	_ stagetrace.Sink    = (*Sink)(nil)
@@ -50,12 +46,12 @@ func New() *Sink {
 }
 
 // Write records the spans and events of b. Empty batches are counted too.
-// It returns [ErrClosed] after [Sink.Shutdown].
+// It returns [stagetrace.ErrClosed] after [Sink.Shutdown].
 func (s *Sink) Write(_ context.Context, b stagetrace.Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return ErrClosed
+		return stagetrace.ErrClosed
 	}
 	s.batches++
 	s.spans = append(s.spans, b.Spans...)

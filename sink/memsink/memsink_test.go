@@ -124,7 +124,7 @@ func TestShutdown(t *testing.T) {
 	assert.NoError(t, s.Shutdown(ctx), "second Shutdown")
 
 	err := s.Write(ctx, stagetrace.Batch{Spans: []stagetrace.StageSpan{span("r1", "b")}})
-	assert.ErrorIs(t, err, memsink.ErrClosed)
+	assert.ErrorIs(t, err, stagetrace.ErrClosed)
 	assert.Len(t, s.Spans(), 1, "records written before Shutdown stay readable")
 	assert.Equal(t, 1, s.Batches())
 }

@@ -241,7 +241,7 @@ func TestBatcherThroughExporter(t *testing.T) {
 	}
 	wg.Wait()
 	require.NoError(t, tp.Shutdown(context.Background()))
-	assert.ErrorIs(t, s.Write(context.Background(), stagetrace.Batch{}), sqlitesink.ErrClosed, "the exporter shut the store down")
+	assert.ErrorIs(t, s.Write(context.Background(), stagetrace.Batch{}), stagetrace.ErrClosed, "the exporter shut the store down")
 
 	ro, err := sqlitesink.OpenReadOnly(path)
 	require.NoError(t, err)

@@ -43,7 +43,7 @@ func (s *Store) expireChunk(ctx context.Context, cutoff int64) (n int, err error
 	}
 	defer s.unlock()
 	if s.closed.Load() {
-		return 0, ErrClosed
+		return 0, s.closedError()
 	}
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {

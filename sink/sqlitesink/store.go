@@ -18,9 +18,6 @@ import (
 	"github.com/stagetrace/stagetrace"
 )
 
-// ErrClosed is returned by Write and the queries after Shutdown or Close.
-var ErrClosed = errors.New("sqlitesink: store is closed")
-
 // ErrReadOnly is returned by Write on a store opened with OpenReadOnly.
 var ErrReadOnly = errors.New("sqlitesink: store is read-only")
 
@@ -291,6 +288,17 @@ func (s *Store) lock(ctx context.Context) error {
 	}
 }
 
+// lockNow takes the write lock at once if it is free, else as lock does:
+// a done context does not keep Shutdown from closing an idle store.
+func (s *Store) lockNow(ctx context.Context) error {
+	select {
+	case s.sem <- struct{}{}:
+		return nil
+	default:
+		return s.lock(ctx)
+	}
+}
+
 func (s *Store) unlock() { <-s.sem }
 
 // ForceFlush makes every batch written so far durable, through a crash of
@@ -312,7 +320,7 @@ func (s *Store) ForceFlush(ctx context.Context) error {
 }
 
 // Shutdown stops retention, waits for a write in progress, and closes the
-// file. Later writes and queries return ErrClosed. If ctx is done before
+// file. Later writes and queries fail with [stagetrace.ErrClosed]. If ctx is done before
 // the write in progress ends, Shutdown returns ctx's error and the file is
 // closed when that write ends. Calls after the first return the first
 // call's result.
@@ -323,9 +331,10 @@ func (s *Store) Shutdown(ctx context.Context) error {
 		// progress, whose transaction rolls back whole.
 		s.bgCancel()
 		s.bg.Wait()
-		if err := s.lock(ctx); err != nil {
+		if err := s.lockNow(ctx); err != nil {
 			go func() {
 				s.sem <- struct{}{}
+				defer s.unlock() // writes waiting for the lock then see closed
 				_ = s.closeDBs()
 			}()
 			s.closeErr = fmt.Errorf("sqlitesink: shutdown: a write is still running: %w", err)
@@ -354,12 +363,17 @@ func (s *Store) closeDBs() error {
 	return errors.Join(errs...)
 }
 
-// readDB returns the pool queries use, or ErrClosed.
+// readDB returns the pool queries use, or the closed store's error.
 func (s *Store) readDB() (*sql.DB, error) {
 	if s.closed.Load() {
-		return nil, ErrClosed
+		return nil, s.closedError()
 	}
 	return s.rdb, nil
+}
+
+// closedError is the error of writes and queries after Shutdown.
+func (s *Store) closedError() error {
+	return fmt.Errorf("sqlitesink: %s: %w", s.path, stagetrace.ErrClosed)
 }
 
 // timeOf converts Unix nanoseconds back to a time; 0 is the zero time, as

@@ -296,11 +296,11 @@ func TestClosedStore(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, s.Shutdown(ctx))
 	assert.NoError(t, s.Shutdown(ctx), "a second Shutdown returns the first one's result")
-	assert.ErrorIs(t, s.Write(ctx, stagetrace.Batch{Spans: []stagetrace.StageSpan{{Name: "late"}}}), sqlitesink.ErrClosed)
+	assert.ErrorIs(t, s.Write(ctx, stagetrace.Batch{Spans: []stagetrace.StageSpan{{Name: "late"}}}), stagetrace.ErrClosed)
 	_, err := s.Runs(ctx, sqlitesink.RunFilter{})
-	assert.ErrorIs(t, err, sqlitesink.ErrClosed)
+	assert.ErrorIs(t, err, stagetrace.ErrClosed)
 	_, err = s.Spans(ctx, sqlitesink.SpanQuery{})
-	assert.ErrorIs(t, err, sqlitesink.ErrClosed)
+	assert.ErrorIs(t, err, stagetrace.ErrClosed)
 	assert.NoError(t, s.ForceFlush(ctx))
 }
 

@@ -117,7 +117,7 @@ func (s *Store) Write(ctx context.Context, b stagetrace.Batch) error {
 	}
 	defer s.unlock()
 	if s.closed.Load() {
-		return ErrClosed
+		return s.closedError()
 	}
 	if b.Len() == 0 {
 		return nil
