@@ -3,7 +3,9 @@ package stagetraceexporter
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -34,6 +36,9 @@ type Config struct {
 	RulesFile string `mapstructure:"rules_file"`
 	// Presets are rule presets: genai, openinference, openllmetry.
 	Presets []string `mapstructure:"presets"`
+	// Prices is the price table the cost of each span is computed with,
+	// when no rules file is given (a rules file holds its own).
+	Prices *PricesConfig `mapstructure:"prices"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -55,6 +60,53 @@ type SQLiteConfig struct {
 	Path string `mapstructure:"path"`
 	// TTL deletes runs older than this; 0 keeps everything.
 	TTL time.Duration `mapstructure:"ttl"`
+}
+
+// PricesConfig is a price table: what a million tokens cost, per model.
+type PricesConfig struct {
+	// Currency is the ISO 4217 code of every price; default USD.
+	Currency string `mapstructure:"currency"`
+	// Models maps a model name, or a glob such as "gpt-4o-*", to its
+	// prices; an exact name wins over a glob.
+	Models map[string]ModelPriceConfig `mapstructure:"models"`
+}
+
+// ModelPriceConfig is the price of a million tokens of one model.
+type ModelPriceConfig struct {
+	// Input and Output are the prices of a million uncached input tokens
+	// and of a million output tokens; both are required.
+	Input  *float64 `mapstructure:"input"`
+	Output *float64 `mapstructure:"output"`
+	// CacheRead and CacheCreation are the prices of a million input
+	// tokens read from and written to the provider's cache; default Input.
+	CacheRead     *float64 `mapstructure:"cache_read"`
+	CacheCreation *float64 `mapstructure:"cache_creation"`
+}
+
+// rulesPrices returns the table as the rules package takes it, models in
+// name order so that the first matching glob is the same on every start.
+func (p *PricesConfig) rulesPrices() (*rules.Prices, error) {
+	if p == nil {
+		return nil, nil
+	}
+	out := &rules.Prices{Currency: p.Currency}
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(p.Models)) {
+		m := p.Models[name]
+		field := "prices.models[" + name + "]"
+		if m.Input == nil || m.Output == nil {
+			errs = append(errs, fmt.Errorf("%s: give both input and output prices (per million tokens)", field))
+			continue
+		}
+		out.Models = append(out.Models, rules.ModelPrice{
+			Model: name, Input: *m.Input, Output: *m.Output,
+			CacheRead: m.CacheRead, CacheCreation: m.CacheCreation,
+		})
+	}
+	if len(p.Models) == 0 {
+		errs = append(errs, errors.New("prices.models: must price at least one model"))
+	}
+	return out, errors.Join(errs...)
 }
 
 // Validate checks the configuration, naming the field at fault.
@@ -92,12 +144,23 @@ func (c *Config) Validate() error {
 	}
 	known := rules.PresetNames()
 	for i, p := range c.Presets {
-		found := false
-		for _, k := range known {
-			found = found || k == p
-		}
-		if !found {
+		if !slices.Contains(known, p) {
 			errs = append(errs, fmt.Errorf("presets[%d]: unknown preset %q (known: %v)", i, p, known))
+		}
+	}
+	if c.Prices != nil {
+		prices, err := c.Prices.rulesPrices()
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case c.RulesFile != "":
+			errs = append(errs, errors.New("prices: give the price table in the rules file's prices section when rules_file is set"))
+		default:
+			// The rules package checks the prices themselves (currency,
+			// negative or oversized prices) and names the field.
+			if _, err := rules.Compile(rules.Config{Prices: prices}); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)

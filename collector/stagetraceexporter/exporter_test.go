@@ -119,7 +119,7 @@ func TestLifecycleTwice(t *testing.T) {
 	// The exporterhelper wrapper must be shut down once (its retry sender
 	// closes a channel); the sinks' shutdown under it is idempotent.
 	w := newWriter(mapping.Options{}, nil)
-	w.setSinks([]stagetrace.Sink{memsink.New()})
+	require.NoError(t, w.setSinks([]stagetrace.Sink{memsink.New()}))
 	require.NoError(t, w.shutdown(context.Background()))
 	require.NoError(t, w.shutdown(context.Background()))
 }
@@ -213,7 +213,7 @@ func TestExportToSinks(t *testing.T) {
 func TestInvalidIDsArePermanent(t *testing.T) {
 	mem := memsink.New()
 	w := newWriter(mapping.Options{}, nil)
-	w.setSinks([]stagetrace.Sink{mem})
+	require.NoError(t, w.setSinks([]stagetrace.Sink{mem}))
 	td := traces(2)
 	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1).SetSpanID(pcommon.SpanID{})
 	err := w.write(context.Background(), td)
