@@ -2,28 +2,20 @@ package stagetraceexporter
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/exporter/exportertest"
+
+	"github.com/stagetrace/stagetrace/collector/internal/metadatatest"
 )
 
 // The factory says what metadata.yaml says: its type, class and
 // stability; the tests configuration there is a valid one.
 func TestMetadataMatchesFactory(t *testing.T) {
-	md, err := confmaptest.LoadConf(filepath.Join(".", "metadata.yaml"))
-	require.NoError(t, err)
 	f := NewFactory()
-	assert.Equal(t, f.Type().String(), md.Get("type"))
-	assert.Equal(t, "exporter", md.Get("status::class"))
-	assert.Equal(t, []any{"traces"}, md.Get("status::stability::alpha"))
-	assert.Equal(t, component.StabilityLevelAlpha, f.TracesStability())
-
+	md := metadatatest.Check(t, "exporter", f.Type(), f.TracesStability())
 	sub, err := md.Sub("tests::config")
 	require.NoError(t, err)
 	cfg := f.CreateDefaultConfig().(*Config)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
+	"github.com/stagetrace/stagetrace/collector/internal/ruleset"
 	"github.com/stagetrace/stagetrace/rules"
 )
 
@@ -32,7 +32,8 @@ type Config struct {
 	// StageEvents synthesizes stage_start and stage_end events on each
 	// span that opens a stage.
 	StageEvents bool `mapstructure:"stage_events"`
-	// RulesFile is a stagetrace rules file applied to each mapped span.
+	// RulesFile is a stagetrace rules file applied to each mapped span:
+	// its end phase (findings, attributes) and its prices.
 	RulesFile string `mapstructure:"rules_file"`
 	// Presets are rule presets: genai, openinference, openllmetry.
 	Presets []string `mapstructure:"presets"`
@@ -137,24 +138,14 @@ func (c *Config) Validate() error {
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout: must not be negative, got %v", c.Timeout))
 	}
-	if c.RulesFile != "" {
-		if _, err := os.Stat(c.RulesFile); err != nil {
-			errs = append(errs, fmt.Errorf("rules_file: %w", err))
-		}
-	}
-	known := rules.PresetNames()
-	for i, p := range c.Presets {
-		if !slices.Contains(known, p) {
-			errs = append(errs, fmt.Errorf("presets[%d]: unknown preset %q (known: %v)", i, p, known))
-		}
-	}
+	errs = append(errs, ruleset.Check(c.RulesFile, c.Presets)...)
 	if c.Prices != nil {
 		prices, err := c.Prices.rulesPrices()
 		switch {
 		case err != nil:
 			errs = append(errs, err)
 		case c.RulesFile != "":
-			errs = append(errs, errors.New("prices: give the price table in the rules file's prices section when rules_file is set"))
+			errs = append(errs, ruleset.ErrPricesWithRulesFile)
 		default:
 			// The rules package checks the prices themselves (currency,
 			// negative or oversized prices) and names the field.

@@ -2,28 +2,22 @@ package stagetraceprocessor
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/stagetrace/stagetrace/collector/internal/metadatatest"
 )
 
 // The factory says what metadata.yaml says: its type, class and stability.
 func TestMetadataMatchesFactory(t *testing.T) {
-	md, err := confmaptest.LoadConf(filepath.Join(".", "metadata.yaml"))
-	require.NoError(t, err)
 	f := NewFactory()
-	assert.Equal(t, f.Type().String(), md.Get("type"))
-	assert.Equal(t, "processor", md.Get("status::class"))
-	assert.Equal(t, []any{"traces"}, md.Get("status::stability::alpha"))
-	assert.Equal(t, component.StabilityLevelAlpha, f.TracesStability())
+	metadatatest.Check(t, "processor", f.Type(), f.TracesStability())
 }
 
 // The lifecycle mdatagen's generated tests check: create from the

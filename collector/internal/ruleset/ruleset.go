@@ -5,9 +5,15 @@ package ruleset
 import (
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 
 	"github.com/stagetrace/stagetrace/rules"
 )
+
+// ErrPricesWithRulesFile rejects a prices key beside a rules_file: a Set
+// has one price table, and the rules file's prices section is its place.
+var ErrPricesWithRulesFile = errors.New("prices: give the price table in the rules file's prices section when rules_file is set")
 
 // Load returns the Set of the rules file path, the presets and the price
 // table prices: nil when all are empty. A price table may come from the
@@ -15,7 +21,7 @@ import (
 func Load(path string, presets []string, prices *rules.Prices) (*rules.Set, error) {
 	switch {
 	case path != "" && prices != nil:
-		return nil, errors.New("prices: give the price table in the rules file's prices section when rules_file is set")
+		return nil, ErrPricesWithRulesFile
 	case path != "":
 		return rules.LoadFileWithPresets(path, presets...)
 	case len(presets) > 0 || prices != nil:
@@ -26,4 +32,23 @@ func Load(path string, presets []string, prices *rules.Prices) (*rules.Set, erro
 		return set, nil
 	}
 	return nil, nil
+}
+
+// Check checks the rules_file and presets keys of a component's
+// configuration, naming the key at fault: the file must exist and every
+// preset must be known. The file's content is checked when it is loaded.
+func Check(path string, presets []string) []error {
+	var errs []error
+	if path != "" {
+		if _, err := os.Stat(path); err != nil {
+			errs = append(errs, fmt.Errorf("rules_file: %w", err))
+		}
+	}
+	known := rules.PresetNames()
+	for i, p := range presets {
+		if !slices.Contains(known, p) {
+			errs = append(errs, fmt.Errorf("presets[%d]: unknown preset %q (known: %v)", i, p, known))
+		}
+	}
+	return errs
 }
