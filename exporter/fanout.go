@@ -4,15 +4,75 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/stagetrace/stagetrace"
 )
 
-func writeAll(ctx context.Context, sinks []stagetrace.Sink, timeout time.Duration, b stagetrace.Batch) error {
-	return eachSink(ctx, sinks, timeout, "write", func(ctx context.Context, s stagetrace.Sink) error {
+// Fanout writes each batch to several sinks at once, so that a slow sink
+// does not delay the others, and names the sink in each error. It is the
+// writing half of an exporter, shared by the SDK exporter and the
+// collector exporter. A Fanout is safe for concurrent use.
+type Fanout struct {
+	sinks   []stagetrace.Sink
+	timeout time.Duration
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+var (
+	_ stagetrace.Sink    = (*Fanout)(nil)
+	_ stagetrace.Flusher = (*Fanout)(nil)
+)
+
+// NewFanout returns a Fanout over sinks, which it owns: its Shutdown shuts
+// them down. timeout, when positive, bounds how long one sink may take to
+// write one batch (see WithSinkTimeout); zero means the caller's deadline.
+func NewFanout(timeout time.Duration, sinks ...stagetrace.Sink) (*Fanout, error) {
+	if len(sinks) == 0 {
+		return nil, errors.New("stagetrace exporter: no sink")
+	}
+	for i, s := range sinks {
+		if s == nil {
+			return nil, fmt.Errorf("stagetrace exporter: sink %d is nil", i)
+		}
+	}
+	if timeout < 0 {
+		return nil, fmt.Errorf("stagetrace exporter: negative sink timeout %v", timeout)
+	}
+	return &Fanout{sinks: sinks, timeout: timeout}, nil
+}
+
+// Write writes b to every sink. A failing sink does not stop the others:
+// their errors are joined, each naming its sink.
+func (f *Fanout) Write(ctx context.Context, b stagetrace.Batch) error {
+	return eachSink(ctx, f.sinks, f.timeout, "write", func(ctx context.Context, s stagetrace.Sink) error {
 		return s.Write(ctx, b)
 	})
+}
+
+// ForceFlush flushes every sink that buffers (implements stagetrace.Flusher).
+func (f *Fanout) ForceFlush(ctx context.Context) error {
+	return eachSink(ctx, f.sinks, 0, "flush", func(ctx context.Context, s stagetrace.Sink) error {
+		if fl, ok := s.(stagetrace.Flusher); ok {
+			return fl.ForceFlush(ctx)
+		}
+		return nil
+	})
+}
+
+// Shutdown shuts every sink down, each flushing what it holds, and returns
+// by ctx's deadline with an error naming any sink that had not finished.
+// Calls after the first return the first call's result.
+func (f *Fanout) Shutdown(ctx context.Context) error {
+	f.stopOnce.Do(func() {
+		f.stopErr = eachSink(ctx, f.sinks, 0, "shutdown", func(ctx context.Context, s stagetrace.Sink) error {
+			return s.Shutdown(ctx)
+		})
+	})
+	return f.stopErr
 }
 
 // eachSink runs op on every sink at once, so that a slow sink does not delay

@@ -1,7 +1,3 @@
-// Package mapping is the one mapping from an ended span to the stagetrace
-// model. The SDK exporter and the collector exporter both feed it through a
-// SpanView, so a span maps to the same StageSpan and TraceEvents whichever
-// path it takes.
 package mapping
 
 import (

@@ -28,6 +28,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
@@ -112,7 +113,9 @@ func TestCollectorEndToEnd(t *testing.T) {
 	tr = htp.Tracer("e2e")
 	cctx, chat := tr.Start(ctx, "chat gpt-4o", trace.WithAttributes(
 		attribute.String("gen_ai.operation.name", "chat"),
+		attribute.String("gen_ai.request.model", "gpt-4o"),
 		attribute.Int("gen_ai.usage.input_tokens", 11),
+		attribute.Int("gen_ai.usage.output_tokens", 4),
 	))
 	_, tool := tr.Start(cctx, "tool")
 	tool.End()
@@ -135,6 +138,7 @@ func TestCollectorEndToEnd(t *testing.T) {
 	defer f.Close()
 	spans, events := 0, 0
 	runs := map[string]int{}
+	var chatSpan *stagetrace.StageSpan
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -143,6 +147,9 @@ func TestCollectorEndToEnd(t *testing.T) {
 		if rec.Span != nil {
 			spans++
 			runs[rec.Span.RunID]++
+			if rec.Span.Name == "chat gpt-4o" {
+				chatSpan = rec.Span
+			}
 		} else {
 			events++
 		}
@@ -151,6 +158,18 @@ func TestCollectorEndToEnd(t *testing.T) {
 	assert.Equal(t, 7, spans)
 	assert.Equal(t, 4, events)
 	assert.Equal(t, map[string]int{"sess-grpc": 4, "sess-http": 2, "explicit-run": 1}, runs)
+
+	// The example configuration derives findings and costs: 11 input and 4
+	// output tokens of gpt-4o at 2.5 and 10 per million.
+	require.NotNil(t, chatSpan, "the chat span was written")
+	tokens, ok := chatSpan.Findings.Get(attributes.FindingInputTokens)
+	require.True(t, ok, "input_tokens finding: %v", chatSpan.Findings)
+	assert.Equal(t, int64(11), tokens.AsInt64())
+	cost, ok := chatSpan.Findings.Get(attributes.FindingCost)
+	require.True(t, ok, "cost finding: %v", chatSpan.Findings)
+	assert.InDelta(t, 67.5e-6, cost.AsFloat64(), 1e-12)
+	currency, _ := chatSpan.Findings.Get(attributes.FindingCostCurrency)
+	assert.Equal(t, "USD", currency.AsString())
 
 	st, err := sqlitesink.OpenReadOnly(dbPath)
 	require.NoError(t, err)

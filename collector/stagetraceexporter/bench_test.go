@@ -61,7 +61,7 @@ func BenchmarkExport512(b *testing.B) {
 	}
 	b.Run("collector", func(b *testing.B) {
 		w := newWriter(mapping.Options{}, nil)
-		w.setSinks([]stagetrace.Sink{newSink(b)})
+		require.NoError(b, w.setSinks([]stagetrace.Sink{newSink(b)}))
 		b.ReportAllocs()
 		for b.Loop() {
 			if err := w.write(ctx, td); err != nil {

@@ -3,13 +3,15 @@ package stagetraceexporter
 import (
 	"errors"
 	"fmt"
-	"os"
+	"maps"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
+	"github.com/stagetrace/stagetrace/collector/internal/ruleset"
 	"github.com/stagetrace/stagetrace/rules"
 )
 
@@ -30,10 +32,14 @@ type Config struct {
 	// StageEvents synthesizes stage_start and stage_end events on each
 	// span that opens a stage.
 	StageEvents bool `mapstructure:"stage_events"`
-	// RulesFile is a stagetrace rules file applied to each mapped span.
+	// RulesFile is a stagetrace rules file applied to each mapped span:
+	// its end phase (findings, attributes) and its prices.
 	RulesFile string `mapstructure:"rules_file"`
 	// Presets are rule presets: genai, openinference, openllmetry.
 	Presets []string `mapstructure:"presets"`
+	// Prices is the price table the cost of each span is computed with,
+	// when no rules file is given (a rules file holds its own).
+	Prices *PricesConfig `mapstructure:"prices"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -55,6 +61,53 @@ type SQLiteConfig struct {
 	Path string `mapstructure:"path"`
 	// TTL deletes runs older than this; 0 keeps everything.
 	TTL time.Duration `mapstructure:"ttl"`
+}
+
+// PricesConfig is a price table: what a million tokens cost, per model.
+type PricesConfig struct {
+	// Currency is the ISO 4217 code of every price; default USD.
+	Currency string `mapstructure:"currency"`
+	// Models maps a model name, or a glob such as "gpt-4o-*", to its
+	// prices; an exact name wins over a glob.
+	Models map[string]ModelPriceConfig `mapstructure:"models"`
+}
+
+// ModelPriceConfig is the price of a million tokens of one model.
+type ModelPriceConfig struct {
+	// Input and Output are the prices of a million uncached input tokens
+	// and of a million output tokens; both are required.
+	Input  *float64 `mapstructure:"input"`
+	Output *float64 `mapstructure:"output"`
+	// CacheRead and CacheCreation are the prices of a million input
+	// tokens read from and written to the provider's cache; default Input.
+	CacheRead     *float64 `mapstructure:"cache_read"`
+	CacheCreation *float64 `mapstructure:"cache_creation"`
+}
+
+// rulesPrices returns the table as the rules package takes it, models in
+// name order so that the first matching glob is the same on every start.
+func (p *PricesConfig) rulesPrices() (*rules.Prices, error) {
+	if p == nil {
+		return nil, nil
+	}
+	out := &rules.Prices{Currency: p.Currency}
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(p.Models)) {
+		m := p.Models[name]
+		field := "prices.models[" + name + "]"
+		if m.Input == nil || m.Output == nil {
+			errs = append(errs, fmt.Errorf("%s: give both input and output prices (per million tokens)", field))
+			continue
+		}
+		out.Models = append(out.Models, rules.ModelPrice{
+			Model: name, Input: *m.Input, Output: *m.Output,
+			CacheRead: m.CacheRead, CacheCreation: m.CacheCreation,
+		})
+	}
+	if len(p.Models) == 0 {
+		errs = append(errs, errors.New("prices.models: must price at least one model"))
+	}
+	return out, errors.Join(errs...)
 }
 
 // Validate checks the configuration, naming the field at fault.
@@ -85,19 +138,20 @@ func (c *Config) Validate() error {
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout: must not be negative, got %v", c.Timeout))
 	}
-	if c.RulesFile != "" {
-		if _, err := os.Stat(c.RulesFile); err != nil {
-			errs = append(errs, fmt.Errorf("rules_file: %w", err))
-		}
-	}
-	known := rules.PresetNames()
-	for i, p := range c.Presets {
-		found := false
-		for _, k := range known {
-			found = found || k == p
-		}
-		if !found {
-			errs = append(errs, fmt.Errorf("presets[%d]: unknown preset %q (known: %v)", i, p, known))
+	errs = append(errs, ruleset.Check(c.RulesFile, c.Presets)...)
+	if c.Prices != nil {
+		prices, err := c.Prices.rulesPrices()
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case c.RulesFile != "":
+			errs = append(errs, ruleset.ErrPricesWithRulesFile)
+		default:
+			// The rules package checks the prices themselves (currency,
+			// negative or oversized prices) and names the field.
+			if _, err := rules.Compile(rules.Config{Prices: prices}); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)

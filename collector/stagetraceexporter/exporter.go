@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
-	"sync/atomic"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/collector/internal/pdataview"
+	"github.com/stagetrace/stagetrace/exporter"
 	"github.com/stagetrace/stagetrace/mapping"
 	"github.com/stagetrace/stagetrace/rules"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
@@ -23,17 +24,20 @@ import (
 // of traces to them.
 type stageExporter struct {
 	cfg *Config
-	w   *writer
+	// logger is the component's logger, which the sinks log their
+	// warnings to.
+	logger *slog.Logger
+	w      *writer
 }
 
-func newStageExporter(cfg *Config, set *rules.Set) *stageExporter {
-	return &stageExporter{cfg: cfg, w: newWriter(mapping.Options{StageEvents: cfg.StageEvents}, set)}
+func newStageExporter(cfg *Config, set *rules.Set, logger *slog.Logger) *stageExporter {
+	return &stageExporter{cfg: cfg, logger: logger, w: newWriter(mapping.Options{StageEvents: cfg.StageEvents}, set)}
 }
 
 func (e *stageExporter) start(context.Context, component.Host) error {
 	var sinks []stagetrace.Sink
 	if j := e.cfg.JSONL; j != nil {
-		var opts []jsonlsink.Option
+		opts := []jsonlsink.Option{jsonlsink.WithLogger(e.logger)}
 		if j.MaxSizeBytes > 0 {
 			opts = append(opts, jsonlsink.WithMaxSize(j.MaxSizeBytes))
 		}
@@ -47,7 +51,7 @@ func (e *stageExporter) start(context.Context, component.Host) error {
 		sinks = append(sinks, s)
 	}
 	if q := e.cfg.SQLite; q != nil {
-		var opts []sqlitesink.Option
+		opts := []sqlitesink.Option{sqlitesink.WithLogger(e.logger)}
 		if q.TTL > 0 {
 			opts = append(opts, sqlitesink.WithTTL(q.TTL))
 		}
@@ -60,8 +64,7 @@ func (e *stageExporter) start(context.Context, component.Host) error {
 		}
 		sinks = append(sinks, s)
 	}
-	e.w.setSinks(sinks)
-	return nil
+	return e.w.setSinks(sinks)
 }
 
 func (e *stageExporter) shutdown(ctx context.Context) error { return e.w.shutdown(ctx) }
@@ -74,49 +77,50 @@ func (e *stageExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 var errNotStarted = errors.New("stagetrace exporter: not started or shut down")
 
 // writer maps pdata traces to stagetrace batches and writes them to its
-// sinks. It is safe for concurrent use.
+// sinks: the same mapping.Mapper and exporter.Fanout as the SDK exporter,
+// fed with pdata spans. It is safe for concurrent use.
 type writer struct {
-	opts mapping.Options
+	mapper    *mapping.Mapper
+	resources mapping.ResourceCache[string]
 
 	mu    sync.RWMutex
-	sinks []stagetrace.Sink
+	sinks *exporter.Fanout
 	shut  bool
-
-	attrsPerSpan atomic.Int64
-	resources    resourceCache
 }
 
+// newWriter returns a writer mapping with opts and applying set, when not
+// nil, to each mapped span: the rules' end phase and the costs.
 func newWriter(opts mapping.Options, set *rules.Set) *writer {
 	if set != nil {
 		// Only a non-nil set: a nil *rules.Set in the interface would not
 		// compare equal to nil.
 		opts.Enrich = set
 	}
-	w := &writer{opts: opts}
-	w.attrsPerSpan.Store(8)
-	return w
+	return &writer{mapper: mapping.NewMapper(opts)}
 }
 
-func (w *writer) setSinks(s []stagetrace.Sink) {
+// setSinks makes the writer write to sinks, which it then owns.
+func (w *writer) setSinks(sinks []stagetrace.Sink) error {
+	fan, err := exporter.NewFanout(0, sinks...)
+	if err != nil {
+		return err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.sinks = s
+	w.sinks = fan
+	return nil
 }
 
 // shutdown shuts the sinks down; calls after the first do nothing.
 func (w *writer) shutdown(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.shut {
+	if w.shut || w.sinks == nil {
+		w.shut = true
 		return nil
 	}
 	w.shut = true
-	var errs []error
-	for _, s := range w.sinks {
-		errs = append(errs, s.Shutdown(ctx))
-	}
-	w.sinks = nil
-	return errors.Join(errs...)
+	return w.sinks.Shutdown(ctx)
 }
 
 // batch maps td into a batch. Spans with an invalid trace or span id are
@@ -126,14 +130,15 @@ func (w *writer) batch(td ptrace.Traces) (stagetrace.Batch, int) {
 	if n == 0 {
 		return stagetrace.Batch{}, 0
 	}
-	b := mapping.NewBatcher(w.opts, n, int(w.attrsPerSpan.Load()))
+	b := w.mapper.Batcher(n)
 	view := &pdataview.Span{}
 	invalid := 0
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
-		// One conversion per ResourceSpans, shared by equal resources.
-		res := w.resources.get(rs)
+		// One conversion per distinct resource content, across batches.
+		r := rs.Resource()
+		res := w.resources.Get(pdataview.ResourceKey(r), func() *stagetrace.Resource { return pdataview.Resource(r) })
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
@@ -150,16 +155,13 @@ func (w *writer) batch(td ptrace.Traces) (stagetrace.Batch, int) {
 			}
 		}
 	}
-	if per := b.AttrCount() / n; per > 0 {
-		w.attrsPerSpan.Store(int64(per + 1))
-	}
-	return b.Batch(), invalid
+	return w.mapper.Finish(b, n), invalid
 }
 
-// write maps td and writes it to every sink. A failing sink does not stop
-// the others; their errors are joined and retried. Spans that cannot be
-// mapped (invalid ids) yield a permanent error, after the others are
-// written.
+// write maps td and writes it to every sink at once (exporter.Fanout). A
+// failing sink does not stop the others; their errors, each naming its
+// sink, are joined and retried. Spans that cannot be mapped (invalid ids)
+// yield a permanent error, after the others are written.
 func (w *writer) write(ctx context.Context, td ptrace.Traces) error {
 	batch, invalid := w.batch(td)
 	w.mu.RLock()
@@ -167,46 +169,13 @@ func (w *writer) write(ctx context.Context, td ptrace.Traces) error {
 	if w.shut || w.sinks == nil {
 		return consumererror.NewPermanent(errNotStarted)
 	}
-	var errs []error
 	if batch.Len() > 0 {
-		for _, s := range w.sinks {
-			if err := s.Write(ctx, batch); err != nil {
-				errs = append(errs, err)
-			}
+		if err := w.sinks.Write(ctx, batch); err != nil {
+			return err
 		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
 	}
 	if invalid > 0 {
 		return consumererror.NewPermanent(fmt.Errorf("stagetrace exporter: dropped %d spans with an invalid trace or span id", invalid))
 	}
 	return nil
-}
-
-// maxResources bounds the resource cache: many distinct resources mean
-// resources are being made per span upstream.
-const maxResources = 256
-
-// resourceCache converts each distinct resource content once, so spans
-// of equal resources share one *stagetrace.Resource across batches.
-type resourceCache struct {
-	mu sync.Mutex
-	m  map[string]*stagetrace.Resource
-}
-
-func (c *resourceCache) get(rs ptrace.ResourceSpans) *stagetrace.Resource {
-	r := rs.Resource()
-	key := pdataview.ResourceKey(r)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if res, ok := c.m[key]; ok {
-		return res
-	}
-	if c.m == nil || len(c.m) >= maxResources {
-		c.m = make(map[string]*stagetrace.Resource)
-	}
-	res := pdataview.Resource(r)
-	c.m[key] = res
-	return res
 }

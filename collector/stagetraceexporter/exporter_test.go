@@ -3,6 +3,7 @@ package stagetraceexporter
 import (
 	"bufio"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -21,8 +22,12 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/collector/internal/ruleset"
 	"github.com/stagetrace/stagetrace/mapping"
 	"github.com/stagetrace/stagetrace/sink/memsink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
@@ -72,6 +77,53 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, &SQLiteConfig{Path: "stagetrace.db", TTL: 168 * time.Hour}, cfg.SQLite)
 	assert.True(t, cfg.StageEvents)
 	assert.Equal(t, []string{"genai", "openinference"}, cfg.Presets)
+
+	cfg = NewFactory().CreateDefaultConfig().(*Config)
+	sub, err = cm.Sub("stagetrace/prices")
+	require.NoError(t, err)
+	require.NoError(t, sub.Unmarshal(cfg))
+	require.NoError(t, confmap.Validate(cfg))
+	require.NotNil(t, cfg.Prices)
+	assert.Equal(t, "EUR", cfg.Prices.Currency)
+	require.Len(t, cfg.Prices.Models, 2)
+	gpt := cfg.Prices.Models["gpt-4o"]
+	require.NotNil(t, gpt.Input)
+	require.NotNil(t, gpt.CacheRead)
+	assert.Equal(t, 2.5, *gpt.Input)
+	assert.Equal(t, 1.25, *gpt.CacheRead)
+	assert.Nil(t, cfg.Prices.Models["gpt-4o-mini-*"].CacheRead)
+}
+
+func price(f float64) *float64 { return &f }
+
+// The exporter computes costs from its prices key: the collector path
+// prices spans without a rules file.
+func TestPricesComputeCost(t *testing.T) {
+	cfg := sinkConfig(t)
+	cfg.Presets = []string{"genai"}
+	cfg.Prices = &PricesConfig{Models: map[string]ModelPriceConfig{"gpt-4o": {Input: price(2.5), Output: price(10)}}}
+	require.NoError(t, cfg.Validate())
+	prices, err := cfg.Prices.rulesPrices()
+	require.NoError(t, err)
+	set, err := ruleset.Load("", cfg.Presets, prices)
+	require.NoError(t, err)
+
+	td := ptrace.NewTraces()
+	s := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	s.SetName("chat gpt-4o")
+	s.SetTraceID(pcommon.TraceID{1})
+	s.SetSpanID(pcommon.SpanID{1})
+	s.Attributes().PutStr("gen_ai.operation.name", "chat")
+	s.Attributes().PutStr("gen_ai.request.model", "gpt-4o")
+	s.Attributes().PutInt("gen_ai.usage.input_tokens", 1000)
+	s.Attributes().PutInt("gen_ai.usage.output_tokens", 100)
+	b, _ := newWriter(mapping.Options{}, set).batch(td)
+	require.Len(t, b.Spans, 1)
+	cost, ok := b.Spans[0].Findings.Get(attributes.FindingCost)
+	require.True(t, ok, "findings: %v", b.Spans[0].Findings)
+	assert.InDelta(t, 0.0035, cost.AsFloat64(), 1e-12)
+	currency, _ := b.Spans[0].Findings.Get(attributes.FindingCostCurrency)
+	assert.Equal(t, "USD", currency.AsString())
 }
 
 func TestValidateNamesField(t *testing.T) {
@@ -88,6 +140,19 @@ func TestValidateNamesField(t *testing.T) {
 		{"sqlite ttl", Config{SQLite: &SQLiteConfig{Path: "x", TTL: -time.Second}}, "sqlite.ttl"},
 		{"rules file", Config{JSONL: &JSONLConfig{Path: "x"}, RulesFile: filepath.Join("testdata", "nope.yaml")}, "rules_file"},
 		{"preset", Config{JSONL: &JSONLConfig{Path: "x"}, Presets: []string{"nope"}}, "presets[0]"},
+		{"no priced model", Config{JSONL: &JSONLConfig{Path: "x"}, Prices: &PricesConfig{}}, "prices.models: must price at least one model"},
+		{"missing output price", Config{JSONL: &JSONLConfig{Path: "x"}, Prices: &PricesConfig{
+			Models: map[string]ModelPriceConfig{"m": {Input: price(1)}},
+		}}, "prices.models[m]: give both input and output"},
+		{"negative price", Config{JSONL: &JSONLConfig{Path: "x"}, Prices: &PricesConfig{
+			Models: map[string]ModelPriceConfig{"m": {Input: price(-1), Output: price(1)}},
+		}}, "prices.models[m]"},
+		{"bad currency", Config{JSONL: &JSONLConfig{Path: "x"}, Prices: &PricesConfig{
+			Currency: "dollars", Models: map[string]ModelPriceConfig{"m": {Input: price(1), Output: price(1)}},
+		}}, "prices.currency"},
+		{"prices beside a rules file", Config{JSONL: &JSONLConfig{Path: "x"}, RulesFile: filepath.Join("testdata", "rules.yaml"), Prices: &PricesConfig{
+			Models: map[string]ModelPriceConfig{"m": {Input: price(1), Output: price(1)}},
+		}}, "prices: give the price table in the rules file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.Validate()
@@ -119,7 +184,7 @@ func TestLifecycleTwice(t *testing.T) {
 	// The exporterhelper wrapper must be shut down once (its retry sender
 	// closes a channel); the sinks' shutdown under it is idempotent.
 	w := newWriter(mapping.Options{}, nil)
-	w.setSinks([]stagetrace.Sink{memsink.New()})
+	require.NoError(t, w.setSinks([]stagetrace.Sink{memsink.New()}))
 	require.NoError(t, w.shutdown(context.Background()))
 	require.NoError(t, w.shutdown(context.Background()))
 }
@@ -213,7 +278,7 @@ func TestExportToSinks(t *testing.T) {
 func TestInvalidIDsArePermanent(t *testing.T) {
 	mem := memsink.New()
 	w := newWriter(mapping.Options{}, nil)
-	w.setSinks([]stagetrace.Sink{mem})
+	require.NoError(t, w.setSinks([]stagetrace.Sink{mem}))
 	td := traces(2)
 	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1).SetSpanID(pcommon.SpanID{})
 	err := w.write(context.Background(), td)
@@ -278,4 +343,59 @@ func TestResourceShared(t *testing.T) {
 	assert.Same(t, b.Spans[0].Resource, b.Spans[1].Resource)
 	b2, _ := w.batch(traces(1))
 	assert.Same(t, b.Spans[0].Resource, b2.Spans[0].Resource)
+}
+
+// A sink's warnings reach the collector's log, with the component's
+// fields: here the JSON Lines sink cuts the torn last line an interrupted
+// write left.
+func TestSinkWarningsReachCollectorLog(t *testing.T) {
+	cfg := sinkConfig(t)
+	require.NoError(t, os.WriteFile(cfg.JSONL.Path, []byte(`{"type":"stage_span","run_id":"r`), 0o600))
+	core, logs := observer.New(zap.DebugLevel)
+	f := NewFactory()
+	set := exportertest.NewNopSettings(f.Type())
+	set.Logger = zap.New(core).With(zap.String("otelcol.component.id", "stagetrace"))
+	e, err := f.CreateTraces(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, e.Shutdown(context.Background()))
+
+	warned := logs.FilterLevelExact(zap.WarnLevel).FilterMessageSnippet("torn").All()
+	require.Len(t, warned, 1, "logged: %v", logs.All())
+	assert.Equal(t, "stagetrace", warned[0].ContextMap()["otelcol.component.id"])
+	assert.Equal(t, cfg.JSONL.Path, warned[0].ContextMap()["path"])
+}
+
+// blockingSink fails each write after release is closed.
+type blockingSink struct{ release chan struct{} }
+
+func (s *blockingSink) Write(ctx context.Context, _ stagetrace.Batch) error {
+	select {
+	case <-s.release:
+		return errors.New("disk full")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *blockingSink) Shutdown(context.Context) error { return nil }
+
+// The sinks are written at once: a slow sink does not hold back the
+// others, and its error names it.
+func TestSlowSinkDoesNotDelayOthers(t *testing.T) {
+	slow, mem := &blockingSink{release: make(chan struct{})}, memsink.New()
+	w := newWriter(mapping.Options{}, nil)
+	require.NoError(t, w.setSinks([]stagetrace.Sink{slow, mem}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- w.write(ctx, traces(2)) }()
+	assert.Eventually(t, func() bool { return len(mem.Spans()) == 2 }, 5*time.Second, time.Millisecond,
+		"the other sink is written while the slow one blocks")
+	close(slow.release)
+	err := <-done
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "sink 0 (*stagetraceexporter.blockingSink) write: disk full")
+	assert.False(t, consumererror.IsPermanent(err), "a sink's failure is retried")
+	require.NoError(t, w.shutdown(context.Background()))
 }

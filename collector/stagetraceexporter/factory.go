@@ -6,6 +6,7 @@ package stagetraceexporter
 
 import (
 	"context"
+	"log/slog"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -13,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.uber.org/zap/exp/zapslog"
 
 	"github.com/stagetrace/stagetrace/collector/internal/ruleset"
 )
@@ -43,11 +45,18 @@ func createDefaultConfig() component.Config {
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	c := cfg.(*Config)
-	set2, err := ruleset.Load(c.RulesFile, c.Presets)
+	prices, err := c.Prices.rulesPrices()
 	if err != nil {
 		return nil, err
 	}
-	e := newStageExporter(c, set2)
+	rs, err := ruleset.Load(c.RulesFile, c.Presets, prices)
+	if err != nil {
+		return nil, err
+	}
+	// The sinks log through the collector's logger, with the component's
+	// fields (kind, id, pipeline).
+	logger := slog.New(zapslog.NewHandler(set.Logger.Core()))
+	e := newStageExporter(c, rs, logger)
 	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces,
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		exporterhelper.WithStart(e.start),

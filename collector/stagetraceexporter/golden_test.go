@@ -248,7 +248,7 @@ func collectorPath(t *testing.T, set *rules.Set, rulesFile string) *memsink.Sink
 
 	mem := memsink.New()
 	w := newWriter(mapping.Options{StageEvents: true}, set)
-	w.setSinks([]stagetrace.Sink{mem})
+	require.NoError(t, w.setSinks([]stagetrace.Sink{mem}))
 	for _, b := range out.AllTraces() {
 		require.NoError(t, w.write(context.Background(), b))
 	}
@@ -318,7 +318,24 @@ func TestGoldenSDKAndCollectorAgree(t *testing.T) {
 	v, ok = byName["chat gpt-4o"].Findings.Get("input_tokens")
 	require.True(t, ok)
 	assert.Equal(t, int64(120), v.AsInt64())
+	// The cost is computed once, by the exporter: 120 input and 30 output
+	// tokens of gpt-4o at 2.5 and 10 per million.
+	v, ok = byName["chat gpt-4o"].Findings.Get("cost")
+	require.True(t, ok, "the collector path computes costs")
+	assert.InDelta(t, 0.0006, v.AsFloat64(), 1e-12)
+	assert.Equal(t, 1, countKey(byName["chat gpt-4o"].Findings, "cost"), "one cost finding: the cost ran once")
+	assert.Equal(t, 1, countKey(byName["retrieve docs"].Findings, "documents"), "one documents finding: the rules' findings ran once")
 	if t.Failed() {
 		t.Logf("sdk:\n%s\ncollector:\n%s", strings.Join(sdkSpans, "\n"), strings.Join(colSpans, "\n"))
 	}
+}
+
+func countKey(a stagetrace.Attrs, key string) int {
+	n := 0
+	for _, kv := range a {
+		if kv.Key == key {
+			n++
+		}
+	}
+	return n
 }

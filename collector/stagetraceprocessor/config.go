@@ -2,10 +2,8 @@ package stagetraceprocessor
 
 import (
 	"errors"
-	"fmt"
-	"os"
 
-	"github.com/stagetrace/stagetrace/rules"
+	"github.com/stagetrace/stagetrace/collector/internal/ruleset"
 )
 
 // Config is the configuration of the stagetrace processor.
@@ -17,8 +15,9 @@ type Config struct {
 	// as "session.id") giving the run id of spans that neither carry one
 	// nor inherit one from a parent in the same batch.
 	RunIDResourceAttribute string `mapstructure:"run_id_resource_attribute"`
-	// RulesFile is a stagetrace rules file (YAML); rules give stages,
-	// attributes and findings.
+	// RulesFile is a stagetrace rules file (YAML). The processor runs its
+	// start phase: the stages and attributes rules give. Findings and
+	// costs are the stagetrace exporter's.
 	RulesFile string `mapstructure:"rules_file"`
 	// Presets are rule presets: genai, openinference, openllmetry.
 	Presets []string `mapstructure:"presets"`
@@ -33,25 +32,6 @@ func (c *Config) Validate() error {
 	if c.RunIDAttribute == "" {
 		errs = append(errs, errors.New("run_id_attribute: must not be empty"))
 	}
-	if c.RulesFile != "" {
-		if _, err := os.Stat(c.RulesFile); err != nil {
-			errs = append(errs, fmt.Errorf("rules_file: %w", err))
-		}
-	}
-	known := rules.PresetNames()
-	for i, p := range c.Presets {
-		if !contains(known, p) {
-			errs = append(errs, fmt.Errorf("presets[%d]: unknown preset %q (known: %v)", i, p, known))
-		}
-	}
+	errs = append(errs, ruleset.Check(c.RulesFile, c.Presets)...)
 	return errors.Join(errs...)
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

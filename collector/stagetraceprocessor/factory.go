@@ -1,7 +1,17 @@
 // Package stagetraceprocessor is an OpenTelemetry Collector processor that
-// places spans in a stagetrace run and stage: it sets run.id, run.stage,
-// run.stage_inherited and finding.<name> attributes, as the stagetrace SDK
-// processor and exporter would for spans of an instrumented Go program.
+// places spans in a stagetrace run and stage: it sets the run.id, run.stage
+// and run.stage_inherited attributes, and the attributes of the rules'
+// start phase, as the stagetrace SDK processor does for spans of an
+// instrumented Go program.
+//
+// The collector path has the SDK path's division of work. This processor
+// places: it needs the whole batch, to hand a parent's run and stage down
+// to its children. The stagetrace exporter maps each span once, pdata to
+// model, and then applies the rules' end phase (findings, late attributes)
+// and the costs on the mapped span, once per span, as the SDK exporter
+// does with exporter.WithRules. Give the rules to both components, as
+// setup gives one rules.Set to both SDK components; findings and costs are
+// never written back into pdata.
 package stagetraceprocessor
 
 import (
@@ -38,7 +48,7 @@ func createDefaultConfig() component.Config {
 
 func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
 	c := cfg.(*Config)
-	set2, err := ruleset.Load(c.RulesFile, c.Presets)
+	set2, err := ruleset.Load(c.RulesFile, c.Presets, nil)
 	if err != nil {
 		return nil, err
 	}

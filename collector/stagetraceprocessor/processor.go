@@ -43,8 +43,8 @@ type node struct {
 }
 
 // processTraces resolves each span's run and stage, in three passes: read
-// each span's own values and the rules' (adding the rules' attributes and
-// findings), link each span to its parent when the parent is in the same
+// each span's own values and the rules' start phase (adding the rules'
+// attributes), link each span to its parent when the parent is in the same
 // batch, then walk up to the nearest ancestor with a value.
 //
 // The run id is the span's own (RunIDAttribute), else that of its nearest
@@ -89,16 +89,17 @@ func (p *spanProcessor) processTraces(_ context.Context, td ptrace.Traces) (ptra
 				n.stage, n.hasStage = stringOrSet(attrs, string(attributes.RunStage))
 				if p.rules != nil {
 					view.Span, view.ScopeName = s, scope
-					p.rules.Eval(rules.PhaseEnd, view, &res)
+					// The start phase, as the SDK processor runs it: the
+					// stages placement needs and the attributes other
+					// components should see. Findings and costs are the
+					// exporter's, on the mapped span.
+					p.rules.Eval(rules.PhaseStart, view, &res)
 					if !n.hasStage && res.Stage != "" {
 						n.stage, n.hasStage = res.Stage, true
 						attrs.PutStr(string(attributes.RunStage), res.Stage)
 					}
 					for _, a := range res.Attributes {
 						putValue(attrs, a.Key, a.Value)
-					}
-					for _, f := range res.Findings {
-						putValue(attrs, attributes.FindingPrefix+f.Key, f.Value)
 					}
 				}
 				index[spanKey{s.TraceID(), s.SpanID()}] = len(nodes)

@@ -1,0 +1,43 @@
+package stagetraceexporter
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+
+	"github.com/stagetrace/stagetrace/collector/internal/metadatatest"
+)
+
+// The factory says what metadata.yaml says: its type, class and
+// stability; the tests configuration there is a valid one.
+func TestMetadataMatchesFactory(t *testing.T) {
+	f := NewFactory()
+	md := metadatatest.Check(t, "exporter", f.Type(), f.TracesStability())
+	sub, err := md.Sub("tests::config")
+	require.NoError(t, err)
+	cfg := f.CreateDefaultConfig().(*Config)
+	require.NoError(t, sub.Unmarshal(cfg))
+	require.NoError(t, cfg.Validate())
+}
+
+// The lifecycle mdatagen's generated tests check: create, start, consume,
+// shut down; and shut down without start.
+func TestComponentLifecycle(t *testing.T) {
+	f := NewFactory()
+	cfg := sinkConfig(t)
+	require.NoError(t, componenttest.CheckConfigStruct(cfg))
+	ctx := context.Background()
+
+	e, err := f.CreateTraces(ctx, exportertest.NewNopSettings(f.Type()), cfg)
+	require.NoError(t, err)
+	require.NoError(t, e.Shutdown(ctx), "shutdown without start")
+
+	e, err = f.CreateTraces(ctx, exportertest.NewNopSettings(f.Type()), cfg)
+	require.NoError(t, err)
+	require.NoError(t, e.Start(ctx, componenttest.NewNopHost()))
+	require.NoError(t, e.ConsumeTraces(ctx, traces(3)))
+	require.NoError(t, e.Shutdown(ctx))
+}
