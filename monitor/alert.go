@@ -13,6 +13,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/query"
 )
 
 // Level is how urgent an alert is.
@@ -39,53 +40,20 @@ const (
 	StateResolved State = "resolved"
 )
 
-// Op compares a value with a threshold.
-type Op string
+// Op compares a value with a threshold: one of the ordering operators
+// (<, <=, >, >=) of the filter language.
+type Op = query.Op
 
-// Comparison operators.
+// Comparison operators, under the names the monitor gave them.
 const (
-	OpLess         Op = "<"
-	OpLessEqual    Op = "<="
-	OpGreater      Op = ">"
-	OpGreaterEqual Op = ">="
+	OpLess         = query.OpLt
+	OpLessEqual    = query.OpLe
+	OpGreater      = query.OpGt
+	OpGreaterEqual = query.OpGe
 )
 
-func (o Op) valid() bool {
-	return o == OpLess || o == OpLessEqual || o == OpGreater || o == OpGreaterEqual
-}
-
-// holds reports whether v op t.
-func (o Op) holds(v, t float64) bool {
-	switch o {
-	case OpLess:
-		return v < t
-	case OpLessEqual:
-		return v <= t
-	case OpGreater:
-		return v > t
-	case OpGreaterEqual:
-		return v >= t
-	}
-	return false
-}
-
-// holdsSign reports whether v op t holds for c, the sign of v - t.
-func (o Op) holdsSign(c int) bool {
-	switch o {
-	case OpLess:
-		return c < 0
-	case OpLessEqual:
-		return c <= 0
-	case OpGreater:
-		return c > 0
-	case OpGreaterEqual:
-		return c >= 0
-	}
-	return false
-}
-
 // below reports whether the operator breaches under the threshold.
-func (o Op) below() bool { return o == OpLess || o == OpLessEqual }
+func below(o Op) bool { return o == OpLess || o == OpLessEqual }
 
 // Stat is the statistic an alert rule compares with its threshold.
 type Stat string
@@ -294,7 +262,7 @@ func (r *AlertRule) validate() error {
 	if !r.Stat.known() {
 		return fmt.Errorf("unknown statistic %q (known: %s)", r.Stat, statList())
 	}
-	if !r.Op.valid() {
+	if !r.Op.IsOrdering() {
 		return fmt.Errorf("bad operator %q (known: <, <=, >, >=)", r.Op)
 	}
 	if math.IsNaN(r.Threshold) || math.IsInf(r.Threshold, 0) {
@@ -308,7 +276,7 @@ func (r *AlertRule) validate() error {
 		if math.IsNaN(c) || math.IsInf(c, 0) {
 			return fmt.Errorf("clear %v is not a number", c)
 		}
-		if (r.Op.below() && c < r.Threshold) || (!r.Op.below() && c > r.Threshold) {
+		if (below(r.Op) && c < r.Threshold) || (!below(r.Op) && c > r.Threshold) {
 			return fmt.Errorf("clear %v is on the breaching side of the threshold %s %v", c, r.Op, r.Threshold)
 		}
 	}
@@ -341,7 +309,7 @@ func (r *AlertRule) validate() error {
 		if r.Stat != StatCount {
 			return fmt.Errorf("where: only with count, not with %s", r.Stat)
 		}
-		if !r.Where.Op.valid() {
+		if !r.Where.Op.IsOrdering() {
 			return fmt.Errorf("where: bad operator %q (known: <, <=, >, >=)", r.Where.Op)
 		}
 		if math.IsNaN(r.Where.Value) || math.IsInf(r.Where.Value, 0) {

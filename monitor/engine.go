@@ -104,7 +104,7 @@ func (m *Monitor) evaluate(now time.Time, nowE int64, touchedOnly bool, alerts [
 			breached, cleared = m.judgeQuantile(r, nowE)
 		} else {
 			v, _, ok := m.value(r, nowE)
-			breached = ok && r.Op.holds(v, r.Threshold)
+			breached = ok && r.Op.HoldsFloat(v, r.Threshold)
 			cleared = !ok || r.cleared(v)
 		}
 		switch {
@@ -143,12 +143,12 @@ func (m *Monitor) judgeQuantile(r *rule, nowE int64) (breached, cleared bool) {
 	}
 	q := r.Stat.q()
 	c := compareQuantile(bs, q, r.Threshold)
-	breached = r.Op.holdsSign(c)
+	breached = r.Op.Holds(c)
 	if r.Clear == nil {
 		return breached, !breached
 	}
 	c = compareQuantile(bs, q, *r.Clear)
-	if r.Op.below() {
+	if below(r.Op) {
 		return breached, c >= 0
 	}
 	return breached, c <= 0
@@ -167,10 +167,10 @@ func (m *Monitor) touched(r *rule) bool {
 // Clear when set, else no longer breaching.
 func (r *rule) cleared(v float64) bool {
 	if r.Clear == nil {
-		return !r.Op.holds(v, r.Threshold)
+		return !r.Op.HoldsFloat(v, r.Threshold)
 	}
 	c := *r.Clear
-	if r.Op.below() {
+	if below(r.Op) {
 		return v >= c
 	}
 	return v <= c
@@ -184,7 +184,7 @@ func (m *Monitor) checkBudgets(r *runState, now time.Time, alerts []Alert) []Ale
 			continue
 		}
 		v, ok := r.value(b.Stat)
-		if !ok || !b.Op.holds(v, b.Threshold) {
+		if !ok || !b.Op.HoldsFloat(v, b.Threshold) {
 			continue
 		}
 		r.fired[b.index] = true

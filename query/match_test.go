@@ -190,3 +190,41 @@ func TestRegexpIsCachedAndBounded(t *testing.T) {
 	_, err = query.Regexp("(")
 	assert.Error(t, err)
 }
+
+func TestOpHolds(t *testing.T) {
+	tests := []struct {
+		op         query.Op
+		lt, eq, gt bool
+	}{
+		{query.OpEq, false, true, false},
+		{query.OpNe, true, false, true},
+		{query.OpGt, false, false, true},
+		{query.OpGe, false, true, true},
+		{query.OpLt, true, false, false},
+		{query.OpLe, true, true, false},
+		{query.OpMatch, false, false, false},
+		{query.OpExists, false, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.op), func(t *testing.T) {
+			assert.Equal(t, tt.lt, tt.op.Holds(-1))
+			assert.Equal(t, tt.eq, tt.op.Holds(0))
+			assert.Equal(t, tt.gt, tt.op.Holds(1))
+			assert.Equal(t, tt.lt, tt.op.HoldsFloat(1, 2))
+			assert.False(t, tt.op.HoldsFloat(math.NaN(), 2), "NaN")
+		})
+	}
+}
+
+func TestParseOp(t *testing.T) {
+	for _, s := range []string{"=", "!=", ">", ">=", "<", "<=", "~", "!~", "exists"} {
+		op, ok := query.ParseOp(s)
+		assert.True(t, ok, s)
+		assert.Equal(t, query.Op(s), op)
+	}
+	op, ok := query.ParseOp("=~")
+	assert.True(t, ok)
+	assert.Equal(t, query.OpMatch, op)
+	_, ok = query.ParseOp("==")
+	assert.False(t, ok)
+}

@@ -16,17 +16,18 @@ import (
 	"github.com/stagetrace/stagetrace/query"
 )
 
-// LabelOp is the operator of a label matcher.
-type LabelOp string
+// LabelOp is the operator of a label matcher: =, !=, ~ or !~ of the
+// filter language.
+type LabelOp = query.Op
 
-// Label matcher operators, as in PromQL. The regular expressions are Go
-// RE2, matched anywhere in the label's value (anchor them with ^ and $),
-// the same as the ~ filter operator.
+// Label matcher operators, as in PromQL (=~ is the PromQL spelling of ~).
+// The regular expressions are Go RE2, matched anywhere in the label's
+// value (anchor them with ^ and $), as the ~ filter operator matches.
 const (
-	LabelEq       LabelOp = "="
-	LabelNe       LabelOp = "!="
-	LabelMatch    LabelOp = "=~"
-	LabelNotMatch LabelOp = "!~"
+	LabelEq       = query.OpEq
+	LabelNe       = query.OpNe
+	LabelMatch    = query.OpMatch
+	LabelNotMatch = query.OpNotMatch
 )
 
 // Labels every data point has. A metric event's attributes other than
@@ -57,18 +58,19 @@ type LabelMatcher struct {
 // String returns the matcher as name op "value".
 func (m LabelMatcher) String() string { return fmt.Sprintf("%s%s%q", m.Name, m.Op, m.Value) }
 
-// ParseLabelMatcher reads name=value, name!=value, name=~regexp or
-// name!~regexp.
+// ParseLabelMatcher reads name=value, name!=value, name=~regexp (or
+// name~regexp) or name!~regexp.
 func ParseLabelMatcher(s string) (LabelMatcher, error) {
-	i := strings.IndexAny(s, "=!")
+	i := strings.IndexAny(s, "=!~")
 	if i <= 0 {
 		return LabelMatcher{}, fmt.Errorf("label matcher %q: want name=value, name!=value, name=~regexp or name!~regexp", s)
 	}
 	m := LabelMatcher{Name: s[:i]}
 	rest := s[i:]
-	for _, op := range []LabelOp{LabelMatch, LabelNotMatch, LabelNe, LabelEq} {
-		if strings.HasPrefix(rest, string(op)) {
-			m.Op, m.Value = op, rest[len(op):]
+	for _, spelling := range []string{"=~", "!~", "!=", "~", "="} {
+		if strings.HasPrefix(rest, spelling) {
+			m.Op, _ = query.ParseOp(spelling)
+			m.Value = rest[len(spelling):]
 			return m, m.validate()
 		}
 	}

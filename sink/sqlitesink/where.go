@@ -79,7 +79,7 @@ func (b *builder) filter(f query.Filter, scan bool) error {
 	if err := f.Validate(); err != nil {
 		return err
 	}
-	if f.Op == query.OpMatch && funcErr != nil {
+	if f.Op.IsMatch() && funcErr != nil {
 		return funcErr
 	}
 	ref, _ := f.Ref()
@@ -106,8 +106,8 @@ func (b *builder) valueCond(ref query.Ref, f query.Filter) {
 	b.add("v.source = ? AND v.key_id = (SELECT k.id FROM keys k WHERE k.name = ?)", source, ref.Name)
 	switch f.Op {
 	case query.OpExists:
-	case query.OpMatch:
-		b.add(" AND v.type = ? AND "+regexpFunc+"(?, v.val)", typeString, f.Value.AsString())
+	case query.OpMatch, query.OpNotMatch:
+		b.add(" AND v.type = ? AND "+notIf(f.Op)+regexpFunc+"(?, v.val)", typeString, f.Value.AsString())
 	default:
 		typ, val := indexValue(f.Value)
 		b.add(" AND v.type = ? AND v.val "+sqlOps[f.Op]+" ?", typ, val)
@@ -130,8 +130,8 @@ func (b *builder) builtin(name string, f query.Filter) error {
 				return nil
 			}
 			b.add(col + " != ''")
-		case query.OpMatch:
-			b.add(guard+regexpFunc+"(?, "+col+")", f.Value.AsString())
+		case query.OpMatch, query.OpNotMatch:
+			b.add(guard+notIf(f.Op)+regexpFunc+"(?, "+col+")", f.Value.AsString())
 		default:
 			b.add(guard+col+" "+sqlOps[f.Op]+" ?", f.Value.AsString())
 		}
@@ -158,8 +158,8 @@ func (b *builder) builtin(name string, f query.Filter) error {
 		switch f.Op {
 		case query.OpExists:
 			b.add("1")
-		case query.OpMatch:
-			b.add(regexpFunc+"(?, lower(hex(s.trace_id)))", f.Value.AsString())
+		case query.OpMatch, query.OpNotMatch:
+			b.add(notIf(f.Op)+regexpFunc+"(?, lower(hex(s.trace_id)))", f.Value.AsString())
 		default:
 			// Through traces, whose index finds the trace at once.
 			id, _ := query.ParseTraceID(f.Value.AsString())
@@ -183,6 +183,14 @@ func (b *builder) builtin(name string, f query.Filter) error {
 		return fmt.Errorf("no SQL for built-in field %q", name)
 	}
 	return nil
+}
+
+// notIf returns the negation a regular expression match takes for op.
+func notIf(op query.Op) string {
+	if op == query.OpNotMatch {
+		return "NOT "
+	}
+	return ""
 }
 
 // enumSpan returns a span whose enum field name has the value called n.
