@@ -16,6 +16,7 @@ import (
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/query"
 )
 
 // ErrClosed is returned by Write and the queries after Shutdown or Close.
@@ -26,7 +27,7 @@ var ErrReadOnly = errors.New("sqlitesink: store is read-only")
 
 // ErrNotFound is returned by the queries for one thing (a run, a span) when
 // there is no such thing.
-var ErrNotFound = errors.New("sqlitesink: not found")
+var ErrNotFound = query.ErrNotFound
 
 var (
 	_ stagetrace.Sink    = (*Store)(nil)

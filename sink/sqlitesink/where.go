@@ -207,8 +207,8 @@ func enumSpan(field, n string) *stagetrace.StageSpan {
 }
 
 // OrderEndTime is the order-by field that sorts spans by when they ended;
-// the other order-by fields are the filter fields.
-const OrderEndTime = "end_time"
+// see query.OrderEndTime.
+const OrderEndTime = query.OrderEndTime
 
 // orderColumns are the SQL expressions of the built-in order-by fields.
 var orderColumns = map[string]string{
@@ -224,27 +224,17 @@ var orderColumns = map[string]string{
 	OrderEndTime:         "s.end_ns",
 }
 
-// orderRef resolves an order-by field: a built-in field, end_time,
-// finding.<name> or attr.<key>. A bare key is refused rather than taken as
-// an attribute, so that a mistyped field is reported, not silently
-// ordered by an attribute no span has.
+// orderRef resolves an order-by field (see query.OrderRef). Every
+// built-in field it accepts has a column here.
 func orderRef(field string) (query.Ref, error) {
-	if field == "" {
-		field = query.FieldStartTime
+	ref, err := query.OrderRef(field)
+	if err != nil {
+		return ref, fmt.Errorf("sqlitesink: %w", err)
 	}
-	if _, ok := orderColumns[field]; ok {
-		return query.Ref{Source: query.SourceBuiltin, Name: field}, nil
+	if _, ok := orderColumns[ref.Name]; ref.Source == query.SourceBuiltin && !ok {
+		return ref, fmt.Errorf("sqlitesink: no column to order by %q", field)
 	}
-	ref, err := query.ParseField(field)
-	if err == nil && ref.Source != query.SourceBuiltin && field != ref.Name {
-		return ref, nil
-	}
-	return query.Ref{}, fmt.Errorf("sqlitesink: cannot order by %q: use %s, finding.<name> or attr.<key>", field, orderFieldList())
-}
-
-func orderFieldList() string {
-	return strings.Join([]string{query.FieldStartTime, OrderEndTime, query.FieldElapsedMS, query.FieldName,
-		query.FieldStage, query.FieldRunID, query.FieldStatus, query.FieldKind, query.FieldScope, query.FieldTraceID}, ", ")
+	return ref, nil
 }
 
 // orderBy adds the ORDER BY clause for field, ties broken by the order
