@@ -34,6 +34,9 @@ type Reader interface {
 	// RunRecords returns every span of a run in order of start and every
 	// event in order of time, or an error wrapping ErrNotFound.
 	RunRecords(ctx context.Context, runID string) (stagetrace.Batch, error)
+	// Metrics returns the series of q.Name, aggregated per step (or over
+	// the whole range with Instant), ordered by their labels.
+	Metrics(ctx context.Context, q MetricQuery) ([]Series, error)
 	// Close releases what the reader holds.
 	Close() error
 }
@@ -166,18 +169,18 @@ func CompareOrder(ref Ref, a, b *stagetrace.StageSpan) int {
 	case FieldTraceID:
 		return bytes.Compare(a.TraceID[:], b.TraceID[:])
 	case FieldElapsedMS:
-		return cmp.Compare(unixNano(a.EndTime)-unixNano(a.StartTime), unixNano(b.EndTime)-unixNano(b.StartTime))
+		return cmp.Compare(UnixNano(a.EndTime)-UnixNano(a.StartTime), UnixNano(b.EndTime)-UnixNano(b.StartTime))
 	case FieldStartTime:
-		return cmp.Compare(unixNano(a.StartTime), unixNano(b.StartTime))
+		return cmp.Compare(UnixNano(a.StartTime), UnixNano(b.StartTime))
 	case OrderEndTime:
-		return cmp.Compare(unixNano(a.EndTime), unixNano(b.EndTime))
+		return cmp.Compare(UnixNano(a.EndTime), UnixNano(b.EndTime))
 	}
 	return 0
 }
 
-// unixNano is t in Unix nanoseconds, 0 for the zero time, as stores keep
-// times.
-func unixNano(t time.Time) int64 {
+// UnixNano is t in Unix nanoseconds, 0 for the zero time (whose UnixNano
+// is undefined), as stores keep times.
+func UnixNano(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}

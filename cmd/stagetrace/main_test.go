@@ -273,6 +273,9 @@ func TestJSONLReadsLikeTheStore(t *testing.T) {
 		{"export", "--format", "csv"},
 		{"export", "--format", "jsonl", "--where", "kind=client"},
 		{"show", "turn-9"},
+		{"metrics", "time_to_first_token", "--since", "2024-05-01T00:00:00Z", "--until", "2024-05-02", "--step", "1h"},
+		{"metrics", "input_tokens", "--since", "1d", "--step", "1h", "--by", "stage,model,source", "--json"},
+		{"metrics", "time_to_first_token", "--since", "1d", "--instant", "--label", "run_id=~^turn-[2-9]$", "--agg", "max"},
 	} {
 		fromStore := runCLI(args...)
 		fromFile := runCLI(append(args, "--jsonl", "stagetrace-out/runs.jsonl")...)

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
+	"time"
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/query"
@@ -168,6 +170,71 @@ func (r *Records) RunRecords(_ context.Context, runID string) (stagetrace.Batch,
 	slices.SortStableFunc(b.Spans, func(a, c stagetrace.StageSpan) int { return a.StartTime.Compare(c.StartTime) })
 	slices.SortStableFunc(b.Events, func(a, c stagetrace.TraceEvent) int { return a.Time.Compare(c.Time) })
 	return b, nil
+}
+
+// Metrics returns the series of q.Name: the metric events named q.Name and
+// the numeric findings named q.Name (at the end of their span).
+func (r *Records) Metrics(_ context.Context, q query.MetricQuery) ([]query.Series, error) {
+	if err := q.Normalize(time.Now()); err != nil {
+		return nil, fmt.Errorf("memquery: %w", err)
+	}
+	since, until := query.UnixNano(q.Since), q.Until.UnixNano()
+	in := func(ns int64) bool { return ns >= since && ns < until }
+	agg := query.NewAggregator(q)
+	type spanKey struct {
+		trace stagetrace.TraceID
+		span  stagetrace.SpanID
+	}
+	byID := make(map[spanKey]*stagetrace.StageSpan, len(r.spans))
+	for i := range r.spans {
+		sp := &r.spans[i]
+		byID[spanKey{sp.TraceID, sp.SpanID}] = sp
+		v, ok := sp.Findings.Get(q.Name)
+		f, isNum := v.Number()
+		if !ok || !isNum || v.Kind() == stagetrace.KindBool || math.IsNaN(f) || !in(query.UnixNano(sp.EndTime)) {
+			continue
+		}
+		if err := agg.Add(query.UnixNano(sp.EndTime), f, spanLabels(sp, query.LabelSourceFinding, nil)); err != nil {
+			return nil, fmt.Errorf("memquery: %w", err)
+		}
+	}
+	for i := range r.events {
+		ev := &r.events[i]
+		name, value, ok := query.MetricOf(ev)
+		if !ok || name != q.Name || !in(query.UnixNano(ev.Time)) {
+			continue
+		}
+		// The labels of the span when it is known, as a store keeps the
+		// event with its span.
+		sp := byID[spanKey{ev.TraceID, ev.SpanID}]
+		if sp == nil {
+			sp = &stagetrace.StageSpan{RunID: ev.RunID, Stage: ev.Stage}
+		}
+		if err := agg.Add(query.UnixNano(ev.Time), value, spanLabels(sp, query.LabelSourceEvent, ev.Attrs)); err != nil {
+			return nil, fmt.Errorf("memquery: %w", err)
+		}
+	}
+	return agg.Series(), nil
+}
+
+// spanLabels returns the labels of a data point of span: from source
+// ("event" or "finding"), with the metric event's attributes.
+func spanLabels(sp *stagetrace.StageSpan, source string, event stagetrace.Attrs) func(string) (string, error) {
+	return func(name string) (string, error) {
+		switch name {
+		case query.LabelStage:
+			return sp.Stage, nil
+		case query.LabelRunID:
+			return sp.RunID, nil
+		case query.LabelName:
+			return sp.Name, nil
+		case query.LabelSource:
+			return source, nil
+		case query.LabelModel:
+			return query.ModelOf(sp.Attrs), nil
+		}
+		return query.EventLabel(event, name), nil
+	}
 }
 
 // Close does nothing: the records are only memory.
