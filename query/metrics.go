@@ -192,9 +192,11 @@ type Aggregator struct {
 	all map[string]*aggSeries
 }
 
+// aggBucket holds the values of one step: they are summed in order of
+// value when the series are made, so that the sums do not depend on the
+// order points came in, which differs between executors.
 type aggBucket struct {
-	sum, min, max float64
-	n             int
+	values []float64
 }
 
 type aggSeries struct {
@@ -243,13 +245,10 @@ func (a *Aggregator) Add(ns int64, value float64, label func(name string) (strin
 	}
 	b := se.buckets[t]
 	if b == nil {
-		b = &aggBucket{min: math.Inf(1), max: math.Inf(-1)}
+		b = &aggBucket{}
 		se.buckets[t] = b
 	}
-	b.sum += value
-	b.min = min(b.min, value)
-	b.max = max(b.max, value)
-	b.n++
+	b.values = append(b.values, value)
 	return nil
 }
 
@@ -261,18 +260,24 @@ func (a *Aggregator) Series() []Series {
 	for _, se := range a.all {
 		s := Series{Name: q.Name, Labels: se.labels}
 		for t, b := range se.buckets {
-			v := b.sum / float64(b.n)
+			slices.Sort(b.values)
+			n := len(b.values)
+			sum := 0.0
+			for _, v := range b.values {
+				sum += v
+			}
+			v := sum / float64(n)
 			switch q.Agg {
 			case AggSum:
-				v = b.sum
+				v = sum
 			case AggMin:
-				v = b.min
+				v = b.values[0]
 			case AggMax:
-				v = b.max
+				v = b.values[n-1]
 			case AggCount:
-				v = float64(b.n)
+				v = float64(n)
 			}
-			s.Points = append(s.Points, MetricPoint{Time: time.Unix(0, t).UTC(), Value: v, Count: b.n})
+			s.Points = append(s.Points, MetricPoint{Time: time.Unix(0, t).UTC(), Value: v, Count: n})
 		}
 		slices.SortFunc(s.Points, func(a, b MetricPoint) int { return a.Time.Compare(b.Time) })
 		out = append(out, s)

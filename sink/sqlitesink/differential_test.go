@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/query/memquery"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
@@ -99,6 +100,22 @@ func TestExecutorsAgree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	spans := corpusSpans(rng, 240)
 	events := []stagetrace.TraceEvent{{Name: "exception", RunID: "r7", Time: base.Add(time.Hour)}}
+	for i := 0; i < len(spans); i += 3 {
+		// Metric events of spans, and (odd i) of spans never seen.
+		sp := spans[i]
+		if i%2 == 1 {
+			sp.SpanID[1] = 0xff
+		}
+		events = append(events, stagetrace.TraceEvent{
+			Name: attributes.EventMetric, RunID: sp.RunID, Stage: sp.Stage, TraceID: sp.TraceID, SpanID: sp.SpanID,
+			Time: sp.StartTime.Add(time.Duration(i) * time.Millisecond),
+			Attrs: stagetrace.Attrs{
+				{Key: string(attributes.MetricName), Value: stagetrace.StringValue([]string{"score", "latency"}[i%2])},
+				{Key: string(attributes.MetricValue), Value: stagetrace.Float64Value(float64(i % 17))},
+				{Key: "region", Value: stagetrace.StringValue([]string{"eu", "us", ""}[(i/3)%3])},
+			},
+		})
+	}
 	s, _ := openStore(t)
 	ctx := context.Background()
 	require.NoError(t, s.Write(ctx, stagetrace.Batch{Spans: spans, Events: events}))
@@ -160,6 +177,25 @@ func TestExecutorsAgree(t *testing.T) {
 		require.Equal(t, errMem == nil, errStore == nil, "%+v: memory %v, store %v", f, errMem, errStore)
 		assert.Equal(t, want, got, "%+v", f)
 	}
+	for _, q := range []query.MetricQuery{
+		{Name: "score", Step: time.Second, Until: base.Add(time.Minute)},
+		{Name: "latency", Step: 2 * time.Second, Until: base.Add(time.Minute), Agg: query.AggMax, By: []string{"region", "run_id"}},
+		{Name: "score", Instant: true, Since: base.Add(time.Second), Until: base.Add(4 * time.Second), Agg: query.AggCount,
+			By: []string{"source", "name", "model", "stage"}},
+		{Name: "input_tokens", Step: time.Second, Until: base.Add(time.Minute), Agg: query.AggSum,
+			Labels: []query.LabelMatcher{{Name: "stage", Op: query.OpMatch, Value: "^inf"}, {Name: "region", Op: query.OpNe, Value: "eu"}}},
+		{Name: "latency", Step: time.Second, Until: base.Add(time.Minute), Labels: []query.LabelMatcher{{Name: "region", Op: query.OpNotMatch, Value: "u"}}},
+		{Name: "score", Step: time.Millisecond},
+	} {
+		want, errMem := mem.Metrics(ctx, q)
+		got, errStore := s.Metrics(ctx, q)
+		require.Equal(t, errMem == nil, errStore == nil, "%+v: memory %v, store %v", q, errMem, errStore)
+		assert.Equal(t, want, got, "%+v", q)
+		if errMem == nil {
+			assert.NotEmpty(t, want, "%+v", q)
+		}
+	}
+
 	for _, id := range []string{"r0", "r7", "nope"} {
 		want, errMem := mem.RunRecords(ctx, id)
 		got, errStore := s.RunRecords(ctx, id)
