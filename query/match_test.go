@@ -228,3 +228,30 @@ func TestParseOp(t *testing.T) {
 	_, ok = query.ParseOp("==")
 	assert.False(t, ok)
 }
+
+func TestLabelMatcher(t *testing.T) {
+	tests := []struct {
+		in    string
+		value string
+		want  bool
+	}{
+		{"stage=inference", "inference", true},
+		{"stage!=inference", "inference", false},
+		{"model=~^gpt", "gpt-4o", true},
+		{"model~^gpt", "o1", false},
+		{"model!~^gpt", "o1", true},
+		{"region=", "", true},
+	}
+	for _, tt := range tests {
+		m, err := query.ParseLabelMatcher(tt.in)
+		require.NoError(t, err, tt.in)
+		assert.Equal(t, tt.want, m.Matches(tt.value), tt.in)
+		back, err := query.ParseLabelMatcher(m.Name + string(m.Op) + m.Value)
+		require.NoError(t, err)
+		assert.Equal(t, m, back, "read back")
+	}
+	for _, bad := range []string{"stage", "=x", "a!b", "a=~("} {
+		_, err := query.ParseLabelMatcher(bad)
+		assert.Error(t, err, bad)
+	}
+}
