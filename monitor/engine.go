@@ -114,7 +114,7 @@ func (m *Monitor) evaluate(now time.Time, nowE int64, touchedOnly bool, alerts [
 			breached, cleared = m.judgeQuantile(r, q, nowE)
 		} else {
 			v, _, ok := m.value(r, nowE)
-			breached = ok && r.Op.Holds(v, r.Threshold)
+			breached = ok && r.Op.HoldsFloat(v, r.Threshold)
 			cleared = !ok || r.cleared(v)
 		}
 		switch {
@@ -149,12 +149,12 @@ func (m *Monitor) judgeQuantile(r *rule, q float64, nowE int64) (breached, clear
 		return false, true
 	}
 	c := compareQuantile(bs, q, r.Threshold)
-	breached = r.Op.Holds(float64(c), 0) // c is the sign of quantile - threshold
+	breached = r.Op.Holds(c)
 	if r.Clear == nil {
 		return breached, !breached
 	}
 	c = compareQuantile(bs, q, *r.Clear)
-	if r.Op.Below() {
+	if alert.Below(r.Op) {
 		return breached, c >= 0
 	}
 	return breached, c <= 0
@@ -173,10 +173,10 @@ func (m *Monitor) touched(r *rule) bool {
 // Clear when set, else no longer breaching.
 func (r *rule) cleared(v float64) bool {
 	if r.Clear == nil {
-		return !r.Op.Holds(v, r.Threshold)
+		return !r.Op.HoldsFloat(v, r.Threshold)
 	}
 	c := *r.Clear
-	if r.Op.Below() {
+	if alert.Below(r.Op) {
 		return v >= c
 	}
 	return v <= c
@@ -190,7 +190,7 @@ func (m *Monitor) checkBudgets(r *runState, now time.Time, alerts []alert.Alert)
 			continue
 		}
 		v, ok := r.value(b.Stat)
-		if !ok || !b.Op.Holds(v, b.Threshold) {
+		if !ok || !b.Op.HoldsFloat(v, b.Threshold) {
 			continue
 		}
 		r.fired[b.index] = true

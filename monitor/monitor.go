@@ -241,7 +241,7 @@ func (m *Monitor) observe(s *series, epoch, first int64, isErr bool, v float64) 
 	b.observe(v, m.cfg.sampleLimit, &m.rng)
 	s.touched = m.gen
 	for _, r := range s.watchers {
-		if r.Where.Op.Holds(v, r.Where.Value) {
+		if r.Where.Op.HoldsFloat(v, r.Where.Value) {
 			r.countAt(epoch, first)
 			r.touched = m.gen
 		}

@@ -14,14 +14,20 @@
 // booleans only with = and !=. A value of one type never matches a filter
 // value of another: the string "1000" is not the number 1000. A comparison
 // on a key the span lacks does not match, whatever the operator, != too.
-// ~ matches a Go RE2 regular expression anywhere in the value (anchor it
-// with ^ and $). exists matches when the span has the key.
+// ~ (also written =~) matches a Go RE2 regular expression anywhere in the
+// value (anchor it with ^ and $), !~ holds for a string value it does not
+// match. exists matches when the span has the key.
 //
-// The store translates filters to SQL and [Filter.Match] evaluates them in
-// Go, with the same results.
+// The same operators ([Op]) compare the monitor's alert thresholds and the
+// metric label matchers.
+//
+// A [Reader] answers span, run and metric queries. The store compiles them
+// to SQL; package query/memquery answers them from records in memory, and
+// [Filter.Match] evaluates filters in Go, with the same results.
 package query
 
 import (
+	"cmp"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -33,27 +39,76 @@ import (
 	"github.com/stagetrace/stagetrace/attributes"
 )
 
-// Op is the operator of a filter.
+// Op is a comparison operator: of a filter, of an alert rule's threshold,
+// of a metric label matcher. Its value is its spelling in the filter
+// language.
 type Op string
 
-// Filter operators.
+// Comparison operators.
 const (
-	OpEq     Op = "="
-	OpNe     Op = "!="
-	OpGt     Op = ">"
-	OpGe     Op = ">="
-	OpLt     Op = "<"
-	OpLe     Op = "<="
-	OpMatch  Op = "~"      // Go RE2 regular expression, unanchored
-	OpExists Op = "exists" // the span has the field; the filter has no value
+	OpEq       Op = "="
+	OpNe       Op = "!="
+	OpGt       Op = ">"
+	OpGe       Op = ">="
+	OpLt       Op = "<"
+	OpLe       Op = "<="
+	OpMatch    Op = "~"      // Go RE2 regular expression, unanchored; also spelled =~
+	OpNotMatch Op = "!~"     // a string the regular expression does not match
+	OpExists   Op = "exists" // the span has the field; the filter has no value
 )
+
+// opMatchAlias is the PromQL spelling of OpMatch, accepted wherever an
+// operator is read.
+const opMatchAlias = "=~"
+
+// ParseOp returns the operator spelled s: = != > >= < <= ~ =~ !~ or
+// exists.
+func ParseOp(s string) (Op, bool) {
+	if s == opMatchAlias {
+		return OpMatch, true
+	}
+	op := Op(s)
+	return op, op.valid()
+}
 
 // IsOrdering reports whether op is one of > >= < <=.
 func (op Op) IsOrdering() bool { return op == OpGt || op == OpGe || op == OpLt || op == OpLe }
 
+// IsMatch reports whether op is ~ or !~.
+func (op Op) IsMatch() bool { return op == OpMatch || op == OpNotMatch }
+
+// Holds reports whether a comparison whose result is c (negative, zero or
+// positive, as cmp.Compare returns) satisfies op. It is false for ~, !~
+// and exists.
+func (op Op) Holds(c int) bool {
+	switch op {
+	case OpEq:
+		return c == 0
+	case OpNe:
+		return c != 0
+	case OpGt:
+		return c > 0
+	case OpGe:
+		return c >= 0
+	case OpLt:
+		return c < 0
+	case OpLe:
+		return c <= 0
+	}
+	return false
+}
+
+// HoldsFloat reports whether v op t holds; nothing holds for NaN.
+func (op Op) HoldsFloat(v, t float64) bool {
+	if math.IsNaN(v) || math.IsNaN(t) {
+		return false
+	}
+	return op.Holds(cmp.Compare(v, t))
+}
+
 func (op Op) valid() bool {
 	switch op {
-	case OpEq, OpNe, OpGt, OpGe, OpLt, OpLe, OpMatch, OpExists:
+	case OpEq, OpNe, OpGt, OpGe, OpLt, OpLe, OpMatch, OpNotMatch, OpExists:
 		return true
 	}
 	return false
@@ -221,9 +276,9 @@ func checkValue(op Op, v stagetrace.Value) error {
 	default:
 		return fmt.Errorf("a %s value cannot be compared: use a number, a string, true or false", v.Kind())
 	}
-	if op == OpMatch {
+	if op.IsMatch() {
 		if v.Kind() != stagetrace.KindString {
-			return errors.New("~ needs a regular expression in a string")
+			return fmt.Errorf("%s needs a regular expression in a string", op)
 		}
 		if _, err := Regexp(v.AsString()); err != nil {
 			return err
@@ -243,12 +298,12 @@ func checkBuiltin(name string, op Op, v stagetrace.Value) error {
 		}
 	case TypeEnum:
 		if op.IsOrdering() {
-			return &opError{fmt.Sprintf("operator %s does not apply to %s: use =, !=, ~ or exists", op, name)}
+			return &opError{fmt.Sprintf("operator %s does not apply to %s: use =, !=, ~, !~ or exists", op, name)}
 		}
 		if v.Kind() != stagetrace.KindString {
 			return fmt.Errorf("%s compares with strings, not %s", name, v.Kind())
 		}
-		if op == OpMatch {
+		if op.IsMatch() {
 			return nil
 		}
 		if _, ok := EnumValue(name, v.AsString()); !ok {
@@ -256,26 +311,26 @@ func checkBuiltin(name string, op Op, v stagetrace.Value) error {
 		}
 	case TypeID:
 		if op.IsOrdering() {
-			return &opError{fmt.Sprintf("operator %s does not apply to %s: use =, !=, ~ or exists", op, name)}
+			return &opError{fmt.Sprintf("operator %s does not apply to %s: use =, !=, ~, !~ or exists", op, name)}
 		}
 		if v.Kind() != stagetrace.KindString {
 			return fmt.Errorf("%s compares with strings, not %s", name, v.Kind())
 		}
-		if op != OpMatch {
+		if !op.IsMatch() {
 			if _, err := ParseTraceID(v.AsString()); err != nil {
 				return err
 			}
 		}
 	case TypeNumber:
-		if op == OpMatch {
-			return &opError{fmt.Sprintf("operator ~ does not apply to %s", name)}
+		if op.IsMatch() {
+			return &opError{fmt.Sprintf("operator %s does not apply to %s", op, name)}
 		}
 		if _, ok := v.Number(); !ok {
 			return fmt.Errorf("%s compares with numbers, not %s", name, v.Kind())
 		}
 	case TypeTime:
-		if op == OpMatch {
-			return &opError{fmt.Sprintf("operator ~ does not apply to %s", name)}
+		if op.IsMatch() {
+			return &opError{fmt.Sprintf("operator %s does not apply to %s", op, name)}
 		}
 		if _, err := TimeOf(v); err != nil {
 			return err

@@ -23,7 +23,7 @@ func (f Filter) Match(span *stagetrace.StageSpan) bool {
 		}
 		t, _ := TimeOf(f.Value)
 		c := cmp.Compare(span.StartTime.UnixNano(), t.UnixNano())
-		return holds(f.Op, c)
+		return f.Op.Holds(c)
 	}
 	if ref.Source == SourceBuiltin && builtins[ref.Name] == TypeID && (f.Op == OpEq || f.Op == OpNe) {
 		// Ids compare as ids: the case of the hex digits does not matter.
@@ -89,15 +89,15 @@ func Lookup(span *stagetrace.StageSpan, ref Ref) (stagetrace.Value, bool) {
 // as numbers, strings as strings, booleans with = and != only; values of
 // different types, and NaN, never match.
 func compare(op Op, v, w stagetrace.Value) bool {
-	if op == OpMatch {
+	if op.IsMatch() {
 		if v.Kind() != stagetrace.KindString {
 			return false
 		}
 		re, err := Regexp(w.AsString())
-		return err == nil && re.MatchString(v.AsString())
+		return err == nil && re.MatchString(v.AsString()) == (op == OpMatch)
 	}
 	c, ok := Compare(v, w)
-	return ok && holds(op, c)
+	return ok && op.Holds(c)
 }
 
 // Compare orders two values of the same type: numbers numerically (int64
@@ -131,25 +131,6 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// holds reports whether a comparison result c satisfies op.
-func holds(op Op, c int) bool {
-	switch op {
-	case OpEq:
-		return c == 0
-	case OpNe:
-		return c != 0
-	case OpGt:
-		return c > 0
-	case OpGe:
-		return c >= 0
-	case OpLt:
-		return c < 0
-	case OpLe:
-		return c <= 0
-	}
-	return false
 }
 
 // regexpCache holds compiled patterns, so that evaluating a filter over

@@ -190,3 +190,68 @@ func TestRegexpIsCachedAndBounded(t *testing.T) {
 	_, err = query.Regexp("(")
 	assert.Error(t, err)
 }
+
+func TestOpHolds(t *testing.T) {
+	tests := []struct {
+		op         query.Op
+		lt, eq, gt bool
+	}{
+		{query.OpEq, false, true, false},
+		{query.OpNe, true, false, true},
+		{query.OpGt, false, false, true},
+		{query.OpGe, false, true, true},
+		{query.OpLt, true, false, false},
+		{query.OpLe, true, true, false},
+		{query.OpMatch, false, false, false},
+		{query.OpExists, false, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.op), func(t *testing.T) {
+			assert.Equal(t, tt.lt, tt.op.Holds(-1))
+			assert.Equal(t, tt.eq, tt.op.Holds(0))
+			assert.Equal(t, tt.gt, tt.op.Holds(1))
+			assert.Equal(t, tt.lt, tt.op.HoldsFloat(1, 2))
+			assert.False(t, tt.op.HoldsFloat(math.NaN(), 2), "NaN")
+		})
+	}
+}
+
+func TestParseOp(t *testing.T) {
+	for _, s := range []string{"=", "!=", ">", ">=", "<", "<=", "~", "!~", "exists"} {
+		op, ok := query.ParseOp(s)
+		assert.True(t, ok, s)
+		assert.Equal(t, query.Op(s), op)
+	}
+	op, ok := query.ParseOp("=~")
+	assert.True(t, ok)
+	assert.Equal(t, query.OpMatch, op)
+	_, ok = query.ParseOp("==")
+	assert.False(t, ok)
+}
+
+func TestLabelMatcher(t *testing.T) {
+	tests := []struct {
+		in    string
+		value string
+		want  bool
+	}{
+		{"stage=inference", "inference", true},
+		{"stage!=inference", "inference", false},
+		{"model=~^gpt", "gpt-4o", true},
+		{"model~^gpt", "o1", false},
+		{"model!~^gpt", "o1", true},
+		{"region=", "", true},
+	}
+	for _, tt := range tests {
+		m, err := query.ParseLabelMatcher(tt.in)
+		require.NoError(t, err, tt.in)
+		assert.Equal(t, tt.want, m.Matches(tt.value), tt.in)
+		back, err := query.ParseLabelMatcher(m.Name + string(m.Op) + m.Value)
+		require.NoError(t, err)
+		assert.Equal(t, m, back, "read back")
+	}
+	for _, bad := range []string{"stage", "=x", "a!b", "a=~("} {
+		_, err := query.ParseLabelMatcher(bad)
+		assert.Error(t, err, bad)
+	}
+}

@@ -14,7 +14,7 @@ import (
 //
 //	where = [ cond { "and" cond } ]
 //	cond  = field ( "exists" | op value )
-//	op    = "=" | "!=" | ">" | ">=" | "<" | "<=" | "~"
+//	op    = "=" | "!=" | ">" | ">=" | "<" | "<=" | "~" | "=~" | "!~"
 //	field = word | quoted
 //	value = number | "true" | "false" | word | quoted
 //
@@ -26,7 +26,7 @@ import (
 // otherwise. "and", "exists", "true" and "false" are recognized in any
 // case. A value written as a word or a number is taken as a string when
 // the field is a built-in string field (stage=123 compares with "123") or
-// the operator is ~.
+// the operator is ~ or !~. =~ is another spelling of ~.
 
 // SyntaxError is a mistake in filter text.
 type SyntaxError struct {
@@ -209,16 +209,17 @@ func (p *parser) quoted() (string, error) {
 func (p *parser) op() (Op, error) {
 	start := p.pos
 	if p.eof() {
-		return "", p.errorf(p.pos, "expected an operator (=, !=, >, >=, <, <=, ~ or exists), found the end")
+		return "", p.errorf(p.pos, "expected an operator (=, !=, >, >=, <, <=, ~, !~ or exists), found the end")
 	}
 	two := ""
 	if p.pos+2 <= len(p.src) {
 		two = p.src[p.pos : p.pos+2]
 	}
-	switch {
-	case two == "!=" || two == ">=" || two == "<=":
+	switch two {
+	case "!=", ">=", "<=", "!~", opMatchAlias:
 		p.pos += 2
-		return Op(two), nil
+		op, _ := ParseOp(two)
+		return op, nil
 	}
 	switch c := p.src[p.pos]; c {
 	case '=', '>', '<', '~':
@@ -229,7 +230,7 @@ func (p *parser) op() (Op, error) {
 		return OpExists, nil
 	}
 	p.pos = start
-	return "", p.errorf(start, "expected an operator (=, !=, >, >=, <, <=, ~ or exists), found %s", p.found(start))
+	return "", p.errorf(start, "expected an operator (=, !=, >, >=, <, <=, ~, !~ or exists), found %s", p.found(start))
 }
 
 func (p *parser) cond() (Filter, error) {
@@ -258,7 +259,7 @@ func (p *parser) cond() (Filter, error) {
 	if err != nil {
 		return Filter{}, err
 	}
-	if f.Op == OpMatch || ref.Source == SourceBuiltin && builtins[ref.Name] <= TypeID {
+	if f.Op.IsMatch() || ref.Source == SourceBuiltin && builtins[ref.Name] <= TypeID {
 		// A pattern is a string, even one that reads as a number, and so is
 		// a value of a built-in string field: stage=123 is the stage
 		// named "123".

@@ -53,6 +53,10 @@ func TestParse(t *testing.T) {
 			{Field: "e", Op: query.OpEq, Value: flt(0.5)},
 		}},
 		{"x=500.0", []query.Filter{{Field: "x", Op: query.OpEq, Value: flt(500)}}},
+		{`name=~"^chat" and model!~4o`, []query.Filter{
+			{Field: "name", Op: query.OpMatch, Value: str("^chat")},
+			{Field: "model", Op: query.OpNotMatch, Value: str("4o")},
+		}},
 		{"x=99999999999999999999", []query.Filter{{Field: "x", Op: query.OpEq, Value: flt(1e20)}}},
 		{"ok=true and bad=FALSE", []query.Filter{
 			{Field: "ok", Op: query.OpEq, Value: stagetrace.BoolValue(true)},
@@ -114,7 +118,7 @@ func TestParseErrors(t *testing.T) {
 		msg string
 	}{
 		{"finding.input_tok 500", 19, "expected an operator"},
-		{"finding.input_tokens", 21, "expected an operator (=, !=, >, >=, <, <=, ~ or exists), found the end"},
+		{"finding.input_tokens", 21, "expected an operator (=, !=, >, >=, <, <=, ~, !~ or exists), found the end"},
 		{"a=", 3, "expected a value, found the end"},
 		{"a=1 and", 8, `expected a field after "and"`},
 		{"a=1 or b=2", 5, `expected "and" or the end of the filter, found "or"`},

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+	"github.com/stagetrace/stagetrace/query"
 )
 
 func init() {
@@ -21,10 +21,10 @@ func init() {
 func exportFlags(fs *flag.FlagSet, e *env) func([]string) error {
 	src := addSourceFlags(fs, true)
 	qf := addSpanQueryFlags(fs, 0)
-	format := fs.String("format", sqlitesink.FormatJSONL, "jsonl (spans as stagetrace JSON lines) or csv (one column per field, finding or --attrs)")
+	format := fs.String("format", query.FormatJSONL, "jsonl (spans as stagetrace JSON lines) or csv (one column per field, finding or --attrs)")
 	out := fs.String("o", "-", "the `file` to write; - for standard output")
 	return func([]string) (err error) {
-		if *format != sqlitesink.FormatJSONL && *format != sqlitesink.FormatCSV {
+		if *format != query.FormatJSONL && *format != query.FormatCSV {
 			return usagef("bad --format %q: want jsonl or csv", *format)
 		}
 		q, err := qf.query()

@@ -126,8 +126,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// The library's own prefixes say nothing more to someone at the
 	// command line.
-	msg := strings.TrimPrefix(err.Error(), "sqlitesink: ")
-	msg = strings.TrimPrefix(msg, "metrics: ")
+	msg := err.Error()
+	for _, prefix := range []string{"sqlitesink: ", "memquery: ", "metrics: "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
 	fmt.Fprintf(stderr, "stagetrace %s: %s\n", c.name, msg)
 	var ue *usageError
 	if errors.As(err, &ue) {

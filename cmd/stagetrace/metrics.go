@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+	"github.com/stagetrace/stagetrace/query"
 )
 
 func init() {
@@ -23,12 +23,12 @@ func init() {
 }
 
 func metricsFlags(fs *flag.FlagSet, e *env) func([]string) error {
-	src := addSourceFlags(fs, false)
+	src := addSourceFlags(fs, true)
 	since := fs.String("since", "1h", "from `when`: a duration before now (1h, 7d) or a time")
 	until := fs.String("until", "", "until `when` (default now): a duration before now or a time")
 	step := fs.Duration("step", time.Minute, "aggregate the points of each step of this `duration`, at least 1s")
 	instant := fs.Bool("instant", false, "aggregate all the points into one per series, instead of one per step")
-	agg := fs.String("agg", string(sqlitesink.AggAvg), "how points combine: avg, sum, min, max or count")
+	agg := fs.String("agg", string(query.AggAvg), "how points combine: avg, sum, min, max or count")
 	by := fs.String("by", "", "comma-separated `labels` to split series by: stage, run_id, name, model, source or a metric attribute")
 	var labels listFlag
 	fs.Var(&labels, "label", "keep points whose label matches this `matcher`: name=value, name!=value, name=~regexp or name!~regexp (repeatable)")
@@ -37,7 +37,7 @@ func metricsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		if !*instant && *step < time.Second {
 			return usagef("bad --step %v: must be at least 1s", *step)
 		}
-		q := sqlitesink.MetricQuery{Name: args[0], Step: *step, Instant: *instant, Agg: sqlitesink.Agg(*agg), By: splitList(*by)}
+		q := query.MetricQuery{Name: args[0], Step: *step, Instant: *instant, Agg: query.Agg(*agg), By: splitList(*by)}
 		var err error
 		if q.Since, err = parseWhen("since", *since, now); err != nil {
 			return err
@@ -49,18 +49,18 @@ func metricsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 			q.Until = now
 		}
 		for _, l := range labels {
-			m, err := sqlitesink.ParseLabelMatcher(l)
+			m, err := query.ParseLabelMatcher(l)
 			if err != nil {
 				return usagef("bad --label: %v", err)
 			}
 			q.Labels = append(q.Labels, m)
 		}
-		st, err := openStore(src.db.value)
+		s, err := src.open()
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		series, err := st.Metrics(context.Background(), q)
+		defer s.close()
+		series, err := s.r.Metrics(context.Background(), q)
 		if err != nil {
 			return err
 		}
@@ -79,7 +79,7 @@ func metricsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 			what = "over the whole range"
 		}
 		if q.Agg == "" {
-			q.Agg = sqlitesink.AggAvg
+			q.Agg = query.AggAvg
 		}
 		fmt.Fprintf(e.stdout, "%s: %s %s, from %s to %s\n", q.Name, q.Agg, what, rangeText(q.Since), timeText(q.Until))
 		if len(series) == 0 {

@@ -9,15 +9,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/query"
+	"github.com/stagetrace/stagetrace/query/memquery"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
-	"github.com/stagetrace/stagetrace/usage"
 )
 
 // defaultDB is where make demo and the quickstart write the store.
@@ -55,29 +54,29 @@ func addSourceFlags(fs *flag.FlagSet, withJSONL bool) *sourceFlags {
 	return f
 }
 
-// source is where records are read from: a store or a JSONL file.
-type source interface {
-	runs(ctx context.Context, f sqlitesink.RunFilter) ([]stagetrace.Run, error)
-	// runRecords returns a run's rollup and records, or an error naming
-	// the run and the source when there is no such run.
-	runRecords(ctx context.Context, id string) (stagetrace.Run, stagetrace.Batch, error)
-	spans(ctx context.Context, q sqlitesink.SpanQuery) ([]stagetrace.StageSpan, error)
-	export(ctx context.Context, q sqlitesink.SpanQuery, format string, w io.Writer) (int, error)
-	close() error
+// source is where records are read from: a store or a JSONL file, both
+// behind the query.Reader.
+type source struct {
+	r    query.Reader
+	path string
 }
 
-func (f *sourceFlags) open() (source, error) {
+func (f *sourceFlags) open() (*source, error) {
 	if f.jsonl != "" {
 		if f.db.set {
 			return nil, usagef("give --db or --jsonl, not both")
 		}
-		return openJSONL(f.jsonl)
+		r, err := openJSONL(f.jsonl)
+		if err != nil {
+			return nil, err
+		}
+		return &source{r: r, path: f.jsonl}, nil
 	}
 	st, err := openStore(f.db.value)
 	if err != nil {
 		return nil, err
 	}
-	return &storeSource{st: st, path: f.db.value}, nil
+	return &source{r: st, path: f.db.value}, nil
 }
 
 // openStore opens the store at path for reading. A missing file is an
@@ -93,45 +92,8 @@ func openStore(path string) (*sqlitesink.Store, error) {
 	return st, nil
 }
 
-type storeSource struct {
-	st   *sqlitesink.Store
-	path string
-}
-
-func (s *storeSource) runs(ctx context.Context, f sqlitesink.RunFilter) ([]stagetrace.Run, error) {
-	return s.st.Runs(ctx, f)
-}
-
-func (s *storeSource) runRecords(ctx context.Context, id string) (stagetrace.Run, stagetrace.Batch, error) {
-	run, err := s.st.Run(ctx, id)
-	if errors.Is(err, sqlitesink.ErrNotFound) {
-		return run, stagetrace.Batch{}, fmt.Errorf("run %q not found in %s", id, s.path)
-	}
-	if err != nil {
-		return run, stagetrace.Batch{}, err
-	}
-	b, err := s.st.RunRecords(ctx, id)
-	return run, b, err
-}
-
-func (s *storeSource) spans(ctx context.Context, q sqlitesink.SpanQuery) ([]stagetrace.StageSpan, error) {
-	return s.st.Spans(ctx, q)
-}
-
-func (s *storeSource) export(ctx context.Context, q sqlitesink.SpanQuery, format string, w io.Writer) (int, error) {
-	return s.st.ExportSpans(ctx, q, format, w)
-}
-
-func (s *storeSource) close() error { return s.st.Close() }
-
-// jsonlSource holds every record of a JSONL file in memory.
-type jsonlSource struct {
-	path     string
-	allSpans []stagetrace.StageSpan
-	events   []stagetrace.TraceEvent
-}
-
-func openJSONL(path string) (*jsonlSource, error) {
+// openJSONL reads every record of a JSONL file into memory.
+func openJSONL(path string) (*memquery.Records, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no JSONL file at %s", path)
@@ -140,90 +102,40 @@ func openJSONL(path string) (*jsonlSource, error) {
 		return nil, err
 	}
 	defer f.Close()
-	src := &jsonlSource{path: path}
-	dec := stagetrace.NewDecoder(f)
-	for {
-		r, err := dec.Next()
-		if errors.Is(err, io.EOF) {
-			return src, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		switch {
-		case r.Span != nil:
-			src.allSpans = append(src.allSpans, *r.Span)
-		case r.Event != nil:
-			src.events = append(src.events, *r.Event)
-		}
-	}
-}
-
-func (s *jsonlSource) runs(_ context.Context, f sqlitesink.RunFilter) ([]stagetrace.Run, error) {
-	if err := query.ValidateAll(f.Where); err != nil {
-		return nil, err
-	}
-	keep := map[string]bool{}
-	for i := range s.allSpans {
-		if len(f.Where) > 0 && query.MatchAll(f.Where, &s.allSpans[i]) {
-			keep[s.allSpans[i].RunID] = true
-		}
-	}
-	var out []stagetrace.Run
-	for _, r := range usage.Runs(s.allSpans, s.events) {
-		switch {
-		case !f.Since.IsZero() && r.Start.Before(f.Since),
-			!f.Until.IsZero() && !r.Start.Before(f.Until),
-			f.Status != "" && r.Status() != f.Status,
-			len(f.Where) > 0 && !keep[r.ID]:
-			continue
-		}
-		out = append(out, r)
-	}
-	if f.Offset >= len(out) {
-		return nil, nil
-	}
-	out = out[f.Offset:]
-	if f.Limit > 0 && f.Limit < len(out) {
-		out = out[:f.Limit]
-	}
-	return out, nil
-}
-
-func (s *jsonlSource) runRecords(_ context.Context, id string) (stagetrace.Run, stagetrace.Batch, error) {
-	var b stagetrace.Batch
-	for _, sp := range s.allSpans {
-		if sp.RunID == id {
-			b.Spans = append(b.Spans, sp)
-		}
-	}
-	for _, ev := range s.events {
-		if ev.RunID == id {
-			b.Events = append(b.Events, ev)
-		}
-	}
-	if b.Len() == 0 {
-		return stagetrace.Run{}, b, fmt.Errorf("run %q not found in %s", id, s.path)
-	}
-	// The order a store returns them in.
-	slices.SortStableFunc(b.Spans, func(a, c stagetrace.StageSpan) int { return a.StartTime.Compare(c.StartTime) })
-	slices.SortStableFunc(b.Events, func(a, c stagetrace.TraceEvent) int { return a.Time.Compare(c.Time) })
-	return usage.Runs(b.Spans, b.Events)[0], b, nil
-}
-
-func (s *jsonlSource) spans(_ context.Context, q sqlitesink.SpanQuery) ([]stagetrace.StageSpan, error) {
-	return sqlitesink.SelectSpans(s.allSpans, q)
-}
-
-func (s *jsonlSource) export(_ context.Context, q sqlitesink.SpanQuery, format string, w io.Writer) (int, error) {
-	spans, err := sqlitesink.SelectSpans(s.allSpans, q)
+	r, err := memquery.ReadJSONL(f)
 	if err != nil {
-		return 0, err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return sqlitesink.WriteSpans(w, spans, format, q.Attrs)
+	return r, nil
 }
 
-func (s *jsonlSource) close() error { return nil }
+func (s *source) runs(ctx context.Context, f query.RunFilter) ([]stagetrace.Run, error) {
+	return s.r.Runs(ctx, f)
+}
+
+// runRecords returns a run's rollup and records, or an error naming the
+// run and the source when there is no such run.
+func (s *source) runRecords(ctx context.Context, id string) (stagetrace.Run, stagetrace.Batch, error) {
+	run, err := s.r.Run(ctx, id)
+	if errors.Is(err, query.ErrNotFound) {
+		return run, stagetrace.Batch{}, fmt.Errorf("run %q not found in %s", id, s.path)
+	}
+	if err != nil {
+		return run, stagetrace.Batch{}, err
+	}
+	b, err := s.r.RunRecords(ctx, id)
+	return run, b, err
+}
+
+func (s *source) spans(ctx context.Context, q query.SpanQuery) ([]stagetrace.StageSpan, error) {
+	return s.r.Spans(ctx, q)
+}
+
+func (s *source) export(ctx context.Context, q query.SpanQuery, format string, w io.Writer) (int, error) {
+	return s.r.ExportSpans(ctx, q, format, w)
+}
+
+func (s *source) close() error { return s.r.Close() }
 
 // whereError is a --where that does not parse; its detail shows where.
 type whereError struct {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/query"
-	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 	"github.com/stagetrace/stagetrace/summary"
 )
 
@@ -40,8 +39,8 @@ func addSpanQueryFlags(fs *flag.FlagSet, limit int) *spanQueryFlags {
 	}
 }
 
-func (f *spanQueryFlags) query() (sqlitesink.SpanQuery, error) {
-	q := sqlitesink.SpanQuery{OrderBy: *f.orderBy, Desc: *f.desc, Limit: *f.limit, Offset: *f.offset, Attrs: splitList(*f.attrs)}
+func (f *spanQueryFlags) query() (query.SpanQuery, error) {
+	q := query.SpanQuery{OrderBy: *f.orderBy, Desc: *f.desc, Limit: *f.limit, Offset: *f.offset, Attrs: splitList(*f.attrs)}
 	if q.Limit < 0 || q.Offset < 0 {
 		return q, usagef("--limit and --offset cannot be negative")
 	}

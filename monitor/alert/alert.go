@@ -13,6 +13,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/query"
 )
 
 // Level is how urgent an alert is.
@@ -39,38 +40,20 @@ const (
 	StateResolved State = "resolved"
 )
 
-// Op compares a value with a threshold.
-type Op string
+// Op compares a value with a threshold: one of the ordering operators
+// (<, <=, >, >=) of the filter language.
+type Op = query.Op
 
-// Comparison operators.
+// Comparison operators, under the names the monitor gave them.
 const (
-	OpLess         Op = "<"
-	OpLessEqual    Op = "<="
-	OpGreater      Op = ">"
-	OpGreaterEqual Op = ">="
+	OpLess         = query.OpLt
+	OpLessEqual    = query.OpLe
+	OpGreater      = query.OpGt
+	OpGreaterEqual = query.OpGe
 )
 
-func (o Op) valid() bool {
-	return o == OpLess || o == OpLessEqual || o == OpGreater || o == OpGreaterEqual
-}
-
-// Holds reports whether v op t.
-func (o Op) Holds(v, t float64) bool {
-	switch o {
-	case OpLess:
-		return v < t
-	case OpLessEqual:
-		return v <= t
-	case OpGreater:
-		return v > t
-	case OpGreaterEqual:
-		return v >= t
-	}
-	return false
-}
-
 // Below reports whether the operator breaches under the threshold.
-func (o Op) Below() bool { return o == OpLess || o == OpLessEqual }
+func Below(o Op) bool { return o == OpLess || o == OpLessEqual }
 
 // Stat is the statistic an alert rule compares with its threshold.
 type Stat string
@@ -257,7 +240,7 @@ func (r *Rule) validate() error {
 	if !r.Stat.known() {
 		return fmt.Errorf("unknown statistic %q (known: %s)", r.Stat, statList())
 	}
-	if !r.Op.valid() {
+	if !r.Op.IsOrdering() {
 		return fmt.Errorf("bad operator %q (known: <, <=, >, >=)", r.Op)
 	}
 	if math.IsNaN(r.Threshold) || math.IsInf(r.Threshold, 0) {
@@ -271,7 +254,7 @@ func (r *Rule) validate() error {
 		if math.IsNaN(c) || math.IsInf(c, 0) {
 			return fmt.Errorf("clear %v is not a number", c)
 		}
-		if (r.Op.Below() && c < r.Threshold) || (!r.Op.Below() && c > r.Threshold) {
+		if (Below(r.Op) && c < r.Threshold) || (!Below(r.Op) && c > r.Threshold) {
 			return fmt.Errorf("clear %v is on the breaching side of the threshold %s %v", c, r.Op, r.Threshold)
 		}
 	}
@@ -304,7 +287,7 @@ func (r *Rule) validate() error {
 		if r.Stat != StatCount {
 			return fmt.Errorf("where: only with count, not with %s", r.Stat)
 		}
-		if !r.Where.Op.valid() {
+		if !r.Where.Op.IsOrdering() {
 			return fmt.Errorf("where: bad operator %q (known: <, <=, >, >=)", r.Where.Op)
 		}
 		if math.IsNaN(r.Where.Value) || math.IsInf(r.Where.Value, 0) {

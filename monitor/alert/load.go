@@ -292,7 +292,7 @@ func (p *alertParser) when(n *yaml.Node, s string, r *Rule) error {
 		return p.errAt(n, "when", "unknown statistic %q (known: %s)", lhs, statList())
 	}
 	r.Op = op
-	if !op.valid() {
+	if !op.IsOrdering() {
 		return p.errAt(n, "when", "bad operator %q (known: <, <=, >, >=)", op)
 	}
 	kind, _, _ := SplitSeries(r.Metric)
@@ -319,7 +319,7 @@ func (p *alertParser) where(n *yaml.Node, s string) (*Condition, error) {
 	if lhs != "value" {
 		return nil, p.errAt(n, "where", "compares the series' value: write \"value %s %s\", not %q", op, rhs, lhs)
 	}
-	if !op.valid() {
+	if !op.IsOrdering() {
 		return nil, p.errAt(n, "where", "bad operator %q (known: <, <=, >, >=)", op)
 	}
 	v, err := threshold(rhs, false)

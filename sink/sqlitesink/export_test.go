@@ -80,9 +80,9 @@ func TestExportCSV(t *testing.T) {
 	assert.ErrorContains(t, err, `unknown export format "xml"`)
 }
 
-// TestWriteSpansMatchesExport checks that records read from a JSONL file
+// TestMemoryExportMatchesStore checks that records read from a JSONL file
 // export as the same records read from a store.
-func TestWriteSpansMatchesExport(t *testing.T) {
+func TestMemoryExportMatchesStore(t *testing.T) {
 	s, _ := openStore(t)
 	rec := fill(t, s)
 	ctx := context.Background()
@@ -94,9 +94,7 @@ func TestWriteSpansMatchesExport(t *testing.T) {
 			var fromStore, fromMemory bytes.Buffer
 			n, err := s.ExportSpans(ctx, q, format, &fromStore)
 			require.NoError(t, err)
-			selected, err := sqlitesink.SelectSpans(rec.mem.Spans(), q)
-			require.NoError(t, err)
-			m, err := sqlitesink.WriteSpans(&fromMemory, selected, format, q.Attrs)
+			m, err := inMemory(rec).ExportSpans(ctx, q, format, &fromMemory)
 			require.NoError(t, err)
 			assert.Equal(t, n, m)
 			assert.Equal(t, fromStore.String(), fromMemory.String(), "%s %+v", format, q)

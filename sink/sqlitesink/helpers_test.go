@@ -19,6 +19,7 @@ import (
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/exporter"
 	"github.com/stagetrace/stagetrace/processor"
+	"github.com/stagetrace/stagetrace/query/memquery"
 	"github.com/stagetrace/stagetrace/sink/memsink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
@@ -161,3 +162,8 @@ func inRun(id string) trace.SpanStartOption { return trace.WithAttributes(attrib
 
 // openRaw opens the store's file read-only with the driver alone.
 func openRaw(path string) (*sql.DB, error) { return sql.Open("sqlite", "file:"+path+"?mode=ro") }
+
+// inMemory returns the in-memory executor over the records rec wrote.
+func inMemory(rec *recorder) *memquery.Records {
+	return memquery.New(stagetrace.Batch{Spans: rec.mem.Spans(), Events: rec.mem.Events()})
+}

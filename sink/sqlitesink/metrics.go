@@ -1,161 +1,60 @@
 package sqlitesink
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"math"
-	"slices"
-	"strings"
-	"time"
 
 	"github.com/stagetrace/stagetrace"
-	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/query"
 )
 
-// LabelOp is the operator of a label matcher.
-type LabelOp string
+// LabelOp is the operator of a label matcher: =, !=, ~ or !~ of the
+// filter language.
+type LabelOp = query.Op
 
-// Label matcher operators, as in PromQL. The regular expressions are Go
-// RE2, matched anywhere in the label's value (anchor them with ^ and $),
-// the same as the ~ filter operator.
+// Label matcher operators, as in PromQL (=~ is the PromQL spelling of ~).
+// The regular expressions are Go RE2, matched anywhere in the label's
+// value (anchor them with ^ and $), as the ~ filter operator matches.
 const (
-	LabelEq       LabelOp = "="
-	LabelNe       LabelOp = "!="
-	LabelMatch    LabelOp = "=~"
-	LabelNotMatch LabelOp = "!~"
+	LabelEq       = query.OpEq
+	LabelNe       = query.OpNe
+	LabelMatch    = query.OpMatch
+	LabelNotMatch = query.OpNotMatch
 )
 
-// Labels every data point has. A metric event's attributes other than
-// metric.name and metric.value are labels too, under their keys
-// (metric.unit, ...). A label a point lacks has the value "".
+// The label names and values, matchers, aggregations and results of
+// metric queries: see package query.
 const (
-	LabelStage  = "stage"  // the stage of the span
-	LabelRunID  = "run_id" // the run of the span
-	LabelName   = "name"   // the name of the span
-	LabelModel  = "model"  // the span's gen_ai.request.model attribute
-	LabelSource = "source" // "event" for a metric event, "finding" for a finding
+	LabelStage    = query.LabelStage
+	LabelRunID    = query.LabelRunID
+	LabelName     = query.LabelName
+	LabelModel    = query.LabelModel
+	LabelSource   = query.LabelSource
+	SourceEvent   = query.LabelSourceEvent
+	SourceFinding = query.LabelSourceFinding
+	AggAvg        = query.AggAvg
+	AggSum        = query.AggSum
+	AggMin        = query.AggMin
+	AggMax        = query.AggMax
+	AggCount      = query.AggCount
 )
 
-// Values of LabelSource.
-const (
-	SourceEvent   = "event"
-	SourceFinding = "finding"
+type (
+	// LabelMatcher keeps the data points whose label matches.
+	LabelMatcher = query.LabelMatcher
+	// Agg says how the data points of one step are combined.
+	Agg = query.Agg
+	// MetricQuery selects data points of one metric and aggregates them.
+	MetricQuery = query.MetricQuery
+	// Point is the aggregate of the data points of one step.
+	Point = query.MetricPoint
+	// Series is the points of one combination of labels.
+	Series = query.Series
 )
 
-// LabelMatcher keeps the data points whose label Name compares with
-// Value as Op says.
-type LabelMatcher struct {
-	Name  string
-	Op    LabelOp
-	Value string
-}
-
-// String returns the matcher as name op "value".
-func (m LabelMatcher) String() string { return fmt.Sprintf("%s%s%q", m.Name, m.Op, m.Value) }
-
-// ParseLabelMatcher reads name=value, name!=value, name=~regexp or
-// name!~regexp.
-func ParseLabelMatcher(s string) (LabelMatcher, error) {
-	i := strings.IndexAny(s, "=!")
-	if i <= 0 {
-		return LabelMatcher{}, fmt.Errorf("label matcher %q: want name=value, name!=value, name=~regexp or name!~regexp", s)
-	}
-	m := LabelMatcher{Name: s[:i]}
-	rest := s[i:]
-	for _, op := range []LabelOp{LabelMatch, LabelNotMatch, LabelNe, LabelEq} {
-		if strings.HasPrefix(rest, string(op)) {
-			m.Op, m.Value = op, rest[len(op):]
-			return m, m.validate()
-		}
-	}
-	return LabelMatcher{}, fmt.Errorf("label matcher %q: want name=value, name!=value, name=~regexp or name!~regexp", s)
-}
-
-func (m LabelMatcher) validate() error {
-	if m.Name == "" {
-		return fmt.Errorf("label matcher %s: empty label name", m)
-	}
-	switch m.Op {
-	case LabelEq, LabelNe:
-	case LabelMatch, LabelNotMatch:
-		if _, err := query.Regexp(m.Value); err != nil {
-			return fmt.Errorf("label matcher %s: %w", m, err)
-		}
-	default:
-		return fmt.Errorf("label matcher %s: unknown operator %q", m, string(m.Op))
-	}
-	return nil
-}
-
-func (m LabelMatcher) matches(value string) bool {
-	switch m.Op {
-	case LabelEq:
-		return value == m.Value
-	case LabelNe:
-		return value != m.Value
-	}
-	re, err := query.Regexp(m.Value)
-	if err != nil {
-		return false
-	}
-	return re.MatchString(value) == (m.Op == LabelMatch)
-}
-
-// Agg says how the data points of one step are combined.
-type Agg string
-
-// Aggregations.
-const (
-	AggAvg   Agg = "avg"
-	AggSum   Agg = "sum"
-	AggMin   Agg = "min"
-	AggMax   Agg = "max"
-	AggCount Agg = "count"
-)
-
-// MetricQuery selects data points of one metric and aggregates them.
-//
-// The data points of a metric are the metric events named Name
-// (metric.name, at the event's time, worth its metric.value) and the
-// numeric findings named Name (at the end of their span).
-type MetricQuery struct {
-	Name string
-	// Since and Until bound the points' times: Since <= time < Until.
-	// A zero Since does not bound; a zero Until is now.
-	Since, Until time.Time
-	// Step is the width of the buckets a range query aggregates points
-	// into, at least one second. Buckets are aligned on multiples of Step
-	// since the Unix epoch; a point is the bucket's start.
-	Step time.Duration
-	// Instant aggregates all the points into one per series, at Until,
-	// instead of one per step.
-	Instant bool
-	// Labels keeps the points every matcher matches.
-	Labels []LabelMatcher
-	// By lists the labels series are split by; none: one series.
-	By []string
-	// Agg combines the points of a step; default AggAvg.
-	Agg Agg
-}
-
-// Point is the aggregate of the data points of one step.
-type Point struct {
-	Time  time.Time
-	Value float64
-	Count int // data points aggregated
-}
-
-// Series is the points of one combination of the By labels, in order of
-// time.
-type Series struct {
-	Name   string
-	Labels map[string]string // the By labels
-	Points []Point
-}
+// ParseLabelMatcher reads a label matcher; see query.ParseLabelMatcher.
+func ParseLabelMatcher(s string) (LabelMatcher, error) { return query.ParseLabelMatcher(s) }
 
 // sample is one data point with what its labels are read from.
 type sample struct {
@@ -189,8 +88,7 @@ func (p *sample) label(name string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		v, _ := attrs.Get(string(attributes.GenAIRequestModel))
-		return v.String(), nil
+		return query.ModelOf(attrs), nil
 	}
 	if p.source != SourceEvent {
 		return "", nil
@@ -208,63 +106,21 @@ func (p *sample) label(name string) (string, error) {
 			}
 		}
 	}
-	if name == string(attributes.MetricName) || name == string(attributes.MetricValue) {
-		return "", nil
-	}
-	v, _ := p.parsed.Get(name)
-	return v.String(), nil
-}
-
-func (q *MetricQuery) validate(now time.Time) error {
-	var errs []error
-	if q.Name == "" {
-		errs = append(errs, errors.New("no metric name"))
-	}
-	if q.Agg == "" {
-		q.Agg = AggAvg
-	}
-	switch q.Agg {
-	case AggAvg, AggSum, AggMin, AggMax, AggCount:
-	default:
-		errs = append(errs, fmt.Errorf("unknown aggregation %q: want avg, sum, min, max or count", string(q.Agg)))
-	}
-	if !q.Instant && q.Step < time.Second {
-		errs = append(errs, fmt.Errorf("step %v: must be at least 1s", q.Step))
-	}
-	if q.Until.IsZero() {
-		q.Until = now
-	}
-	if !q.Since.IsZero() && !q.Since.Before(q.Until) {
-		errs = append(errs, fmt.Errorf("since %s is not before until %s", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339)))
-	}
-	for _, m := range q.Labels {
-		if err := m.validate(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	for _, b := range q.By {
-		if b == "" {
-			errs = append(errs, errors.New("empty label name in by"))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("sqlitesink: metrics: %w", err)
-	}
-	return nil
+	return query.EventLabel(p.parsed, name), nil
 }
 
 // Metrics returns the series of q.Name, aggregated per step (or over the
 // whole range with Instant), ordered by their labels.
 func (s *Store) Metrics(ctx context.Context, q MetricQuery) ([]Series, error) {
-	if err := q.validate(s.cfg.now()); err != nil {
-		return nil, err
+	if err := q.Normalize(s.cfg.now()); err != nil {
+		return nil, fmt.Errorf("sqlitesink: %w", err)
 	}
 	db, err := s.readDB()
 	if err != nil {
 		return nil, err
 	}
 	since, until := unixNano(q.Since), q.Until.UnixNano()
-	var samples []sample
+	agg := query.NewAggregator(q)
 	collect := func(text string, scan func(*sql.Rows, *sample) error, args ...any) error {
 		rows, err := db.QueryContext(ctx, text, args...)
 		if err != nil {
@@ -276,7 +132,10 @@ func (s *Store) Metrics(ctx context.Context, q MetricQuery) ([]Series, error) {
 				rows.Close()
 				return fmt.Errorf("sqlitesink: metrics: %w", err)
 			}
-			samples = append(samples, p)
+			if err := agg.Add(p.ns, p.value, p.label); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlitesink: %w", err)
+			}
 		}
 		if err := closeRows(rows); err != nil {
 			return fmt.Errorf("sqlitesink: metrics: %w", err)
@@ -317,104 +176,5 @@ WHERE v.source = ? AND v.key_id = (SELECT k.id FROM keys k WHERE k.name = ?) AND
 	}, sourceFinding, q.Name, typeNumber, since, until); err != nil {
 		return nil, err
 	}
-	return aggregate(q, samples)
-}
-
-// aggregate filters samples by the label matchers and combines them into
-// series.
-func aggregate(q MetricQuery, samples []sample) ([]Series, error) {
-	type bucket struct {
-		sum, min, max float64
-		n             int
-	}
-	type series struct {
-		labels  map[string]string
-		buckets map[int64]*bucket
-	}
-	all := map[string]*series{}
-	step := q.Step.Nanoseconds()
-	for i := range samples {
-		p := &samples[i]
-		keep := true
-		for _, m := range q.Labels {
-			v, err := p.label(m.Name)
-			if err != nil {
-				return nil, fmt.Errorf("sqlitesink: metrics: %w", err)
-			}
-			if !m.matches(v) {
-				keep = false
-				break
-			}
-		}
-		if !keep {
-			continue
-		}
-		labels := make(map[string]string, len(q.By))
-		var key strings.Builder
-		for _, name := range q.By {
-			v, err := p.label(name)
-			if err != nil {
-				return nil, fmt.Errorf("sqlitesink: metrics: %w", err)
-			}
-			labels[name] = v
-			fmt.Fprintf(&key, "%q,", v)
-		}
-		se := all[key.String()]
-		if se == nil {
-			se = &series{labels: labels, buckets: map[int64]*bucket{}}
-			all[key.String()] = se
-		}
-		t := q.Until.UnixNano()
-		if !q.Instant {
-			t = floorDiv(p.ns, step) * step
-		}
-		b := se.buckets[t]
-		if b == nil {
-			b = &bucket{min: math.Inf(1), max: math.Inf(-1)}
-			se.buckets[t] = b
-		}
-		b.sum += p.value
-		b.min = min(b.min, p.value)
-		b.max = max(b.max, p.value)
-		b.n++
-	}
-	out := make([]Series, 0, len(all))
-	for _, se := range all {
-		s := Series{Name: q.Name, Labels: se.labels}
-		for t, b := range se.buckets {
-			v := b.sum / float64(b.n)
-			switch q.Agg {
-			case AggSum:
-				v = b.sum
-			case AggMin:
-				v = b.min
-			case AggMax:
-				v = b.max
-			case AggCount:
-				v = float64(b.n)
-			}
-			s.Points = append(s.Points, Point{Time: time.Unix(0, t).UTC(), Value: v, Count: b.n})
-		}
-		slices.SortFunc(s.Points, func(a, b Point) int { return a.Time.Compare(b.Time) })
-		out = append(out, s)
-	}
-	slices.SortFunc(out, func(a, b Series) int {
-		for _, name := range q.By {
-			if c := cmp.Compare(a.Labels[name], b.Labels[name]); c != 0 {
-				return c
-			}
-		}
-		return 0
-	})
-	return out, nil
-}
-
-// floorDiv divides rounding towards minus infinity, so that buckets of
-// times before the epoch are aligned too.
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
+	return agg.Series(), nil
 }

@@ -142,6 +142,7 @@ func TestParseLabelMatcher(t *testing.T) {
 		"stage!=inference": {Name: "stage", Op: sqlitesink.LabelNe, Value: "inference"},
 		"model=~gpt-4.*":   {Name: "model", Op: sqlitesink.LabelMatch, Value: "gpt-4.*"},
 		"model!~^o1":       {Name: "model", Op: sqlitesink.LabelNotMatch, Value: "^o1"},
+		"model~gpt":        {Name: "model", Op: sqlitesink.LabelMatch, Value: "gpt"},
 		"region=":          {Name: "region", Op: sqlitesink.LabelEq, Value: ""},
 		"x==y":             {Name: "x", Op: sqlitesink.LabelEq, Value: "=y"},
 	} {

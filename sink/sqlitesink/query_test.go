@@ -9,16 +9,17 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/query"
+	"github.com/stagetrace/stagetrace/query/memquery"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
 // TestSpansFilters runs each filter against the store and, through
-// SelectSpans, against the same spans in memory: both must give the
+// package memquery, against the same spans in memory: both must give the
 // expected spans, in the same order.
 func TestSpansFilters(t *testing.T) {
 	s, _ := openStore(t)
 	rec := fill(t, s)
-	mem := rec.mem.Spans()
+	mem := inMemory(rec)
 	ctx := context.Background()
 	both := []string{"r1/chat gpt-4o", "r2/chat gpt-4o"}
 	tests := []struct {
@@ -73,7 +74,7 @@ func TestSpansFilters(t *testing.T) {
 			got, err := s.Spans(ctx, q)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, names(got), "store")
-			inMem, err := sqlitesink.SelectSpans(mem, q)
+			inMem, err := mem.Spans(ctx, q)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, names(inMem), "in memory")
 		})
@@ -97,7 +98,7 @@ func TestSpansTraceIDFilter(t *testing.T) {
 func TestSpansOrderLimitAttrs(t *testing.T) {
 	s, _ := openStore(t)
 	rec := fill(t, s)
-	mem := rec.mem.Spans()
+	mem := inMemory(rec)
 	ctx := context.Background()
 	tests := []struct {
 		name string
@@ -126,7 +127,7 @@ func TestSpansOrderLimitAttrs(t *testing.T) {
 			got, err := s.Spans(ctx, tt.q)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, names(got), "store")
-			inMem, err := sqlitesink.SelectSpans(mem, tt.q)
+			inMem, err := mem.Spans(ctx, tt.q)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, names(inMem), "in memory")
 		})
@@ -158,7 +159,7 @@ func TestSpansRejectsBadQueries(t *testing.T) {
 	} {
 		_, err := s.Spans(ctx, tt.q)
 		assert.ErrorContains(t, err, tt.want)
-		_, err = sqlitesink.SelectSpans(nil, tt.q)
+		_, err = memquery.New(stagetrace.Batch{}).Spans(ctx, tt.q)
 		assert.ErrorContains(t, err, tt.want)
 	}
 }

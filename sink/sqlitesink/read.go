@@ -10,11 +10,12 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/query"
 )
+
+var _ query.Reader = (*Store)(nil)
 
 // spanColumns are the columns scanSpan reads, in its order.
 const spanColumns = `s.id, s.trace_id, s.span_id, s.parent_span_id, s.run_id, s.stage, s.name,
@@ -194,7 +195,7 @@ func (n *SpanNode) Walk(fn func(*SpanNode)) {
 // The shape of the trace is read from the id index alone; then only the
 // spans of the tree are read.
 func (s *Store) SpanTree(ctx context.Context, ref SpanRef, maxDepth int, attrs []string) (*SpanNode, error) {
-	proj, err := newProjection(attrs)
+	proj, err := query.NewProjection(attrs)
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +239,7 @@ func (s *Store) SpanTree(ctx context.Context, ref SpanRef, maxDepth int, attrs [
 	for i := range spans {
 		id := spans[i].SpanID
 		if d, ok := depth[id]; ok && nodes[id] == nil {
-			nodes[id] = &SpanNode{Span: proj.apply(spans[i].StageSpan), Depth: d}
+			nodes[id] = &SpanNode{Span: proj.Apply(spans[i].StageSpan), Depth: d}
 		}
 	}
 	// spans come in order of start, so children are appended in order.
@@ -335,25 +336,8 @@ func (s *Store) traceSpans(ctx context.Context, trace stagetrace.TraceID, ids []
 	return st, err
 }
 
-// SpanQuery selects spans.
-type SpanQuery struct {
-	// Where holds filters every span returned matches.
-	Where []query.Filter
-	// Attrs, when not empty, names the attributes (attr.<key> or a bare
-	// key) and findings (finding.<name>) each returned span holds, in
-	// that order; the others are left out. Built-in fields are always
-	// returned.
-	Attrs []string
-	// OrderBy is the field spans are sorted by: a built-in field,
-	// end_time, finding.<name> or attr.<key>. Default start_time. Spans
-	// without the finding or attribute come first (last with Desc); ties
-	// keep the order spans were written in (reversed with Desc).
-	OrderBy string
-	Desc    bool
-	// Limit is the most spans returned, 0 for all; Offset skips the first
-	// ones.
-	Limit, Offset int
-}
+// SpanQuery selects spans; see query.SpanQuery.
+type SpanQuery = query.SpanQuery
 
 // spansSQL returns the statement selecting the spans of q. With walk, it
 // walks the start-time index (see walkByStart).
@@ -446,9 +430,9 @@ func (s *Store) walkByStart(ctx context.Context, q SpanQuery) (bool, error) {
 
 // Spans returns the spans q selects.
 func (s *Store) Spans(ctx context.Context, q SpanQuery) ([]stagetrace.StageSpan, error) {
-	proj, err := newProjection(q.Attrs)
+	proj, err := query.NewProjection(q.Attrs)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlitesink: %w", err)
 	}
 	text, args, err := s.querySQL(ctx, q)
 	if err != nil {
@@ -460,65 +444,13 @@ func (s *Store) Spans(ctx context.Context, q SpanQuery) ([]stagetrace.StageSpan,
 	}
 	out := plain(st)
 	for i := range out {
-		out[i] = proj.apply(out[i])
+		out[i] = proj.Apply(out[i])
 	}
 	return out, nil
 }
 
-// projection keeps the attributes and findings a query asked for.
-type projection struct {
-	refs []query.Ref
-}
-
-func newProjection(fields []string) (projection, error) {
-	var p projection
-	for _, f := range fields {
-		ref, err := query.ParseField(f)
-		if err != nil {
-			return p, fmt.Errorf("sqlitesink: attrs: %w", err)
-		}
-		p.refs = append(p.refs, ref)
-	}
-	return p, nil
-}
-
-// apply returns span with only the attributes and findings p names, in
-// p's order. Built-in fields named are ignored: every span has them.
-func (p projection) apply(span stagetrace.StageSpan) stagetrace.StageSpan {
-	if len(p.refs) == 0 {
-		return span
-	}
-	var attrs, findings stagetrace.Attrs
-	for _, ref := range p.refs {
-		switch ref.Source {
-		case query.SourceAttr:
-			if v, ok := span.Attrs.Get(ref.Name); ok {
-				attrs = append(attrs, stagetrace.Attr{Key: ref.Name, Value: v})
-			}
-		case query.SourceFinding:
-			if v, ok := span.Findings.Get(ref.Name); ok {
-				findings = append(findings, stagetrace.Attr{Key: ref.Name, Value: v})
-			}
-		}
-	}
-	span.Attrs, span.Findings = attrs, findings
-	return span
-}
-
-// RunFilter selects runs.
-type RunFilter struct {
-	// Since and Until bound when runs started: Since <= start < Until.
-	// Zero values do not bound.
-	Since, Until time.Time
-	// Status is "ok" (no span failed), "error" (some span failed) or ""
-	// for both.
-	Status string
-	// Where keeps runs having a span that matches every filter.
-	Where []query.Filter
-	// Limit is the most runs returned, 0 for all; Offset skips the first
-	// ones.
-	Limit, Offset int
-}
+// RunFilter selects runs; see query.RunFilter.
+type RunFilter = query.RunFilter
 
 // Runs returns the runs f selects, newest first.
 func (s *Store) Runs(ctx context.Context, f RunFilter) ([]stagetrace.Run, error) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/query"
 )
 
 // Expire deletes the runs whose last span ended more than the TTL (see
@@ -123,7 +124,7 @@ func (s *Store) expireChunk(ctx context.Context, cutoff int64) (n int, err error
 			return 0, err
 		}
 		for seq := range events {
-			if name, _, ok := metricOf(&events[seq]); ok {
+			if name, _, ok := query.MetricOf(&events[seq]); ok {
 				if _, err := delPoint.ExecContext(ctx, name, unixNano(events[seq].Time), st.rowID, int64(seq)); err != nil {
 					return 0, err
 				}

@@ -16,6 +16,7 @@ import (
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/query"
 )
 
 // ErrReadOnly is returned by Write on a store opened with OpenReadOnly.
@@ -23,7 +24,7 @@ var ErrReadOnly = errors.New("sqlitesink: store is read-only")
 
 // ErrNotFound is returned by the queries for one thing (a run, a span) when
 // there is no such thing.
-var ErrNotFound = errors.New("sqlitesink: not found")
+var ErrNotFound = query.ErrNotFound
 
 var (
 	_ stagetrace.Sink    = (*Store)(nil)

@@ -79,7 +79,7 @@ func (b *builder) filter(f query.Filter, scan bool) error {
 	if err := f.Validate(); err != nil {
 		return err
 	}
-	if f.Op == query.OpMatch && funcErr != nil {
+	if f.Op.IsMatch() && funcErr != nil {
 		return funcErr
 	}
 	ref, _ := f.Ref()
@@ -106,8 +106,8 @@ func (b *builder) valueCond(ref query.Ref, f query.Filter) {
 	b.add("v.source = ? AND v.key_id = (SELECT k.id FROM keys k WHERE k.name = ?)", source, ref.Name)
 	switch f.Op {
 	case query.OpExists:
-	case query.OpMatch:
-		b.add(" AND v.type = ? AND "+regexpFunc+"(?, v.val)", typeString, f.Value.AsString())
+	case query.OpMatch, query.OpNotMatch:
+		b.add(" AND v.type = ? AND "+notIf(f.Op)+regexpFunc+"(?, v.val)", typeString, f.Value.AsString())
 	default:
 		typ, val := indexValue(f.Value)
 		b.add(" AND v.type = ? AND v.val "+sqlOps[f.Op]+" ?", typ, val)
@@ -130,8 +130,8 @@ func (b *builder) builtin(name string, f query.Filter) error {
 				return nil
 			}
 			b.add(col + " != ''")
-		case query.OpMatch:
-			b.add(guard+regexpFunc+"(?, "+col+")", f.Value.AsString())
+		case query.OpMatch, query.OpNotMatch:
+			b.add(guard+notIf(f.Op)+regexpFunc+"(?, "+col+")", f.Value.AsString())
 		default:
 			b.add(guard+col+" "+sqlOps[f.Op]+" ?", f.Value.AsString())
 		}
@@ -158,8 +158,8 @@ func (b *builder) builtin(name string, f query.Filter) error {
 		switch f.Op {
 		case query.OpExists:
 			b.add("1")
-		case query.OpMatch:
-			b.add(regexpFunc+"(?, lower(hex(s.trace_id)))", f.Value.AsString())
+		case query.OpMatch, query.OpNotMatch:
+			b.add(notIf(f.Op)+regexpFunc+"(?, lower(hex(s.trace_id)))", f.Value.AsString())
 		default:
 			// Through traces, whose index finds the trace at once.
 			id, _ := query.ParseTraceID(f.Value.AsString())
@@ -185,6 +185,14 @@ func (b *builder) builtin(name string, f query.Filter) error {
 	return nil
 }
 
+// notIf returns the negation a regular expression match takes for op.
+func notIf(op query.Op) string {
+	if op == query.OpNotMatch {
+		return "NOT "
+	}
+	return ""
+}
+
 // enumSpan returns a span whose enum field name has the value called n.
 func enumSpan(field, n string) *stagetrace.StageSpan {
 	var s stagetrace.StageSpan
@@ -199,8 +207,8 @@ func enumSpan(field, n string) *stagetrace.StageSpan {
 }
 
 // OrderEndTime is the order-by field that sorts spans by when they ended;
-// the other order-by fields are the filter fields.
-const OrderEndTime = "end_time"
+// see query.OrderEndTime.
+const OrderEndTime = query.OrderEndTime
 
 // orderColumns are the SQL expressions of the built-in order-by fields.
 var orderColumns = map[string]string{
@@ -216,27 +224,17 @@ var orderColumns = map[string]string{
 	OrderEndTime:         "s.end_ns",
 }
 
-// orderRef resolves an order-by field: a built-in field, end_time,
-// finding.<name> or attr.<key>. A bare key is refused rather than taken as
-// an attribute, so that a mistyped field is reported, not silently
-// ordered by an attribute no span has.
+// orderRef resolves an order-by field (see query.OrderRef). Every
+// built-in field it accepts has a column here.
 func orderRef(field string) (query.Ref, error) {
-	if field == "" {
-		field = query.FieldStartTime
+	ref, err := query.OrderRef(field)
+	if err != nil {
+		return ref, fmt.Errorf("sqlitesink: %w", err)
 	}
-	if _, ok := orderColumns[field]; ok {
-		return query.Ref{Source: query.SourceBuiltin, Name: field}, nil
+	if _, ok := orderColumns[ref.Name]; ref.Source == query.SourceBuiltin && !ok {
+		return ref, fmt.Errorf("sqlitesink: no column to order by %q", field)
 	}
-	ref, err := query.ParseField(field)
-	if err == nil && ref.Source != query.SourceBuiltin && field != ref.Name {
-		return ref, nil
-	}
-	return query.Ref{}, fmt.Errorf("sqlitesink: cannot order by %q: use %s, finding.<name> or attr.<key>", field, orderFieldList())
-}
-
-func orderFieldList() string {
-	return strings.Join([]string{query.FieldStartTime, OrderEndTime, query.FieldElapsedMS, query.FieldName,
-		query.FieldStage, query.FieldRunID, query.FieldStatus, query.FieldKind, query.FieldScope, query.FieldTraceID}, ", ")
+	return ref, nil
 }
 
 // orderBy adds the ORDER BY clause for field, ties broken by the order

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/stagetrace/stagetrace"
-	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/query"
 )
 
 // Rows per multi-row INSERT. One statement per row costs the driver's
@@ -448,7 +448,7 @@ func (w *batchWriter) spanAdded(ctx context.Context, p pendingSpan) error {
 	w.rollups.addSpan(p.sp)
 	for seq, ev := range p.events {
 		w.rollups.addEvent(ev)
-		if name, value, ok := metricOf(ev); ok {
+		if name, value, ok := query.MetricOf(ev); ok {
 			w.points.args = append(w.points.args, name, unixNano(ev.Time), p.id, int64(seq), value)
 			if err := w.points.added(ctx); err != nil {
 				return err
@@ -459,21 +459,6 @@ func (w *batchWriter) spanAdded(ctx context.Context, p pendingSpan) error {
 		return err
 	}
 	return w.writeValues(ctx, p.id, sourceFinding, p.sp.Findings)
-}
-
-// metricOf returns the name and value of a metric event: one named
-// "metric" with a string metric.name and a numeric metric.value.
-func metricOf(ev *stagetrace.TraceEvent) (name string, value float64, ok bool) {
-	if ev.Name != attributes.EventMetric {
-		return "", 0, false
-	}
-	n, okName := ev.Attrs.Get(string(attributes.MetricName))
-	v, okValue := ev.Attrs.Get(string(attributes.MetricValue))
-	f, isNum := v.Number()
-	if !okName || !okValue || !isNum || math.IsNaN(f) || n.Kind() != stagetrace.KindString {
-		return "", 0, false
-	}
-	return n.AsString(), f, true
 }
 
 func (w *batchWriter) writeValues(ctx context.Context, spanID int64, source int64, attrs stagetrace.Attrs) error {
@@ -520,7 +505,7 @@ func (w *batchWriter) writeOrphan(ctx context.Context, ev *stagetrace.TraceEvent
 		return nil
 	}
 	var metricName, metricValue any
-	if name, value, ok := metricOf(ev); ok {
+	if name, value, ok := query.MetricOf(ev); ok {
 		metricName, metricValue = name, value
 	}
 	w.rollups.addEvent(ev)
