@@ -6,19 +6,6 @@ import (
 	"github.com/stagetrace/stagetrace/monitor/alert"
 )
 
-// Stat is the statistic of a window or of a run an alert rule compares
-// with its threshold: alert.Stat, named here for the run summaries that
-// read a run's usage against a budget.
-type Stat = alert.Stat
-
-// The per-run statistics a run summary holds.
-const (
-	StatRunInputTokens  = alert.StatRunInputTokens
-	StatRunOutputTokens = alert.StatRunOutputTokens
-	StatRunTotalTokens  = alert.StatRunTotalTokens
-	StatRunCost         = alert.StatRunCost
-)
-
 // rule is an alert rule with its parsed series and its state.
 type rule struct {
 	alert.Rule
@@ -202,7 +189,7 @@ func (m *Monitor) checkBudgets(r *runState, now time.Time, alerts []alert.Alert)
 
 // statOf reads stat s from st; ok is false when the window holds too
 // few records (minCount) to compute it from.
-func statOf(s Stat, st *Stats, minCount int64) (float64, bool) {
+func statOf(s alert.Stat, st *Stats, minCount int64) (float64, bool) {
 	switch s {
 	case alert.StatCount:
 		return float64(st.Count), true

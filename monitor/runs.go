@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/monitor/alert"
 	"github.com/stagetrace/stagetrace/usage"
 )
 
@@ -153,16 +154,16 @@ func (r *runState) summary() RunSummary {
 }
 
 // value returns what the run has used of a budget's statistic.
-func (r *runState) value(s Stat) (float64, bool) {
+func (r *runState) value(s alert.Stat) (float64, bool) {
 	t := r.rollup.Totals()
 	switch s {
-	case StatRunInputTokens:
+	case alert.StatRunInputTokens:
 		return float64(t.InputTokens), true
-	case StatRunOutputTokens:
+	case alert.StatRunOutputTokens:
 		return float64(t.OutputTokens), true
-	case StatRunTotalTokens:
+	case alert.StatRunTotalTokens:
 		return float64(t.TotalTokens), true
-	case StatRunCost:
+	case alert.StatRunCost:
 		return t.Cost, t.HasCost()
 	}
 	return 0, false
