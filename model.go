@@ -156,6 +156,26 @@ type Batch struct {
 // Len returns the number of records in the batch.
 func (b Batch) Len() int { return len(b.Spans) + len(b.Events) }
 
+// LimitDepth truncates, in place, every value of the batch nested deeper
+// than MaxDepth (see LimitDepth), in span attributes, findings, resources
+// and event attributes, and returns how many slices and maps it truncated.
+// The mapping calls it on every batch it makes, so a hostile OTLP client
+// cannot store a value that a reader would refuse.
+func (b Batch) LimitDepth() int {
+	n := 0
+	for i := range b.Spans {
+		s := &b.Spans[i]
+		n += s.Attrs.LimitDepth() + s.Findings.LimitDepth()
+		if s.Resource != nil {
+			n += s.Resource.Attrs.LimitDepth()
+		}
+	}
+	for i := range b.Events {
+		n += b.Events[i].Attrs.LimitDepth()
+	}
+	return n
+}
+
 // Sink receives batches of records. Write may be called concurrently by
 // different exporters; a sink that is not safe for that must serialize
 // itself. After Shutdown returns, Write returns an error.
