@@ -24,21 +24,6 @@ func nestedValue(shape []byte, leaf Value) Value {
 	return v
 }
 
-// depthOf returns how many levels of slices and maps v nests.
-func depthOf(v Value) int {
-	d := 0
-	for _, e := range v.AsSlice() {
-		d = max(d, depthOf(e))
-	}
-	for _, kv := range v.AsMap() {
-		d = max(d, depthOf(kv.Value))
-	}
-	if v.Kind().IsContainer() {
-		d++
-	}
-	return d
-}
-
 func TestLimitDepth(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -55,7 +40,7 @@ func TestLimitDepth(t *testing.T) {
 			v := nestedValue(bytes.Repeat([]byte{1, 0}, tc.depth)[:tc.depth], StringValue("leaf"))
 			got, n := LimitDepth(v)
 			assert.Equal(t, tc.truncated, n)
-			assert.Equal(t, min(tc.depth, MaxDepth), depthOf(got))
+			assert.Equal(t, min(tc.depth, MaxDepth), Depth(got))
 			if tc.truncated == 0 {
 				assert.True(t, got.Equal(v), "a value within the limit is kept as it is")
 				return
@@ -70,7 +55,7 @@ func TestLimitDepth(t *testing.T) {
 				}
 			}
 			assert.Equal(t, TruncatedMarker, inner.AsString())
-			assert.Equal(t, tc.depth, depthOf(v), "the original is not changed")
+			assert.Equal(t, tc.depth, Depth(v), "the original is not changed")
 		})
 	}
 }
@@ -84,7 +69,7 @@ func TestBatchLimitDepth(t *testing.T) {
 	}
 	assert.Equal(t, 4, b.LimitDepth())
 	for _, a := range []Attrs{b.Spans[0].Attrs, b.Spans[0].Findings, res.Attrs, b.Events[0].Attrs[:1]} {
-		assert.Equal(t, MaxDepth, depthOf(a[0].Value))
+		assert.Equal(t, MaxDepth, Depth(a[0].Value))
 	}
 	assert.Equal(t, 0, b.LimitDepth(), "a limited batch is within the limit")
 }
@@ -127,8 +112,8 @@ func FuzzLimitDepth(f *testing.F) {
 	f.Fuzz(func(t *testing.T, shape []byte) {
 		v := nestedValue(shape, Float64Value(0.5))
 		got, n := LimitDepth(v)
-		if depthOf(got) > MaxDepth {
-			t.Fatalf("depth %d after the limit", depthOf(got))
+		if Depth(got) > MaxDepth {
+			t.Fatalf("depth %d after the limit", Depth(got))
 		}
 		if (n > 0) != (len(shape) > MaxDepth) {
 			t.Fatalf("%d truncated at depth %d", n, len(shape))

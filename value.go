@@ -310,6 +310,22 @@ const TruncatedMarker = "[stagetrace: truncated: nested deeper than 64 levels]"
 // slice or a map, the two kinds that nest.
 func (k Kind) IsContainer() bool { return k == KindSlice || k == KindMap }
 
+// Depth returns how many levels of slices and maps v nests: 0 for a
+// scalar, 1 for a slice of scalars.
+func Depth(v Value) int {
+	d := 0
+	for _, e := range v.AsSlice() {
+		d = max(d, Depth(e))
+	}
+	for _, kv := range v.AsMap() {
+		d = max(d, Depth(kv.Value))
+	}
+	if v.kind.IsContainer() {
+		d++
+	}
+	return d
+}
+
 // truncatedValue is what a container nested past MaxDepth becomes.
 var truncatedValue = StringValue(TruncatedMarker)
 

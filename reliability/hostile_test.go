@@ -63,7 +63,7 @@ func TestHostileDeepValues(t *testing.T) {
 	scanJSONL(t, js.Path(), func(r stagetrace.Record) {
 		read++
 		v, _ := r.Span.Attrs.Get("payload")
-		assert.LessOrEqual(t, depthOf(v), stagetrace.MaxDepth)
+		assert.LessOrEqual(t, stagetrace.Depth(v), stagetrace.MaxDepth)
 	})
 	assert.Equal(t, len(b.Spans), read, "every JSONL line reads")
 	spans, err := db.Spans(ctx, sqlitesink.SpanQuery{})
@@ -71,21 +71,6 @@ func TestHostileDeepValues(t *testing.T) {
 	assert.Len(t, spans, len(b.Spans))
 	figure(t, "%d spans with values nested up to %d levels: %d read back from JSONL, %d from SQLite",
 		len(b.Spans), depths[len(depths)-1], read, len(spans))
-}
-
-// depthOf returns how many levels of slices and maps v nests.
-func depthOf(v stagetrace.Value) int {
-	d := 0
-	for _, e := range v.AsSlice() {
-		d = max(d, depthOf(e))
-	}
-	for _, kv := range v.AsMap() {
-		d = max(d, depthOf(kv.Value))
-	}
-	if v.Kind().IsContainer() {
-		d++
-	}
-	return d
 }
 
 // TestHostileAliasBomb loads rules files that stand, through YAML aliases,
