@@ -34,7 +34,7 @@
 // header of [WithHeaders] that carries credentials, is scrubbed by value
 // from every error and log line, status lines and response bodies quoted
 // in errors included: raw or escaped, and cut short too (see
-// [redact.Scrubber]), so whatever a server echoes back reaches neither the
+// [github.com/stagetrace/stagetrace/redact.Scrubber]), so whatever a server echoes back reaches neither the
 // delivery log nor the OpenTelemetry error handler. Errors show the URL
 // without user info or query.
 package httpsink

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -97,7 +98,9 @@ func TestTokenEchoedByServerIsScrubbed(t *testing.T) {
 			t.Setenv("STAGETRACE_TEST_TOKEN", token)
 			var logs bytes.Buffer
 			logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			s := newSink(t, rawServer(t, tc.respond), fastRetry,
+			// A few retries, each logged, then the last error.
+			retry := httpsink.WithRetry(time.Millisecond, time.Millisecond, 50*time.Millisecond)
+			s := newSink(t, rawServer(t, tc.respond), retry,
 				httpsink.WithTokenEnv("STAGETRACE_TEST_TOKEN"), httpsink.WithLogger(logger))
 			err := s.Write(context.Background(), testBatch("run-s", 1, 0))
 			require.Error(t, err)
