@@ -68,7 +68,7 @@ func TestBatchLimitDepth(t *testing.T) {
 		Events: []TraceEvent{{Attrs: Attrs{{Key: "e", Value: deep}, {Key: "ok", Value: IntValue(1)}}}},
 	}
 	assert.Equal(t, 4, b.LimitDepth())
-	for _, a := range []Attrs{b.Spans[0].Attrs, b.Spans[0].Findings, res.Attrs, b.Events[0].Attrs[:1]} {
+	for _, a := range []Attrs{b.Spans[0].Attrs, b.Spans[0].Findings, b.Spans[0].Resource.Attrs, b.Events[0].Attrs[:1]} {
 		assert.Equal(t, MaxDepth, Depth(a[0].Value))
 	}
 	assert.Equal(t, 0, b.LimitDepth(), "a limited batch is within the limit")
@@ -128,4 +128,18 @@ func FuzzLimitDepth(f *testing.F) {
 			t.Fatalf("depth %d: decoded %#v, want %#v", len(shape), back, got)
 		}
 	})
+}
+
+// A resource is shared beyond one batch: a too deep one is replaced by a
+// limited copy, shared by the batch's spans, and the original is kept.
+func TestBatchLimitDepthCopiesResources(t *testing.T) {
+	deep := nestedValue(make([]byte, MaxDepth+1), BoolValue(true))
+	shared := &Resource{Attrs: Attrs{{Key: "r", Value: deep}}}
+	plain := &Resource{Attrs: Attrs{{Key: "host", Value: StringValue("h")}}}
+	b := Batch{Spans: []StageSpan{{Resource: shared}, {Resource: shared}, {Resource: plain}}}
+	assert.Equal(t, 1, b.LimitDepth())
+	assert.Equal(t, MaxDepth+1, Depth(shared.Attrs[0].Value), "the shared resource is not changed")
+	assert.Same(t, b.Spans[0].Resource, b.Spans[1].Resource)
+	assert.Equal(t, MaxDepth, Depth(b.Spans[0].Resource.Attrs[0].Value))
+	assert.Same(t, plain, b.Spans[2].Resource)
 }

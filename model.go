@@ -3,6 +3,7 @@ package stagetrace
 import (
 	"context"
 	"encoding/hex"
+	"slices"
 	"time"
 )
 
@@ -163,11 +164,23 @@ func (b Batch) Len() int { return len(b.Spans) + len(b.Events) }
 // cannot store a value that a reader would refuse.
 func (b Batch) LimitDepth() int {
 	n := 0
+	// A resource is shared, with other batches too, so one that is too
+	// deep is replaced by a limited copy rather than changed; its spans in
+	// this batch share the copy.
+	var checked, deep, limited *Resource
 	for i := range b.Spans {
 		s := &b.Spans[i]
 		n += s.Attrs.LimitDepth() + s.Findings.LimitDepth()
-		if s.Resource != nil {
-			n += s.Resource.Attrs.LimitDepth()
+		switch r := s.Resource; {
+		case r == nil, r == checked:
+		case r == deep:
+			s.Resource = limited
+		case !r.Attrs.tooDeep():
+			checked = r
+		default:
+			attrs := slices.Clone(r.Attrs)
+			deep, limited = r, &Resource{Attrs: attrs}
+			s.Resource, n = limited, n+attrs.LimitDepth()
 		}
 	}
 	for i := range b.Events {

@@ -379,15 +379,23 @@ func limitDepth(v Value, level int) (Value, int) {
 	return v, n
 }
 
+// tooDeep reports whether a value of a nests deeper than MaxDepth.
+func (a Attrs) tooDeep() bool {
+	for i := range a {
+		if Depth(a[i].Value) > MaxDepth {
+			return true
+		}
+	}
+	return false
+}
+
 // LimitDepth applies LimitDepth to every value of a, in place, and returns
 // how many slices and maps were truncated.
 func (a Attrs) LimitDepth() int {
 	n := 0
 	for i := range a {
-		if a[i].Value.kind.IsContainer() {
-			var k int
-			a[i].Value, k = LimitDepth(a[i].Value)
-			n += k
+		if v, k := LimitDepth(a[i].Value); k > 0 {
+			a[i].Value, n = v, n+k // written only when changed, so a limited slice can be shared
 		}
 	}
 	return n
