@@ -53,7 +53,10 @@ FUZZ_TARGETS := \
 	./query:FuzzParse \
 	./sink/sqlitesink:FuzzDecodeAttrs \
 	./redact:FuzzGlob \
-	./redact:FuzzRedactString
+	./redact:FuzzRedactString \
+	./redact:FuzzScrub \
+	.:FuzzLimitDepth \
+	./internal/yamlnode:FuzzCheckExpansion
 
 fuzz-short:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -73,7 +76,7 @@ flakes:
 	$(GO) test -race -count=$(N) -cpu=$(CPU) -timeout 60m ./...
 	cd collector && $(GO) test -race -count=$(N) -cpu=$(CPU) -timeout 60m ./...
 
-## reliability: the full reliability suite (1,000,000 spans, a 30 s outage, kill -9, full disk); see RELIABILITY.md
+## reliability: the full reliability suite (1,000,000 spans, a 30 s outage, kill -9, full disk, hostile input); see RELIABILITY.md
 reliability:
 	$(GO) test -tags reliability -count=1 -timeout 30m -v ./reliability/
 

@@ -233,7 +233,11 @@ func appendUnixTime(dst []byte, t time.Time) []byte {
 // appendAttrs writes attrs as a JSON object in slice order. Keys are
 // written as they are, even when they start with "$": at this level an
 // object is always a map, so no key can be read as a wrapper.
-func appendAttrs(dst []byte, attrs Attrs) []byte {
+func appendAttrs(dst []byte, attrs Attrs) []byte { return appendAttrsAt(dst, attrs, 0) }
+
+// appendAttrsAt writes attrs, the members of a map inside level slices and
+// maps.
+func appendAttrsAt(dst []byte, attrs Attrs, level int) []byte {
 	dst = append(dst, '{')
 	for i := range attrs {
 		if i > 0 {
@@ -241,7 +245,7 @@ func appendAttrs(dst []byte, attrs Attrs) []byte {
 		}
 		dst = appendString(dst, attrs[i].Key)
 		dst = append(dst, ':')
-		dst = appendValue(dst, attrs[i].Value)
+		dst = appendValueAt(dst, attrs[i].Value, level)
 	}
 	return append(dst, '}')
 }
@@ -261,7 +265,17 @@ func appendAttrs(dst []byte, attrs Attrs) []byte {
 //     elements have one scalar kind, which the decoder would read as typed;
 //   - map: a JSON object, or {"$map":{...}} when it has exactly one key and
 //     that key starts with "$", which the decoder would read as a wrapper.
-func appendValue(dst []byte, v Value) []byte {
+//
+// A slice or map nested deeper than MaxDepth is written as TruncatedMarker,
+// as LimitDepth would have it, so the decoder never meets a line nested
+// deeper than it reads.
+func appendValue(dst []byte, v Value) []byte { return appendValueAt(dst, v, 0) }
+
+// appendValueAt writes v, a value inside level slices and maps.
+func appendValueAt(dst []byte, v Value, level int) []byte {
+	if level >= MaxDepth && v.Kind().IsContainer() {
+		return appendString(dst, TruncatedMarker)
+	}
 	switch v.Kind() {
 	case KindBool:
 		return strconv.AppendBool(dst, v.AsBool())
@@ -284,9 +298,9 @@ func appendValue(dst []byte, v Value) []byte {
 	case KindStringSlice:
 		return appendTyped(dst, KindStringSlice, v.AsStringSlice(), appendString)
 	case KindSlice:
-		return appendSlice(dst, v.AsSlice())
+		return appendSlice(dst, v.AsSlice(), level+1)
 	case KindMap:
-		return appendMap(dst, v.AsMap())
+		return appendMap(dst, v.AsMap(), level+1)
 	}
 	return append(dst, "null"...)
 }
@@ -311,7 +325,14 @@ func appendTyped[T any](dst []byte, k Kind, s []T, appendElem func([]byte, T) []
 	return append(dst, ']')
 }
 
-func appendSlice(dst []byte, s []Value) []byte {
+func appendSlice(dst []byte, s []Value, level int) []byte {
+	if level >= MaxDepth {
+		// Elements that are slices or maps are written as the marker, a
+		// string, which decides how the slice must be written to be read
+		// back as LimitDepth has it.
+		limited, _ := limitDepth(SliceValue(s...), level-1)
+		s = limited.AsSlice()
+	}
 	wrap := looksTyped(s)
 	if wrap {
 		dst = append(dst, `{"$slice":`...)
@@ -321,7 +342,7 @@ func appendSlice(dst []byte, s []Value) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendValue(dst, s[i])
+		dst = appendValueAt(dst, s[i], level)
 	}
 	dst = append(dst, ']')
 	if wrap {
@@ -363,13 +384,13 @@ func typedSliceOf(k Kind) (Kind, bool) {
 	return KindEmpty, false
 }
 
-func appendMap(dst []byte, m Attrs) []byte {
+func appendMap(dst []byte, m Attrs, level int) []byte {
 	if len(m) == 1 && isWrapperKey(m[0].Key) {
 		dst = append(dst, `{"$map":`...)
-		dst = appendAttrs(dst, m)
+		dst = appendAttrsAt(dst, m, level)
 		return append(dst, '}')
 	}
-	return appendAttrs(dst, m)
+	return appendAttrsAt(dst, m, level)
 }
 
 // isWrapperKey reports whether key, as the only key of an object value,

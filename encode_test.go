@@ -280,6 +280,8 @@ func TestValueRoundTripNested(t *testing.T) {
 }
 
 func TestValueDeeplyNested(t *testing.T) {
+	// Down to MaxDepth a value round-trips exactly; past it, it comes back
+	// truncated as LimitDepth truncates it.
 	v := IntValue(1)
 	for i := range 500 {
 		if i%2 == 0 {
@@ -287,9 +289,15 @@ func TestValueDeeplyNested(t *testing.T) {
 		} else {
 			v = MapValue(Attr{"$m", v})
 		}
+		if i+1 == MaxDepth {
+			_, got := roundTripValue(t, v)
+			assert.True(t, v.Equal(got), "at the limit")
+		}
 	}
 	_, got := roundTripValue(t, v)
-	assert.True(t, v.Equal(got))
+	want, n := LimitDepth(v)
+	assert.Equal(t, 1, n)
+	assert.True(t, want.Equal(got), "past the limit")
 }
 
 func TestValueJSONForms(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -162,6 +163,38 @@ func (b Batch) Len() int { return len(b.Spans) + len(b.Events) }
 // wrap it with what names them (a path, a URL); test for it with
 // errors.Is.
 var ErrClosed = errors.New("stagetrace: sink is shut down")
+
+// LimitDepth truncates, in place, every value of the batch nested deeper
+// than MaxDepth (see LimitDepth), in span attributes, findings, resources
+// and event attributes, and returns how many slices and maps it truncated.
+// The mapping calls it on every batch it makes, so a hostile OTLP client
+// cannot store a value that a reader would refuse.
+func (b Batch) LimitDepth() int {
+	n := 0
+	// A resource is shared, with other batches too, so one that is too
+	// deep is replaced by a limited copy rather than changed; its spans in
+	// this batch share the copy.
+	var checked, deep, limited *Resource
+	for i := range b.Spans {
+		s := &b.Spans[i]
+		n += s.Attrs.LimitDepth() + s.Findings.LimitDepth()
+		switch r := s.Resource; {
+		case r == nil, r == checked:
+		case r == deep:
+			s.Resource = limited
+		case !r.Attrs.tooDeep():
+			checked = r
+		default:
+			attrs := slices.Clone(r.Attrs)
+			deep, limited = r, &Resource{Attrs: attrs}
+			s.Resource, n = limited, n+attrs.LimitDepth()
+		}
+	}
+	for i := range b.Events {
+		n += b.Events[i].Attrs.LimitDepth()
+	}
+	return n
+}
 
 // Sink receives batches of records. Write may be called concurrently by
 // different exporters; a sink that is not safe for that must serialize

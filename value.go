@@ -292,3 +292,111 @@ func (a Attrs) Equal(b Attrs) bool {
 	}
 	return true
 }
+
+// MaxDepth is the most levels of slices and maps one Value may nest: a map
+// holding a scalar is one level. It is the single limit every path agrees
+// on: the mapping applies it to what it takes in from the SDK and the
+// collector, and every encoder applies it again to what it writes, so
+// every reader accepts what any writer wrote. OpenTelemetry's SDK stops at
+// the same depth; OTLP itself has no limit.
+const MaxDepth = 64
+
+// TruncatedMarker is the string that takes the place of a slice or map
+// nested deeper than MaxDepth. The value is kept down to MaxDepth levels,
+// so only the part past the limit is lost, and visibly.
+const TruncatedMarker = "[stagetrace: truncated: nested deeper than 64 levels]"
+
+// IsContainer reports whether values of the kind hold other values: a
+// slice or a map, the two kinds that nest.
+func (k Kind) IsContainer() bool { return k == KindSlice || k == KindMap }
+
+// Depth returns how many levels of slices and maps v nests: 0 for a
+// scalar, 1 for a slice of scalars.
+func Depth(v Value) int {
+	d := 0
+	for _, e := range v.AsSlice() {
+		d = max(d, Depth(e))
+	}
+	for _, kv := range v.AsMap() {
+		d = max(d, Depth(kv.Value))
+	}
+	if v.kind.IsContainer() {
+		d++
+	}
+	return d
+}
+
+// truncatedValue is what a container nested past MaxDepth becomes.
+var truncatedValue = StringValue(TruncatedMarker)
+
+// LimitDepth returns v with every slice or map nested deeper than MaxDepth
+// replaced by the string TruncatedMarker, and how many were replaced. When
+// nothing is that deep it returns v itself; otherwise the parts above a
+// truncated value are copied, so v, which may be shared, is not changed.
+func LimitDepth(v Value) (Value, int) { return limitDepth(v, 0) }
+
+// limitDepth limits v, a value inside level containers.
+func limitDepth(v Value, level int) (Value, int) {
+	if !v.kind.IsContainer() {
+		return v, 0
+	}
+	if level >= MaxDepth {
+		return truncatedValue, 1
+	}
+	n := 0
+	switch v.kind {
+	case KindSlice:
+		s := v.AsSlice()
+		var out []Value // copied at the first change
+		for i := range s {
+			e, k := limitDepth(s[i], level+1)
+			if k > 0 && out == nil {
+				out = append([]Value(nil), s...)
+			}
+			if k > 0 {
+				out[i], n = e, n+k
+			}
+		}
+		if out != nil {
+			return SliceValue(out...), n
+		}
+	case KindMap:
+		m := v.AsMap()
+		var out Attrs
+		for i := range m {
+			e, k := limitDepth(m[i].Value, level+1)
+			if k > 0 && out == nil {
+				out = append(Attrs(nil), m...)
+			}
+			if k > 0 {
+				out[i].Value, n = e, n+k
+			}
+		}
+		if out != nil {
+			return MapValue(out...), n
+		}
+	}
+	return v, n
+}
+
+// tooDeep reports whether a value of a nests deeper than MaxDepth.
+func (a Attrs) tooDeep() bool {
+	for i := range a {
+		if Depth(a[i].Value) > MaxDepth {
+			return true
+		}
+	}
+	return false
+}
+
+// LimitDepth applies LimitDepth to every value of a, in place, and returns
+// how many slices and maps were truncated.
+func (a Attrs) LimitDepth() int {
+	n := 0
+	for i := range a {
+		if v, k := LimitDepth(a[i].Value); k > 0 {
+			a[i].Value, n = v, n+k // written only when changed, so a limited slice can be shared
+		}
+	}
+	return n
+}

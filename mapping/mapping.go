@@ -61,7 +61,10 @@ func NewBatcher(opts Options, spans, attrs int) *Batcher {
 }
 
 // Batch returns what has been mapped so far.
-func (b *Batcher) Batch() stagetrace.Batch { return b.batch }
+func (b *Batcher) Batch() stagetrace.Batch {
+	b.batch.LimitDepth() // no value may nest deeper than stagetrace.MaxDepth
+	return b.batch
+}
 
 // AttrCount returns how many attributes, findings and event attributes
 // the batch holds, to size the next Batcher.

@@ -1,7 +1,8 @@
 // Package reliability holds stagetrace's delivery guarantees as tests: a
 // million spans through the whole pipeline, an ingest endpoint that is
 // down for a while, a writer killed with SIGKILL in the middle of a write,
-// a sink that never returns, and a full disk.
+// a sink that never returns, a full disk, and hostile input: values nested
+// past the depth limit, YAML alias bombs, writers sharing a JSONL file.
 //
 // Without the reliability build tag each test runs in a reduced, bounded
 // form (see scale_reduced_test.go), so that go test -race ./... stays

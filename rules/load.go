@@ -146,6 +146,9 @@ func (l *loader) parse(data []byte) (err error) {
 		}
 		return &Error{File: l.file, Err: err}
 	}
+	if err := yamlnode.CheckExpansion(&doc); err != nil {
+		return &Error{File: l.file, Err: err}
+	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		if err != nil {

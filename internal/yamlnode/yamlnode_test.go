@@ -1,6 +1,7 @@
 package yamlnode
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -34,4 +35,75 @@ func TestDeref(t *testing.T) {
 	loop.Alias = loop
 	_, ok = Deref(loop)
 	assert.False(t, ok, "an alias loop stops")
+}
+
+func TestCheckExpansion(t *testing.T) {
+	laughs := "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+	for i, prev := 1, "a"; i < 9; i++ {
+		name := string(rune('a' + i))
+		laughs += name + ": &" + name + " [" + strings.Repeat("*"+prev+", ", 9) + "*" + prev + "]\n"
+		prev = name
+	}
+	for _, tc := range []struct {
+		name, doc string
+		wantErr   string
+	}{
+		{"no aliases", "a: [1, 2, 3]\nb: {c: d}\n", ""},
+		{"a few aliases", "a: &x {k: [1, 2, 3]}\nb: *x\nc: *x\n", ""},
+		{"billion laughs", laughs, "aliases expand the document to more than"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var doc yaml.Node
+			require.NoError(t, yaml.Unmarshal([]byte(tc.doc), &doc))
+			err := CheckExpansion(&doc)
+			if tc.wantErr == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorContains(t, err, tc.wantErr)
+		})
+	}
+	assert.ErrorContains(t, CheckExpansion(&yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{{Kind: yaml.AliasNode}}}), "unresolvable alias")
+}
+
+// expandedSize counts the nodes under n with aliases expanded, the slow
+// way, stopping past stop.
+func expandedSize(n *yaml.Node, stop int) int {
+	if n, ok := Deref(n); ok {
+		total := 1
+		for _, c := range n.Content {
+			if total += expandedSize(c, stop); total > stop {
+				return total
+			}
+		}
+		return total
+	}
+	return 1
+}
+
+func FuzzCheckExpansion(f *testing.F) {
+	f.Add("a: &a [x, x, x]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]\n")
+	f.Add("a: &x {k: v}\nb: *x\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		var doc yaml.Node
+		if yaml.Unmarshal([]byte(src), &doc) != nil {
+			return
+		}
+		if CheckExpansion(&doc) != nil {
+			return
+		}
+		// What passes expands to no more than the limit allows.
+		written := 0
+		var count func(n *yaml.Node)
+		count = func(n *yaml.Node) {
+			written++
+			for _, c := range n.Content {
+				count(c)
+			}
+		}
+		count(&doc)
+		if got := expandedSize(&doc, written+MaxAliasNodes+1); got > written+MaxAliasNodes {
+			t.Fatalf("accepted a document expanding to %d nodes, %d written", got, written)
+		}
+	})
 }

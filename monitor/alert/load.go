@@ -61,6 +61,9 @@ func Read(r io.Reader, name string) (rules []Rule, err error) {
 		}
 		return nil, &RuleError{File: name, Err: err}
 	}
+	if err := yamlnode.CheckExpansion(&doc); err != nil {
+		return nil, &RuleError{File: name, Err: err}
+	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
 		root = root.Content[0]

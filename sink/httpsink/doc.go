@@ -30,7 +30,11 @@
 // # Secrets
 //
 // The bearer token of [WithTokenEnv] is read from the environment once,
-// so it never sits in configuration files, and it is scrubbed from every
-// error and log line, including response bodies quoted in errors. Errors
-// show the URL without user info or query.
+// so it never sits in configuration files. It, and the value of every
+// header of [WithHeaders] that carries credentials, is scrubbed by value
+// from every error and log line, status lines and response bodies quoted
+// in errors included: raw or escaped, and cut short too (see
+// [github.com/stagetrace/stagetrace/redact.Scrubber]), so whatever a server echoes back reaches neither the
+// delivery log nor the OpenTelemetry error handler. Errors show the URL
+// without user info or query.
 package httpsink

@@ -30,8 +30,8 @@ const maxRetryAfter = 24 * time.Hour
 type StatusError struct {
 	URL        string        // the URL posted to, without user info or query
 	StatusCode int           // the response's status code
-	Status     string        // the response's status line, "503 Service Unavailable"
-	Body       string        // the start of the response body, the token scrubbed
+	Status     string        // the response's status line, "503 Service Unavailable", secrets scrubbed
+	Body       string        // the start of the response body, secrets scrubbed
 	RetryAfter time.Duration // the Retry-After of a 429 or 503, 0 when absent
 }
 
@@ -129,8 +129,8 @@ func (s *Sink) attempt(ctx context.Context, body []byte) attemptResult {
 			err = fmt.Errorf("attempt timed out after %v: %w", s.cfg.timeout, err)
 		}
 		res := attemptResult{retry: !permanentTransportError(err), retryAfter: -1}
-		if s.token != "" && strings.Contains(err.Error(), s.token) {
-			res.err = fmt.Errorf("httpsink: POST %s: %s", s.display, s.scrub(err.Error()))
+		if msg := s.scrub(err.Error()); msg != err.Error() {
+			res.err = fmt.Errorf("httpsink: POST %s: %s", s.display, msg)
 		} else {
 			res.err = fmt.Errorf("httpsink: POST %s: %w", s.display, err)
 		}
@@ -144,7 +144,7 @@ func (s *Sink) attempt(ctx context.Context, body []byte) attemptResult {
 	se := &StatusError{
 		URL:        s.display,
 		StatusCode: resp.StatusCode,
-		Status:     resp.Status,
+		Status:     s.scrub(resp.Status),
 		Body:       s.scrub(strings.TrimSpace(string(snippet))),
 	}
 	res := attemptResult{err: se, retry: retryableStatus(resp.StatusCode), retryAfter: -1}

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/redact"
 )
 
 var _ stagetrace.Sink = (*Sink)(nil)
@@ -28,10 +29,10 @@ const maxRetainedBuf = 4 << 20
 // Sink is a [stagetrace.Sink] that POSTs each batch as one JSON request to
 // an ingest endpoint. It is safe for concurrent use. Create one with [New].
 type Sink struct {
-	url     string      // what requests go to
-	display string      // the URL without credentials or query, for errors
-	header  http.Header // sent with every request, token included
-	token   string      // scrubbed from anything a server echoes back
+	url     string           // what requests go to
+	display string           // the URL without credentials or query, for errors
+	header  http.Header      // sent with every request, token included
+	secrets *redact.Scrubber // the token and secret headers, scrubbed from anything a server echoes back
 	cfg     config
 
 	transport *http.Transport
@@ -89,7 +90,7 @@ func New(rawURL string, opts ...Option) (*Sink, error) {
 		url:       u.String(),
 		display:   display,
 		header:    header,
-		token:     token,
+		secrets:   redact.NewScrubber(secretValues(header)...),
 		cfg:       cfg,
 		transport: transport,
 		client: &http.Client{
@@ -279,13 +280,34 @@ func (st *encodeState) encode(b stagetrace.Batch, compress bool) ([]byte, error)
 	return st.zb.Bytes(), nil
 }
 
-// scrub removes the token from text that came from elsewhere (a response
-// body, an error), so it can go in errors and logs.
-func (s *Sink) scrub(text string) string {
-	if s.token == "" {
-		return text
+// scrub removes the token, and any secret header value, from text that
+// came from elsewhere (a status line, a response body, an error), so it
+// can go in errors and logs: by value, escaped or cut short too.
+func (s *Sink) scrub(text string) string { return s.secrets.Scrub(text) }
+
+// secretValues returns the values of the headers that carry credentials:
+// the credentials of Authorization and Proxy-Authorization, after the
+// scheme, and any header whose name says key, token, secret, auth,
+// session, password or cookie.
+func secretValues(h http.Header) []string {
+	var out []string
+	for name, values := range h {
+		lower := strings.ToLower(name)
+		secret := false
+		for _, word := range []string{"auth", "key", "token", "secret", "session", "password", "cookie"} {
+			secret = secret || strings.Contains(lower, word)
+		}
+		if !secret {
+			continue
+		}
+		for _, v := range values {
+			if _, cred, ok := strings.Cut(v, " "); ok && strings.Contains(lower, "authorization") {
+				v = strings.TrimSpace(cred) // the scheme, "Bearer", is no secret
+			}
+			out = append(out, v)
+		}
 	}
-	return strings.ReplaceAll(text, s.token, "[token]")
+	return out
 }
 
 // drain reads what is left of a response body, up to a limit, so that the

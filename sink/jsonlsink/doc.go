@@ -31,13 +31,22 @@
 // whose last line is complete is never changed, even if the line is not
 // valid JSON.
 //
+// # One writer per file
+//
+// A sink holds an exclusive advisory lock (flock) on its file while it is
+// open, so a torn tail it repairs is never another writer's write in
+// progress. [New] fails at once with an error wrapping [ErrInUse] when
+// another sink, in this process or another, holds the file; it does not
+// wait. The lock goes away when the sink shuts down or its process ends.
+// Readers take no lock and can read the file at any time.
+//
 // # Rotation
 //
 // With [WithMaxSize], the file is rotated before a write that would make it
 // larger than the limit: "runs.jsonl" becomes "runs.jsonl.1", an older
 // "runs.jsonl.1" becomes "runs.jsonl.2", and so on up to
-// [WithMaxBackups] files; the oldest is deleted. Rotation assumes this sink
-// is the only writer of the file. A batch is never split across files.
+// [WithMaxBackups] files; the oldest is deleted. The new file is locked
+// as the first one was. A batch is never split across files.
 //
 // # Files and directories
 //

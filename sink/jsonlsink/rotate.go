@@ -40,7 +40,10 @@ func (s *Sink) rotate() error {
 	}
 	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL, s.cfg.fileMode)
 	if err == nil {
-		if err = f.Chmod(s.cfg.fileMode); err != nil {
+		if err = f.Chmod(s.cfg.fileMode); err == nil {
+			err = lockFile(f)
+		}
+		if err != nil {
 			f.Close()
 		}
 	}

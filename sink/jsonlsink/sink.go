@@ -57,6 +57,12 @@ type Sink struct {
 // aside when [WithTornLinePolicy] says so; [Sink.TornBytes] reports how many.
 // Nothing else in an existing file is checked or changed.
 //
+// The sink holds an exclusive advisory lock (flock) on the file while it
+// is open: New fails at once with an error wrapping [ErrInUse] when
+// another sink, in this process or another, holds it, and repairs nothing.
+// The lock goes away with the process. Readers take no lock. Where flock
+// is not available, nothing stops a second writer.
+//
 // New fails, with an error naming path, when the options are invalid, when
 // path is empty, is a directory or is not a regular file, or when the file
 // or its directories cannot be created, read or written.
@@ -96,6 +102,12 @@ func (s *Sink) open() error {
 	}
 	if created {
 		syncDir(s.path)
+	}
+	// Locked before the repair: a torn line in a file another sink holds
+	// is that sink's write in progress.
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return err
 	}
 	size, err := s.repairTornLine(f, fi.Size())
 	if err != nil {

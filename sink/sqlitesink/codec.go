@@ -22,17 +22,23 @@ import (
 // elements, a slice uvarint(count) values, a map an attrs. The format is
 // part of the schema: changing it needs a new schema version.
 
-// maxNesting bounds the depth of slices and maps the decoder follows, so a
-// corrupt column cannot exhaust the stack.
-const maxNesting = 64
+// Slices and maps nested deeper than stagetrace.MaxDepth are written as
+// stagetrace.TruncatedMarker, so no column this package writes nests
+// deeper. The decoder follows no deeper either, so a corrupt column cannot
+// exhaust the stack; it reads a deeper value, written before the limit was
+// enforced, as the marker too, so such a row still reads.
 
 var errCorrupt = errors.New("corrupt attribute column")
 
-func appendAttrs(dst []byte, attrs stagetrace.Attrs) []byte {
+func appendAttrs(dst []byte, attrs stagetrace.Attrs) []byte { return appendAttrsAt(dst, attrs, 0) }
+
+// appendAttrsAt writes attrs, the members of a map inside level slices and
+// maps.
+func appendAttrsAt(dst []byte, attrs stagetrace.Attrs, level int) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(attrs)))
 	for i := range attrs {
 		dst = appendString(dst, attrs[i].Key)
-		dst = appendValue(dst, attrs[i].Value)
+		dst = appendValue(dst, attrs[i].Value, level)
 	}
 	return dst
 }
@@ -42,7 +48,11 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
-func appendValue(dst []byte, v stagetrace.Value) []byte {
+// appendValue writes v, a value inside level slices and maps.
+func appendValue(dst []byte, v stagetrace.Value, level int) []byte {
+	if level >= stagetrace.MaxDepth && v.Kind().IsContainer() {
+		v = stagetrace.StringValue(stagetrace.TruncatedMarker)
+	}
 	dst = append(dst, byte(v.Kind()))
 	switch v.Kind() {
 	case stagetrace.KindBool:
@@ -96,11 +106,11 @@ func appendValue(dst []byte, v stagetrace.Value) []byte {
 		s := v.AsSlice()
 		dst = binary.AppendUvarint(dst, uint64(len(s)))
 		for _, e := range s {
-			dst = appendValue(dst, e)
+			dst = appendValue(dst, e, level+1)
 		}
 		return dst
 	case stagetrace.KindMap:
-		return appendAttrs(dst, v.AsMap())
+		return appendAttrsAt(dst, v.AsMap(), level+1)
 	}
 	return dst
 }
@@ -199,7 +209,8 @@ func (d *decoder) float() float64 {
 	return f
 }
 
-func (d *decoder) attrs(depth int) stagetrace.Attrs {
+// attrs reads the members of a map inside level slices and maps.
+func (d *decoder) attrs(level int) stagetrace.Attrs {
 	n := d.count(2)
 	if n == 0 {
 		return nil
@@ -207,7 +218,7 @@ func (d *decoder) attrs(depth int) stagetrace.Attrs {
 	attrs := make(stagetrace.Attrs, 0, n)
 	for range n {
 		k := d.string()
-		v := d.value(depth)
+		v := d.value(level)
 		if d.err != nil {
 			return nil
 		}
@@ -216,12 +227,19 @@ func (d *decoder) attrs(depth int) stagetrace.Attrs {
 	return attrs
 }
 
-func (d *decoder) value(depth int) stagetrace.Value {
-	if depth > maxNesting {
-		d.fail("nesting")
-		return stagetrace.Value{}
+// value reads a value inside level slices and maps.
+func (d *decoder) value(level int) stagetrace.Value {
+	k := stagetrace.Kind(d.byte())
+	if level >= stagetrace.MaxDepth && k.IsContainer() {
+		d.skipContainer(k)
+		return stagetrace.StringValue(stagetrace.TruncatedMarker)
 	}
-	switch k := stagetrace.Kind(d.byte()); k {
+	return d.payload(k, level)
+}
+
+// payload reads the rest of a value of kind k inside level slices and maps.
+func (d *decoder) payload(k stagetrace.Kind, level int) stagetrace.Value {
+	switch k {
 	case stagetrace.KindEmpty:
 		return stagetrace.Value{}
 	case stagetrace.KindBool:
@@ -261,14 +279,49 @@ func (d *decoder) value(depth int) stagetrace.Value {
 	case stagetrace.KindSlice:
 		s := make([]stagetrace.Value, d.count(1))
 		for i := range s {
-			s[i] = d.value(depth + 1)
+			s[i] = d.value(level + 1)
 		}
 		return stagetrace.SliceValue(s...)
 	case stagetrace.KindMap:
-		return stagetrace.MapValue(d.attrs(depth + 1)...)
+		return stagetrace.MapValue(d.attrs(level + 1)...)
 	default:
 		d.fail(fmt.Sprintf("kind %d", k))
 		return stagetrace.Value{}
+	}
+}
+
+// skipContainer reads past the rest of a slice or map of kind k, whose
+// kind byte has been read, without recursion: each open container is a
+// count of the values left in it, and a map's values each follow a key.
+func (d *decoder) skipContainer(k stagetrace.Kind) {
+	type open struct {
+		isMap bool
+		left  int
+	}
+	var stack []open
+	push := func(k stagetrace.Kind) {
+		if k == stagetrace.KindMap {
+			stack = append(stack, open{isMap: true, left: d.count(2)})
+		} else {
+			stack = append(stack, open{left: d.count(1)})
+		}
+	}
+	push(k)
+	for len(stack) > 0 && d.err == nil {
+		top := &stack[len(stack)-1]
+		if top.left == 0 {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		top.left--
+		if top.isMap {
+			d.bytes() // the key
+		}
+		if k := stagetrace.Kind(d.byte()); k.IsContainer() {
+			push(k)
+		} else {
+			d.payload(k, 0)
+		}
 	}
 }
 

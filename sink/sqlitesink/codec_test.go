@@ -2,6 +2,7 @@ package sqlitesink
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -60,28 +61,106 @@ func TestCodecRefusesCorruptColumns(t *testing.T) {
 	}
 	for _, bad := range [][]byte{
 		{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, // a huge count
-		{1, 1, 'k', 200},     // an unknown kind
-		append(good, 0),      // trailing bytes
-		deep(maxNesting + 2), // nested too deep
+		{1, 1, 'k', 200}, // an unknown kind
+		append(good, 0),  // trailing bytes
+		rawDeep(10, 2),   // a slice count the column cannot hold
 	} {
 		_, err := decodeAttrs(bad)
 		assert.ErrorIs(t, err, errCorrupt)
 	}
 }
 
-// deep encodes n slices, one inside the other.
-func deep(n int) []byte {
+// nested returns n slices, one inside the other, around the int 1.
+func nested(n int) stagetrace.Value {
 	v := stagetrace.Int64Value(1)
 	for range n {
 		v = stagetrace.SliceValue(v)
 	}
-	return appendAttrs(nil, stagetrace.Attrs{{Key: "d", Value: v}})
+	return v
+}
+
+// deep encodes n slices, one inside the other.
+func deep(n int) []byte {
+	return appendAttrs(nil, stagetrace.Attrs{{Key: "d", Value: nested(n)}})
+}
+
+// rawDeep builds, byte by byte, the column of attribute "d" holding n
+// slices one inside the other around the int 1, each claiming count
+// elements, as a writer without the depth limit would have written it.
+func rawDeep(n int, count byte) []byte {
+	b := []byte{1, 1, 'd'}
+	for range n {
+		b = append(b, byte(stagetrace.KindSlice), count)
+	}
+	return append(b, byte(stagetrace.KindInt64), 2)
+}
+
+func TestCodecTruncatesValuesNestedPastMaxDepth(t *testing.T) {
+	for _, n := range []int{stagetrace.MaxDepth, stagetrace.MaxDepth + 1, 20_000} {
+		want, _ := stagetrace.LimitDepth(nested(n))
+		got, err := decodeAttrs(deep(n))
+		require.NoError(t, err, "depth %d", n)
+		require.Len(t, got, 1)
+		assert.True(t, want.Equal(got[0].Value), "depth %d: %#v", n, got[0].Value)
+	}
+}
+
+func TestCodecReadsColumnsNestedPastMaxDepth(t *testing.T) {
+	// A column written before the limit: it still reads, truncated as a
+	// write would truncate it today, and nothing after it is lost.
+	for _, n := range []int{stagetrace.MaxDepth + 1, 100_000} {
+		want, _ := stagetrace.LimitDepth(nested(n))
+		got, err := decodeAttrs(rawDeep(n, 1))
+		require.NoError(t, err, "depth %d", n)
+		require.Len(t, got, 1)
+		assert.True(t, want.Equal(got[0].Value), "depth %d", n)
+	}
+	// A map past the limit is skipped by its members, keys included.
+	deepMap := stagetrace.MapValue(stagetrace.Attr{Key: "a", Value: nested(3)}, stagetrace.Attr{Key: "b", Value: stagetrace.StringValue("x")})
+	v := deepMap
+	for range stagetrace.MaxDepth {
+		v = stagetrace.SliceValue(v)
+	}
+	col := []byte{2, 1, 'd'}
+	col = appendRaw(col, v)
+	col = appendString(col, "after")
+	col = appendValue(col, stagetrace.StringValue("kept"), 0)
+	got, err := decodeAttrs(col)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	want, n := stagetrace.LimitDepth(v)
+	assert.Equal(t, 1, n)
+	assert.True(t, want.Equal(got[0].Value))
+	assert.Equal(t, "kept", got[1].Value.AsString())
+}
+
+// appendRaw writes v as appendValue did before the depth limit.
+func appendRaw(dst []byte, v stagetrace.Value) []byte {
+	switch v.Kind() {
+	case stagetrace.KindSlice:
+		dst = append(dst, byte(stagetrace.KindSlice))
+		dst = binary.AppendUvarint(dst, uint64(len(v.AsSlice())))
+		for _, e := range v.AsSlice() {
+			dst = appendRaw(dst, e)
+		}
+		return dst
+	case stagetrace.KindMap:
+		dst = append(dst, byte(stagetrace.KindMap))
+		dst = binary.AppendUvarint(dst, uint64(len(v.AsMap())))
+		for _, kv := range v.AsMap() {
+			dst = appendString(dst, kv.Key)
+			dst = appendRaw(dst, kv.Value)
+		}
+		return dst
+	}
+	return appendValue(dst, v, 0)
 }
 
 func FuzzDecodeAttrs(f *testing.F) {
 	f.Add(appendAttrs(nil, everyKind()))
 	f.Add([]byte{})
 	f.Add(deep(10))
+	f.Add(rawDeep(stagetrace.MaxDepth+2, 1))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		attrs, err := decodeAttrs(b)
 		if err != nil {

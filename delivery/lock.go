@@ -1,5 +1,3 @@
-//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
-
 package delivery
 
 import (
@@ -7,7 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
+
+	"github.com/stagetrace/stagetrace/internal/filelock"
 )
 
 // lockName is the file whose lock says a Sink uses the spill directory.
@@ -15,21 +14,23 @@ const lockName = "LOCK"
 
 // lockDir takes an exclusive lock on dir, so that two Sinks, in one
 // process or two, never replay or append to the same segments. The lock
-// goes away with the process, so a crash leaves nothing to clean up.
+// goes away with the process, so a crash leaves nothing to clean up. Where
+// flock is not available there is no lock (see package filelock): the
+// caller must make sure that one spill directory has one Sink at a time.
 func lockDir(dir string) (unlock func(), err error) {
 	f, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := filelock.TryLock(f); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, filelock.ErrLocked) {
 			return nil, fmt.Errorf("spill directory %s is in use by another delivery sink", dir)
 		}
 		return nil, fmt.Errorf("lock spill directory %s: %w", dir, err)
 	}
 	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = filelock.Unlock(f)
 		_ = f.Close()
 	}, nil
 }

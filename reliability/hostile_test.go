@@ -1,0 +1,147 @@
+package reliability
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/filelock"
+	"github.com/stagetrace/stagetrace/internal/hostiletest"
+	"github.com/stagetrace/stagetrace/monitor/alert"
+	"github.com/stagetrace/stagetrace/rules"
+	"github.com/stagetrace/stagetrace/sink/jsonlsink"
+	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+)
+
+// Hostile input from the wire: what any OTLP client or rules file author
+// can send must not break the stores for everyone else.
+
+// hostileSpan is span i of a run, carrying a value nested depth levels.
+func hostileSpan(i, depth int) stagetrace.StageSpan {
+	start := time.Unix(1_700_000_000, 0).UTC().Add(time.Duration(i) * time.Millisecond)
+	return stagetrace.StageSpan{
+		RunID: "hostile", Name: fmt.Sprintf("span-%d", i),
+		TraceID: stagetrace.TraceID{1}, SpanID: stagetrace.SpanID{byte(i >> 8), byte(i), 1},
+		StartTime: start, EndTime: start.Add(time.Millisecond),
+		Attrs: stagetrace.Attrs{{Key: "payload", Value: hostiletest.Nested(depth)}},
+	}
+}
+
+// TestHostileDeepValues writes values nested from just past
+// stagetrace.MaxDepth to thousands of levels into both stores, between
+// plain spans, and reads every span back from each.
+func TestHostileDeepValues(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	js, err := jsonlsink.New(filepath.Join(dir, "runs.jsonl"))
+	require.NoError(t, err)
+	db, err := sqlitesink.Open(filepath.Join(dir, "runs.db"))
+	require.NoError(t, err)
+	defer db.Close()
+
+	depths := []int{0, stagetrace.MaxDepth, stagetrace.MaxDepth + 1, 1_000, size(20_000, 5_000)}
+	var b stagetrace.Batch
+	for i := range size(500, 50) {
+		b.Spans = append(b.Spans, hostileSpan(i, depths[i%len(depths)]))
+	}
+	require.NoError(t, js.Write(ctx, b))
+	require.NoError(t, js.Shutdown(ctx))
+	require.NoError(t, db.Write(ctx, b))
+
+	read := 0
+	scanJSONL(t, js.Path(), func(r stagetrace.Record) {
+		read++
+		v, _ := r.Span.Attrs.Get("payload")
+		assert.LessOrEqual(t, stagetrace.Depth(v), stagetrace.MaxDepth)
+	})
+	assert.Equal(t, len(b.Spans), read, "every JSONL line reads")
+	spans, err := db.Spans(ctx, sqlitesink.SpanQuery{})
+	require.NoError(t, err, "the store's listing works")
+	assert.Len(t, spans, len(b.Spans))
+	figure(t, "%d spans with values nested up to %d levels: %d read back from JSONL, %d from SQLite",
+		len(b.Spans), depths[len(depths)-1], read, len(spans))
+}
+
+// TestHostileAliasBomb loads rules files that stand, through YAML aliases,
+// for millions of conditions: both loaders refuse them at once, naming the
+// file, within a small, fixed amount of time and memory.
+func TestHostileAliasBomb(t *testing.T) {
+	for _, aliases := range size([]int{5_000, 20_000}, []int{1_000}) {
+		bomb := hostiletest.AliasBomb(2_000, aliases)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		_, err := rules.Load(bytes.NewReader(bomb), "bomb.yaml")
+		_, alertErr := alert.Read(bytes.NewReader(bomb), "bomb.yaml")
+		elapsed := time.Since(start)
+		runtime.ReadMemStats(&after)
+		require.ErrorContains(t, err, "bomb.yaml: yaml aliases expand")
+		require.ErrorContains(t, alertErr, "bomb.yaml: yaml aliases expand")
+		allocated := after.TotalAlloc - before.TotalAlloc
+		assert.Less(t, elapsed, 5*time.Second)
+		assert.Less(t, allocated, uint64(256<<20))
+		figure(t, "%d KB file of 2,000 conditions behind %d aliases: refused by both loaders in %v, %d MB allocated",
+			len(bomb)>>10, aliases, elapsed.Round(time.Millisecond), allocated>>20)
+	}
+}
+
+// TestHostileConcurrentJSONLWriters has many writers open one JSONL file
+// at once, as processes sharing a path by mistake do: one holds it at a
+// time, the others are refused (ErrInUse) and try again, and every span
+// acknowledged by any of them is in the file.
+func TestHostileConcurrentJSONLWriters(t *testing.T) {
+	if !filelock.Supported {
+		t.Skip("no flock on this system: nothing stops a second writer")
+	}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "runs.jsonl")
+	writers, rounds, batches := size(40, 8), size(20, 5), size(4, 2)
+	const perBatch = 64
+	var acked, refused atomic.Int64
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r < rounds; {
+				s, err := jsonlsink.New(path)
+				if errors.Is(err, jsonlsink.ErrInUse) {
+					refused.Add(1)
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				if !assert.NoError(t, err) {
+					return
+				}
+				for range batches {
+					var b stagetrace.Batch
+					for i := range perBatch {
+						b.Spans = append(b.Spans, hostileSpan(w*perBatch+i, 0))
+					}
+					if assert.NoError(t, s.Write(ctx, b)) {
+						acked.Add(perBatch)
+					}
+				}
+				assert.NoError(t, s.Shutdown(ctx))
+				r++
+			}
+		}()
+	}
+	wg.Wait()
+	lines := 0
+	scanJSONL(t, path, func(stagetrace.Record) { lines++ })
+	assert.Equal(t, acked.Load(), int64(lines), "every acknowledged span is in the file")
+	figure(t, "%d writers, %d opens each: %d spans acknowledged, %d in the file, %d opens refused while another held the file",
+		writers, rounds, acked.Load(), lines, refused.Load())
+}
