@@ -238,7 +238,9 @@ func TestReplayAfterRestart(t *testing.T) {
 	s := newSink(t, next, delivery.OnFull(delivery.Spill), delivery.WithSpillDir(dir))
 	// New batches wait behind the replayed ones.
 	require.NoError(t, s.Write(context.Background(), testBatch(10, 3)))
-	require.Eventually(t, func() bool { return len(next.numbers()) == 11 }, 5*time.Second, time.Millisecond)
+	// ForceFlush, not the wrapped sink's view: the sink has batch 10 a
+	// moment before the Sink counts it replayed.
+	flush(t, s)
 	assert.Equal(t, seq(0, 11), next.numbers())
 	st := s.Stats()
 	assert.Equal(t, int64(11), st.Replayed, "batch 10 waited on disk behind the others")
@@ -269,7 +271,6 @@ func TestRestartDoesNotReplayDeliveredBatches(t *testing.T) {
 	// A third delivers the rest, once each.
 	next := &testSink{}
 	s3 := newSink(t, next, delivery.OnFull(delivery.Spill), delivery.WithSpillDir(dir))
-	require.Eventually(t, func() bool { return len(next.numbers()) == 6 }, 5*time.Second, time.Millisecond)
 	flush(t, s3)
 	assert.Equal(t, seq(4, 10), next.numbers())
 }
@@ -459,7 +460,10 @@ func TestShutdownReportsWhatItCouldNotDeliver(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	err = s.Shutdown(ctx)
-	assert.Less(t, time.Since(start), 300*time.Millisecond, "Shutdown returns by its deadline")
+	// The sink holds its batch until the test ends, so any bound short of
+	// that shows Shutdown kept to its deadline; the slack is for -race on a
+	// loaded machine.
+	assert.Less(t, time.Since(start), 200*time.Millisecond+time.Second, "Shutdown returns by its deadline")
 	require.Error(t, err)
 	first, _, _ := strings.Cut(err.Error(), "\n")
 	assert.Equal(t, `delivery: shutdown: 3 batches (1536 spans) not delivered to "ingest" (3 batches dropped): context deadline exceeded`, first)
@@ -513,7 +517,7 @@ func TestShutdownReturnsWhenTheSinkNeverDoes(t *testing.T) {
 	elapsed := time.Since(start)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `not delivered to "hung"`)
-	assert.Less(t, elapsed, 400*time.Millisecond)
+	assert.Less(t, elapsed, 200*time.Millisecond+time.Second, "the sink never returns: Shutdown keeps to its deadline")
 	assert.Equal(t, int64(1), s.Stats().Dropped, "the batch the sink holds is counted")
 
 	// Once the sink lets go, the worker ends: no goroutine is left.
