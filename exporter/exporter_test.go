@@ -301,7 +301,9 @@ func TestShutdownHonoursDeadlineWithBlockedSink(t *testing.T) {
 	other := &captureSink{}
 	exp, err := exporter.New(exporter.WithSinks(blocked, other))
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	// Long enough for the other sink's Shutdown to be over by then on a
+	// loaded machine under -race.
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	err = exp.Shutdown(ctx)
 	require.Error(t, err)
