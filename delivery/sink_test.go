@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -234,11 +235,16 @@ func TestReplayAfterRestart(t *testing.T) {
 	spillAll(t, dir, 0, 10)
 	require.NotEmpty(t, segments(t, dir))
 
-	next := &testSink{}
+	// The sink holds the first replayed batch until batch 10 is written,
+	// so that batches 1 to 9 are still on disk then, however fast the
+	// worker is.
+	next := &testSink{gate: make(chan struct{}), entered: make(chan struct{}, 16)}
 	s := newSink(t, next, delivery.OnFull(delivery.Spill), delivery.WithSpillDir(dir))
+	<-next.entered
 	// New batches wait behind the replayed ones.
 	require.NoError(t, s.Write(context.Background(), testBatch(10, 3)))
-	require.Eventually(t, func() bool { return len(next.numbers()) == 11 }, 5*time.Second, time.Millisecond)
+	close(next.gate)
+	flush(t, s)
 	assert.Equal(t, seq(0, 11), next.numbers())
 	st := s.Stats()
 	assert.Equal(t, int64(11), st.Replayed, "batch 10 waited on disk behind the others")
@@ -269,7 +275,6 @@ func TestRestartDoesNotReplayDeliveredBatches(t *testing.T) {
 	// A third delivers the rest, once each.
 	next := &testSink{}
 	s3 := newSink(t, next, delivery.OnFull(delivery.Spill), delivery.WithSpillDir(dir))
-	require.Eventually(t, func() bool { return len(next.numbers()) == 6 }, 5*time.Second, time.Millisecond)
 	flush(t, s3)
 	assert.Equal(t, seq(4, 10), next.numbers())
 }
@@ -403,30 +408,36 @@ func TestForceFlushIsBoundedByItsContext(t *testing.T) {
 }
 
 func TestForceFlushDoesNotWaitForLaterBatches(t *testing.T) {
-	// Batches keep coming faster than the sink takes them, so the queue
-	// is never empty: ForceFlush must still return once the batches
-	// written before it are through.
-	next := &testSink{fail: func(int) error { time.Sleep(200 * time.Microsecond); return nil }}
-	s := newSink(t, next, delivery.WithQueueSize(32))
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(50 * time.Microsecond):
-				_ = s.Write(context.Background(), testBatch(i, 1))
-			}
+	// Each batch the sink takes writes another, so the queue is never
+	// empty: ForceFlush must still return once the batches written
+	// before it are through. The sink holds batch 0 until batches 1 to 9
+	// are queued, so the feed runs behind them whatever the timing.
+	var s *delivery.Sink
+	started, release := make(chan struct{}), make(chan struct{})
+	var feeding atomic.Bool
+	feeding.Store(true)
+	next := &testSink{fail: func(attempt int) error {
+		if attempt == 1 {
+			close(started)
+			<-release
 		}
-	}()
-	defer wg.Wait()
-	defer close(stop)
-	time.Sleep(20 * time.Millisecond)
-	require.Positive(t, s.Stats().Queued)
+		if feeding.Load() {
+			_ = s.Write(context.Background(), testBatch(100+attempt, 1)) // ErrClosed once Shutdown starts
+		}
+		return nil
+	}}
+	s = newSink(t, next, delivery.WithQueueSize(32))
+	require.NoError(t, s.Write(context.Background(), testBatch(0, 1)))
+	<-started
+	for i := 1; i < 10; i++ {
+		require.NoError(t, s.Write(context.Background(), testBatch(i, 1)))
+	}
+	close(release)
 	flush(t, s) // would time out if it waited for an empty queue
+	feeding.Store(false)
+	got := next.numbers()
+	require.GreaterOrEqual(t, len(got), 10)
+	assert.Equal(t, seq(0, 10), got[:10])
 }
 
 func TestShutdownDeliversWhatIsQueued(t *testing.T) {
@@ -459,7 +470,10 @@ func TestShutdownReportsWhatItCouldNotDeliver(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	err = s.Shutdown(ctx)
-	assert.Less(t, time.Since(start), 300*time.Millisecond, "Shutdown returns by its deadline")
+	// The sink holds its batch until the test ends, so any bound short of
+	// that shows Shutdown kept to its deadline; the slack is for -race on a
+	// loaded machine.
+	assert.Less(t, time.Since(start), 200*time.Millisecond+time.Second, "Shutdown returns by its deadline")
 	require.Error(t, err)
 	first, _, _ := strings.Cut(err.Error(), "\n")
 	assert.Equal(t, `delivery: shutdown: 3 batches (1536 spans) not delivered to "ingest" (3 batches dropped): context deadline exceeded`, first)
@@ -513,7 +527,7 @@ func TestShutdownReturnsWhenTheSinkNeverDoes(t *testing.T) {
 	elapsed := time.Since(start)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `not delivered to "hung"`)
-	assert.Less(t, elapsed, 400*time.Millisecond)
+	assert.Less(t, elapsed, 200*time.Millisecond+time.Second, "the sink never returns: Shutdown keeps to its deadline")
 	assert.Equal(t, int64(1), s.Stats().Dropped, "the batch the sink holds is counted")
 
 	// Once the sink lets go, the worker ends: no goroutine is left.

@@ -138,7 +138,7 @@ func (s *Sink) process(it *item) {
 				s.replayed.Add(1)
 				s.store.consume(*it.ref)
 			}
-			s.resolveLocked(it.counted)
+			s.finishLocked(it)
 			s.mu.Unlock()
 			return
 		}
@@ -153,7 +153,7 @@ func (s *Sink) process(it *item) {
 			if it.ref != nil {
 				s.store.consume(*it.ref)
 			}
-			s.resolveLocked(it.counted)
+			s.finishLocked(it)
 			s.mu.Unlock()
 			return
 		}
@@ -185,6 +185,16 @@ func (s *Sink) writeOnce(it *item) error {
 func permanent(err error) bool {
 	var p interface{ Permanent() bool }
 	return errors.As(err, &p) && p.Permanent()
+}
+
+// finishLocked records that the batch being written left the pipeline.
+// It stops being current in the same step as it is resolved, so that once
+// ForceFlush returns Stats no longer counts it as queued.
+func (s *Sink) finishLocked(it *item) {
+	if s.current == it {
+		s.current = nil
+	}
+	s.resolveLocked(it.counted)
 }
 
 // resolveLocked records that a batch left the pipeline, for ForceFlush.
@@ -224,7 +234,7 @@ func (s *Sink) exhausted(it *item, cause error) {
 	if s.store == nil {
 		s.drop(it.b, reasonExhausted, cause)
 		s.mu.Lock()
-		s.resolveLocked(it.counted)
+		s.finishLocked(it)
 		s.mu.Unlock()
 		return
 	}

@@ -76,8 +76,8 @@ func (f *Fanout) Shutdown(ctx context.Context) error {
 }
 
 // eachSink runs op on every sink at once, so that a slow sink does not delay
-// the others, and returns when all are done or ctx is done. A sink still
-// running then is abandoned: its goroutine ends when the sink returns, and
+// the others, and returns when all are done, ctx is done or timeout (if
+// not zero) has passed. A sink still running then is abandoned: its goroutine ends when the sink returns, and
 // the error names it.
 func eachSink(ctx context.Context, sinks []stagetrace.Sink, timeout time.Duration, what string, op func(context.Context, stagetrace.Sink) error) error {
 	if len(sinks) == 1 && timeout == 0 && ctx.Done() == nil {
@@ -87,16 +87,17 @@ func eachSink(ctx context.Context, sinks []stagetrace.Sink, timeout time.Duratio
 		}
 		return nil
 	}
+	if timeout > 0 {
+		// One deadline for all: they start together. Waiting on it below,
+		// not only handing it to the sinks, is what abandons a sink that
+		// ignores its context.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	done := make(chan result, len(sinks))
 	for i, s := range sinks {
-		go func() {
-			sctx, cancel := ctx, context.CancelFunc(func() {})
-			if timeout > 0 {
-				sctx, cancel = context.WithTimeout(ctx, timeout)
-			}
-			defer cancel()
-			done <- result{i, op(sctx, s)}
-		}()
+		go func() { done <- result{i, op(ctx, s)} }()
 	}
 	finished := make([]bool, len(sinks))
 	var errs []error

@@ -192,9 +192,10 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 		minWait    time.Duration
 		maxWait    time.Duration
 	}{
-		{"429 seconds", http.StatusTooManyRequests, func() string { return "1" }, 950 * time.Millisecond, 3 * time.Second},
+		// The upper bounds leave room for -race on a loaded machine.
+		{"429 seconds", http.StatusTooManyRequests, func() string { return "1" }, 950 * time.Millisecond, 5 * time.Second},
 		// An HTTP-date has whole seconds: 2 s ahead is 1 to 2 s from now.
-		{"503 http-date", http.StatusServiceUnavailable, func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) }, 900 * time.Millisecond, 3 * time.Second},
+		{"503 http-date", http.StatusServiceUnavailable, func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) }, 900 * time.Millisecond, 6 * time.Second},
 		// Far below the 30 s a wrongly honoured header would cost, with
 		// room for a loaded machine.
 		{"503 date in the past", http.StatusServiceUnavailable, func() string { return "Wed, 21 Oct 2015 07:28:00 GMT" }, 0, 5 * time.Second},
