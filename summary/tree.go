@@ -100,9 +100,9 @@ func WriteTree(w io.Writer, run stagetrace.Run, records stagetrace.Batch, opts T
 		}
 		findings := Findings(s.Findings)
 		if s.StatusMessage != "" {
-			findings = strings.TrimSpace(findings + "  (" + s.StatusMessage + ")")
+			findings = strings.TrimSpace(findings + "  (" + Safe(s.StatusMessage) + ")")
 		}
-		tp.line("%s\t%s%s\t%s\t%s\t%s\t%s", dash(s.Stage), strings.Repeat("  ", n.Depth), s.Name,
+		tp.line("%s\t%s%s\t%s\t%s\t%s\t%s", Safe(dash(s.Stage)), strings.Repeat("  ", n.Depth), Safe(s.Name),
 			Duration(s.Elapsed()), Bar(run.Start, run.End, s.StartTime, s.EndTime, opts.BarWidth), status, findings)
 		for _, c := range n.Children {
 			walk(c)
@@ -128,12 +128,12 @@ func WriteTree(w io.Writer, run stagetrace.Run, records stagetrace.Batch, opts T
 		switch e.Name {
 		case attributes.EventException:
 			msg, _ := e.Attrs.Get(string(attributes.ExceptionMessage))
-			p.line("! exception in %s: %s", stageName(e.Stage), msg.String())
+			p.line("! exception in %s: %s", Safe(stageName(e.Stage)), Safe(msg.String()))
 		case attributes.EventMetric:
 			name, _ := e.Attrs.Get(string(attributes.MetricName))
 			value, _ := e.Attrs.Get(string(attributes.MetricValue))
 			unit, _ := e.Attrs.Get(string(attributes.MetricUnit))
-			p.line("~ metric %s = %s%s", name.String(), value.String(), unitSuffix(unit.String()))
+			p.line("~ metric %s = %s%s", Safe(name.String()), Safe(value.String()), Safe(unitSuffix(unit.String())))
 		}
 	}
 	return p.err
@@ -142,7 +142,7 @@ func WriteTree(w io.Writer, run stagetrace.Run, records stagetrace.Batch, opts T
 // header returns the first line WriteTree prints for run.
 func header(r stagetrace.Run) string {
 	parts := []string{
-		"run " + r.ID,
+		"run " + Safe(r.ID),
 		"started " + r.Start.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
 		"took " + Duration(r.Duration()),
 		plural(r.Stages, "stage"),
