@@ -18,10 +18,14 @@ import (
 // draws when TreeOptions leaves it zero.
 const DefaultBarWidth = 24
 
+// MaxBarWidth bounds the timeline bars: wider than any terminal, and
+// small enough that a run's table stays a few megabytes at most.
+const MaxBarWidth = 1000
+
 // TreeOptions change what WriteTree prints.
 type TreeOptions struct {
 	// BarWidth is the width of the timeline column; the whole run spans
-	// it. Default DefaultBarWidth.
+	// it. Default DefaultBarWidth; at most MaxBarWidth.
 	BarWidth int
 }
 
@@ -84,6 +88,7 @@ func WriteTree(w io.Writer, run stagetrace.Run, records stagetrace.Batch, opts T
 	if opts.BarWidth <= 0 {
 		opts.BarWidth = DefaultBarWidth
 	}
+	opts.BarWidth = min(opts.BarWidth, MaxBarWidth)
 	p := &printer{w: w}
 	p.line("%s", header(run))
 	p.line("")
@@ -194,8 +199,9 @@ var eighths = [...]string{"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"}
 // covering from runStart to runEnd: blanks up to where the span starts,
 // then full blocks and a partial one for its length, to an eighth of a
 // cell. A span too short to fill an eighth still shows one. The bar is
-// padded with blanks to width cells.
+// padded with blanks to width cells; width is at most MaxBarWidth.
 func Bar(runStart, runEnd, start, end time.Time, width int) string {
+	width = min(width, MaxBarWidth)
 	total := runEnd.Sub(runStart)
 	if total <= 0 || width <= 0 {
 		return strings.Repeat(" ", max(width, 0))

@@ -95,3 +95,16 @@ func TestJSONStaysExact(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, r.stdout, string(id), "the run id as JSON encodes it")
 }
+
+func TestShowWidthIsBounded(t *testing.T) {
+	inFixture(t)
+	for _, w := range []string{"99999999999999", "100000000", "1001", "0"} {
+		r := runCLI("show", "turn-1", "--width", w)
+		assert.Equal(t, exitUsage, r.code, "--width %s: %s", w, r)
+		assert.Contains(t, r.stderr, "--width must be from 1 to 1000")
+		assert.Empty(t, r.stdout)
+	}
+	r := runCLI("show", "turn-1", "--width", "1000")
+	require.Equal(t, exitOK, r.code, r.String())
+	assert.Less(t, len(r.stdout), 100_000)
+}
