@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,4 +109,25 @@ func TestShowWidthIsBounded(t *testing.T) {
 	r := runCLI("show", "turn-1", "--width", "1000")
 	require.Equal(t, exitOK, r.code, r.String())
 	assert.Less(t, len(r.stdout), 100_000)
+}
+
+func TestTornJSONLReadsEveryCompleteLine(t *testing.T) {
+	dir := inFixture(t)
+	path := filepath.Join(dir, "stagetrace-out", "runs.jsonl")
+	whole := runCLI("runs", "--jsonl", path)
+	require.Equal(t, exitOK, whole.code, whole.String())
+	require.Empty(t, whole.stderr)
+
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := strings.SplitAfter(string(data), "\n")
+	// A bad line in the middle, and a torn last line.
+	torn := strings.Join(lines[:2], "") + "garbage\n" + strings.Join(lines[2:], "") + `{"type":"stage_span","run_id":"tu`
+	require.NoError(t, os.WriteFile(path, []byte(torn), 0o644))
+
+	r := runCLI("runs", "--jsonl", path)
+	assert.Equal(t, exitOK, r.code, r.String())
+	assert.Equal(t, whole.stdout, r.stdout, "no complete record is lost")
+	assert.Contains(t, r.stderr, "warning: "+path+": 2 lines that do not decode were skipped, the last one torn")
+	assert.Contains(t, r.stderr, "line 3")
 }

@@ -33,7 +33,7 @@ func reportFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		if *out == "" || *out == "-" {
 			return usagef("-o wants a file name")
 		}
-		s, err := src.open()
+		s, err := src.open(e.stderr)
 		if err != nil {
 			return err
 		}

@@ -46,7 +46,7 @@ func runsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		if f.Where, err = parseWhere(*where); err != nil {
 			return err
 		}
-		s, err := src.open()
+		s, err := src.open(e.stderr)
 		if err != nil {
 			return err
 		}

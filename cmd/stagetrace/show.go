@@ -26,7 +26,7 @@ func showFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		if *width < 1 || *width > summary.MaxBarWidth {
 			return usagef("--width must be from 1 to %d", summary.MaxBarWidth)
 		}
-		s, err := src.open()
+		s, err := src.open(e.stderr)
 		if err != nil {
 			return err
 		}
