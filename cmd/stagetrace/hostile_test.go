@@ -131,3 +131,30 @@ func TestTornJSONLReadsEveryCompleteLine(t *testing.T) {
 	assert.Contains(t, r.stderr, "warning: "+path+": 2 lines that do not decode were skipped, the last one torn")
 	assert.Contains(t, r.stderr, "line 3")
 }
+
+func TestCSVExportNeutralisesFormulas(t *testing.T) {
+	dir := t.TempDir()
+	writeHostile(t, dir)
+	ctx := context.Background()
+	store, err := sqlitesink.Open(filepath.Join(dir, "runs.db"))
+	require.NoError(t, err)
+	require.NoError(t, store.Write(ctx, stagetrace.Batch{Spans: []stagetrace.StageSpan{{
+		RunID: "=HYPERLINK(\"http://evil\",\"x\")", Name: "@SUM(A1)", TraceID: stagetrace.TraceID{2}, SpanID: stagetrace.SpanID{2},
+		StartTime: base, EndTime: base.Add(time.Second),
+	}}}))
+	require.NoError(t, store.Shutdown(ctx))
+	db := filepath.Join(dir, "runs.db")
+
+	r := runCLI("export", "--format", "csv", "--db", db, "--where", "name~^@")
+	require.Equal(t, exitOK, r.code, r.String())
+	assert.Contains(t, r.stdout, `"'=HYPERLINK(""http://evil"",""x"")"`)
+	assert.Contains(t, r.stdout, "'@SUM(A1)")
+
+	r = runCLI("export", "--format", "csv", "--csv-raw", "--db", db, "--where", "name~^@")
+	require.Equal(t, exitOK, r.code, r.String())
+	assert.Contains(t, r.stdout, `"=HYPERLINK(""http://evil"",""x"")"`)
+	assert.NotContains(t, r.stdout, "'@SUM")
+
+	r = runCLI("export", "--csv-raw", "--db", db)
+	assert.Equal(t, exitUsage, r.code, "--csv-raw without csv: %s", r)
+}
