@@ -56,7 +56,8 @@ FUZZ_TARGETS := \
 	./redact:FuzzRedactString \
 	./redact:FuzzScrub \
 	.:FuzzLimitDepth \
-	./internal/yamlnode:FuzzCheckExpansion
+	./internal/yamlnode:FuzzCheckExpansion \
+	./summary:FuzzSafe
 
 fuzz-short:
 	@set -e; for t in $(FUZZ_TARGETS); do \

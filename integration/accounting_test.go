@@ -228,6 +228,10 @@ func randomCount(rng *rand.Rand) (stagetrace.Value, bool) {
 		return stagetrace.Float64Value(math.NaN()), true
 	case 7:
 		return stagetrace.StringValue("12"), true
+	case 8:
+		if rng.IntN(3) == 0 { // near the top: sums saturate
+			return stagetrace.Int64Value(math.MaxInt64 - rng.Int64N(3)), true
+		}
 	}
 	return stagetrace.Value{}, false
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -20,9 +21,35 @@ const (
 	FormatJSONL = "jsonl"
 	// FormatCSV writes a header and one row per span: the built-in fields,
 	// then one column per field of SpanQuery.Attrs or, without Attrs, one
-	// per finding name found in the spans exported.
+	// per finding name found in the spans exported. A cell that a
+	// spreadsheet would run as a formula is neutralised (see NeutralCell).
 	FormatCSV = "csv"
+	// FormatCSVRaw is FormatCSV with every cell as it is: for programs
+	// that read CSV, never for a spreadsheet.
+	FormatCSVRaw = "csv-raw"
 )
+
+// IsCSV reports whether format is one of the CSV formats.
+func IsCSV(format string) bool { return format == FormatCSV || format == FormatCSVRaw }
+
+// NeutralCell returns cell as it may be opened in a spreadsheet: a cell
+// starting with = + - @, a tab or a CR, which a spreadsheet would run as a
+// formula (=HYPERLINK(...), @SUM(...)), gets a leading single quote, as
+// OWASP advises against CSV injection. A number (-0.5) is left as it is.
+func NeutralCell(cell string) string {
+	if cell == "" {
+		return cell
+	}
+	switch cell[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+	default:
+		return cell
+	}
+	if f, err := strconv.ParseFloat(cell, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+		return cell
+	}
+	return "'" + cell
+}
 
 // csvFields are the first columns of a CSV export.
 var csvFields = []string{
@@ -34,10 +61,10 @@ var csvFields = []string{
 // FormatCSV.
 func CheckFormat(format string) error {
 	switch format {
-	case FormatJSONL, FormatCSV:
+	case FormatJSONL, FormatCSV, FormatCSVRaw:
 		return nil
 	}
-	return fmt.Errorf("unknown export format %q: want %s or %s", format, FormatJSONL, FormatCSV)
+	return fmt.Errorf("unknown export format %q: want %s, %s or %s", format, FormatJSONL, FormatCSV, FormatCSVRaw)
 }
 
 // FindingColumns returns the CSV columns of the findings of spans:
@@ -69,6 +96,7 @@ type SpanWriter struct {
 	line []byte
 	// CSV
 	cw     *csv.Writer
+	raw    bool // FormatCSVRaw: no NeutralCell
 	refs   []Ref
 	record []string
 }
@@ -85,9 +113,10 @@ func NewSpanWriter(w io.Writer, format string, cols, attrs []string) (*SpanWrite
 		return nil, err
 	}
 	sw := &SpanWriter{format: format, bw: bufio.NewWriterSize(w, 64<<10), proj: proj}
-	if format != FormatCSV {
+	if !IsCSV(format) {
 		return sw, nil
 	}
+	sw.raw = format == FormatCSVRaw
 	sw.refs = make([]Ref, len(cols))
 	for i, c := range cols {
 		if sw.refs[i], err = ParseField(c); err != nil {
@@ -95,7 +124,7 @@ func NewSpanWriter(w io.Writer, format string, cols, attrs []string) (*SpanWrite
 		}
 	}
 	sw.cw = csv.NewWriter(sw.bw)
-	if err := sw.cw.Write(append(append([]string{}, csvFields...), cols...)); err != nil {
+	if err := sw.cw.Write(sw.neutral(append(append([]string{}, csvFields...), cols...))); err != nil {
 		return nil, err
 	}
 	return sw, nil
@@ -104,14 +133,24 @@ func NewSpanWriter(w io.Writer, format string, cols, attrs []string) (*SpanWrite
 // Write writes one span.
 func (sw *SpanWriter) Write(span *stagetrace.StageSpan) error {
 	sw.n++
-	if sw.format == FormatCSV {
+	if sw.cw != nil {
 		sw.record = appendCSV(sw.record[:0], span, sw.refs)
-		return sw.cw.Write(sw.record)
+		return sw.cw.Write(sw.neutral(sw.record))
 	}
 	projected := sw.proj.Apply(*span)
 	sw.line = sw.enc.AppendSpan(sw.line[:0], &projected)
 	_, err := sw.bw.Write(sw.line)
 	return err
+}
+
+// neutral applies NeutralCell to every cell of record, unless raw.
+func (sw *SpanWriter) neutral(record []string) []string {
+	if !sw.raw {
+		for i := range record {
+			record[i] = NeutralCell(record[i])
+		}
+	}
+	return record
 }
 
 // Count returns how many spans were written.
@@ -132,7 +171,7 @@ func (sw *SpanWriter) Close() error {
 // spans; attrs is SpanQuery.Attrs. It returns how many spans it wrote.
 func WriteSpans(w io.Writer, spans []stagetrace.StageSpan, format string, attrs []string) (int, error) {
 	cols := attrs
-	if format == FormatCSV && len(cols) == 0 {
+	if IsCSV(format) && len(cols) == 0 {
 		cols = FindingColumns(spans)
 	}
 	sw, err := NewSpanWriter(w, format, cols, attrs)

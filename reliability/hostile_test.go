@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,12 +19,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/internal/filelock"
 	"github.com/stagetrace/stagetrace/internal/hostiletest"
 	"github.com/stagetrace/stagetrace/monitor/alert"
+	"github.com/stagetrace/stagetrace/query"
+	"github.com/stagetrace/stagetrace/query/memquery"
 	"github.com/stagetrace/stagetrace/rules"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+	"github.com/stagetrace/stagetrace/summary"
+	"github.com/stagetrace/stagetrace/usage"
 )
 
 // Hostile input from the wire: what any OTLP client or rules file author
@@ -144,4 +152,97 @@ func TestHostileConcurrentJSONLWriters(t *testing.T) {
 	assert.Equal(t, acked.Load(), int64(lines), "every acknowledged span is in the file")
 	figure(t, "%d writers, %d opens each: %d spans acknowledged, %d in the file, %d opens refused while another held the file",
 		writers, rounds, acked.Load(), lines, refused.Load())
+}
+
+// TestHostileTokenOverflow sends spans claiming the largest token count,
+// in separate batches and in one: every store saturates alike, and a run
+// with absurd counts does not hide the others.
+func TestHostileTokenOverflow(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, err := sqlitesink.Open(filepath.Join(dir, "runs.db"))
+	require.NoError(t, err)
+	jsonlPath := filepath.Join(dir, "runs.jsonl")
+	file, err := jsonlsink.New(jsonlPath)
+	require.NoError(t, err)
+	span := func(run string, i int, tokens int64) stagetrace.StageSpan {
+		s := hostileSpan(i, 1)
+		s.RunID = run
+		s.Findings = stagetrace.Attrs{{Key: attributes.FindingInputTokens, Value: stagetrace.Int64Value(tokens)}}
+		return s
+	}
+	batches := []stagetrace.Batch{
+		{Spans: []stagetrace.StageSpan{span("apart", 1, math.MaxInt64)}},
+		{Spans: []stagetrace.StageSpan{span("apart", 2, math.MaxInt64)}},
+		{Spans: []stagetrace.StageSpan{span("together", 3, math.MaxInt64), span("together", 4, math.MaxInt64)}},
+		{Spans: []stagetrace.StageSpan{span("fine", 5, 12)}},
+	}
+	for _, b := range batches {
+		require.NoError(t, store.Write(ctx, b))
+		require.NoError(t, file.Write(ctx, b))
+	}
+	require.NoError(t, file.Shutdown(ctx))
+	stored, err := store.Runs(ctx, sqlitesink.RunFilter{})
+	require.NoError(t, err)
+	require.NoError(t, store.Shutdown(ctx))
+
+	f, err := os.Open(jsonlPath)
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := memquery.ReadJSONL(f)
+	require.NoError(t, err)
+	fromFile, err := recs.Runs(ctx, query.RunFilter{})
+	require.NoError(t, err)
+
+	require.Len(t, stored, 3)
+	assert.Equal(t, fromFile, stored, "the store and the JSONL file agree")
+	for _, r := range stored {
+		want := int64(usage.MaxTokens)
+		if r.ID == "fine" {
+			want = 12
+		}
+		assert.Equal(t, want, r.InputTokens, "run %s", r.ID)
+	}
+}
+
+// TestHostileTornJSONL tears a JSONL file mid-line, as a crash does, and
+// puts a bad line in its middle: every complete record still reads.
+func TestHostileTornJSONL(t *testing.T) {
+	var enc stagetrace.Encoder
+	var data []byte
+	n := size(2000, 50)
+	for i := range n {
+		s := hostileSpan(i, 1)
+		data = enc.AppendSpan(data, &s)
+		if i == n/2 {
+			data = append(data, "\x00\xff not json\n"...)
+		}
+	}
+	last := enc.AppendSpan(nil, new(stagetrace.StageSpan))
+	data = append(data, last[:len(last)/2]...)
+	recs, err := memquery.ReadJSONL(bytes.NewReader(data))
+	require.NoError(t, err)
+	spans, err := recs.Spans(context.Background(), query.SpanQuery{})
+	require.NoError(t, err)
+	assert.Len(t, spans, n)
+	sk := recs.Skipped()
+	assert.Equal(t, 2, sk.Lines)
+	assert.True(t, sk.Torn)
+}
+
+// TestHostileTerminalEscapes prints a run whose every string carries
+// terminal control sequences: none reaches the output.
+func TestHostileTerminalEscapes(t *testing.T) {
+	const evil = "\x1b]0;owned\x07\x1b[2J\r\n\x9b31m\u202e\x00"
+	s := hostileSpan(1, 1)
+	s.RunID, s.Stage, s.Name, s.StatusMessage = "run"+evil, "stage"+evil, "span"+evil, "msg"+evil
+	s.Findings = stagetrace.Attrs{{Key: "k" + evil, Value: stagetrace.StringValue("v" + evil)}}
+	b := stagetrace.Batch{Spans: []stagetrace.StageSpan{s}}
+	var out bytes.Buffer
+	require.NoError(t, summary.WriteTree(&out, usage.Runs(b.Spans, nil)[0], b, summary.TreeOptions{}))
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	assert.Len(t, lines, 4, "header, blank, table header, one span: no forged line")
+	for _, r := range out.String() {
+		assert.False(t, r != '\n' && (r < 0x20 || r >= 0x7f && r < 0xa0 || r == 0x202e), "%U reaches the terminal", r)
+	}
 }

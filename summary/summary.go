@@ -77,7 +77,7 @@ func (p *printer) line(format string, args ...any) {
 	}
 }
 
-// Findings formats findings as name=value pairs.
+// Findings formats findings as name=value pairs, made Safe.
 func Findings(f stagetrace.Attrs) string {
 	parts := make([]string, len(f))
 	for i, kv := range f {
@@ -85,7 +85,7 @@ func Findings(f stagetrace.Attrs) string {
 		if kv.Value.Kind() == stagetrace.KindFloat64 {
 			v = fmt.Sprintf("%.3g", kv.Value.AsFloat64())
 		}
-		parts[i] = kv.Key + "=" + v
+		parts[i] = Safe(kv.Key + "=" + v)
 	}
 	return strings.Join(parts, " ")
 }

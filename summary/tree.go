@@ -18,10 +18,14 @@ import (
 // draws when TreeOptions leaves it zero.
 const DefaultBarWidth = 24
 
+// MaxBarWidth bounds the timeline bars: wider than any terminal, and
+// small enough that a run's table stays a few megabytes at most.
+const MaxBarWidth = 1000
+
 // TreeOptions change what WriteTree prints.
 type TreeOptions struct {
 	// BarWidth is the width of the timeline column; the whole run spans
-	// it. Default DefaultBarWidth.
+	// it. Default DefaultBarWidth; at most MaxBarWidth.
 	BarWidth int
 }
 
@@ -84,6 +88,7 @@ func WriteTree(w io.Writer, run stagetrace.Run, records stagetrace.Batch, opts T
 	if opts.BarWidth <= 0 {
 		opts.BarWidth = DefaultBarWidth
 	}
+	opts.BarWidth = min(opts.BarWidth, MaxBarWidth)
 	p := &printer{w: w}
 	p.line("%s", header(run))
 	p.line("")
@@ -100,9 +105,9 @@ func WriteTree(w io.Writer, run stagetrace.Run, records stagetrace.Batch, opts T
 		}
 		findings := Findings(s.Findings)
 		if s.StatusMessage != "" {
-			findings = strings.TrimSpace(findings + "  (" + s.StatusMessage + ")")
+			findings = strings.TrimSpace(findings + "  (" + Safe(s.StatusMessage) + ")")
 		}
-		tp.line("%s\t%s%s\t%s\t%s\t%s\t%s", dash(s.Stage), strings.Repeat("  ", n.Depth), s.Name,
+		tp.line("%s\t%s%s\t%s\t%s\t%s\t%s", Safe(dash(s.Stage)), strings.Repeat("  ", n.Depth), Safe(s.Name),
 			Duration(s.Elapsed()), Bar(run.Start, run.End, s.StartTime, s.EndTime, opts.BarWidth), status, findings)
 		for _, c := range n.Children {
 			walk(c)
@@ -128,12 +133,12 @@ func WriteTree(w io.Writer, run stagetrace.Run, records stagetrace.Batch, opts T
 		switch e.Name {
 		case attributes.EventException:
 			msg, _ := e.Attrs.Get(string(attributes.ExceptionMessage))
-			p.line("! exception in %s: %s", stageName(e.Stage), msg.String())
+			p.line("! exception in %s: %s", Safe(stageName(e.Stage)), Safe(msg.String()))
 		case attributes.EventMetric:
 			name, _ := e.Attrs.Get(string(attributes.MetricName))
 			value, _ := e.Attrs.Get(string(attributes.MetricValue))
 			unit, _ := e.Attrs.Get(string(attributes.MetricUnit))
-			p.line("~ metric %s = %s%s", name.String(), value.String(), unitSuffix(unit.String()))
+			p.line("~ metric %s = %s%s", Safe(name.String()), Safe(value.String()), Safe(unitSuffix(unit.String())))
 		}
 	}
 	return p.err
@@ -142,7 +147,7 @@ func WriteTree(w io.Writer, run stagetrace.Run, records stagetrace.Batch, opts T
 // header returns the first line WriteTree prints for run.
 func header(r stagetrace.Run) string {
 	parts := []string{
-		"run " + r.ID,
+		"run " + Safe(r.ID),
 		"started " + r.Start.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
 		"took " + Duration(r.Duration()),
 		plural(r.Stages, "stage"),
@@ -194,8 +199,9 @@ var eighths = [...]string{"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"}
 // covering from runStart to runEnd: blanks up to where the span starts,
 // then full blocks and a partial one for its length, to an eighth of a
 // cell. A span too short to fill an eighth still shows one. The bar is
-// padded with blanks to width cells.
+// padded with blanks to width cells; width is at most MaxBarWidth.
 func Bar(runStart, runEnd, start, end time.Time, width int) string {
+	width = min(width, MaxBarWidth)
 	total := runEnd.Sub(runStart)
 	if total <= 0 || width <= 0 {
 		return strings.Repeat(" ", max(width, 0))

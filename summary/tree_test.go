@@ -110,3 +110,9 @@ func TestRunCost(t *testing.T) {
 		})
 	}
 }
+
+func TestBarWidthIsBounded(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	bar := Bar(t0, t0.Add(time.Second), t0, t0.Add(time.Second), 1<<50)
+	assert.Equal(t, MaxBarWidth, utf8.RuneCountInString(bar))
+}

@@ -18,6 +18,12 @@
 // the finding counts as absent, adding nothing to any total, and the
 // span's Usage says so in BadTokens. [TokenCount] is that rule.
 //
+// Token sums saturate: a sum that would pass [MaxTokens] (the largest
+// int64) is MaxTokens, in a span's own total, in [Totals] and in the
+// SQLite store's rollup alike ([AddCount] is that rule). A run whose spans
+// claim absurd counts thus shows MaxTokens, never a negative or wrapped
+// total, and reads like every other run.
+//
 // # Model
 //
 // A span's model is its model finding, else its gen_ai.response.model

@@ -1,10 +1,40 @@
 package usage
 
-import "github.com/stagetrace/stagetrace"
+import (
+	"math"
+
+	"github.com/stagetrace/stagetrace"
+)
+
+// MaxTokens is where token sums stop: a sum that would pass it is
+// MaxTokens, so that a span claiming an absurd count cannot wrap a total
+// negative or push a stored sum out of SQLite's integers.
+const MaxTokens = math.MaxInt64
+
+// AddCount adds two token counts (neither negative), saturating at
+// MaxTokens. It is the rule the SQLite store's upsert writes in SQL.
+func AddCount(a, b int64) int64 {
+	if a > MaxTokens-b {
+		return MaxTokens
+	}
+	return a + b
+}
+
+// addTokens adds token counts o to t, each saturating at MaxTokens.
+func addTokens(t, o *stagetrace.Tokens) {
+	t.InputTokens = AddCount(t.InputTokens, o.InputTokens)
+	t.OutputTokens = AddCount(t.OutputTokens, o.OutputTokens)
+	t.CacheReadInputTokens = AddCount(t.CacheReadInputTokens, o.CacheReadInputTokens)
+	t.CacheCreationInputTokens = AddCount(t.CacheCreationInputTokens, o.CacheCreationInputTokens)
+	t.ReasoningOutputTokens = AddCount(t.ReasoningOutputTokens, o.ReasoningOutputTokens)
+	t.TotalTokens = AddCount(t.TotalTokens, o.TotalTokens)
+}
 
 // Totals are the usage of some spans added up. Adding is exact and
 // independent of order and grouping: the totals of a run's spans are the
 // same added one by one, batch by batch or from stored partial totals.
+// Token sums saturate at MaxTokens, which keeps them so: once a sum is
+// MaxTokens it stays MaxTokens whatever is added.
 type Totals struct {
 	stagetrace.Tokens
 	// Cost is CostNanos in currency units.
@@ -29,7 +59,7 @@ func (t Totals) HasCost() bool { return t.CostSpans > 0 && !t.CostUnknown }
 
 // Add adds the usage of one span.
 func (t *Totals) Add(u *Usage) {
-	t.Tokens.Add(&u.Tokens)
+	addTokens(&t.Tokens, &u.Tokens)
 	if u.CostError {
 		t.CostErrors++
 	}
@@ -40,7 +70,7 @@ func (t *Totals) Add(u *Usage) {
 
 // Merge adds totals o.
 func (t *Totals) Merge(o *Totals) {
-	t.Tokens.Add(&o.Tokens)
+	addTokens(&t.Tokens, &o.Tokens)
 	t.CostErrors += o.CostErrors
 	t.addCost(o.CostNanos, o.Currency, o.CostSpans, o.CostUnknown)
 }

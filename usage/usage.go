@@ -168,7 +168,7 @@ func Of(s *stagetrace.StageSpan) Usage {
 	}
 	switch {
 	case haveSplit:
-		u.TotalTokens = u.InputTokens + u.OutputTokens
+		u.TotalTokens = AddCount(u.InputTokens, u.OutputTokens)
 	case haveTotal:
 		u.TotalTokens = total
 	}

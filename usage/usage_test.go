@@ -262,3 +262,26 @@ func TestCostString(t *testing.T) {
 		assert.Equal(t, want, c.String())
 	}
 }
+
+func TestTokenSumsSaturate(t *testing.T) {
+	huge := stagetrace.StageSpan{Findings: stagetrace.Attrs{
+		f(attributes.FindingInputTokens, i64(usage.MaxTokens)),
+		f(attributes.FindingOutputTokens, i64(5)),
+	}}
+	u := usage.Of(&huge)
+	assert.Equal(t, int64(usage.MaxTokens), u.TotalTokens, "a span's own total saturates")
+
+	var one, merged usage.Totals
+	one.Add(&u)
+	one.Add(&u)
+	assert.Equal(t, int64(usage.MaxTokens), one.InputTokens, "never wraps negative")
+	assert.Equal(t, int64(10), one.OutputTokens)
+	merged.Merge(&one)
+	merged.Merge(&one)
+	assert.Equal(t, int64(usage.MaxTokens), merged.InputTokens)
+	assert.Equal(t, int64(usage.MaxTokens), merged.TotalTokens)
+
+	assert.Equal(t, int64(usage.MaxTokens), usage.AddCount(usage.MaxTokens, 1))
+	assert.Equal(t, int64(usage.MaxTokens), usage.AddCount(usage.MaxTokens-1, 1))
+	assert.Equal(t, int64(3), usage.AddCount(1, 2))
+}

@@ -23,15 +23,22 @@ func exportFlags(fs *flag.FlagSet, e *env) func([]string) error {
 	qf := addSpanQueryFlags(fs, 0)
 	format := fs.String("format", query.FormatJSONL, "jsonl (spans as stagetrace JSON lines) or csv (one column per field, finding or --attrs)")
 	out := fs.String("o", "-", "the `file` to write; - for standard output")
+	raw := fs.Bool("csv-raw", false, "write CSV cells as they are: by default a cell a spreadsheet would run as a formula (starting with = + - @, tab or CR) gets a leading '")
 	return func([]string) (err error) {
 		if *format != query.FormatJSONL && *format != query.FormatCSV {
 			return usagef("bad --format %q: want jsonl or csv", *format)
+		}
+		if *raw {
+			if *format != query.FormatCSV {
+				return usagef("--csv-raw goes with --format csv")
+			}
+			*format = query.FormatCSVRaw
 		}
 		q, err := qf.query()
 		if err != nil {
 			return err
 		}
-		s, err := src.open()
+		s, err := src.open(e.stderr)
 		if err != nil {
 			return err
 		}

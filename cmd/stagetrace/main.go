@@ -22,6 +22,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/stagetrace/stagetrace/summary"
 )
 
 func main() {
@@ -130,7 +132,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, prefix := range []string{"sqlitesink: ", "memquery: ", "metrics: "} {
 		msg = strings.TrimPrefix(msg, prefix)
 	}
-	fmt.Fprintf(stderr, "stagetrace %s: %s\n", c.name, msg)
+	// An error can quote what a span or a file holds.
+	fmt.Fprintf(stderr, "stagetrace %s: %s\n", c.name, summary.Safe(msg))
 	var ue *usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(stderr, "run \"stagetrace %s -h\" for its usage\n", c.name)
@@ -138,7 +141,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var detailed interface{ Detail() string }
 	if errors.As(err, &detailed) {
-		fmt.Fprintln(stderr, detailed.Detail())
+		for _, line := range strings.Split(detailed.Detail(), "\n") {
+			fmt.Fprintln(stderr, summary.Safe(line))
+		}
 	}
 	return exitFail
 }

@@ -55,7 +55,7 @@ func metricsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 			}
 			q.Labels = append(q.Labels, m)
 		}
-		s, err := src.open()
+		s, err := src.open(e.stderr)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/report"
+	"github.com/stagetrace/stagetrace/summary"
 )
 
 func init() {
@@ -32,7 +33,7 @@ func reportFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		if *out == "" || *out == "-" {
 			return usagef("-o wants a file name")
 		}
-		s, err := src.open()
+		s, err := src.open(e.stderr)
 		if err != nil {
 			return err
 		}
@@ -54,7 +55,7 @@ func reportFlags(fs *flag.FlagSet, e *env) func([]string) error {
 			return err
 		}
 		_, err = fmt.Fprintf(e.stdout, "wrote the report of run %s (%d spans, %d events) to %s\n",
-			args[0], len(records.Spans), len(records.Events), *out)
+			summary.Safe(args[0]), len(records.Spans), len(records.Events), *out)
 		return err
 	}
 }

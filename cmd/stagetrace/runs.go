@@ -46,7 +46,7 @@ func runsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		if f.Where, err = parseWhere(*where); err != nil {
 			return err
 		}
-		s, err := src.open()
+		s, err := src.open(e.stderr)
 		if err != nil {
 			return err
 		}
@@ -68,7 +68,7 @@ func runsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "RUN\tSTART\tDURATION\tSTAGES\tSPANS\tERRORS\tTOKENS IN\tTOKENS OUT\tCOST")
 		for _, r := range runs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", r.ID, timeText(r.Start), summary.Duration(r.Duration()),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", summary.Safe(r.ID), timeText(r.Start), summary.Duration(r.Duration()),
 				r.Stages, r.Spans, r.Errors, r.InputTokens, r.OutputTokens, summary.RunCost(r))
 		}
 		if err := tw.Flush(); err != nil {

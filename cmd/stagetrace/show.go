@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/summary"
@@ -20,12 +21,12 @@ func init() {
 
 func showFlags(fs *flag.FlagSet, e *env) func([]string) error {
 	src := addSourceFlags(fs, true)
-	width := fs.Int("width", summary.DefaultBarWidth, "width of the timeline, in characters")
+	width := fs.Int("width", summary.DefaultBarWidth, fmt.Sprintf("width of the timeline, in characters (at most %d)", summary.MaxBarWidth))
 	return func(args []string) error {
-		if *width < 1 {
-			return usagef("--width must be at least 1")
+		if *width < 1 || *width > summary.MaxBarWidth {
+			return usagef("--width must be from 1 to %d", summary.MaxBarWidth)
 		}
-		s, err := src.open()
+		s, err := src.open(e.stderr)
 		if err != nil {
 			return err
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/query/memquery"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+	"github.com/stagetrace/stagetrace/summary"
 )
 
 // defaultDB is where make demo and the quickstart write the store.
@@ -61,7 +62,9 @@ type source struct {
 	path string
 }
 
-func (f *sourceFlags) open() (*source, error) {
+// open opens the source the flags name. Lines of a JSONL file that do
+// not decode are left out with a warning on stderr.
+func (f *sourceFlags) open(stderr io.Writer) (*source, error) {
 	if f.jsonl != "" {
 		if f.db.set {
 			return nil, usagef("give --db or --jsonl, not both")
@@ -70,6 +73,7 @@ func (f *sourceFlags) open() (*source, error) {
 		if err != nil {
 			return nil, err
 		}
+		warnSkipped(stderr, f.jsonl, r.Skipped())
 		return &source{r: r, path: f.jsonl}, nil
 	}
 	st, err := openStore(f.db.value)
@@ -107,6 +111,21 @@ func openJSONL(path string) (*memquery.Records, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return r, nil
+}
+
+// warnSkipped tells of the lines of JSONL file path that were left out.
+func warnSkipped(stderr io.Writer, path string, sk memquery.Skipped) {
+	if sk.Lines == 0 {
+		return
+	}
+	what := fmt.Sprintf("%d lines that do not decode were skipped", sk.Lines)
+	if sk.Lines == 1 {
+		what = "1 line that does not decode was skipped"
+	}
+	if sk.Torn {
+		what += ", the last one torn (cut short mid-write)"
+	}
+	fmt.Fprintf(stderr, "stagetrace: warning: %s: %s; the first: %s\n", summary.Safe(path), what, summary.Safe(sk.First.Error()))
 }
 
 func (s *source) runs(ctx context.Context, f query.RunFilter) ([]stagetrace.Run, error) {

@@ -57,7 +57,7 @@ func spansFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		if err != nil {
 			return err
 		}
-		s, err := src.open()
+		s, err := src.open(e.stderr)
 		if err != nil {
 			return err
 		}
@@ -93,12 +93,13 @@ func spansFlags(fs *flag.FlagSet, e *env) func([]string) error {
 			if sp.Status == stagetrace.StatusUnset {
 				status = "-"
 			}
-			line := strings.Join([]string{timeText(sp.StartTime), sp.RunID, dash(sp.Stage), sp.Name, summary.Duration(sp.Elapsed()), status}, "\t")
+			line := strings.Join([]string{timeText(sp.StartTime), summary.Safe(sp.RunID), summary.Safe(dash(sp.Stage)),
+				summary.Safe(sp.Name), summary.Duration(sp.Elapsed()), status}, "\t")
 			for _, ref := range refs {
 				v, ok := query.Lookup(sp, ref)
 				cell := "-"
 				if ok {
-					cell = v.String()
+					cell = summary.Safe(v.String())
 				}
 				line += "\t" + cell
 			}

@@ -21,9 +21,10 @@ import (
 // they were given in, which stands for the order a store wrote them in:
 // it breaks ties in ordering. It is safe for concurrent use.
 type Records struct {
-	spans  []stagetrace.StageSpan
-	events []stagetrace.TraceEvent
-	runs   []stagetrace.Run
+	spans   []stagetrace.StageSpan
+	events  []stagetrace.TraceEvent
+	runs    []stagetrace.Run
+	skipped Skipped
 }
 
 var _ query.Reader = (*Records)(nil)
@@ -34,18 +35,45 @@ func New(b stagetrace.Batch) *Records {
 	return &Records{spans: b.Spans, events: b.Events, runs: usage.Runs(b.Spans, b.Events)}
 }
 
+// Skipped is what ReadJSONL left out: the lines that did not decode.
+type Skipped struct {
+	// Lines counts the lines left out, a torn last line included.
+	Lines int
+	// Torn is set when the last line did not decode and has no newline:
+	// a write cut short, as a crash leaves it.
+	Torn bool
+	// First is the error of the first line left out; it names the line.
+	First error
+}
+
 // ReadJSONL reads every record of stagetrace JSON lines (as the jsonl sink
-// writes them) into a reader.
+// writes them) into a reader. A line that does not decode is left out and
+// the reading goes on, so that one bad line (or a file torn by a crash
+// mid-write) loses no other record; Records.Skipped says what was left
+// out. An error reading r is returned.
 func ReadJSONL(r io.Reader) (*Records, error) {
 	var b stagetrace.Batch
-	dec := stagetrace.NewDecoder(r)
+	var sk Skipped
+	src := &tailReader{r: r}
+	dec := stagetrace.NewDecoder(src)
+	lastBad := false
 	for {
 		rec, err := dec.Next()
 		if errors.Is(err, io.EOF) {
-			return New(b), nil
+			sk.Torn = lastBad && src.last != '\n'
+			out := New(b)
+			out.skipped = sk
+			return out, nil
 		}
-		if err != nil {
-			return nil, err
+		if src.err != nil {
+			return nil, src.err
+		}
+		if lastBad = err != nil; lastBad {
+			sk.Lines++
+			if sk.First == nil {
+				sk.First = err
+			}
+			continue
 		}
 		switch {
 		case rec.Span != nil:
@@ -54,6 +82,29 @@ func ReadJSONL(r io.Reader) (*Records, error) {
 			b.Events = append(b.Events, *rec.Event)
 		}
 	}
+}
+
+// Skipped returns what ReadJSONL left out; nothing for New's records.
+func (r *Records) Skipped() Skipped { return r.skipped }
+
+// tailReader remembers the last byte read and the first read error, to
+// tell a torn last line and a failing read from a line that does not
+// decode.
+type tailReader struct {
+	r    io.Reader
+	last byte
+	err  error
+}
+
+func (t *tailReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n > 0 {
+		t.last = p[n-1]
+	}
+	if err != nil && !errors.Is(err, io.EOF) && t.err == nil {
+		t.err = err
+	}
+	return n, err
 }
 
 // Spans returns the spans q selects.

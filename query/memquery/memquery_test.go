@@ -2,8 +2,10 @@ package memquery_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -43,9 +45,53 @@ func TestReadJSONL(t *testing.T) {
 	assert.NoError(t, r.Close())
 }
 
-func TestReadJSONLReportsABadLine(t *testing.T) {
-	_, err := memquery.ReadJSONL(strings.NewReader("{\"type\":\"stage_span\",\n"))
-	assert.Error(t, err)
+func TestReadJSONLSkipsBadLines(t *testing.T) {
+	var enc stagetrace.Encoder
+	span := func(name string) string {
+		sp := stagetrace.StageSpan{RunID: "r1", Name: name}
+		sp.TraceID[0], sp.SpanID[0] = 1, name[0]
+		return string(enc.AppendSpan(nil, &sp))
+	}
+	cases := []struct {
+		name  string
+		in    string
+		spans []string
+		want  memquery.Skipped
+	}{
+		{"clean", span("a") + span("b"), []string{"a", "b"}, memquery.Skipped{}},
+		{"torn tail", span("a") + span("b") + `{"type":"stage_span","na`, []string{"a", "b"},
+			memquery.Skipped{Lines: 1, Torn: true}},
+		{"bad middle line", span("a") + "not json\n" + span("b"), []string{"a", "b"},
+			memquery.Skipped{Lines: 1}},
+		{"bad last line, whole", span("a") + "{}\n", []string{"a"}, memquery.Skipped{Lines: 1}},
+		{"bad middle and torn tail", "x\n" + span("a") + "{", []string{"a"}, memquery.Skipped{Lines: 2, Torn: true}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := memquery.ReadJSONL(strings.NewReader(c.in))
+			require.NoError(t, err)
+			spans, err := r.Spans(context.Background(), query.SpanQuery{})
+			require.NoError(t, err)
+			var names []string
+			for _, s := range spans {
+				names = append(names, s.Name)
+			}
+			assert.Equal(t, c.spans, names, "no record after a bad line is lost")
+			sk := r.Skipped()
+			assert.Equal(t, c.want.Lines, sk.Lines)
+			assert.Equal(t, c.want.Torn, sk.Torn)
+			if c.want.Lines > 0 {
+				assert.ErrorContains(t, sk.First, "line ")
+			} else {
+				assert.NoError(t, sk.First)
+			}
+		})
+	}
+}
+
+func TestReadJSONLReturnsReadErrors(t *testing.T) {
+	_, err := memquery.ReadJSONL(iotest.ErrReader(errors.New("disk on fire")))
+	assert.ErrorContains(t, err, "disk on fire")
 }
 
 func TestRefusesBadQueries(t *testing.T) {

@@ -30,7 +30,7 @@ func (s *Store) ExportSpans(ctx context.Context, q SpanQuery, format string, w i
 		return 0, err
 	}
 	var cols []string
-	if format == FormatCSV {
+	if query.IsCSV(format) {
 		if cols, err = s.csvColumns(ctx, q); err != nil {
 			return 0, err
 		}

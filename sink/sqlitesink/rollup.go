@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"slices"
+	"strconv"
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/usage"
@@ -27,7 +28,10 @@ const (
 	// them does not overflow.
 	costsDiffer = `(cost_unknown OR excluded.cost_unknown OR cost_currency <> excluded.cost_currency
 		OR abs(cost_nanos + excluded.cost_nanos) > 2305843009213693952)`
-	upsertRunSQL = `INSERT INTO runs (run_id, first_start_ns, last_end_ns, stages, spans, errors,
+)
+
+// upsertRunSQL folds a batch's rollup of a run into its row.
+var upsertRunSQL = `INSERT INTO runs (run_id, first_start_ns, last_end_ns, stages, spans, errors,
 	input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, reasoning_tokens, total_tokens,
 	cost_nanos, cost_currency, cost_spans, cost_errors, cost_unknown)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -37,12 +41,12 @@ ON CONFLICT (run_id) DO UPDATE SET
 	stages = stages + excluded.stages,
 	spans = spans + excluded.spans,
 	errors = errors + excluded.errors,
-	input_tokens = input_tokens + excluded.input_tokens,
-	output_tokens = output_tokens + excluded.output_tokens,
-	cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-	cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens,
-	reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-	total_tokens = total_tokens + excluded.total_tokens,
+	input_tokens = ` + addCountSQL("input_tokens") + `,
+	output_tokens = ` + addCountSQL("output_tokens") + `,
+	cache_read_tokens = ` + addCountSQL("cache_read_tokens") + `,
+	cache_creation_tokens = ` + addCountSQL("cache_creation_tokens") + `,
+	reasoning_tokens = ` + addCountSQL("reasoning_tokens") + `,
+	total_tokens = ` + addCountSQL("total_tokens") + `,
 	cost_nanos = CASE WHEN excluded.cost_spans = 0 THEN cost_nanos WHEN cost_spans = 0 THEN excluded.cost_nanos
 		WHEN ` + costsDiffer + ` THEN 0 ELSE cost_nanos + excluded.cost_nanos END,
 	cost_currency = CASE WHEN excluded.cost_spans = 0 THEN cost_currency WHEN cost_spans = 0 THEN excluded.cost_currency
@@ -51,7 +55,14 @@ ON CONFLICT (run_id) DO UPDATE SET
 		WHEN ` + costsDiffer + ` THEN 1 ELSE 0 END,
 	cost_spans = cost_spans + excluded.cost_spans,
 	cost_errors = cost_errors + excluded.cost_errors`
-)
+
+// addCountSQL is usage.AddCount in SQL for column col: SQLite turns an
+// integer sum that overflows into a float, which no longer scans as an
+// int64, so the sum saturates at usage.MaxTokens before it can.
+func addCountSQL(col string) string {
+	return `CASE WHEN ` + col + ` > ` + strconv.FormatInt(usage.MaxTokens, 10) + ` - excluded.` + col +
+		` THEN ` + strconv.FormatInt(usage.MaxTokens, 10) + ` ELSE ` + col + ` + excluded.` + col + ` END`
+}
 
 func scanRun(row scanner) (stagetrace.Run, error) {
 	var r stagetrace.Run

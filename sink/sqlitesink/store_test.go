@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 	"github.com/stagetrace/stagetrace/usage"
@@ -176,6 +177,46 @@ func TestRollupsAddUpAcrossBatches(t *testing.T) {
 	runs, err := s.Runs(ctx, sqlitesink.RunFilter{})
 	require.NoError(t, err)
 	assert.Equal(t, usage.Runs(rec.mem.Spans(), rec.mem.Events()), runs)
+}
+
+// TestTokenSumsSaturate writes spans claiming the largest token count in
+// separate batches and in one: the run's sums stop at usage.MaxTokens, and
+// the store still reads every run (an overflowing SQL sum would turn to a
+// float that no longer scans).
+func TestTokenSumsSaturate(t *testing.T) {
+	s, _ := openStore(t)
+	ctx := context.Background()
+	huge := func(run string, n byte) stagetrace.StageSpan {
+		return stagetrace.StageSpan{
+			RunID: run, Name: "llm", TraceID: stagetrace.TraceID{1}, SpanID: stagetrace.SpanID{n},
+			StartTime: base, EndTime: base.Add(time.Second),
+			Findings: stagetrace.Attrs{
+				{Key: attributes.FindingInputTokens, Value: stagetrace.Int64Value(usage.MaxTokens)},
+				{Key: attributes.FindingOutputTokens, Value: stagetrace.Int64Value(7)},
+			},
+		}
+	}
+	require.NoError(t, s.Write(ctx, stagetrace.Batch{Spans: []stagetrace.StageSpan{huge("apart", 1)}}))
+	require.NoError(t, s.Write(ctx, stagetrace.Batch{Spans: []stagetrace.StageSpan{huge("apart", 2)}}))
+	require.NoError(t, s.Write(ctx, stagetrace.Batch{Spans: []stagetrace.StageSpan{huge("together", 3), huge("together", 4)}}))
+	require.NoError(t, s.Write(ctx, stagetrace.Batch{Spans: []stagetrace.StageSpan{{
+		RunID: "fine", Name: "llm", TraceID: stagetrace.TraceID{1}, SpanID: stagetrace.SpanID{5},
+		StartTime: base, EndTime: base.Add(time.Second),
+		Findings: stagetrace.Attrs{{Key: attributes.FindingInputTokens, Value: stagetrace.Int64Value(3)}},
+	}}}))
+
+	runs, err := s.Runs(ctx, sqlitesink.RunFilter{})
+	require.NoError(t, err, "a run with absurd counts does not hide the others")
+	require.Len(t, runs, 3)
+	for _, r := range runs {
+		if r.ID == "fine" {
+			assert.Equal(t, int64(3), r.InputTokens)
+			continue
+		}
+		assert.Equal(t, int64(usage.MaxTokens), r.InputTokens, "run %s", r.ID)
+		assert.Equal(t, int64(14), r.OutputTokens, "run %s", r.ID)
+		assert.Equal(t, int64(usage.MaxTokens), r.TotalTokens, "run %s", r.ID)
+	}
 }
 
 func TestRunFilter(t *testing.T) {
