@@ -226,16 +226,6 @@ type Tokens struct {
 	TotalTokens int64 `json:"total_tokens"`
 }
 
-// Add adds the counts of o.
-func (t *Tokens) Add(o *Tokens) {
-	t.InputTokens += o.InputTokens
-	t.OutputTokens += o.OutputTokens
-	t.CacheReadInputTokens += o.CacheReadInputTokens
-	t.CacheCreationInputTokens += o.CacheCreationInputTokens
-	t.ReasoningOutputTokens += o.ReasoningOutputTokens
-	t.TotalTokens += o.TotalTokens
-}
-
 // Run is one run seen as a whole: what a store keeps of it without reading
 // its spans, and what summaries print. Package usage computes it from the
 // run's records (usage.Rollup): every field is counted there.

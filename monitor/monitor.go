@@ -351,9 +351,9 @@ func addTokens(b *bucket, u *usage.Usage) {
 		return
 	}
 	b.tokSpans++
-	b.tokIn += u.InputTokens
-	b.tokOut += u.OutputTokens
-	b.tokTotal += u.TotalTokens
+	b.tokIn = usage.AddCount(b.tokIn, u.InputTokens)
+	b.tokOut = usage.AddCount(b.tokOut, u.OutputTokens)
+	b.tokTotal = usage.AddCount(b.tokTotal, u.TotalTokens)
 }
 
 // numeric returns the value of a numeric finding as a series observes

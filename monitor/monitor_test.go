@@ -510,3 +510,20 @@ func TestConcurrentWritesAndReads(t *testing.T) {
 	assert.Equal(t, int64(2200), m.TokenUsage(time.Minute).Total.TotalTokens)
 	require.NoError(t, m.Shutdown(context.Background()))
 }
+
+func TestWindowTokenSumsSaturate(t *testing.T) {
+	clk := newClock()
+	m := newMonitor(t, clk)
+	now := clk.Now()
+	// Two writes, so the sums meet both in one bucket and across buckets'
+	// addition into the window's stats.
+	write(t, m, span("chat", now, time.Millisecond, tokens("gpt-4o", math.MaxInt64, 1)))
+	clk.Advance(2 * time.Second)
+	write(t, m, span("chat", clk.Now(), time.Millisecond, tokens("gpt-4o", math.MaxInt64, 1)))
+
+	st, ok := m.Metrics("chat", time.Minute)
+	require.True(t, ok)
+	assert.Equal(t, int64(math.MaxInt64), st.InputTokens, "a sum past the largest count stops there, never wraps")
+	assert.Equal(t, int64(2), st.OutputTokens)
+	assert.Equal(t, int64(math.MaxInt64), st.TotalTokens)
+}

@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"slices"
 	"time"
+
+	"github.com/stagetrace/stagetrace/usage"
 )
 
 // SeriesKind says what a series aggregates.
@@ -235,9 +237,9 @@ func (s *series) stats(buckets []bucket, window time.Duration, q bool, sc *scrat
 		st.Errors += b.errors
 		st.Invalid += b.invalid
 		st.TokenSpans += b.tokSpans
-		st.InputTokens += b.tokIn
-		st.OutputTokens += b.tokOut
-		st.TotalTokens += b.tokTotal
+		st.InputTokens = usage.AddCount(st.InputTokens, b.tokIn)
+		st.OutputTokens = usage.AddCount(st.OutputTokens, b.tokOut)
+		st.TotalTokens = usage.AddCount(st.TotalTokens, b.tokTotal)
 		if b.values == 0 {
 			continue
 		}
