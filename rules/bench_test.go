@@ -18,7 +18,7 @@ func twentyRules(t testing.TB) *rules.Set {
 	g, re := rules.Glob, rules.Regex
 	internal := []stagetrace.SpanKind{stagetrace.SpanKindInternal}
 	client := []stagetrace.SpanKind{stagetrace.SpanKindClient}
-	kind := string(attributes.OpenInferenceSpanKind)
+	kind := string(rules.OpenInferenceSpanKind)
 	rs := []rules.Rule{
 		{Name: "retrieve", Match: rules.Match{SpanName: g("retrieve *")}, Stage: "retrieval"},
 		{Name: "rerank", Match: rules.Match{SpanName: g("rerank*")}, Stage: "rerank"},
@@ -33,18 +33,18 @@ func twentyRules(t testing.TB) *rules.Set {
 		{Name: "oi-chain", Match: rules.Match{Attributes: []rules.AttributeCondition{rules.AttrEquals(kind, stagetrace.StringValue("CHAIN"))}}, Stage: "chain"},
 		{Name: "oi-retriever", Match: rules.Match{Attributes: []rules.AttributeCondition{rules.AttrEquals(kind, stagetrace.StringValue("RETRIEVER"))}}, Stage: "retrieval"},
 		{Name: "oi-llm", Match: rules.Match{Scope: g("openinference.*"), Attributes: []rules.AttributeCondition{rules.AttrEquals(kind, stagetrace.StringValue("LLM"))}}, Stage: "llm"},
-		{Name: "gpt4", Match: rules.Match{Attributes: []rules.AttributeCondition{rules.AttrMatches(string(attributes.LLMModelName), `^gpt-4`)}},
+		{Name: "gpt4", Match: rules.Match{Attributes: []rules.AttributeCondition{rules.AttrMatches(string(rules.LLMModelName), `^gpt-4`)}},
 			Attributes: []rules.AttributeAction{{Attribute: "app.model.family", Value: stagetrace.StringValue("gpt-4")}}},
 		{Name: "tenant", Match: rules.Match{Attributes: []rules.AttributeCondition{rules.AttrExists("app.tenant")}},
 			Findings: []rules.FindingAction{{Name: "tenant", From: "app.tenant"}}},
-		{Name: "prompt-tokens", Match: rules.Match{Attributes: []rules.AttributeCondition{rules.AttrExists(string(attributes.LLMTokenCountPrompt))}},
-			Findings: []rules.FindingAction{{Name: attributes.FindingInputTokens, From: string(attributes.LLMTokenCountPrompt)}}},
-		{Name: "completion-tokens", Match: rules.Match{Attributes: []rules.AttributeCondition{rules.AttrExists(string(attributes.LLMTokenCountCompletion))}},
-			Findings: []rules.FindingAction{{Name: attributes.FindingOutputTokens, From: string(attributes.LLMTokenCountCompletion)}}},
-		{Name: "model", Match: rules.Match{Attributes: []rules.AttributeCondition{rules.AttrGlob(string(attributes.LLMModelName), "gpt-*")}},
-			Findings: []rules.FindingAction{{Name: attributes.FindingModel, From: string(attributes.LLMModelName)}}},
-		{Name: "cache", Match: rules.Match{Attributes: []rules.AttributeCondition{rules.AttrExists(string(attributes.LLMTokenCountPromptCacheRead))}},
-			Findings: []rules.FindingAction{{Name: attributes.FindingCacheReadInputTokens, From: string(attributes.LLMTokenCountPromptCacheRead)}}},
+		{Name: "prompt-tokens", Match: rules.Match{Attributes: []rules.AttributeCondition{rules.AttrExists(string(rules.LLMTokenCountPrompt))}},
+			Findings: []rules.FindingAction{{Name: attributes.FindingInputTokens, From: string(rules.LLMTokenCountPrompt)}}},
+		{Name: "completion-tokens", Match: rules.Match{Attributes: []rules.AttributeCondition{rules.AttrExists(string(rules.LLMTokenCountCompletion))}},
+			Findings: []rules.FindingAction{{Name: attributes.FindingOutputTokens, From: string(rules.LLMTokenCountCompletion)}}},
+		{Name: "model", Match: rules.Match{Attributes: []rules.AttributeCondition{rules.AttrGlob(string(rules.LLMModelName), "gpt-*")}},
+			Findings: []rules.FindingAction{{Name: attributes.FindingModel, From: string(rules.LLMModelName)}}},
+		{Name: "cache", Match: rules.Match{Attributes: []rules.AttributeCondition{rules.AttrExists(string(rules.LLMTokenCountPromptCacheRead))}},
+			Findings: []rules.FindingAction{{Name: attributes.FindingCacheReadInputTokens, From: string(rules.LLMTokenCountPromptCacheRead)}}},
 		{Name: "errors", Match: rules.Match{Attributes: []rules.AttributeCondition{rules.AttrExists("error.type")}},
 			Findings: []rules.FindingAction{{Name: "error", From: "error.type"}}},
 	}
@@ -61,10 +61,10 @@ func benchSpan() *rules.SpanData {
 		ScopeName: "openinference.instrumentation.llama_index",
 		SpanKind:  stagetrace.SpanKindInternal,
 		Attrs: stagetrace.Attrs{
-			{Key: string(attributes.OpenInferenceSpanKind), Value: stagetrace.StringValue("LLM")},
-			{Key: string(attributes.LLMModelName), Value: stagetrace.StringValue("gpt-4o-mini")},
-			{Key: string(attributes.LLMProvider), Value: stagetrace.StringValue("openai")},
-			{Key: string(attributes.LLMSystem), Value: stagetrace.StringValue("openai")},
+			{Key: string(rules.OpenInferenceSpanKind), Value: stagetrace.StringValue("LLM")},
+			{Key: string(rules.LLMModelName), Value: stagetrace.StringValue("gpt-4o-mini")},
+			{Key: string(rules.LLMProvider), Value: stagetrace.StringValue("openai")},
+			{Key: string(rules.LLMSystem), Value: stagetrace.StringValue("openai")},
 			{Key: "llm.invocation_parameters", Value: stagetrace.StringValue(`{"temperature": 0.1}`)},
 			{Key: "llm.input_messages.0.message.role", Value: stagetrace.StringValue("system")},
 			{Key: "llm.input_messages.0.message.content", Value: stagetrace.StringValue("You are an expert Q&A system.")},
@@ -72,9 +72,9 @@ func benchSpan() *rules.SpanData {
 			{Key: "llm.input_messages.1.message.content", Value: stagetrace.StringValue("What did the author do?")},
 			{Key: "llm.output_messages.0.message.role", Value: stagetrace.StringValue("assistant")},
 			{Key: "output.value", Value: stagetrace.StringValue("The author wrote short stories.")},
-			{Key: string(attributes.LLMTokenCountPrompt), Value: stagetrace.Int64Value(431)},
-			{Key: string(attributes.LLMTokenCountCompletion), Value: stagetrace.Int64Value(58)},
-			{Key: string(attributes.LLMTokenCountTotal), Value: stagetrace.Int64Value(489)},
+			{Key: string(rules.LLMTokenCountPrompt), Value: stagetrace.Int64Value(431)},
+			{Key: string(rules.LLMTokenCountCompletion), Value: stagetrace.Int64Value(58)},
+			{Key: string(rules.LLMTokenCountTotal), Value: stagetrace.Int64Value(489)},
 			{Key: "app.tenant", Value: stagetrace.StringValue("acme")},
 		},
 	}

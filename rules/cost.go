@@ -220,7 +220,7 @@ func (s *Set) costFindings(dst stagetrace.Attrs, f findingsOf, a stagetrace.Attr
 	if _, ok := f.Get(attributes.FindingCostError); ok {
 		return dst
 	}
-	for _, k := range [...]string{string(attributes.GenAIUsageCost), string(attributes.LLMCostTotal)} {
+	for _, k := range [...]string{string(GenAIUsageCost), string(LLMCostTotal)} {
 		v, ok := a.Get(k)
 		if !ok {
 			continue

@@ -98,8 +98,8 @@ func TestProviderCostWins(t *testing.T) {
 
 	// gen_ai.usage.cost is a provider cost too, and wins over llm.cost.total.
 	s = &stagetrace.StageSpan{Attrs: stagetrace.Attrs{
-		{Key: string(attributes.LLMCostTotal), Value: stagetrace.Float64Value(1)},
-		{Key: string(attributes.GenAIUsageCost), Value: stagetrace.Float64Value(0.25)},
+		{Key: string(rules.LLMCostTotal), Value: stagetrace.Float64Value(1)},
+		{Key: string(rules.GenAIUsageCost), Value: stagetrace.Float64Value(0.25)},
 	}}
 	rulesNoPrices, err := rules.New()
 	require.NoError(t, err)
@@ -110,7 +110,7 @@ func TestProviderCostWins(t *testing.T) {
 
 	// A cost the span recorded as a finding is left alone.
 	s = &stagetrace.StageSpan{
-		Attrs:    stagetrace.Attrs{{Key: string(attributes.GenAIUsageCost), Value: stagetrace.Float64Value(0.25)}},
+		Attrs:    stagetrace.Attrs{{Key: string(rules.GenAIUsageCost), Value: stagetrace.Float64Value(0.25)}},
 		Findings: stagetrace.Attrs{{Key: attributes.FindingCost, Value: stagetrace.Float64Value(9)}},
 	}
 	set.Apply(s)
@@ -139,10 +139,10 @@ func TestCostErrors(t *testing.T) {
 			{Key: string(attributes.GenAIUsageInputTokens), Value: i64(-3)},
 		}}, "input_tokens: -3 is not a token count"},
 		{"provider currency mismatch", pricedSet(t, "EUR", rules.PresetOpenInference), &stagetrace.StageSpan{Attrs: stagetrace.Attrs{
-			{Key: string(attributes.LLMCostTotal), Value: stagetrace.Float64Value(0.5)},
+			{Key: string(rules.LLMCostTotal), Value: stagetrace.Float64Value(0.5)},
 		}}, "currency mismatch: llm.cost.total is in USD, prices in EUR"},
 		{"provider cost not a number", pricedSet(t, "", rules.PresetOpenInference), &stagetrace.StageSpan{Attrs: stagetrace.Attrs{
-			{Key: string(attributes.LLMCostTotal), Value: str("cheap")},
+			{Key: string(rules.LLMCostTotal), Value: str("cheap")},
 		}}, "llm.cost.total: cheap is not a cost"},
 		{"too large", pricedSet(t, "", rules.PresetGenAI), &stagetrace.StageSpan{Attrs: stagetrace.Attrs{
 			{Key: string(attributes.GenAIResponseModel), Value: str("gpt-4o")},
@@ -246,7 +246,7 @@ func TestTotalCostExact(t *testing.T) {
 		s := stagetrace.StageSpan{Attrs: stagetrace.Attrs{
 			{Key: string(attributes.GenAIResponseModel), Value: str(models[rng.IntN(len(models))])},
 			{Key: string(attributes.GenAIUsageInputTokens), Value: i64(in)},
-			{Key: string(attributes.GenAIUsageCacheReadInputTokens), Value: i64(rng.Int64N(in + 1))},
+			{Key: string(rules.GenAIUsageCacheReadInputTokens), Value: i64(rng.Int64N(in + 1))},
 			{Key: string(attributes.GenAIUsageOutputTokens), Value: i64(rng.Int64N(8000))},
 		}}
 		set.Apply(&s)

@@ -86,20 +86,20 @@ func genAIRules() []Rule {
 			Findings: []FindingAction{
 				from(attributes.FindingInputTokens, attributes.GenAIUsageInputTokens),
 				from(attributes.FindingOutputTokens, attributes.GenAIUsageOutputTokens),
-				from(attributes.FindingCacheReadInputTokens, attributes.GenAIUsageCacheReadInputTokens),
-				from(attributes.FindingCacheCreationInputTokens, attributes.GenAIUsageCacheCreationInputTokens),
-				from(attributes.FindingReasoningOutputTokens, attributes.GenAIUsageReasoningOutputTokens),
+				from(attributes.FindingCacheReadInputTokens, GenAIUsageCacheReadInputTokens),
+				from(attributes.FindingCacheCreationInputTokens, GenAIUsageCacheCreationInputTokens),
+				from(attributes.FindingReasoningOutputTokens, GenAIUsageReasoningOutputTokens),
 				from(attributes.FindingModel, attributes.GenAIResponseModel),
 				from(attributes.FindingModel, attributes.GenAIRequestModel),
 				from(attributes.FindingFinishReasons, attributes.GenAIResponseFinishReasons),
-				from(attributes.FindingProvider, attributes.GenAIProviderName),
+				from(attributes.FindingProvider, GenAIProviderName),
 			},
 		},
 		{
 			Name: "genai.deprecated",
 			Findings: []FindingAction{
-				from(attributes.FindingInputTokens, attributes.GenAIUsagePromptTokens),
-				from(attributes.FindingOutputTokens, attributes.GenAIUsageCompletionTokens),
+				from(attributes.FindingInputTokens, GenAIUsagePromptTokens),
+				from(attributes.FindingOutputTokens, GenAIUsageCompletionTokens),
 				from(attributes.FindingProvider, attributes.GenAISystem),
 			},
 		},
@@ -115,7 +115,7 @@ var openInferenceKinds = map[string]string{
 }
 
 func openInferenceStage(s Span) (string, bool) {
-	v, ok := s.Attribute(string(attributes.OpenInferenceSpanKind))
+	v, ok := s.Attribute(string(OpenInferenceSpanKind))
 	if !ok || v.AsString() == "" {
 		return "", false
 	}
@@ -140,26 +140,26 @@ func openInferenceRules() []Rule {
 		{
 			Name: "openinference.usage",
 			Findings: []FindingAction{
-				from(attributes.FindingInputTokens, attributes.LLMTokenCountPrompt),
-				from(attributes.FindingOutputTokens, attributes.LLMTokenCountCompletion),
-				from(attributes.FindingTotalTokens, attributes.LLMTokenCountTotal),
-				from(attributes.FindingCacheReadInputTokens, attributes.LLMTokenCountPromptCacheRead),
-				from(attributes.FindingCacheCreationInputTokens, attributes.LLMTokenCountPromptCacheWrite),
-				from(attributes.FindingReasoningOutputTokens, attributes.LLMTokenCountCompletionReasoning),
-				from(attributes.FindingModel, attributes.LLMResponseModelName),
-				from(attributes.FindingModel, attributes.LLMModelName),
-				from(attributes.FindingModel, attributes.LLMRequestModelName),
-				from(attributes.FindingProvider, attributes.LLMProvider),
-				from(attributes.FindingProvider, attributes.LLMSystem),
-				from(attributes.FindingInputCost, attributes.LLMCostPrompt),
-				from(attributes.FindingOutputCost, attributes.LLMCostCompletion),
+				from(attributes.FindingInputTokens, LLMTokenCountPrompt),
+				from(attributes.FindingOutputTokens, LLMTokenCountCompletion),
+				from(attributes.FindingTotalTokens, LLMTokenCountTotal),
+				from(attributes.FindingCacheReadInputTokens, LLMTokenCountPromptCacheRead),
+				from(attributes.FindingCacheCreationInputTokens, LLMTokenCountPromptCacheWrite),
+				from(attributes.FindingReasoningOutputTokens, LLMTokenCountCompletionReasoning),
+				from(attributes.FindingModel, LLMResponseModelName),
+				from(attributes.FindingModel, LLMModelName),
+				from(attributes.FindingModel, LLMRequestModelName),
+				from(attributes.FindingProvider, LLMProvider),
+				from(attributes.FindingProvider, LLMSystem),
+				from(attributes.FindingInputCost, LLMCostPrompt),
+				from(attributes.FindingOutputCost, LLMCostCompletion),
 			},
 		},
 	}
 }
 
 func openLLMetryStage(s Span) (string, bool) {
-	for _, k := range [...]attribute.Key{attributes.TraceloopSpanKind, attributes.LLMRequestType} {
+	for _, k := range [...]attribute.Key{TraceloopSpanKind, LLMRequestType} {
 		if v, ok := s.Attribute(string(k)); ok {
 			if st := v.AsString(); st != "" && st != "unknown" {
 				return st, true
@@ -183,14 +183,14 @@ func openLLMetryRules() []Rule {
 			Name: "openllmetry.usage",
 			Findings: []FindingAction{
 				from(attributes.FindingInputTokens, attributes.GenAIUsageInputTokens),
-				from(attributes.FindingInputTokens, attributes.GenAIUsagePromptTokens),
-				from(attributes.FindingInputTokens, attributes.LLMUsagePromptTokens),
+				from(attributes.FindingInputTokens, GenAIUsagePromptTokens),
+				from(attributes.FindingInputTokens, LLMUsagePromptTokens),
 				from(attributes.FindingOutputTokens, attributes.GenAIUsageOutputTokens),
-				from(attributes.FindingOutputTokens, attributes.GenAIUsageCompletionTokens),
-				from(attributes.FindingOutputTokens, attributes.LLMUsageCompletionTokens),
-				from(attributes.FindingTotalTokens, attributes.LLMUsageTotalTokens),
-				from(attributes.FindingCacheReadInputTokens, attributes.GenAIUsageCacheReadInputTokensLegacy),
-				from(attributes.FindingCacheCreationInputTokens, attributes.GenAIUsageCacheCreationInputTokensLegacy),
+				from(attributes.FindingOutputTokens, GenAIUsageCompletionTokens),
+				from(attributes.FindingOutputTokens, LLMUsageCompletionTokens),
+				from(attributes.FindingTotalTokens, LLMUsageTotalTokens),
+				from(attributes.FindingCacheReadInputTokens, GenAIUsageCacheReadInputTokensLegacy),
+				from(attributes.FindingCacheCreationInputTokens, GenAIUsageCacheCreationInputTokensLegacy),
 				from(attributes.FindingModel, attributes.GenAIResponseModel),
 				from(attributes.FindingModel, attributes.GenAIRequestModel),
 				from(attributes.FindingProvider, attributes.GenAISystem),

@@ -96,7 +96,7 @@ func TestOpenInferenceStageNames(t *testing.T) {
 		"RERANKER": "reranker", "GUARDRAIL": "guardrail", "EVALUATOR": "evaluator", "PROMPT": "prompt",
 		"Custom": "custom", "UNKNOWN": "", "": "",
 	} {
-		span := &rules.SpanData{Attrs: stagetrace.Attrs{{Key: string(attributes.OpenInferenceSpanKind), Value: str(in)}}}
+		span := &rules.SpanData{Attrs: stagetrace.Attrs{{Key: string(rules.OpenInferenceSpanKind), Value: str(in)}}}
 		assert.Equal(t, want, set.Start(span).Stage, in)
 	}
 }
@@ -108,10 +108,10 @@ func TestOpenLLMetryStage(t *testing.T) {
 		attrs stagetrace.Attrs
 		want  string
 	}{
-		{stagetrace.Attrs{{Key: string(attributes.TraceloopSpanKind), Value: str("task")}}, "task"},
-		{stagetrace.Attrs{{Key: string(attributes.LLMRequestType), Value: str("embedding")}}, "embedding"},
-		{stagetrace.Attrs{{Key: string(attributes.TraceloopSpanKind), Value: str("unknown")}, {Key: string(attributes.LLMRequestType), Value: str("chat")}}, "chat"},
-		{stagetrace.Attrs{{Key: string(attributes.LLMRequestType), Value: str("unknown")}}, ""},
+		{stagetrace.Attrs{{Key: string(rules.TraceloopSpanKind), Value: str("task")}}, "task"},
+		{stagetrace.Attrs{{Key: string(rules.LLMRequestType), Value: str("embedding")}}, "embedding"},
+		{stagetrace.Attrs{{Key: string(rules.TraceloopSpanKind), Value: str("unknown")}, {Key: string(rules.LLMRequestType), Value: str("chat")}}, "chat"},
+		{stagetrace.Attrs{{Key: string(rules.LLMRequestType), Value: str("unknown")}}, ""},
 	}
 	for _, c := range cases {
 		assert.Equal(t, c.want, set.Start(&rules.SpanData{Attrs: c.attrs}).Stage, "%v", c.attrs)
