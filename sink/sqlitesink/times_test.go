@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
@@ -72,6 +73,13 @@ func TestTimesRoundTrip(t *testing.T) {
 				assert.Equal(t, clamped && ev.Name == "orphan", marked, "%s marked (an event of a span marks its span)", ev.Name)
 			}
 			assert.Empty(t, span.Attrs, "the caller's span is not changed")
+			if clamped {
+				found, err := s.Spans(ctx, sqlitesink.SpanQuery{Where: []query.Filter{
+					{Field: "attr." + sqlitesink.ClampedTimeAttr, Op: query.OpEq, Value: stagetrace.BoolValue(true)},
+				}})
+				require.NoError(t, err)
+				assert.Len(t, found, 1, "the mark is indexed")
+			}
 		})
 	}
 }

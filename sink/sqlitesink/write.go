@@ -358,6 +358,13 @@ type pendingSpan struct {
 // per statement, and then what depends on them. Ids are given here: the
 // transaction holds the write lock, so no one else takes them meanwhile.
 func (w *batchWriter) writeSpan(ctx context.Context, sp *stagetrace.StageSpan, events []*stagetrace.TraceEvent) error {
+	if spanTimeClamped(sp, events) {
+		// A marked copy, so that the mark is indexed like any attribute;
+		// the caller's span is not changed.
+		marked := *sp
+		marked.Attrs = markClamped(sp.Attrs, true)
+		sp = &marked
+	}
 	if w.nextID == 0 {
 		if err := w.tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM spans`).Scan(&w.nextID); err != nil {
 			return err
@@ -376,7 +383,7 @@ func (w *batchWriter) writeSpan(ctx context.Context, sp *stagetrace.StageSpan, e
 	w.spans.args = append(w.spans.args, id, w.tnos[sp.TraceID],
 		sp.TraceID[:], sp.SpanID[:], parent, sp.RunID, sp.Stage, sp.Name,
 		unixNano(sp.StartTime), unixNano(sp.EndTime), int64(sp.Status), sp.StatusMessage,
-		int64(sp.Kind), sp.Scope, resID, w.blob(markClamped(sp.Attrs, spanTimeClamped(sp, events))), w.blob(sp.Findings), w.eventsBlob(events))
+		int64(sp.Kind), sp.Scope, resID, w.blob(sp.Attrs), w.blob(sp.Findings), w.eventsBlob(events))
 	w.pending = append(w.pending, pendingSpan{sp: sp, events: events, id: id})
 	if len(w.pending) < spanRows {
 		return nil
