@@ -46,11 +46,13 @@ func WithStageEvents() Option {
 	})
 }
 
-// WithSinkTimeout bounds how long one sink may take to write one batch.
+// WithSinkTimeout bounds how long one sink may take to write or flush one
+// batch; the default is DefaultSinkTimeout (10 s), and zero restores it.
 // A sink that takes longer is abandoned for that batch and its error names
-// it; the other sinks are not delayed by it. Zero (the default) means the
-// export call's own deadline, which the BatchSpanProcessor sets (30 s by
-// default).
+// it; the other sinks are not delayed by it. The export call's own
+// deadline, when sooner, applies as well. There is no unbounded setting:
+// behind WithSyncer, or called with a context without deadline, a hung
+// sink would otherwise hold the application forever.
 func WithSinkTimeout(d time.Duration) Option {
 	return optionFunc(func(c config) config {
 		c.sinkTimeout = d

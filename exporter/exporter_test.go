@@ -295,6 +295,73 @@ func TestSlowSinkDoesNotDelayOthers(t *testing.T) {
 	assert.Len(t, fast.spans(), 1)
 }
 
+// deadlineSink records the deadline of the contexts it is handed.
+type deadlineSink struct {
+	mu        sync.Mutex
+	deadlines []time.Time
+}
+
+func (s *deadlineSink) record(ctx context.Context) {
+	d, ok := ctx.Deadline()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ok {
+		s.deadlines = append(s.deadlines, d)
+	} else {
+		s.deadlines = append(s.deadlines, time.Time{})
+	}
+}
+
+func (s *deadlineSink) Write(ctx context.Context, _ stagetrace.Batch) error {
+	s.record(ctx)
+	return nil
+}
+func (s *deadlineSink) ForceFlush(ctx context.Context) error { s.record(ctx); return nil }
+func (s *deadlineSink) Shutdown(context.Context) error       { return nil }
+
+// A sink is handed a deadline even when the caller has none (as behind
+// WithSyncer): DefaultSinkTimeout unless WithSinkTimeout says otherwise,
+// or the caller's, when sooner.
+func TestSinkTimeoutDefaultsAndBoundsEveryWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		opts     []exporter.Option
+		callerIn time.Duration // the caller's deadline, zero for none
+		want     time.Duration
+	}{
+		{"default", nil, 0, exporter.DefaultSinkTimeout},
+		{"zero restores the default", []exporter.Option{exporter.WithSinkTimeout(0)}, 0, exporter.DefaultSinkTimeout},
+		{"overridden", []exporter.Option{exporter.WithSinkTimeout(time.Minute)}, 0, time.Minute},
+		{"caller's deadline sooner", nil, time.Second, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := &deadlineSink{}
+			exp, err := exporter.New(append(tc.opts, exporter.WithSinks(sink))...)
+			require.NoError(t, err)
+			t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
+			ctx := context.Background()
+			if tc.callerIn > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.callerIn)
+				defer cancel()
+			}
+			tp := sdktrace.NewTracerProvider()
+			_, span := tp.Tracer("t").Start(context.Background(), "s")
+			span.End()
+			start := time.Now()
+			require.NoError(t, exp.ExportSpans(ctx, []sdktrace.ReadOnlySpan{span.(sdktrace.ReadOnlySpan)}))
+			require.NoError(t, exp.ForceFlush(ctx))
+			sink.mu.Lock()
+			defer sink.mu.Unlock()
+			require.Len(t, sink.deadlines, 2, "one write, one flush")
+			for _, d := range sink.deadlines {
+				require.False(t, d.IsZero(), "the sink was handed no deadline")
+				assert.WithinDuration(t, start.Add(tc.want), d, time.Second)
+			}
+		})
+	}
+}
+
 func TestShutdownHonoursDeadlineWithBlockedSink(t *testing.T) {
 	blocked := &captureSink{block: make(chan struct{})}
 	defer close(blocked.block)

@@ -27,9 +27,18 @@ var (
 	_ stagetrace.Flusher = (*Fanout)(nil)
 )
 
+// DefaultSinkTimeout bounds how long one sink may take to write or flush
+// one batch when WithSinkTimeout is not given. It is shorter than the
+// BatchSpanProcessor's 30 s export timeout, so that a hung sink is named
+// before the processor gives up on the batch, and it bounds the wait of a
+// caller whose context has no deadline, such as span.End() behind
+// WithSyncer.
+const DefaultSinkTimeout = 10 * time.Second
+
 // NewFanout returns a Fanout over sinks, which it owns: its Shutdown shuts
-// them down. timeout, when positive, bounds how long one sink may take to
-// write one batch (see WithSinkTimeout); zero means the caller's deadline.
+// them down. timeout bounds how long one sink may take to write or flush
+// one batch (see WithSinkTimeout); zero means DefaultSinkTimeout. The
+// caller's deadline, when sooner, applies as well.
 func NewFanout(timeout time.Duration, sinks ...stagetrace.Sink) (*Fanout, error) {
 	if len(sinks) == 0 {
 		return nil, errors.New("stagetrace exporter: no sink")
@@ -41,6 +50,9 @@ func NewFanout(timeout time.Duration, sinks ...stagetrace.Sink) (*Fanout, error)
 	}
 	if timeout < 0 {
 		return nil, fmt.Errorf("stagetrace exporter: negative sink timeout %v", timeout)
+	}
+	if timeout == 0 {
+		timeout = DefaultSinkTimeout
 	}
 	return &Fanout{sinks: sinks, timeout: timeout}, nil
 }
@@ -55,7 +67,7 @@ func (f *Fanout) Write(ctx context.Context, b stagetrace.Batch) error {
 
 // ForceFlush flushes every sink that buffers (implements stagetrace.Flusher).
 func (f *Fanout) ForceFlush(ctx context.Context) error {
-	return eachSink(ctx, f.sinks, 0, "flush", func(ctx context.Context, s stagetrace.Sink) error {
+	return eachSink(ctx, f.sinks, f.timeout, "flush", func(ctx context.Context, s stagetrace.Sink) error {
 		if fl, ok := s.(stagetrace.Flusher); ok {
 			return fl.ForceFlush(ctx)
 		}
@@ -65,7 +77,9 @@ func (f *Fanout) ForceFlush(ctx context.Context) error {
 
 // Shutdown shuts every sink down, each flushing what it holds, and returns
 // by ctx's deadline with an error naming any sink that had not finished.
-// Calls after the first return the first call's result.
+// The sink timeout does not apply: a sink may need longer to hand over
+// what it holds, and ctx says how long the caller will wait. Calls after
+// the first return the first call's result.
 func (f *Fanout) Shutdown(ctx context.Context) error {
 	f.stopOnce.Do(func() {
 		f.stopErr = eachSink(ctx, f.sinks, 0, "shutdown", func(ctx context.Context, s stagetrace.Sink) error {
@@ -77,8 +91,8 @@ func (f *Fanout) Shutdown(ctx context.Context) error {
 
 // eachSink runs op on every sink at once, so that a slow sink does not delay
 // the others, and returns when all are done, ctx is done or timeout (if
-// not zero) has passed. A sink still running then is abandoned: its goroutine ends when the sink returns, and
-// the error names it.
+// not zero) has passed. A sink still running then is abandoned: its
+// goroutine ends when the sink returns, and the error names it.
 func eachSink(ctx context.Context, sinks []stagetrace.Sink, timeout time.Duration, what string, op func(context.Context, stagetrace.Sink) error) error {
 	if len(sinks) == 1 && timeout == 0 && ctx.Done() == nil {
 		// Nothing could interrupt the sink anyway: no goroutine is needed.

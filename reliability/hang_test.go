@@ -119,6 +119,51 @@ func TestSinkThatNeverReturns(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "(*reliability.hungSink)")
 	})
+
+	// With no deadline from the caller, the sink timeout is all that bounds
+	// the wait: the full suite measures the default one, the reduced suite a
+	// short one set explicitly, so as to stay fast.
+	sinkTimeout := size(exporter.DefaultSinkTimeout, time.Second)
+	var timeoutOpts []exporter.Option
+	if sinkTimeout != exporter.DefaultSinkTimeout {
+		timeoutOpts = append(timeoutOpts, exporter.WithSinkTimeout(sinkTimeout))
+	}
+	newHungExporter := func(t *testing.T) *exporter.Exporter {
+		exp, err := exporter.New(append(timeoutOpts, exporter.WithSinks(newHungSink(t)))...)
+		require.NoError(t, err)
+		return exp
+	}
+
+	t.Run("ExportSpans without a deadline", func(t *testing.T) {
+		exp := newHungExporter(t)
+		took, err := returnsBy(t, sinkTimeout+slack, func() error {
+			return exp.ExportSpans(context.Background(), endedSpans(10))
+		})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "(*reliability.hungSink) write: not finished")
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		figure(t, "ExportSpans(context.Background()) returned in %v with a %v sink timeout: %s",
+			took.Round(time.Millisecond), sinkTimeout, firstLine(err))
+	})
+
+	t.Run("behind WithSyncer", func(t *testing.T) {
+		exp := newHungExporter(t)
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+		ended, _ := returnsBy(t, sinkTimeout+slack, func() error {
+			_, span := tp.Tracer("t").Start(context.Background(), "step")
+			span.End()
+			return nil
+		})
+
+		shutdownIn := size(2*time.Second, 500*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownIn)
+		defer cancel()
+		shut, err := returnsBy(t, shutdownIn+slack, func() error { return tp.Shutdown(ctx) })
+		// The SDK's simple span processor returns its context's error.
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		figure(t, "span.End() returned in %v with a %v sink timeout; TracerProvider.Shutdown returned in %v against a %v deadline: %s",
+			ended.Round(time.Millisecond), sinkTimeout, shut.Round(time.Millisecond), shutdownIn, firstLine(err))
+	})
 }
 
 // firstLine returns the first line of err's message.

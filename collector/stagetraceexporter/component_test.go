@@ -4,8 +4,10 @@ import (
 	"context"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 
 	"github.com/stagetrace/stagetrace/collector/internal/metadatatest"
@@ -24,20 +26,34 @@ func TestMetadataMatchesFactory(t *testing.T) {
 }
 
 // The lifecycle mdatagen's generated tests check: create, start, consume,
-// shut down; and shut down without start.
+// shut down; shut down without start; and shut down twice, which the
+// Collector requires to be safe. Traces consumed after Shutdown are
+// refused, permanently.
 func TestComponentLifecycle(t *testing.T) {
 	f := NewFactory()
 	cfg := sinkConfig(t)
 	require.NoError(t, componenttest.CheckConfigStruct(cfg))
 	ctx := context.Background()
 
-	e, err := f.CreateTraces(ctx, exportertest.NewNopSettings(f.Type()), cfg)
-	require.NoError(t, err)
-	require.NoError(t, e.Shutdown(ctx), "shutdown without start")
+	t.Run("shutdown without start", func(t *testing.T) {
+		e, err := f.CreateTraces(ctx, exportertest.NewNopSettings(f.Type()), cfg)
+		require.NoError(t, err)
+		assert.NoError(t, e.Shutdown(ctx))
+		assert.NoError(t, e.Shutdown(ctx), "second shutdown")
+		err = e.ConsumeTraces(ctx, traces(1))
+		assert.ErrorIs(t, err, errNotStarted)
+		assert.True(t, consumererror.IsPermanent(err))
+	})
 
-	e, err = f.CreateTraces(ctx, exportertest.NewNopSettings(f.Type()), cfg)
-	require.NoError(t, err)
-	require.NoError(t, e.Start(ctx, componenttest.NewNopHost()))
-	require.NoError(t, e.ConsumeTraces(ctx, traces(3)))
-	require.NoError(t, e.Shutdown(ctx))
+	t.Run("start, consume, shutdown twice", func(t *testing.T) {
+		e, err := f.CreateTraces(ctx, exportertest.NewNopSettings(f.Type()), cfg)
+		require.NoError(t, err)
+		require.NoError(t, e.Start(ctx, componenttest.NewNopHost()))
+		require.NoError(t, e.ConsumeTraces(ctx, traces(3)))
+		assert.NoError(t, e.Shutdown(ctx))
+		assert.NoError(t, e.Shutdown(ctx), "second shutdown")
+		err = e.ConsumeTraces(ctx, traces(1))
+		assert.ErrorIs(t, err, errNotStarted)
+		assert.True(t, consumererror.IsPermanent(err))
+	})
 }

@@ -7,13 +7,17 @@ package stagetraceexporter
 import (
 	"context"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap/exp/zapslog"
 
 	"github.com/stagetrace/stagetrace/collector/internal/ruleset"
@@ -57,7 +61,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	// fields (kind, id, pipeline).
 	logger := slog.New(zapslog.NewHandler(set.Logger.Core()))
 	e := newStageExporter(c, rs, logger)
-	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces,
+	helper, err := exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces,
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		exporterhelper.WithStart(e.start),
 		exporterhelper.WithShutdown(e.shutdown),
@@ -65,4 +69,40 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 		exporterhelper.WithQueue(c.QueueConfig),
 		exporterhelper.WithRetry(c.RetryConfig),
 	)
+	if err != nil {
+		return nil, err
+	}
+	return &lifecycle{Traces: helper}, nil
+}
+
+// lifecycle makes the exporter safe to shut down more than once, as the
+// Collector requires of every component: exporterhelper v0.162.0 panics
+// (close of a closed channel in its retry sender) on a second Shutdown,
+// also after a Shutdown without Start, and accepts traces after Shutdown
+// without an error.
+type lifecycle struct {
+	exporter.Traces
+
+	shut     atomic.Bool
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// ConsumeTraces refuses traces after Shutdown with a permanent error, so
+// that the pipeline does not retry them.
+func (l *lifecycle) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	if l.shut.Load() {
+		return consumererror.NewPermanent(errNotStarted)
+	}
+	return l.Traces.ConsumeTraces(ctx, td)
+}
+
+// Shutdown shuts the exporter down once; calls after the first return the
+// first call's result.
+func (l *lifecycle) Shutdown(ctx context.Context) error {
+	l.stopOnce.Do(func() {
+		l.shut.Store(true)
+		l.stopErr = l.Traces.Shutdown(ctx)
+	})
+	return l.stopErr
 }

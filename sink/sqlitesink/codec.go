@@ -331,6 +331,14 @@ func (d *decoder) skipContainer(k stagetrace.Kind) {
 //
 // The run, stage, trace and span of each event are the span's.
 
+func appendEvents(dst []byte, events []*stagetrace.TraceEvent) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(events)))
+	for _, ev := range events {
+		dst = appendEvent(dst, ev)
+	}
+	return dst
+}
+
 func appendEvent(dst []byte, ev *stagetrace.TraceEvent) []byte {
 	dst = appendString(dst, ev.Name)
 	dst = binary.AppendVarint(dst, unixNano(ev.Time))

@@ -457,10 +457,10 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]stagetrace.Run, error)
 	var b builder
 	b.add(`SELECT ` + runColumns + ` FROM runs r WHERE 1`)
 	if !f.Since.IsZero() {
-		b.add(` AND r.first_start_ns >= ?`, f.Since.UnixNano())
+		b.add(` AND r.first_start_ns >= ?`, unixNano(f.Since))
 	}
 	if !f.Until.IsZero() {
-		b.add(` AND r.first_start_ns < ?`, f.Until.UnixNano())
+		b.add(` AND r.first_start_ns < ?`, unixNano(f.Until))
 	}
 	switch f.Status {
 	case "":

@@ -5,13 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/stagetrace/stagetrace"
 )
 
 // SchemaVersion is the schema version this package writes and reads. It
 // is kept in the file's PRAGMA user_version.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // applicationID marks a SQLite file as a stagetrace store (PRAGMA
 // application_id; "stgt" in ASCII), so that the store refuses to adopt an
@@ -42,6 +43,7 @@ var migrations = []func(ctx context.Context, tx *sql.Tx) error{
 	migrate0to1,
 	migrate1to2,
 	migrate2to3,
+	migrate3to4,
 }
 
 // schemaV1 is the first schema: spans with their events, their indexed
@@ -230,6 +232,73 @@ func migrate2to3(ctx context.Context, tx *sql.Tx) error {
 	}
 	return acc.store(ctx, tx, nil, nil)
 }
+
+// --- Version 4: the zero time ------------------------------------------
+//
+// Up to version 3 the time columns stored the zero time as 0, so that a
+// time at Unix 0 read back as the zero time. Version 4 stores the zero time
+// as zeroTimeNS (see unixNano); migrate3to4 rewrites the zeros of version
+// 3, which meant the zero time, in the columns and in the events of spans.
+
+// timeColumnsV3 are the time columns of version 3, as table.column.
+var timeColumnsV3 = []struct{ table, column string }{
+	{"spans", "start_ns"}, {"spans", "end_ns"},
+	{"events", "time_ns"}, {"metric_points", "time_ns"},
+	{"runs", "first_start_ns"}, {"runs", "last_end_ns"},
+}
+
+func migrate3to4(ctx context.Context, tx *sql.Tx) error {
+	for _, c := range timeColumnsV3 {
+		q := fmt.Sprintf(`UPDATE %s SET %s = ? WHERE %s = 0`, c.table, c.column, c.column)
+		if _, err := tx.ExecContext(ctx, q, int64(zeroTimeNS)); err != nil {
+			return fmt.Errorf("%s.%s: %w", c.table, c.column, err)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, events FROM spans WHERE events IS NOT NULL`)
+	if err != nil {
+		return err
+	}
+	type rewrite struct {
+		id     int64
+		events []byte
+	}
+	var rewrites []rewrite
+	for rows.Next() {
+		var id int64
+		var blob []byte
+		if err := rows.Scan(&id, &blob); err != nil {
+			rows.Close()
+			return err
+		}
+		events, err := decodeEvents(blob, &stagetrace.StageSpan{})
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("span row %d: %w", id, err)
+		}
+		changed := false
+		ptrs := make([]*stagetrace.TraceEvent, len(events))
+		for i := range events {
+			if events[i].Time.Equal(time.Unix(0, 0)) {
+				events[i].Time, changed = time.Time{}, true
+			}
+			ptrs[i] = &events[i]
+		}
+		if changed {
+			rewrites = append(rewrites, rewrite{id, appendEvents(nil, ptrs)})
+		}
+	}
+	if err := closeRows(rows); err != nil {
+		return err
+	}
+	for _, r := range rewrites {
+		if _, err := tx.ExecContext(ctx, `UPDATE spans SET events = ? WHERE id = ?`, r.events, r.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// --- End of version 4 ----------------------------------------------------
 
 // rollback rolls tx back. A transaction that its context's end already
 // rolled back is no error of its own: the error that ended it is reported.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -377,20 +378,48 @@ func (s *Store) closedError() error {
 	return fmt.Errorf("sqlitesink: %s: %w", s.path, stagetrace.ErrClosed)
 }
 
-// timeOf converts Unix nanoseconds back to a time; 0 is the zero time, as
-// unixNano writes it.
+// The time columns hold Unix nanoseconds, the range of an int64: from
+// minStoredTime to maxStoredTime. The zero time ("no time") is stored as
+// zeroTimeNS, the one value below that range, so that every time in it,
+// Unix 0 included, reads back as written. A time outside it is stored as
+// the nearest bound, and the span or event is marked with ClampedTimeAttr.
+const zeroTimeNS = math.MinInt64
+
+var (
+	minStoredTime = time.Unix(0, zeroTimeNS+1).UTC()
+	maxStoredTime = time.Unix(0, math.MaxInt64).UTC()
+)
+
+// ClampedTimeAttr is the attribute, true, that the store adds to a span or
+// an event whose time (a span's start or end, or the time of one of its
+// events) lay outside the range of Unix nanoseconds, 1677-09-21 to
+// 2262-04-11, and was stored as the nearest end of that range. The JSON
+// Lines sink keeps such times exactly.
+const ClampedTimeAttr = "stagetrace.time_clamped"
+
+// timeOf converts Unix nanoseconds back to a time, as unixNano writes it.
 func timeOf(ns int64) time.Time {
-	if ns == 0 {
+	if ns == zeroTimeNS {
 		return time.Time{}
 	}
 	return time.Unix(0, ns).UTC()
 }
 
-// unixNano is t in Unix nanoseconds, 0 for the zero time (whose
-// UnixNano is undefined).
+// unixNano is t in Unix nanoseconds: zeroTimeNS for the zero time, and
+// the nearest end of the range for a time outside it (see timeClamped).
 func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
+	switch {
+	case t.IsZero():
+		return zeroTimeNS
+	case t.Before(minStoredTime):
+		return zeroTimeNS + 1
+	case t.After(maxStoredTime):
+		return math.MaxInt64
 	}
 	return t.UnixNano()
+}
+
+// timeClamped reports whether unixNano stores t as another time.
+func timeClamped(t time.Time) bool {
+	return !t.IsZero() && (t.Before(minStoredTime) || t.After(maxStoredTime))
 }

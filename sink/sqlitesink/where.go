@@ -178,7 +178,7 @@ func (b *builder) builtin(name string, f query.Filter) error {
 			return nil
 		}
 		t, _ := query.TimeOf(f.Value)
-		b.add("s.start_ns "+sqlOps[f.Op]+" ?", t.UnixNano())
+		b.add("s.start_ns "+sqlOps[f.Op]+" ?", unixNano(t))
 	default:
 		return fmt.Errorf("no SQL for built-in field %q", name)
 	}

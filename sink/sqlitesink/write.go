@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -257,16 +256,37 @@ func (w *batchWriter) blob(attrs stagetrace.Attrs) []byte {
 	return w.arena[start:len(w.arena):len(w.arena)]
 }
 
+// spanTimeClamped reports whether the store keeps another time than sp's
+// start, end or the time of one of its events.
+func spanTimeClamped(sp *stagetrace.StageSpan, events []*stagetrace.TraceEvent) bool {
+	if timeClamped(sp.StartTime) || timeClamped(sp.EndTime) {
+		return true
+	}
+	for _, ev := range events {
+		if timeClamped(ev.Time) {
+			return true
+		}
+	}
+	return false
+}
+
+// markClamped returns attrs with ClampedTimeAttr set when clamped, so that
+// a time the store could not keep is never read back without a word. The
+// caller's attrs are not changed.
+func markClamped(attrs stagetrace.Attrs, clamped bool) stagetrace.Attrs {
+	if !clamped {
+		return attrs
+	}
+	return append(attrs[:len(attrs):len(attrs)], stagetrace.Attr{Key: ClampedTimeAttr, Value: stagetrace.BoolValue(true)})
+}
+
 // eventsBlob encodes a span's events into the batch's arena.
 func (w *batchWriter) eventsBlob(events []*stagetrace.TraceEvent) []byte {
 	if len(events) == 0 {
 		return nil
 	}
 	start := len(w.arena)
-	w.arena = binary.AppendUvarint(w.arena, uint64(len(events)))
-	for _, ev := range events {
-		w.arena = appendEvent(w.arena, ev)
-	}
+	w.arena = appendEvents(w.arena, events)
 	return w.arena[start:len(w.arena):len(w.arena)]
 }
 
@@ -338,6 +358,13 @@ type pendingSpan struct {
 // per statement, and then what depends on them. Ids are given here: the
 // transaction holds the write lock, so no one else takes them meanwhile.
 func (w *batchWriter) writeSpan(ctx context.Context, sp *stagetrace.StageSpan, events []*stagetrace.TraceEvent) error {
+	if spanTimeClamped(sp, events) {
+		// A marked copy, so that the mark is indexed like any attribute;
+		// the caller's span is not changed.
+		marked := *sp
+		marked.Attrs = markClamped(sp.Attrs, true)
+		sp = &marked
+	}
 	if w.nextID == 0 {
 		if err := w.tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM spans`).Scan(&w.nextID); err != nil {
 			return err
@@ -510,7 +537,7 @@ func (w *batchWriter) writeOrphan(ctx context.Context, ev *stagetrace.TraceEvent
 	}
 	w.rollups.addEvent(ev)
 	w.events.args = append(w.events.args, ev.RunID, ev.Stage, ev.TraceID[:], ev.SpanID[:], ev.Name,
-		unixNano(ev.Time), w.blob(ev.Attrs), metricName, metricValue)
+		unixNano(ev.Time), w.blob(markClamped(ev.Attrs, timeClamped(ev.Time))), metricName, metricValue)
 	return w.events.added(ctx)
 }
 
