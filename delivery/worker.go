@@ -53,6 +53,13 @@ func (s *Sink) take() (item, bool) {
 			got = true
 		case <-s.wake:
 		case <-s.draining:
+			// nothingLeft was read before the select: a Write may have
+			// queued a batch since, and select picks at random among
+			// ready cases. Shutdown closes the Sink to writes before it
+			// closes draining, so a fresh look now is the last word.
+			s.mu.Lock()
+			nothingLeft = len(s.queue) == 0 && (s.store == nil || s.store.empty())
+			s.mu.Unlock()
 			if nothingLeft {
 				return item{}, false
 			}
