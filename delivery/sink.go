@@ -31,7 +31,9 @@ const (
 
 // Stats are the counters of a [Sink]. Counts are of batches unless the
 // name says otherwise, and are totals since [New] except Queued and
-// SpillBytes, which are current values.
+// SpillBytes, which are current values. Queued is a gauge: for the
+// instant in which the worker takes a batch out of the queue, before it
+// starts writing it, that batch is in neither and is not counted.
 type Stats struct {
 	Queued        int   // batches in memory: waiting, or being written
 	SpillBytes    int64 // bytes of spill segments on disk, delivered records in them included
