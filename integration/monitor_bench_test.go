@@ -10,6 +10,7 @@ import (
 	"github.com/stagetrace/stagetrace/exporter"
 	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/monitor/alert"
+	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/sink/memsink"
 )
 
@@ -33,10 +34,10 @@ func BenchmarkMonitor512(b *testing.B) {
 	b.Run("monitor-write-alerts", func(b *testing.B) {
 		// Rules on the series every batch touches: Write evaluates them.
 		m, err := monitor.New(monitor.WithEvalInterval(0), monitor.WithAlerts(
-			alert.Rule{Name: "errors", Metric: "stage:inference", Stat: alert.StatErrorRate, Op: alert.OpGreater, Threshold: 0.1},
-			alert.Rule{Name: "slow", Metric: "chat gpt-4o", Stat: alert.StatP95, Op: alert.OpGreater, Threshold: 2000},
-			alert.Rule{Name: "prompt", Metric: "stage:inference", Stat: alert.StatMeanInputTokens, Op: alert.OpGreater, Threshold: 4000},
-			alert.Rule{Name: "budget", Stat: alert.StatRunTotalTokens, Op: alert.OpGreater, Threshold: 1e15},
+			alert.Rule{Name: "errors", Metric: "stage:inference", Stat: alert.StatErrorRate, Op: query.OpGt, Threshold: 0.1},
+			alert.Rule{Name: "slow", Metric: "chat gpt-4o", Stat: alert.StatP95, Op: query.OpGt, Threshold: 2000},
+			alert.Rule{Name: "prompt", Metric: "stage:inference", Stat: alert.StatMeanInputTokens, Op: query.OpGt, Threshold: 4000},
+			alert.Rule{Name: "budget", Stat: alert.StatRunTotalTokens, Op: query.OpGt, Threshold: 1e15},
 		))
 		require.NoError(b, err)
 		benchWrite(b, m, batch)

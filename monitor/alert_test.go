@@ -14,6 +14,7 @@ import (
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/monitor/alert"
+	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/sink/memsink"
 )
 
@@ -22,7 +23,7 @@ func TestAlertFiresOncePerBreachAndResolves(t *testing.T) {
 	col := newCollector()
 	m := newMonitor(t, clk, monitor.WithAlertHandlers(col), monitor.WithAlerts(alert.Rule{
 		Name: "inference-errors", Level: alert.LevelCritical, Metric: "stage:inference",
-		Stat: alert.StatErrorRate, Op: alert.OpGreater, Threshold: 0.5, Window: time.Minute, MinCount: 2,
+		Stat: alert.StatErrorRate, Op: query.OpGt, Threshold: 0.5, Window: time.Minute, MinCount: 2,
 	}))
 	bad := func() stagetrace.StageSpan {
 		return span("chat", clk.Now(), time.Millisecond, inStage("inference"), failed())
@@ -71,7 +72,7 @@ func TestAlertFiresOncePerBreachAndResolves(t *testing.T) {
 func TestAlertClearBand(t *testing.T) {
 	clk := newClock()
 	m := newMonitor(t, clk, monitor.WithResolution(time.Second), monitor.WithAlerts(alert.Rule{
-		Name: "queue", Metric: "metric:queue_depth", Stat: alert.StatMean, Op: alert.OpGreater,
+		Name: "queue", Metric: "metric:queue_depth", Stat: alert.StatMean, Op: query.OpGt,
 		Threshold: 100, Clear: ptr(80.0), Window: time.Second,
 	}))
 	// One value a second, a window of one second: the mean is the value.
@@ -100,7 +101,7 @@ func TestAlertClearBand(t *testing.T) {
 
 func TestAlertClearMustBeOnTheSafeSide(t *testing.T) {
 	_, err := monitor.New(monitor.WithAlerts(alert.Rule{
-		Name: "q", Metric: "metric:q", Stat: alert.StatMean, Op: alert.OpGreater, Threshold: 100, Clear: ptr(120.0),
+		Name: "q", Metric: "metric:q", Stat: alert.StatMean, Op: query.OpGt, Threshold: 100, Clear: ptr(120.0),
 	}))
 	assert.ErrorContains(t, err, `alert "q": clear 120 is on the breaching side of the threshold > 100`)
 }
@@ -108,7 +109,7 @@ func TestAlertClearMustBeOnTheSafeSide(t *testing.T) {
 func TestAlertResolvesWhenTheWindowEmpties(t *testing.T) {
 	clk := newClock()
 	m := newMonitor(t, clk, monitor.WithAlerts(alert.Rule{
-		Name: "slow", Metric: "chat", Stat: alert.StatP95, Op: alert.OpGreater, Threshold: 2000, Window: time.Minute,
+		Name: "slow", Metric: "chat", Stat: alert.StatP95, Op: query.OpGt, Threshold: 2000, Window: time.Minute,
 	}))
 	write(t, m, span("chat", clk.Now(), 3*time.Second))
 	assert.Equal(t, []string{"slow:firing"}, states(m.Alerts()))
@@ -127,7 +128,7 @@ func TestEvalTickerResolves(t *testing.T) {
 	col := newCollector()
 	m, err := monitor.New(monitor.WithClock(clk.Now), monitor.WithEvalInterval(5*time.Millisecond),
 		monitor.WithAlertHandlers(col), monitor.WithAlerts(alert.Rule{
-			Name: "slow", Metric: "chat", Stat: alert.StatMax, Op: alert.OpGreater, Threshold: 2000, Window: time.Minute,
+			Name: "slow", Metric: "chat", Stat: alert.StatMax, Op: query.OpGt, Threshold: 2000, Window: time.Minute,
 		}))
 	require.NoError(t, err)
 	write(t, m, span("chat", clk.Now(), 3*time.Second))
@@ -150,8 +151,8 @@ func TestEvalTickerResolves(t *testing.T) {
 func TestAlertOnFindingCount(t *testing.T) {
 	clk := newClock()
 	m := newMonitor(t, clk, monitor.WithAlerts(alert.Rule{
-		Name: "unsafe", Metric: "finding:response_safe_score", Where: &alert.Condition{Op: alert.OpLess, Value: 0.5},
-		Stat: alert.StatCount, Op: alert.OpGreaterEqual, Threshold: 3, Window: 10 * time.Minute,
+		Name: "unsafe", Metric: "finding:response_safe_score", Where: &alert.Condition{Op: query.OpLt, Value: 0.5},
+		Stat: alert.StatCount, Op: query.OpGe, Threshold: 3, Window: 10 * time.Minute,
 	}))
 	score := func(v float64) stagetrace.StageSpan {
 		return span("judge", clk.Now(), time.Millisecond, finding("response_safe_score", f64(v)))
@@ -189,37 +190,37 @@ func TestAlertRulesOnStatistics(t *testing.T) {
 		steps []step
 	}{
 		{"minimum success rate", alert.Rule{
-			Name: "r", Metric: "stage:inference", Stat: alert.StatSuccessRate, Op: alert.OpLess, Threshold: 0.9, MinCount: 5,
+			Name: "r", Metric: "stage:inference", Stat: alert.StatSuccessRate, Op: query.OpLt, Threshold: 0.9, MinCount: 5,
 		}, []step{
 			{[]stagetrace.StageSpan{ok(1, failed()), ok(1), ok(1), ok(1)}, nil},                             // 4 < MinCount
 			{[]stagetrace.StageSpan{ok(1)}, []string{"r:firing"}},                                           // 0.8
 			{[]stagetrace.StageSpan{ok(1), ok(1), ok(1), ok(1), ok(1)}, []string{"r:firing", "r:resolved"}}, // 0.9
 		}},
 		{"maximum p95 duration", alert.Rule{
-			Name: "r", Metric: "chat", Stat: alert.StatP95, Op: alert.OpGreater, Threshold: 1000,
+			Name: "r", Metric: "chat", Stat: alert.StatP95, Op: query.OpGt, Threshold: 1000,
 		}, []step{
 			{[]stagetrace.StageSpan{ok(100 * time.Millisecond), ok(200 * time.Millisecond)}, nil},
 			{[]stagetrace.StageSpan{ok(5 * time.Second)}, []string{"r:firing"}},
 		}},
 		{"maximum mean prompt tokens", alert.Rule{
-			Name: "r", Metric: "stage:inference", Stat: alert.StatMeanInputTokens, Op: alert.OpGreater, Threshold: 1000,
+			Name: "r", Metric: "stage:inference", Stat: alert.StatMeanInputTokens, Op: query.OpGt, Threshold: 1000,
 		}, []step{
 			{[]stagetrace.StageSpan{ok(1)}, nil}, // no tokens: nothing to judge
 			{[]stagetrace.StageSpan{ok(1, tokens("gpt-4o", 900, 10))}, nil},
 			{[]stagetrace.StageSpan{ok(1, tokens("gpt-4o", 1200, 10))}, []string{"r:firing"}}, // mean 1050
 		}},
 		{"maximum mean completion tokens", alert.Rule{
-			Name: "r", Metric: "chat", Stat: alert.StatMeanOutputTokens, Op: alert.OpGreaterEqual, Threshold: 500,
+			Name: "r", Metric: "chat", Stat: alert.StatMeanOutputTokens, Op: query.OpGe, Threshold: 500,
 		}, []step{
 			{[]stagetrace.StageSpan{ok(1, tokens("gpt-4o", 10, 400)), ok(1, tokens("gpt-4o", 10, 600))}, []string{"r:firing"}},
 		}},
 		{"maximum mean total tokens", alert.Rule{
-			Name: "r", Metric: "chat", Stat: alert.StatMeanTotalTokens, Op: alert.OpGreater, Threshold: 100,
+			Name: "r", Metric: "chat", Stat: alert.StatMeanTotalTokens, Op: query.OpGt, Threshold: 100,
 		}, []step{
 			{[]stagetrace.StageSpan{ok(1, tokens("gpt-4o", 60, 50))}, []string{"r:firing"}},
 		}},
 		{"count without where", alert.Rule{
-			Name: "r", Metric: "chat", Stat: alert.StatCount, Op: alert.OpGreaterEqual, Threshold: 3,
+			Name: "r", Metric: "chat", Stat: alert.StatCount, Op: query.OpGe, Threshold: 3,
 		}, []step{
 			{[]stagetrace.StageSpan{ok(1), ok(1)}, nil},
 			{[]stagetrace.StageSpan{ok(1)}, []string{"r:firing"}},
@@ -240,8 +241,8 @@ func TestAlertRulesOnStatistics(t *testing.T) {
 func TestRunBudgets(t *testing.T) {
 	clk := newClock()
 	m := newMonitor(t, clk, monitor.WithAlerts(
-		alert.Rule{Name: "tokens", Stat: alert.StatRunTotalTokens, Op: alert.OpGreater, Threshold: 1000},
-		alert.Rule{Name: "cost", Level: alert.LevelCritical, Stat: alert.StatRunCost, Op: alert.OpGreater, Threshold: 0.25},
+		alert.Rule{Name: "tokens", Stat: alert.StatRunTotalTokens, Op: query.OpGt, Threshold: 1000},
+		alert.Rule{Name: "cost", Level: alert.LevelCritical, Stat: alert.StatRunCost, Op: query.OpGt, Threshold: 0.25},
 	))
 	now := clk.Now()
 	write(t, m, span("chat", now, 1, tokens("gpt-4o", 500, 100), cost(0.1)))
@@ -270,7 +271,7 @@ func TestForwardWritesAlertEvents(t *testing.T) {
 	clk := newClock()
 	fwd := memsink.New()
 	m := newMonitor(t, clk, monitor.WithForward(fwd), monitor.WithAlerts(alert.Rule{
-		Name: "errors", Metric: "stage:inference", Stat: alert.StatErrorRate, Op: alert.OpGreater, Threshold: 0,
+		Name: "errors", Metric: "stage:inference", Stat: alert.StatErrorRate, Op: query.OpGt, Threshold: 0,
 	}))
 	write(t, m, span("chat", clk.Now(), 1, inStage("inference"), failed()))
 	require.NoError(t, m.ForceFlush(context.Background()))
@@ -314,7 +315,7 @@ func TestHandlerFailuresAreCountedNotFatal(t *testing.T) {
 	panicking := alert.HandlerFunc(func(context.Context, alert.Alert) error { panic("bug") })
 	col := newCollector()
 	m := newMonitor(t, clk, monitor.WithAlertHandlers(failing, panicking, col), monitor.WithAlerts(alert.Rule{
-		Name: "any", Metric: "chat", Stat: alert.StatCount, Op: alert.OpGreater, Threshold: 0,
+		Name: "any", Metric: "chat", Stat: alert.StatCount, Op: query.OpGt, Threshold: 0,
 	}))
 	write(t, m, span("chat", clk.Now(), 1))
 	require.NoError(t, m.ForceFlush(context.Background()))
@@ -338,7 +339,7 @@ func TestFullQueueDropsAlerts(t *testing.T) {
 		return nil
 	})
 	m := newMonitor(t, clk, monitor.WithResolution(time.Second), monitor.WithAlertHandlers(blocking), monitor.WithAlerts(alert.Rule{
-		Name: "flap", Metric: "metric:x", Stat: alert.StatMean, Op: alert.OpGreater, Threshold: 0, Window: time.Second,
+		Name: "flap", Metric: "metric:x", Stat: alert.StatMean, Op: query.OpGt, Threshold: 0, Window: time.Second,
 	}))
 	flip := func(v float64) {
 		writeEvents(t, m, metricEvent("x", f64(v), "", clk.Now()))
@@ -364,7 +365,7 @@ func TestShutdownCancelsAHandlerPastTheDeadline(t *testing.T) {
 		return ctx.Err()
 	})
 	m, err := monitor.New(monitor.WithClock(clk.Now), monitor.WithAlertHandlers(stuck), monitor.WithAlerts(alert.Rule{
-		Name: "any", Metric: "chat", Stat: alert.StatCount, Op: alert.OpGreater, Threshold: 0,
+		Name: "any", Metric: "chat", Stat: alert.StatCount, Op: query.OpGt, Threshold: 0,
 	}))
 	require.NoError(t, err)
 	write(t, m, span("chat", clk.Now(), 1))

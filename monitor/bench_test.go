@@ -11,6 +11,7 @@ import (
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/monitor/alert"
+	"github.com/stagetrace/stagetrace/query"
 )
 
 // benchBatch is 512 model calls of one run and stage, as the exporter maps
@@ -29,10 +30,10 @@ func benchBatch(end time.Time) stagetrace.Batch {
 // the quantiles of 5 minutes of samples.
 func BenchmarkWrite512(b *testing.B) {
 	rules := []alert.Rule{
-		{Name: "errors", Metric: "stage:inference", Stat: alert.StatErrorRate, Op: alert.OpGreater, Threshold: 0.1},
-		{Name: "slow", Metric: "chat gpt-4o", Stat: alert.StatP95, Op: alert.OpGreater, Threshold: 2000},
-		{Name: "prompt", Metric: "stage:inference", Stat: alert.StatMeanInputTokens, Op: alert.OpGreater, Threshold: 4000},
-		{Name: "budget", Stat: alert.StatRunTotalTokens, Op: alert.OpGreater, Threshold: 1e15},
+		{Name: "errors", Metric: "stage:inference", Stat: alert.StatErrorRate, Op: query.OpGt, Threshold: 0.1},
+		{Name: "slow", Metric: "chat gpt-4o", Stat: alert.StatP95, Op: query.OpGt, Threshold: 2000},
+		{Name: "prompt", Metric: "stage:inference", Stat: alert.StatMeanInputTokens, Op: query.OpGt, Threshold: 4000},
+		{Name: "budget", Stat: alert.StatRunTotalTokens, Op: query.OpGt, Threshold: 1e15},
 	}
 	for _, c := range []struct {
 		name  string

@@ -10,6 +10,7 @@ import (
 	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/monitor/alert"
 	"github.com/stagetrace/stagetrace/monitor/export"
+	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/sink/memsink"
 	"github.com/stagetrace/stagetrace/sink/sinktest"
 )
@@ -24,7 +25,7 @@ func TestConformance(t *testing.T) {
 		m, err := monitor.New(
 			monitor.WithAlerts(alert.Rule{
 				Name: "generate-seen", Metric: "sinktest.generate",
-				Stat: alert.StatCount, Op: alert.OpGreater, Threshold: 0, Window: time.Minute,
+				Stat: alert.StatCount, Op: query.OpGt, Threshold: 0, Window: time.Minute,
 			}),
 			monitor.WithAlertHandlers(alert.HandlerFunc(func(context.Context, alert.Alert) error { return nil })),
 			monitor.WithForward(memsink.New()),

@@ -9,7 +9,7 @@
 //		monitor.WithRetention(15*time.Minute),
 //		monitor.WithAlerts(alert.Rule{
 //			Name: "inference-errors", Metric: "stage:inference",
-//			Stat: alert.StatErrorRate, Op: alert.OpGreater, Threshold: 0.05,
+//			Stat: alert.StatErrorRate, Op: query.OpGt, Threshold: 0.05,
 //			Window: 5 * time.Minute, MinCount: 20,
 //		}),
 //		monitor.WithAlertHandlers(alert.SlogHandler(slog.Default())),

@@ -15,6 +15,7 @@ import (
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/monitor/alert"
+	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/usage"
 )
 
@@ -35,17 +36,17 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"nil snapshot function", []monitor.Option{monitor.WithSnapshots(time.Minute, nil)}, "snapshots: nil write function"},
 		{"bad snapshot period", []monitor.Option{monitor.WithSnapshots(0, func(monitor.Snapshot) error { return nil })}, "period 0s is not positive"},
 		{"rule with unknown series kind", []monitor.Option{monitor.WithAlerts(alert.Rule{
-			Name: "typo", Metric: "stgae:inference", Stat: alert.StatErrorRate, Op: alert.OpGreater, Threshold: 0.1,
+			Name: "typo", Metric: "stgae:inference", Stat: alert.StatErrorRate, Op: query.OpGt, Threshold: 0.1,
 		})}, `alert "typo": metric: unknown series kind "stgae:"`},
 		{"rule with unknown stat", []monitor.Option{monitor.WithAlerts(alert.Rule{
-			Name: "p959", Metric: "chat", Stat: "p959", Op: alert.OpGreater, Threshold: 1,
+			Name: "p959", Metric: "chat", Stat: "p959", Op: query.OpGt, Threshold: 1,
 		})}, `alert "p959": unknown statistic "p959"`},
 		{"rule with bad op", []monitor.Option{monitor.WithAlerts(alert.Rule{
 			Name: "eq", Metric: "chat", Stat: alert.StatP95, Op: "==", Threshold: 1,
 		})}, `alert "eq": bad operator "=="`},
 		{"duplicate rule names", []monitor.Option{monitor.WithAlerts(
-			alert.Rule{Name: "a", Metric: "chat", Stat: alert.StatCount, Op: alert.OpGreater, Threshold: 1},
-			alert.Rule{Name: "a", Metric: "chat", Stat: alert.StatCount, Op: alert.OpGreater, Threshold: 2},
+			alert.Rule{Name: "a", Metric: "chat", Stat: alert.StatCount, Op: query.OpGt, Threshold: 1},
+			alert.Rule{Name: "a", Metric: "chat", Stat: alert.StatCount, Op: query.OpGt, Threshold: 2},
 		)}, `alert "a": name given to more than one rule`},
 	}
 	for _, c := range cases {
@@ -478,7 +479,7 @@ func TestWriteAfterShutdown(t *testing.T) {
 
 func TestConcurrentWritesAndReads(t *testing.T) {
 	m, err := monitor.New(monitor.WithAlerts(alert.Rule{
-		Name: "slow", Metric: "stage:inference", Stat: alert.StatP95, Op: alert.OpGreater, Threshold: 1e9,
+		Name: "slow", Metric: "stage:inference", Stat: alert.StatP95, Op: query.OpGt, Threshold: 1e9,
 	}), monitor.WithAlertHandlers(newCollector()), monitor.WithEvalInterval(time.Millisecond))
 	require.NoError(t, err)
 	var wg sync.WaitGroup

@@ -31,6 +31,7 @@ import (
 	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/monitor/alert"
 	"github.com/stagetrace/stagetrace/processor"
+	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/report"
 	"github.com/stagetrace/stagetrace/rules"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
@@ -138,15 +139,15 @@ func demoAlerts() []alert.Rule {
 		{
 			Name: "unsafe-answers", Level: alert.LevelCritical,
 			Metric: "finding:response_safe_score",
-			Where:  &alert.Condition{Op: alert.OpLess, Value: 0.5},
-			Stat:   alert.StatCount, Op: alert.OpGreaterEqual, Threshold: 1,
+			Where:  &alert.Condition{Op: query.OpLt, Value: 0.5},
+			Stat:   alert.StatCount, Op: query.OpGe, Threshold: 1,
 			Window:  10 * time.Minute,
 			Message: "an answer was judged unsafe",
 		},
 		{
 			Name: "inference-errors", Level: alert.LevelWarning,
 			Metric: "stage:inference",
-			Stat:   alert.StatErrorRate, Op: alert.OpGreater, Threshold: 0.2,
+			Stat:   alert.StatErrorRate, Op: query.OpGt, Threshold: 0.2,
 			Window: 5 * time.Minute, MinCount: 2,
 			Message: "inference spans are failing",
 		},

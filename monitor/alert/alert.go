@@ -40,20 +40,8 @@ const (
 	StateResolved State = "resolved"
 )
 
-// Op compares a value with a threshold: one of the ordering operators
-// (<, <=, >, >=) of the filter language.
-type Op = query.Op
-
-// Comparison operators, under the names the monitor gave them.
-const (
-	OpLess         = query.OpLt
-	OpLessEqual    = query.OpLe
-	OpGreater      = query.OpGt
-	OpGreaterEqual = query.OpGe
-)
-
 // Below reports whether the operator breaches under the threshold.
-func Below(o Op) bool { return o == OpLess || o == OpLessEqual }
+func Below(o query.Op) bool { return o == query.OpLt || o == query.OpLe }
 
 // Stat is the statistic an alert rule compares with its threshold.
 type Stat string
@@ -137,7 +125,7 @@ func (s Stat) Tokens() bool {
 
 // Condition selects values: those for which value Op Value holds.
 type Condition struct {
-	Op    Op
+	Op    query.Op
 	Value float64
 }
 
@@ -160,7 +148,7 @@ type Rule struct {
 	Metric string
 	// Stat, Op and Threshold are the condition that breaches.
 	Stat      Stat
-	Op        Op
+	Op        query.Op
 	Threshold float64
 	// Clear, when set, is the value the statistic must get back past to
 	// resolve; it lies on the safe side of Threshold (or equals it).

@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/stagetrace/stagetrace/internal/yamlnode"
+	"github.com/stagetrace/stagetrace/query"
 )
 
 // maxFileSize bounds a rules file, as the rules loader does.
@@ -252,15 +253,15 @@ func (p *alertParser) duration(n *yaml.Node, field string) (time.Duration, error
 }
 
 // splitCondition splits "a op b" around its operator.
-func splitCondition(s string) (lhs string, op Op, rhs string, ok bool) {
-	for _, o := range []Op{OpLessEqual, OpGreaterEqual, OpLess, OpGreater} {
+func splitCondition(s string) (lhs string, op query.Op, rhs string, ok bool) {
+	for _, o := range []query.Op{query.OpLe, query.OpGe, query.OpLt, query.OpGt} {
 		if i := strings.Index(s, string(o)); i >= 0 {
 			return strings.TrimSpace(s[:i]), o, strings.TrimSpace(s[i+len(o):]), true
 		}
 	}
 	for _, bad := range []string{"==", "!=", "="} {
 		if i := strings.Index(s, bad); i >= 0 {
-			return strings.TrimSpace(s[:i]), Op(bad), strings.TrimSpace(s[i+len(bad):]), true
+			return strings.TrimSpace(s[:i]), query.Op(bad), strings.TrimSpace(s[i+len(bad):]), true
 		}
 	}
 	return "", "", "", false

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/monitor/alert"
+	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/rules"
 )
 
@@ -62,15 +63,15 @@ func TestLoadAlerts(t *testing.T) {
 	got, err := alert.Load(path)
 	require.NoError(t, err)
 	want := []alert.Rule{
-		{Name: "inference-errors", Metric: "stage:inference", Stat: alert.StatErrorRate, Op: alert.OpGreater,
+		{Name: "inference-errors", Metric: "stage:inference", Stat: alert.StatErrorRate, Op: query.OpGt,
 			Threshold: 0.05, Window: 5 * time.Minute, MinCount: 20, Level: alert.LevelCritical},
-		{Name: "slow-chat", Metric: "chat gpt-4o", Stat: alert.StatP95, Op: alert.OpGreater, Threshold: 2000,
+		{Name: "slow-chat", Metric: "chat gpt-4o", Stat: alert.StatP95, Op: query.OpGt, Threshold: 2000,
 			Window: 10 * time.Minute, Clear: ptr(1500.0)},
-		{Name: "prompt-heavy", Metric: "stage:inference", Stat: alert.StatMeanInputTokens, Op: alert.OpGreater,
+		{Name: "prompt-heavy", Metric: "stage:inference", Stat: alert.StatMeanInputTokens, Op: query.OpGt,
 			Threshold: 4000, Window: 15 * time.Minute},
-		{Name: "unsafe-answers", Metric: "finding:response_safe_score", Where: &alert.Condition{Op: alert.OpLess, Value: 0.5},
-			Stat: alert.StatCount, Op: alert.OpGreaterEqual, Threshold: 3, Window: 10 * time.Minute, Message: "answers judged unsafe"},
-		{Name: "run-budget", Stat: alert.StatRunCost, Op: alert.OpGreater, Threshold: 0.5, Level: alert.LevelInfo},
+		{Name: "unsafe-answers", Metric: "finding:response_safe_score", Where: &alert.Condition{Op: query.OpLt, Value: 0.5},
+			Stat: alert.StatCount, Op: query.OpGe, Threshold: 3, Window: 10 * time.Minute, Message: "answers judged unsafe"},
+		{Name: "run-budget", Stat: alert.StatRunCost, Op: query.OpGt, Threshold: 0.5, Level: alert.LevelInfo},
 	}
 	assert.Equal(t, want, got)
 
@@ -85,7 +86,7 @@ func TestLoadAlertsJSON(t *testing.T) {
 	got, err := alert.Read(strings.NewReader(in), "rules.json")
 	require.NoError(t, err)
 	assert.Equal(t, []alert.Rule{{Name: "slow", Metric: "stage:inference", Stat: alert.StatP99,
-		Op: alert.OpGreaterEqual, Threshold: 1500, Window: time.Minute}}, got)
+		Op: query.OpGe, Threshold: 1500, Window: time.Minute}}, got)
 }
 
 func TestLoadAlertsWithoutAlerts(t *testing.T) {

@@ -9,20 +9,6 @@ import (
 	"github.com/stagetrace/stagetrace/query"
 )
 
-// LabelOp is the operator of a label matcher: =, !=, ~ or !~ of the
-// filter language.
-type LabelOp = query.Op
-
-// Label matcher operators, as in PromQL (=~ is the PromQL spelling of ~).
-// The regular expressions are Go RE2, matched anywhere in the label's
-// value (anchor them with ^ and $), as the ~ filter operator matches.
-const (
-	LabelEq       = query.OpEq
-	LabelNe       = query.OpNe
-	LabelMatch    = query.OpMatch
-	LabelNotMatch = query.OpNotMatch
-)
-
 // The label names and values, matchers, aggregations and results of
 // metric queries: see package query.
 const (

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
@@ -70,31 +71,31 @@ func TestMetrics(t *testing.T) {
 		{
 			"labels: stage, model and the event's attributes",
 			sqlitesink.MetricQuery{Name: "time_to_first_token", Step: 24 * time.Hour, By: []string{"stage", "model", "metric.unit", "region", "source"},
-				Labels: []sqlitesink.LabelMatcher{{Name: "stage", Op: sqlitesink.LabelEq, Value: "inference"}}},
+				Labels: []sqlitesink.LabelMatcher{{Name: "stage", Op: query.OpEq, Value: "inference"}}},
 			map[string][]point{"stage=inference model=gpt-4o metric.unit=ms region=eu source=event ": {{-10 * time.Hour, 41.5, 3}}},
 		},
 		{
 			"regex matchers are regexes",
 			sqlitesink.MetricQuery{Name: "input_tokens", Step: 24 * time.Hour, Agg: sqlitesink.AggSum,
-				Labels: []sqlitesink.LabelMatcher{{Name: "run_id", Op: sqlitesink.LabelMatch, Value: "^r[12]$"}}},
+				Labels: []sqlitesink.LabelMatcher{{Name: "run_id", Op: query.OpMatch, Value: "^r[12]$"}}},
 			map[string][]point{"": {{-10 * time.Hour, 1812, 2}}},
 		},
 		{
 			"negative regex",
 			sqlitesink.MetricQuery{Name: "input_tokens", Step: 24 * time.Hour, Agg: sqlitesink.AggSum,
-				Labels: []sqlitesink.LabelMatcher{{Name: "run_id", Op: sqlitesink.LabelNotMatch, Value: "1|2"}}},
+				Labels: []sqlitesink.LabelMatcher{{Name: "run_id", Op: query.OpNotMatch, Value: "1|2"}}},
 			map[string][]point{"": {{-10 * time.Hour, 400, 1}}},
 		},
 		{
 			"a regex is not LIKE",
 			sqlitesink.MetricQuery{Name: "input_tokens", Step: 24 * time.Hour,
-				Labels: []sqlitesink.LabelMatcher{{Name: "run_id", Op: sqlitesink.LabelMatch, Value: "r%"}}},
+				Labels: []sqlitesink.LabelMatcher{{Name: "run_id", Op: query.OpMatch, Value: "r%"}}},
 			map[string][]point{},
 		},
 		{
 			"not equal, and a missing label is empty",
 			sqlitesink.MetricQuery{Name: "input_tokens", Step: 24 * time.Hour, Agg: sqlitesink.AggMin,
-				Labels: []sqlitesink.LabelMatcher{{Name: "run_id", Op: sqlitesink.LabelNe, Value: "r3"}, {Name: "region", Op: sqlitesink.LabelEq, Value: ""}}},
+				Labels: []sqlitesink.LabelMatcher{{Name: "run_id", Op: query.OpNe, Value: "r3"}, {Name: "region", Op: query.OpEq, Value: ""}}},
 			map[string][]point{"": {{-10 * time.Hour, 812, 2}}},
 		},
 		{
@@ -127,7 +128,7 @@ func TestMetricsRejectsBadQueries(t *testing.T) {
 		{sqlitesink.MetricQuery{Name: "m"}, "step 0s: must be at least 1s"},
 		{sqlitesink.MetricQuery{Name: "m", Step: time.Minute, Agg: "p99"}, `unknown aggregation "p99"`},
 		{sqlitesink.MetricQuery{Name: "m", Step: time.Minute, Since: base, Until: base}, "is not before until"},
-		{sqlitesink.MetricQuery{Name: "m", Step: time.Minute, Labels: []sqlitesink.LabelMatcher{{Name: "stage", Op: sqlitesink.LabelMatch, Value: "("}}}, "missing closing )"},
+		{sqlitesink.MetricQuery{Name: "m", Step: time.Minute, Labels: []sqlitesink.LabelMatcher{{Name: "stage", Op: query.OpMatch, Value: "("}}}, "missing closing )"},
 		{sqlitesink.MetricQuery{Name: "m", Step: time.Minute, Labels: []sqlitesink.LabelMatcher{{Name: "stage", Op: "LIKE", Value: "%"}}}, `unknown operator "LIKE"`},
 		{sqlitesink.MetricQuery{Name: "m", Step: time.Minute, By: []string{""}}, "empty label name"},
 	} {
@@ -138,13 +139,13 @@ func TestMetricsRejectsBadQueries(t *testing.T) {
 
 func TestParseLabelMatcher(t *testing.T) {
 	for in, want := range map[string]sqlitesink.LabelMatcher{
-		"stage=inference":  {Name: "stage", Op: sqlitesink.LabelEq, Value: "inference"},
-		"stage!=inference": {Name: "stage", Op: sqlitesink.LabelNe, Value: "inference"},
-		"model=~gpt-4.*":   {Name: "model", Op: sqlitesink.LabelMatch, Value: "gpt-4.*"},
-		"model!~^o1":       {Name: "model", Op: sqlitesink.LabelNotMatch, Value: "^o1"},
-		"model~gpt":        {Name: "model", Op: sqlitesink.LabelMatch, Value: "gpt"},
-		"region=":          {Name: "region", Op: sqlitesink.LabelEq, Value: ""},
-		"x==y":             {Name: "x", Op: sqlitesink.LabelEq, Value: "=y"},
+		"stage=inference":  {Name: "stage", Op: query.OpEq, Value: "inference"},
+		"stage!=inference": {Name: "stage", Op: query.OpNe, Value: "inference"},
+		"model=~gpt-4.*":   {Name: "model", Op: query.OpMatch, Value: "gpt-4.*"},
+		"model!~^o1":       {Name: "model", Op: query.OpNotMatch, Value: "^o1"},
+		"model~gpt":        {Name: "model", Op: query.OpMatch, Value: "gpt"},
+		"region=":          {Name: "region", Op: query.OpEq, Value: ""},
+		"x==y":             {Name: "x", Op: query.OpEq, Value: "=y"},
 	} {
 		got, err := sqlitesink.ParseLabelMatcher(in)
 		require.NoError(t, err, in)

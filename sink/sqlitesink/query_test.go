@@ -213,7 +213,7 @@ func TestInjection(t *testing.T) {
 		assert.Len(t, got, 2*spansPerTurn)
 		_, err = s.Run(ctx, e)
 		assert.ErrorIs(t, err, sqlitesink.ErrNotFound)
-		_, err = s.Metrics(ctx, sqlitesink.MetricQuery{Name: e, Step: 60e9, Labels: []sqlitesink.LabelMatcher{{Name: e, Op: sqlitesink.LabelEq, Value: e}}})
+		_, err = s.Metrics(ctx, sqlitesink.MetricQuery{Name: e, Step: 60e9, Labels: []sqlitesink.LabelMatcher{{Name: e, Op: query.OpEq, Value: e}}})
 		require.NoError(t, err)
 	}
 	// Everything is still there.
