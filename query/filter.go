@@ -438,8 +438,20 @@ func Format(filters []Filter) string {
 	return strings.Join(parts, " and ")
 }
 
+// MaxConditions is the most filters (conditions joined by "and") one query
+// holds. Parse refuses more at the first condition past the limit, and
+// ValidateAll refuses more built in code: a store compiles the conditions
+// into one expression, and SQLite gives up on expressions nested past 1000
+// levels (runs reach it near 490 conditions), so the limit leaves room to
+// spare for every executor.
+const MaxConditions = 256
+
 // ValidateAll validates every filter; the error names the first bad one.
+// More than MaxConditions filters are an error too.
 func ValidateAll(filters []Filter) error {
+	if len(filters) > MaxConditions {
+		return fmt.Errorf("%d conditions: a filter holds at most %d", len(filters), MaxConditions)
+	}
 	for i, f := range filters {
 		if err := f.Validate(); err != nil {
 			return fmt.Errorf("filter %d (%s): %w", i+1, f.String(), err)

@@ -2,6 +2,7 @@ package query_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stagetrace/stagetrace/query"
@@ -20,6 +21,7 @@ func FuzzParse(f *testing.F) {
 		`a=1 or b=2`,
 		`a="unterminated`,
 		`x=99999999999999999999 and y=1e999`,
+		strings.Repeat("a=1 and ", query.MaxConditions) + "a=1",
 	} {
 		f.Add(seed)
 	}

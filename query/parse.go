@@ -26,7 +26,8 @@ import (
 // otherwise. "and", "exists", "true" and "false" are recognized in any
 // case. A value written as a word or a number is taken as a string when
 // the field is a built-in string field (stage=123 compares with "123") or
-// the operator is ~ or !~. =~ is another spelling of ~.
+// the operator is ~ or !~. =~ is another spelling of ~. A filter holds at
+// most MaxConditions conditions.
 
 // SyntaxError is a mistake in filter text.
 type SyntaxError struct {
@@ -50,6 +51,9 @@ func Parse(where string) ([]Filter, error) {
 				return nil, p.errorf(p.pos, `expected a field after "and"`)
 			}
 			return nil, nil
+		}
+		if len(filters) == MaxConditions {
+			return nil, p.errorf(p.pos, "more than %d conditions: a filter holds at most %d", MaxConditions, MaxConditions)
 		}
 		f, err := p.cond()
 		if err != nil {

@@ -2,7 +2,9 @@ package query_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -254,3 +256,33 @@ func TestMustParsePanics(t *testing.T) {
 }
 
 func nan() float64 { return math.NaN() }
+
+// TestParseConditionLimit checks that a filter of more than MaxConditions
+// conditions is refused by the parser, at the first condition past the
+// limit, rather than by the store that compiles it.
+func TestParseConditionLimit(t *testing.T) {
+	conds := func(n int) string {
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = "a=1"
+		}
+		return strings.Join(parts, " and ")
+	}
+	filters, err := query.Parse(conds(query.MaxConditions))
+	require.NoError(t, err)
+	assert.Len(t, filters, query.MaxConditions)
+	require.NoError(t, query.ValidateAll(filters))
+
+	for _, n := range []int{query.MaxConditions + 1, 998, 5_000} {
+		in := conds(n)
+		_, err := query.Parse(in)
+		var se *query.SyntaxError
+		require.ErrorAs(t, err, &se, "%d conditions", n)
+		assert.Equal(t, query.MaxConditions*len("a=1 and ")+1, se.Pos, "points at condition %d", query.MaxConditions+1)
+		assert.Equal(t, "a=1", in[se.Pos-1:se.Pos-1+3])
+		assert.Contains(t, se.Msg, fmt.Sprintf("a filter holds at most %d", query.MaxConditions))
+		assert.Contains(t, err.Error(), "position ")
+	}
+	many := append(filters, query.Filter{Field: "b", Op: query.OpExists})
+	assert.ErrorContains(t, query.ValidateAll(many), fmt.Sprintf("a filter holds at most %d", query.MaxConditions))
+}

@@ -246,3 +246,37 @@ func TestHostileTerminalEscapes(t *testing.T) {
 		assert.False(t, r != '\n' && (r < 0x20 || r >= 0x7f && r < 0xa0 || r == 0x202e), "%U reaches the terminal", r)
 	}
 }
+
+// TestHostileLongFilter sends filters of every length up to thousands of
+// conditions: the parser refuses those past query.MaxConditions with a
+// position, and the SQLite store answers every one it accepts, for spans
+// and for runs (whose SQL nests deeper).
+func TestHostileLongFilter(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlitesink.Open(filepath.Join(t.TempDir(), "runs.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	require.NoError(t, db.Write(ctx, stagetrace.Batch{Spans: []stagetrace.StageSpan{hostileSpan(1, 1)}}))
+	for _, cond := range []string{"attr.payload exists", "name~span", "elapsed_ms>=0", "finding.x!=1 and stage=s"} {
+		for _, n := range []int{1, query.MaxConditions / 2, query.MaxConditions, query.MaxConditions + 1, 998, 5_000} {
+			parts := make([]string, n)
+			for i := range parts {
+				parts[i] = cond
+			}
+			text := strings.Join(parts, " and ")
+			filters, err := query.Parse(text)
+			var se *query.SyntaxError
+			if len(strings.Split(text, " and ")) > query.MaxConditions {
+				require.ErrorAs(t, err, &se, "%d × %s", n, cond)
+				assert.Contains(t, se.Msg, "at most")
+				continue
+			}
+			require.NoError(t, err)
+			_, err = db.Spans(ctx, query.SpanQuery{Where: filters})
+			assert.NoError(t, err, "spans, %d × %s", n, cond)
+			_, err = db.Runs(ctx, query.RunFilter{Where: filters})
+			assert.NoError(t, err, "runs, %d × %s", n, cond)
+		}
+	}
+	figure(t, "filters of up to %d conditions answered by SQLite; longer ones refused by the parser with a position", query.MaxConditions)
+}
