@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+	"unicode"
+
+	"golang.org/x/text/width"
 
 	"github.com/stagetrace/stagetrace"
 )
@@ -435,7 +437,10 @@ func writeQuoted(b *strings.Builder, s string) {
 }
 
 // Caret returns two lines that show where a SyntaxError points in text:
-// the text, and a caret under the mistake.
+// the text, and a caret under the mistake. The caret is placed by display
+// cells, as a terminal draws the text: East Asian wide and fullwidth
+// characters take two, combining marks and other zero-width characters
+// none.
 func Caret(text string, err *SyntaxError) string {
 	pos := err.Pos - 1
 	if pos > len(text) {
@@ -450,5 +455,23 @@ func Caret(text string, err *SyntaxError) string {
 		}
 		return r
 	}, text)
-	return line + "\n" + strings.Repeat(" ", utf8.RuneCountInString(text[:pos])) + "^"
+	return line + "\n" + strings.Repeat(" ", cells(text[:pos])) + "^"
+}
+
+// cells is the number of terminal cells s takes on one line.
+func cells(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf):
+		default:
+			switch width.LookupRune(r).Kind() {
+			case width.EastAsianWide, width.EastAsianFullwidth:
+				n += 2
+			default:
+				n++
+			}
+		}
+	}
+	return n
 }

@@ -205,6 +205,31 @@ func TestCaret(t *testing.T) {
 	assert.Equal(t, "stage=é and x 5\n              ^", query.Caret(in, se))
 }
 
+// TestCaretWideCharacters checks that the caret counts terminal cells:
+// two for each CJK ideograph, fullwidth form or emoji, none for a
+// combining mark.
+func TestCaretWideCharacters(t *testing.T) {
+	tests := []struct {
+		in, line string
+		cells    int // before the caret
+	}{
+		{"stage=推論 and x 5", "stage=推論 and x 5", 6 + 2*2 + 7},
+		{"名前=ｘ and x 5", "名前=ｘ and x 5", 2*2 + 1 + 2 + 7},
+		{"s=😀 and x 5", "s=😀 and x 5", 2 + 2 + 7},
+		{"s=e\u0301 and x 5", "s=e\u0301 and x 5", 2 + 1 + 7},
+		{"s=\t和 and x 5", "s= 和 and x 5", 3 + 2 + 7},
+		{"a=1 and x 5", "a=1 and x 5", 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			_, err := query.Parse(tt.in)
+			var se *query.SyntaxError
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, tt.line+"\n"+strings.Repeat(" ", tt.cells)+"^", query.Caret(tt.in, se))
+		})
+	}
+}
+
 func TestValidate(t *testing.T) {
 	tests := []struct {
 		f   query.Filter
