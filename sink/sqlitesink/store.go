@@ -149,6 +149,7 @@ func OpenReadOnly(path string, opts ...Option) (*Store, error) {
 			err = fmt.Errorf("%w: %s has schema version %d; open it for writing once (sqlitesink.Open, or any stagetrace writer) to migrate it to version %d", ErrSchemaTooOld, path, version, SchemaVersion)
 		}
 	}
+	err = s.checkOpen(ctx, err) // a damaged file is refused: see check.go
 	if err != nil {
 		return nil, s.abort(err)
 	}
