@@ -19,7 +19,10 @@ import (
 // scanner. Decoded records never alias the input, so callers may reuse
 // their buffers. Fields a record type does not have are skipped, so lines
 // from newer writers still decode; only a missing or unknown "type" is
-// fatal for a line.
+// fatal for a line. A key given twice in an object (hand-written lines,
+// other writers) is read as Python's json module and JavaScript's
+// JSON.parse read it, so that a filter matches what those tools show: the
+// key keeps its first place and takes its last value.
 
 // Record is one decoded JSON line: exactly one of Span and Event is set.
 type Record struct {
@@ -697,6 +700,7 @@ func (s *scanner) object(onlyMembers bool) (reading, error) {
 	defer func() { s.members = s.members[:base] }()
 	var first reading // the first member, kept in case it is a wrapper
 	firstOff := 0
+	var index map[string]int // member by key, once the object is large
 	for more := true; more; {
 		s.skipSpace()
 		off := s.pos
@@ -712,10 +716,18 @@ func (s *scanner) object(onlyMembers bool) (reading, error) {
 		if m.err != nil && r.membersErr == nil {
 			r.membersErr = m.err
 		}
-		if len(s.members) == base && isWrapperKey(key) {
+		// A key given twice keeps its first place and takes its last
+		// value, as Python's json module and JavaScript's JSON.parse
+		// read it.
+		at := s.memberIndex(base, key, &index)
+		if at == base && isWrapperKey(key) {
 			first, firstOff = m, off
 		}
-		s.members = append(s.members, Attr{Key: key, Value: m.v})
+		if at < len(s.members) {
+			s.members[at].Value = m.v
+		} else {
+			s.members = append(s.members, Attr{Key: key, Value: m.v})
+		}
 		if more, err = s.next('}'); err != nil {
 			return r, err
 		}
@@ -729,6 +741,37 @@ func (s *scanner) object(onlyMembers bool) (reading, error) {
 		r.v, r.err = MapValue(r.members...), r.membersErr
 	}
 	return r, nil
+}
+
+// smallObject is the number of members of an object up to which
+// memberIndex looks for a key by a scan; past it, by a map.
+const smallObject = 16
+
+// memberIndex returns the index in s.members of the member named key of
+// the object whose members start at base, or len(s.members) when it has
+// none. index is the object's map from keys to indexes, made when it grows
+// past smallObject members.
+func (s *scanner) memberIndex(base int, key string, index *map[string]int) int {
+	n := len(s.members)
+	if *index == nil && n-base < smallObject {
+		for i := base; i < n; i++ {
+			if s.members[i].Key == key {
+				return i
+			}
+		}
+		return n
+	}
+	if *index == nil {
+		*index = make(map[string]int, 2*smallObject)
+		for i := base; i < n; i++ {
+			(*index)[s.members[i].Key] = i
+		}
+	}
+	if i, ok := (*index)[key]; ok {
+		return i
+	}
+	(*index)[key] = n
+	return n
 }
 
 func (s *scanner) array() (reading, error) {

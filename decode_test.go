@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -426,5 +428,54 @@ func BenchmarkDecoderNext(b *testing.B) {
 		if _, err := d.Next(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestDecodeDuplicateKeys checks that an object with a key given twice
+// reads as Python's json module and JavaScript's JSON.parse read it: the
+// key keeps its first place and takes its last value, in attributes,
+// findings, resources and nested maps, small objects and large.
+func TestDecodeDuplicateKeys(t *testing.T) {
+	var big strings.Builder
+	var want Attrs
+	big.WriteString("{")
+	for i := range 50 {
+		if i > 0 {
+			big.WriteString(",")
+		}
+		fmt.Fprintf(&big, `"k%d":%d`, i%20, i)
+	}
+	big.WriteString("}")
+	for i := range 20 {
+		// The last of i, i+20, i+40 below 50.
+		last := i + 40
+		if last >= 50 {
+			last = i + 20
+		}
+		want = append(want, Attr{Key: fmt.Sprintf("k%d", i), Value: Int64Value(int64(last))})
+	}
+	tests := []struct {
+		name, attrs string
+		want        Attrs
+	}{
+		{"top level", `{"a":1,"b":true,"a":2}`, Attrs{{Key: "a", Value: Int64Value(2)}, {Key: "b", Value: BoolValue(true)}}},
+		{"nested", `{"m":{"x":"first","y":0,"x":"last"}}`, Attrs{{Key: "m", Value: MapValue(
+			Attr{Key: "x", Value: StringValue("last")}, Attr{Key: "y", Value: Int64Value(0)})}}},
+		{"wrapper given twice", `{"f":{"$float":"NaN","$float":"-Infinity"}}`, Attrs{{Key: "f", Value: Float64Value(math.Inf(-1))}}},
+		{"one key many times", `{"a":1,"a":2,"a":3,"a":4}`, Attrs{{Key: "a", Value: Int64Value(4)}}},
+		{"large object", big.String(), want},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			line := `{"type":"stage_span","name":"n","attrs":` + tt.attrs + `,"findings":` + tt.attrs +
+				`,"resource":` + tt.attrs + `}`
+			rec, err := DecodeLine([]byte(line))
+			require.NoError(t, err)
+			require.NotNil(t, rec.Span)
+			assert.Equal(t, tt.want, rec.Span.Attrs, "attrs")
+			assert.Equal(t, tt.want, rec.Span.Findings, "findings")
+			require.NotNil(t, rec.Span.Resource)
+			assert.Equal(t, tt.want, rec.Span.Resource.Attrs, "resource")
+		})
 	}
 }
