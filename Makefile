@@ -87,7 +87,7 @@ bench:
 	$(GO) test -run='^$$' -bench='Insert' -benchtime=20000x -count=3 ./sink/sqlitesink/
 
 ## collector: build ./bin/otelcol-stagetrace with the pinned OpenTelemetry Collector Builder
-BUILDER_VERSION := v0.162.0
+BUILDER_VERSION := v0.165.0
 BUILDER := $(BIN)/builder
 
 $(BUILDER):

@@ -76,7 +76,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 }
 
 // lifecycle makes the exporter safe to shut down more than once, as the
-// Collector requires of every component: exporterhelper v0.162.0 panics
+// Collector requires of every component: exporterhelper (v0.165.0 still) panics
 // (close of a closed channel in its retry sender) on a second Shutdown,
 // also after a Shutdown without Start, and accepts traces after Shutdown
 // without an error.
