@@ -264,7 +264,9 @@ func appendAttrsAt(dst []byte, attrs Attrs, level int) []byte {
 //   - slice: a JSON array, or {"$slice":[...]} when it is empty or all its
 //     elements have one scalar kind, which the decoder would read as typed;
 //   - map: a JSON object, or {"$map":{...}} when it has exactly one key and
-//     that key starts with "$", which the decoder would read as a wrapper.
+//     that key starts with "$", which the decoder would read as a wrapper;
+//     a key given more than once counts once, since the decoder keeps one
+//     member per key (its last value).
 //
 // A slice or map nested deeper than MaxDepth is written as TruncatedMarker,
 // as LimitDepth would have it, so the decoder never meets a line nested
@@ -385,12 +387,44 @@ func typedSliceOf(k Kind) (Kind, bool) {
 }
 
 func appendMap(dst []byte, m Attrs, level int) []byte {
-	if len(m) == 1 && isWrapperKey(m[0].Key) {
+	if len(m) > 0 && isWrapperKey(m[0].Key) && oneWrittenKey(m) {
 		dst = append(dst, `{"$map":`...)
 		dst = appendAttrsAt(dst, m, level)
 		return append(dst, '}')
 	}
 	return appendAttrsAt(dst, m, level)
+}
+
+// oneWrittenKey reports whether every key of m is written as the same JSON
+// string, so that the decoder, which keeps one member per key, reads m as
+// an object of one member.
+func oneWrittenKey(m Attrs) bool {
+	for _, kv := range m[1:] {
+		if !sameWrittenString(kv.Key, m[0].Key) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameWrittenString reports whether appendString writes a and b alike: each
+// invalid UTF-8 byte is written as U+FFFD, so "\xff" and "\ufffd" are.
+func sameWrittenString(a, b string) bool {
+	if a == b {
+		return true
+	}
+	if utf8.ValidString(a) && utf8.ValidString(b) {
+		return false
+	}
+	for len(a) > 0 && len(b) > 0 {
+		ra, na := utf8.DecodeRuneInString(a)
+		rb, nb := utf8.DecodeRuneInString(b)
+		if ra != rb {
+			return false
+		}
+		a, b = a[na:], b[nb:]
+	}
+	return len(a) == len(b)
 }
 
 // isWrapperKey reports whether key, as the only key of an object value,

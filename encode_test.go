@@ -334,10 +334,33 @@ func TestValueJSONForms(t *testing.T) {
 		{MapValue(), `{}`},
 		{MapValue(Attr{"$float", StringValue("NaN")}), `{"$map":{"$float":"NaN"}}`},
 		{MapValue(Attr{"a", IntValue(1)}, Attr{"$b", IntValue(2)}), `{"a":1,"$b":2}`},
+		// One key given twice reads as a map of one member, so it is
+		// wrapped as one; invalid bytes are written as U+FFFD, so they count.
+		{MapValue(Attr{"$", IntValue(1)}, Attr{"$", Value{}}), `{"$map":{"$":1,"$":null}}`},
+		{MapValue(Attr{"$\xff", IntValue(1)}, Attr{"$\ufffd", IntValue(2)}), "{\"$map\":{\"$\ufffd\":1,\"$\ufffd\":2}}"},
+		{MapValue(Attr{"$a", IntValue(1)}, Attr{"$b", IntValue(2)}), `{"$a":1,"$b":2}`},
 	} {
 		assert.Equal(t, tc.want, string(appendValue(nil, tc.v)), "%#v", tc.v)
 		assert.True(t, json.Valid(appendValue(nil, tc.v)), tc.want)
 	}
+}
+
+// TestDuplicateWrapperKeyRoundTrips checks that a map holding one
+// wrapper-like key twice decodes as the map of that key's last value, not
+// as a wrapper (a fuzzer's find: the line was refused as "unknown wrapper").
+func TestDuplicateWrapperKeyRoundTrips(t *testing.T) {
+	v := MapValue(Attr{"$", MapValue(Attr{"$float", StringValue("x")})}, Attr{"$", Value{}})
+	want := MapValue(Attr{"$", Value{}})
+	var e Encoder
+	s := goldenSpan(t)
+	s.Attrs = Attrs{{Key: "v", Value: v}}
+	rec, err := DecodeLine(e.AppendSpan(nil, s))
+	require.NoError(t, err)
+	require.NotNil(t, rec.Span)
+	require.Len(t, rec.Span.Attrs, 1)
+	assert.True(t, want.Equal(rec.Span.Attrs[0].Value), "got %#v", rec.Span.Attrs[0].Value)
+	_, got := roundTripValue(t, want)
+	assert.True(t, want.Equal(got), "the map of one member round-trips")
 }
 
 func TestValueStringUsesJSON(t *testing.T) {
