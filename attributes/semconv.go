@@ -13,6 +13,12 @@ const (
 	GenAIEvaluationScoreValue attribute.Key = "gen_ai.evaluation.score.value"
 	// GenAIEvaluationScoreLabel is the categorical result ("pass", ...).
 	GenAIEvaluationScoreLabel attribute.Key = "gen_ai.evaluation.score.label"
+	// GenAIEvaluationExplanation is the evaluator's free-form reason for
+	// the score.
+	GenAIEvaluationExplanation attribute.Key = "gen_ai.evaluation.explanation"
+	// GenAIResponseID identifies the completion evaluated (on an
+	// evaluation event) or returned (on a span): "chatcmpl-123".
+	GenAIResponseID attribute.Key = "gen_ai.response.id"
 )
 
 // Names of the findings the rule presets and the cost computation record,
@@ -33,6 +39,33 @@ const (
 	FindingProvider = "provider"
 	// FindingFinishReasons lists why the model stopped generating.
 	FindingFinishReasons = "finish_reasons"
+	// Per-modality token counts: each is part of input_tokens or
+	// output_tokens and is not added to any total again.
+	FindingTextInputTokens   = "text_input_tokens"
+	FindingImageInputTokens  = "image_input_tokens"
+	FindingAudioInputTokens  = "audio_input_tokens"
+	FindingVideoInputTokens  = "video_input_tokens"
+	FindingTextOutputTokens  = "text_output_tokens"
+	FindingImageOutputTokens = "image_output_tokens"
+	FindingAudioOutputTokens = "audio_output_tokens"
+	FindingVideoOutputTokens = "video_output_tokens"
+	// FindingResponseID is the provider's identifier of the response
+	// ("chatcmpl-123").
+	FindingResponseID = "response_id"
+	// FindingTimeToFirstChunk is the seconds from the request to the
+	// first chunk of a streamed response.
+	FindingTimeToFirstChunk = "time_to_first_chunk"
+	// FindingSessionID names the conversation (session, thread) the call
+	// belongs to.
+	FindingSessionID = "session_id"
+	// FindingUserID names the end user the call was made for.
+	FindingUserID = "user_id"
+	// FindingAgentName names the GenAI agent a span invokes or runs in.
+	FindingAgentName = "agent_name"
+	// FindingAgentID identifies the GenAI agent.
+	FindingAgentID = "agent_id"
+	// FindingToolName names the tool a span executes.
+	FindingToolName = "tool_name"
 	// FindingInputCost is the provider-reported cost of the input tokens.
 	FindingInputCost = "input_cost"
 	// FindingOutputCost is the provider-reported cost of the output tokens.

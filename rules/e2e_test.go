@@ -100,7 +100,7 @@ func TestExporterWithRules(t *testing.T) {
 	assert.Equal(t, int64(311_100), cc.Nanos, "1234 × 0.15 + 210 × 0.60 micro-USD")
 
 	l := byName[llm.Name]
-	assert.Equal(t, "llm", l.Stage)
+	assert.Equal(t, "chat", l.Stage, "an OpenInference LLM span is a chat call, as a GenAI chat span is")
 	lc, ok, err := spanCost(&l)
 	require.NoError(t, err)
 	require.True(t, ok)
@@ -122,7 +122,7 @@ func TestExporterWithRules(t *testing.T) {
 			stageEvents = append(stageEvents, ev.Stage)
 		}
 	}
-	assert.ElementsMatch(t, []string{"chat", "llm", "retrieval"}, stageEvents)
+	assert.ElementsMatch(t, []string{"chat", "chat", "retrieval"}, stageEvents)
 }
 
 func TestExporterKeepsOwnStageAndFindings(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
 )
 
@@ -72,61 +73,73 @@ func from(name string, key attribute.Key) FindingAction {
 	return FindingAction{Name: name, From: string(key)}
 }
 
-// genAIRules maps the OpenTelemetry GenAI conventions. Current keys come
-// before deprecated ones, so that a span carrying both is counted once,
-// from the current key.
+// genAIUsage are the findings of the GenAI conventions, current keys
+// before the names they replaced, so that a span carrying both is counted
+// once, from the current key. The openllmetry preset reads them too.
+func genAIUsage() []FindingAction {
+	return []FindingAction{
+		from(attributes.FindingInputTokens, attributes.GenAIUsageInputTokens),
+		from(attributes.FindingOutputTokens, attributes.GenAIUsageOutputTokens),
+		from(attributes.FindingCacheReadInputTokens, GenAIUsageCacheReadInputTokens),
+		from(attributes.FindingCacheCreationInputTokens, GenAIUsageCacheWriteInputTokens),
+		from(attributes.FindingCacheCreationInputTokens, GenAIUsageCacheCreationInputTokens),
+		from(attributes.FindingReasoningOutputTokens, GenAIUsageReasoningOutputTokens),
+		from(attributes.FindingTextInputTokens, GenAIUsageTextInputTokens),
+		from(attributes.FindingImageInputTokens, GenAIUsageImageInputTokens),
+		from(attributes.FindingAudioInputTokens, GenAIUsageAudioInputTokens),
+		from(attributes.FindingVideoInputTokens, GenAIUsageVideoInputTokens),
+		from(attributes.FindingTextOutputTokens, GenAIUsageTextOutputTokens),
+		from(attributes.FindingImageOutputTokens, GenAIUsageImageOutputTokens),
+		from(attributes.FindingAudioOutputTokens, GenAIUsageAudioOutputTokens),
+		from(attributes.FindingVideoOutputTokens, GenAIUsageVideoOutputTokens),
+		from(attributes.FindingModel, attributes.GenAIResponseModel),
+		from(attributes.FindingModel, attributes.GenAIRequestModel),
+		from(attributes.FindingFinishReasons, attributes.GenAIResponseFinishReasons),
+		from(attributes.FindingProvider, GenAIProviderName),
+		from(attributes.FindingResponseID, attributes.GenAIResponseID),
+		from(attributes.FindingTimeToFirstChunk, GenAIResponseTimeToFirstChunk),
+		from(attributes.FindingSessionID, GenAIConversationID),
+		from(attributes.FindingAgentName, GenAIAgentName),
+		from(attributes.FindingAgentID, GenAIAgentID),
+		from(attributes.FindingToolName, GenAIToolName),
+	}
+}
+
+// genAIDeprecated are the findings from keys the GenAI conventions
+// deprecated, after every current key.
+func genAIDeprecated() []FindingAction {
+	return []FindingAction{
+		from(attributes.FindingInputTokens, GenAIUsagePromptTokens),
+		from(attributes.FindingOutputTokens, GenAIUsageCompletionTokens),
+		from(attributes.FindingProvider, attributes.GenAISystem),
+	}
+}
+
+// genAIRules maps the OpenTelemetry GenAI conventions as the
+// semantic-conventions-genai repository defines them.
 func genAIRules() []Rule {
 	return []Rule{
-		{
-			Name:      "genai.operation",
-			StageFrom: string(attributes.GenAIOperationName),
-		},
-		{
-			Name: "genai.usage",
-			Findings: []FindingAction{
-				from(attributes.FindingInputTokens, attributes.GenAIUsageInputTokens),
-				from(attributes.FindingOutputTokens, attributes.GenAIUsageOutputTokens),
-				from(attributes.FindingCacheReadInputTokens, GenAIUsageCacheReadInputTokens),
-				from(attributes.FindingCacheCreationInputTokens, GenAIUsageCacheCreationInputTokens),
-				from(attributes.FindingReasoningOutputTokens, GenAIUsageReasoningOutputTokens),
-				from(attributes.FindingModel, attributes.GenAIResponseModel),
-				from(attributes.FindingModel, attributes.GenAIRequestModel),
-				from(attributes.FindingFinishReasons, attributes.GenAIResponseFinishReasons),
-				from(attributes.FindingProvider, GenAIProviderName),
-			},
-		},
-		{
-			Name: "genai.deprecated",
-			Findings: []FindingAction{
-				from(attributes.FindingInputTokens, GenAIUsagePromptTokens),
-				from(attributes.FindingOutputTokens, GenAIUsageCompletionTokens),
-				from(attributes.FindingProvider, attributes.GenAISystem),
-			},
-		},
+		{Name: "genai.operation", StageFunc: genAIStage},
+		{Name: "genai.usage", Findings: genAIUsage()},
+		{Name: "genai.deprecated", Findings: genAIDeprecated()},
 	}
 }
 
-// openInferenceKinds maps the span kinds of the OpenInference spec to
-// stage names without allocating; other values are lowercased.
-var openInferenceKinds = map[string]string{
-	"LLM": "llm", "EMBEDDING": "embedding", "CHAIN": "chain", "RETRIEVER": "retriever",
-	"RERANKER": "reranker", "TOOL": "tool", "AGENT": "agent", "GUARDRAIL": "guardrail",
-	"EVALUATOR": "evaluator", "PROMPT": "prompt",
-}
-
-func openInferenceStage(s Span) (string, bool) {
-	v, ok := s.Attribute(string(OpenInferenceSpanKind))
-	if !ok || v.AsString() == "" {
-		return "", false
+// stringList gives a one-string attribute as a list of one, as
+// finish_reasons is a list whichever convention reported it.
+func stringList(key attribute.Key) func(Span) (stagetrace.Value, bool) {
+	return func(s Span) (stagetrace.Value, bool) {
+		v, ok := s.Attribute(string(key))
+		switch {
+		case !ok:
+			return stagetrace.Value{}, false
+		case v.Kind() == stagetrace.KindString && v.AsString() != "":
+			return stagetrace.StringSliceValue([]string{v.AsString()}), true
+		case v.Kind() == stagetrace.KindStringSlice:
+			return v, true
+		}
+		return stagetrace.Value{}, false
 	}
-	k := v.AsString()
-	if st, ok := openInferenceKinds[k]; ok {
-		return st, true
-	}
-	if strings.EqualFold(k, "UNKNOWN") {
-		return "", false
-	}
-	return strings.ToLower(k), true
 }
 
 // openInferenceRules maps the OpenInference conventions (Arize Phoenix,
@@ -146,11 +159,19 @@ func openInferenceRules() []Rule {
 				from(attributes.FindingCacheReadInputTokens, LLMTokenCountPromptCacheRead),
 				from(attributes.FindingCacheCreationInputTokens, LLMTokenCountPromptCacheWrite),
 				from(attributes.FindingReasoningOutputTokens, LLMTokenCountCompletionReasoning),
+				from(attributes.FindingAudioInputTokens, LLMTokenCountPromptAudio),
+				from(attributes.FindingAudioOutputTokens, LLMTokenCountCompletionAudio),
 				from(attributes.FindingModel, LLMResponseModelName),
 				from(attributes.FindingModel, LLMModelName),
 				from(attributes.FindingModel, LLMRequestModelName),
+				from(attributes.FindingModel, EmbeddingModelName),
+				{Name: attributes.FindingFinishReasons, Func: stringList(LLMFinishReason)},
 				from(attributes.FindingProvider, LLMProvider),
 				from(attributes.FindingProvider, LLMSystem),
+				from(attributes.FindingSessionID, SessionID),
+				from(attributes.FindingUserID, UserID),
+				from(attributes.FindingToolName, ToolName),
+				from(attributes.FindingAgentName, AgentName),
 				from(attributes.FindingInputCost, LLMCostPrompt),
 				from(attributes.FindingOutputCost, LLMCostCompletion),
 			},
@@ -158,43 +179,27 @@ func openInferenceRules() []Rule {
 	}
 }
 
-func openLLMetryStage(s Span) (string, bool) {
-	for _, k := range [...]attribute.Key{TraceloopSpanKind, LLMRequestType} {
-		if v, ok := s.Attribute(string(k)); ok {
-			if st := v.AsString(); st != "" && st != "unknown" {
-				return st, true
-			}
-		}
-	}
-	return "", false
-}
-
-// openLLMetryRules maps OpenLLMetry (Traceloop). For most quantities its
-// LLM spans carry GenAI keys, current or deprecated by version, rather than
-// keys of its own: the preset reads those too so that it works alone. With
-// the genai preset, the genai rules come first and give the same values.
+// openLLMetryRules maps OpenLLMetry (Traceloop). Its LLM spans carry the
+// GenAI keys (0.27 onwards: gen_ai.operation.name, gen_ai.provider.name)
+// or their deprecated and legacy spellings (earlier releases), beside a
+// few keys of its own: the preset reads them all so that it works alone.
+// With the genai preset, the genai rules come first and give the same
+// values.
 func openLLMetryRules() []Rule {
+	usage := []FindingAction{
+		from(attributes.FindingInputTokens, LLMUsagePromptTokens),
+		from(attributes.FindingOutputTokens, LLMUsageCompletionTokens),
+		from(attributes.FindingTotalTokens, GenAIUsageTotalTokens),
+		from(attributes.FindingTotalTokens, LLMUsageTotalTokens),
+		from(attributes.FindingCacheReadInputTokens, GenAIUsageCacheReadInputTokensLegacy),
+		from(attributes.FindingCacheCreationInputTokens, GenAIUsageCacheCreationInputTokensLegacy),
+		from(attributes.FindingSessionID, TraceloopSessionID),
+		from(attributes.FindingUserID, TraceloopUserID),
+	}
 	return []Rule{
-		{
-			Name:      "openllmetry.span_kind",
-			StageFunc: openLLMetryStage,
-		},
-		{
-			Name: "openllmetry.usage",
-			Findings: []FindingAction{
-				from(attributes.FindingInputTokens, attributes.GenAIUsageInputTokens),
-				from(attributes.FindingInputTokens, GenAIUsagePromptTokens),
-				from(attributes.FindingInputTokens, LLMUsagePromptTokens),
-				from(attributes.FindingOutputTokens, attributes.GenAIUsageOutputTokens),
-				from(attributes.FindingOutputTokens, GenAIUsageCompletionTokens),
-				from(attributes.FindingOutputTokens, LLMUsageCompletionTokens),
-				from(attributes.FindingTotalTokens, LLMUsageTotalTokens),
-				from(attributes.FindingCacheReadInputTokens, GenAIUsageCacheReadInputTokensLegacy),
-				from(attributes.FindingCacheCreationInputTokens, GenAIUsageCacheCreationInputTokensLegacy),
-				from(attributes.FindingModel, attributes.GenAIResponseModel),
-				from(attributes.FindingModel, attributes.GenAIRequestModel),
-				from(attributes.FindingProvider, attributes.GenAISystem),
-			},
-		},
+		{Name: "openllmetry.span_kind", StageFunc: openLLMetryStage},
+		{Name: "openllmetry.genai", Findings: genAIUsage()},
+		{Name: "openllmetry.genai_deprecated", Findings: genAIDeprecated()},
+		{Name: "openllmetry.usage", Findings: usage},
 	}
 }

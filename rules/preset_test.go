@@ -92,9 +92,9 @@ func TestOpenInferenceStageNames(t *testing.T) {
 	set, err := rules.Compile(rules.Config{Presets: []string{rules.PresetOpenInference}})
 	require.NoError(t, err)
 	for in, want := range map[string]string{
-		"LLM": "llm", "CHAIN": "chain", "TOOL": "tool", "AGENT": "agent", "EMBEDDING": "embedding",
-		"RERANKER": "reranker", "GUARDRAIL": "guardrail", "EVALUATOR": "evaluator", "PROMPT": "prompt",
-		"Custom": "custom", "UNKNOWN": "", "": "",
+		"LLM": "chat", "CHAIN": "chain", "TOOL": "execute_tool", "AGENT": "invoke_agent", "EMBEDDING": "embeddings",
+		"RETRIEVER": "retrieval", "RERANKER": "rerank", "GUARDRAIL": "guardrail", "EVALUATOR": "evaluation",
+		"PROMPT": "prompt", "llm": "chat", "Custom": "custom", "UNKNOWN": "", "": "",
 	} {
 		span := &rules.SpanData{Attrs: stagetrace.Attrs{{Key: string(rules.OpenInferenceSpanKind), Value: str(in)}}}
 		assert.Equal(t, want, set.Start(span).Stage, in)
@@ -109,11 +109,49 @@ func TestOpenLLMetryStage(t *testing.T) {
 		want  string
 	}{
 		{stagetrace.Attrs{{Key: string(rules.TraceloopSpanKind), Value: str("task")}}, "task"},
-		{stagetrace.Attrs{{Key: string(rules.LLMRequestType), Value: str("embedding")}}, "embedding"},
+		{stagetrace.Attrs{{Key: string(rules.LLMRequestType), Value: str("embedding")}}, "embeddings"},
+		{stagetrace.Attrs{{Key: string(rules.LLMRequestType), Value: str("completion")}}, "text_completion"},
+		{stagetrace.Attrs{{Key: string(rules.TraceloopSpanKind), Value: str("workflow")}}, "invoke_workflow"},
+		{stagetrace.Attrs{{Key: string(rules.TraceloopSpanKind), Value: str("tool")}}, "execute_tool"},
+		// 0.27 onwards: the GenAI operation name.
+		{stagetrace.Attrs{{Key: string(attributes.GenAIOperationName), Value: str("chat")}}, "chat"},
+		{stagetrace.Attrs{{Key: string(rules.LLMRequestType), Value: str("unknown")}, {Key: string(attributes.GenAIOperationName), Value: str("embeddings")}}, "embeddings"},
 		{stagetrace.Attrs{{Key: string(rules.TraceloopSpanKind), Value: str("unknown")}, {Key: string(rules.LLMRequestType), Value: str("chat")}}, "chat"},
 		{stagetrace.Attrs{{Key: string(rules.LLMRequestType), Value: str("unknown")}}, ""},
 	}
 	for _, c := range cases {
 		assert.Equal(t, c.want, set.Start(&rules.SpanData{Attrs: c.attrs}).Stage, "%v", c.attrs)
 	}
+}
+
+// TestStageVocabulary: the same kind of call gets the same stage whichever
+// convention described it, and a rule of one's own renames it.
+func TestStageVocabulary(t *testing.T) {
+	chats := map[string]stagetrace.Attrs{
+		"openinference": {{Key: string(rules.OpenInferenceSpanKind), Value: str("LLM")}},
+		"openllmetry":   {{Key: string(rules.LLMRequestType), Value: str("chat")}},
+		"openllmetry ":  {{Key: string(attributes.GenAIOperationName), Value: str("chat")}},
+		"genai":         {{Key: string(attributes.GenAIOperationName), Value: str("chat")}},
+	}
+	for preset, attrs := range chats {
+		set, err := rules.Compile(rules.Config{Presets: []string{strings.TrimSpace(preset)}})
+		require.NoError(t, err)
+		assert.Equal(t, rules.StageChat, set.Start(&rules.SpanData{Attrs: attrs}).Stage, preset)
+	}
+	voc := rules.StageVocabulary()
+	assert.Equal(t, rules.StageChat, voc["openinference.span.kind=LLM"])
+	assert.Equal(t, rules.StageChat, voc["llm.request.type=chat"])
+	assert.Equal(t, rules.StageEmbeddings, voc["llm.request.type=embedding"])
+	assert.Equal(t, rules.StageEmbeddings, voc["openinference.span.kind=EMBEDDING"])
+
+	set, err := rules.Load(strings.NewReader(`
+presets: [openinference]
+rules:
+  - name: keep-llm
+    match:
+      attributes: [{key: openinference.span.kind, equals: LLM}]
+    stage: llm
+`), "override.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, "llm", set.Start(&rules.SpanData{Attrs: chats["openinference"]}).Stage, "one's own rule comes before the presets")
 }
