@@ -6,7 +6,7 @@ STATICCHECK := $(BIN)/staticcheck
 OUT         ?= stagetrace-out
 FUZZTIME    ?= 10s
 
-.PHONY: all demo test vet lint unit fuzz fuzz-short bench reliability chromium tools clean collector collector-test e2e flakes mdatagen
+.PHONY: all demo test vet lint unit fuzz fuzz-short bench reliability chromium tools clean collector collector-test e2e flakes mdatagen fixtures node
 
 all: test
 
@@ -116,5 +116,21 @@ collector-test:
 e2e: collector
 	cd collector && $(GO) test -tags e2e -count=1 ./e2e/
 
+## fixtures: record the OTLP that real JavaScript instrumentations of the openai client export (npm packages pinned by fixtures/node/package-lock.json), driven against a fake provider on 127.0.0.1, into integration/testdata/instrumentations; the Go tests read them without Node
+FIXTURES := integration/testdata/instrumentations
+
+fixtures: node
+	cd fixtures/node && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(FIXTURES)
+	cd fixtures/node && node record.mjs openinference $(CURDIR)/$(FIXTURES)/openinference-openai.jsonl
+	cd fixtures/node && node record.mjs openllmetry $(CURDIR)/$(FIXTURES)/openllmetry-openai.jsonl
+
+## node: Node.js 20.6 or later and npm, for make fixtures (Debian's nodejs and npm when run as root)
+node:
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then echo "node: $$(node --version)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	else echo "node and npm are missing: run 'make node' as root, or install Node.js 20.6 or later" >&2; exit 1; fi
+
 clean:
-	rm -rf $(BIN) $(OUT) collector/_build
+	rm -rf $(BIN) $(OUT) collector/_build fixtures/node/node_modules
