@@ -235,6 +235,11 @@ func Compile(c Config) (*Set, error) {
 	return s, nil
 }
 
+// HasPrices reports whether the Set holds a price table. Only Apply, at
+// export, computes costs: a component that runs the start phase alone
+// (the span processors) can warn that its prices have no effect.
+func (s *Set) HasPrices() bool { return s != nil && s.prices != nil }
+
 // Len returns the number of rules, presets' rules included.
 func (s *Set) Len() int { return len(s.rules) }
 

@@ -21,6 +21,10 @@ type Config struct {
 	RulesFile string `mapstructure:"rules_file"`
 	// Presets are rule presets: genai, openinference, openllmetry.
 	Presets []string `mapstructure:"presets"`
+	// Prices is accepted only to be refused by Validate with a message
+	// naming the place a price table belongs (the stagetrace exporter):
+	// the processor computes no cost, and a table here would do nothing.
+	Prices map[string]any `mapstructure:"prices"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -31,6 +35,9 @@ func (c *Config) Validate() error {
 	var errs []error
 	if c.RunIDAttribute == "" {
 		errs = append(errs, errors.New("run_id_attribute: must not be empty"))
+	}
+	if c.Prices != nil {
+		errs = append(errs, ruleset.ErrPricesInProcessor)
 	}
 	errs = append(errs, ruleset.Check(c.RulesFile, c.Presets)...)
 	return errors.Join(errs...)

@@ -52,6 +52,9 @@ func createTraces(ctx context.Context, set processor.Settings, cfg component.Con
 	if err != nil {
 		return nil, err
 	}
+	if set2.HasPrices() {
+		set.Logger.Warn(ruleset.ProcessorPricesWarning(c.RulesFile))
+	}
 	p := newSpanProcessor(c, set2)
 	return processorhelper.NewTraces(ctx, set, cfg, next, p.processTraces,
 		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}))

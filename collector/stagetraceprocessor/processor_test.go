@@ -17,6 +17,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/stagetrace/stagetrace/collector/internal/ruleset"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -241,5 +245,56 @@ func TestPresetsOnly(t *testing.T) {
 	assert.Equal(t, "chat", out["chat gpt-4o"]["run.stage"])
 	for k := range out["chat gpt-4o"] {
 		assert.False(t, strings.HasPrefix(k, "finding."), "the processor wrote finding %s", k)
+	}
+}
+
+// TestPricesInProcessorRefused: a price table in the processor's
+// configuration would compute nothing; Validate says where it belongs.
+func TestPricesInProcessorRefused(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	cfg := NewFactory().CreateDefaultConfig()
+	sub, err := cm.Sub("stagetrace/prices")
+	require.NoError(t, err)
+	require.NoError(t, sub.Unmarshal(cfg))
+	err = confmap.Validate(cfg)
+	require.ErrorIs(t, err, ruleset.ErrPricesInProcessor)
+	assert.ErrorContains(t, err, "prices: the stagetrace processor computes no cost")
+	assert.ErrorContains(t, err, "stagetrace exporter")
+}
+
+// TestRulesFilePricesWarned: a rules file with a prices section is valid
+// (the exporter may share it), but the processor says at startup that its
+// prices have no effect there.
+func TestRulesFilePricesWarned(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		warn bool
+	}{
+		{"rules_with_prices.yaml", true},
+		{"", false},
+	} {
+		core, logs := observer.New(zap.WarnLevel)
+		f := NewFactory()
+		cfg := f.CreateDefaultConfig().(*Config)
+		cfg.Presets = []string{"genai"}
+		if tc.file != "" {
+			cfg.RulesFile = filepath.Join("testdata", tc.file)
+		}
+		require.NoError(t, cfg.Validate())
+		set := processortest.NewNopSettings(f.Type())
+		set.Logger = zap.New(core)
+		p, err := f.CreateTraces(context.Background(), set, cfg, consumertest.NewNop())
+		require.NoError(t, err)
+		require.NoError(t, p.Shutdown(context.Background()))
+		if !tc.warn {
+			assert.Zero(t, logs.Len(), "no warning without prices")
+			continue
+		}
+		require.Equal(t, 1, logs.Len())
+		msg := logs.All()[0].Message
+		assert.Contains(t, msg, "rules_file "+cfg.RulesFile)
+		assert.Contains(t, msg, "has no effect in the stagetrace processor")
+		assert.Contains(t, msg, "stagetrace exporter")
 	}
 }

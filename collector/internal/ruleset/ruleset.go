@@ -15,6 +15,16 @@ import (
 // has one price table, and the rules file's prices section is its place.
 var ErrPricesWithRulesFile = errors.New("prices: give the price table in the rules file's prices section when rules_file is set")
 
+// ErrPricesInProcessor rejects a prices key in the stagetrace processor's
+// configuration: the processor places spans and computes no cost.
+var ErrPricesInProcessor = errors.New("prices: the stagetrace processor computes no cost; give the price table to the stagetrace exporter (its prices key, or the prices section of its rules_file)")
+
+// ProcessorPricesWarning is what the stagetrace processor logs at startup
+// when its rules file holds a price table, which it never applies.
+func ProcessorPricesWarning(path string) string {
+	return fmt.Sprintf("rules_file %s: its prices section has no effect in the stagetrace processor, which places spans and computes no cost; give the same rules_file (or a prices key) to the stagetrace exporter, which computes costs", path)
+}
+
 // Load returns the Set of the rules file path, the presets and the price
 // table prices: nil when all are empty. A price table may come from the
 // rules file or from prices, not both: a Set has one.
