@@ -64,6 +64,11 @@ func exportFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		if err != nil {
 			return err
 		}
+		if n == 0 {
+			if err := s.hintUnknownFields(context.Background(), q.Where, e.stderr); err != nil {
+				return err
+			}
+		}
 		report := e.stderr
 		if f != nil {
 			report = e.stdout

@@ -55,6 +55,11 @@ func runsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		if err != nil {
 			return err
 		}
+		if len(runs) == 0 {
+			if err := s.hintUnknownFields(context.Background(), f.Where, e.stderr); err != nil {
+				return err
+			}
+		}
 		if src.json {
 			if runs == nil {
 				runs = []stagetrace.Run{}

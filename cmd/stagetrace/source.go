@@ -156,6 +156,21 @@ func (s *source) export(ctx context.Context, q query.SpanQuery, format string, w
 
 func (s *source) close() error { return s.r.Close() }
 
+// hintUnknownFields tells, on stderr, of each field of where that no
+// stored span carries, with the nearest known field: such a filter
+// matches nothing, and an empty answer alone reads like an empty store.
+// It is called when a query found nothing.
+func (s *source) hintUnknownFields(ctx context.Context, where []query.Filter, stderr io.Writer) error {
+	hints, err := query.UnknownFields(ctx, s.r, where)
+	if err != nil {
+		return err
+	}
+	for _, h := range hints {
+		fmt.Fprintf(stderr, "stagetrace: %s: --where %s: %s\n", summary.Safe(s.path), summary.Safe(h.Field), summary.Safe(h.String()))
+	}
+	return nil
+}
+
 // whereError is a --where that does not parse; its detail shows where.
 type whereError struct {
 	text string

@@ -66,6 +66,11 @@ func spansFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		if err != nil {
 			return err
 		}
+		if len(spans) == 0 {
+			if err := s.hintUnknownFields(context.Background(), q.Where, e.stderr); err != nil {
+				return err
+			}
+		}
 		if src.json {
 			if spans == nil {
 				spans = []stagetrace.StageSpan{}
