@@ -46,9 +46,7 @@ const (
 	FindingAudioInputTokens  = "audio_input_tokens"
 	FindingVideoInputTokens  = "video_input_tokens"
 	FindingTextOutputTokens  = "text_output_tokens"
-	FindingImageOutputTokens = "image_output_tokens"
 	FindingAudioOutputTokens = "audio_output_tokens"
-	FindingVideoOutputTokens = "video_output_tokens"
 	// FindingResponseID is the provider's identifier of the response
 	// ("chatcmpl-123").
 	FindingResponseID = "response_id"

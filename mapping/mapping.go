@@ -191,10 +191,15 @@ func evaluationFinding(attrs stagetrace.Attrs) (stagetrace.Attr, bool) {
 
 // evaluationEvent appends the gen_ai.evaluation.result event of finding f,
 // at the span's end: numbers as the score value (float64), anything else
-// as the score label.
+// as the score label, with the span's gen_ai.response.id.
 func (b *Batcher) evaluationEvent(s *stagetrace.StageSpan, f stagetrace.Attr) {
 	es := len(b.arena)
 	b.arena = append(b.arena, stagetrace.Attr{Key: string(attributes.GenAIEvaluationName), Value: stagetrace.StringValue(f.Key)})
+	// The conventions tie an evaluation to the completion it judged by
+	// gen_ai.response.id, when the span has one.
+	if id, ok := s.Attrs.Get(string(attributes.GenAIResponseID)); ok && id.Kind() == stagetrace.KindString && id.AsString() != "" {
+		b.arena = append(b.arena, stagetrace.Attr{Key: string(attributes.GenAIResponseID), Value: id})
+	}
 	if n, ok := f.Value.Number(); ok {
 		b.arena = append(b.arena, stagetrace.Attr{Key: string(attributes.GenAIEvaluationScoreValue), Value: stagetrace.Float64Value(n)})
 	} else {

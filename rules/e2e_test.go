@@ -154,6 +154,7 @@ func TestWithRulesNil(t *testing.T) {
 func TestEvaluationEvents(t *testing.T) {
 	record := func(tr trace.Tracer) {
 		_, s := tr.Start(context.Background(), "answer", trace.WithAttributes(
+			attributes.GenAIResponseID.String("chatcmpl-123"),
 			attributes.Finding("relevance", 0.75),
 			attributes.Finding("verdict", "pass"),
 			attributes.Finding("tokens", 12),
@@ -163,6 +164,7 @@ func TestEvaluationEvents(t *testing.T) {
 			attributes.GenAIEvaluationName.String("faithfulness"),
 			attributes.GenAIEvaluationScoreValue.Float64(0.5),
 			attributes.GenAIEvaluationScoreLabel.String("partial"),
+			attributes.GenAIEvaluationExplanation.String("cites one source of two"),
 		))
 		s.AddEvent(attributes.EventEvaluationResult, trace.WithAttributes(
 			attributes.GenAIEvaluationName.String("tone"),
@@ -201,6 +203,8 @@ func TestEvaluationEvents(t *testing.T) {
 			got = append(got, eval{n.String(), v.String(), l.String()})
 		}
 		incoming := []eval{{"faithfulness", "0.5", "partial"}, {"tone", "", "polite"}, {"verdict", "", "fail"}, {"", "1", ""}}
+		expl, _ := sink.Events()[0].Attrs.Get(string(attributes.GenAIEvaluationExplanation))
+		assert.Equal(t, "cites one source of two", expl.AsString(), "an incoming event keeps its explanation")
 		if !on {
 			assert.Equal(t, incoming, got, "the span's own events pass through")
 			continue
@@ -211,6 +215,8 @@ func TestEvaluationEvents(t *testing.T) {
 		for _, ev := range sink.Events()[len(incoming):] {
 			assert.Equal(t, spans[0].EndTime, ev.Time)
 			assert.Equal(t, spans[0].SpanID, ev.SpanID)
+			id, _ := ev.Attrs.Get(string(attributes.GenAIResponseID))
+			assert.Equal(t, "chatcmpl-123", id.AsString(), "an evaluation names the response it judged")
 		}
 	}
 }

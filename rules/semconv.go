@@ -130,7 +130,8 @@ const (
 	GenAIUsageCacheCreationInputTokensLegacy attribute.Key = "gen_ai.usage.cache_creation_input_tokens"
 )
 
-// Per-modality token counts of the GenAI conventions: each is included in
+// Per-modality token counts of the GenAI conventions (text, image, audio
+// and video input; text and audio output): each is included in
 // the input or output total of its direction.
 const (
 	GenAIUsageTextInputTokens   attribute.Key = "gen_ai.usage.text.input_tokens"
@@ -138,7 +139,5 @@ const (
 	GenAIUsageAudioInputTokens  attribute.Key = "gen_ai.usage.audio.input_tokens"
 	GenAIUsageVideoInputTokens  attribute.Key = "gen_ai.usage.video.input_tokens"
 	GenAIUsageTextOutputTokens  attribute.Key = "gen_ai.usage.text.output_tokens"
-	GenAIUsageImageOutputTokens attribute.Key = "gen_ai.usage.image.output_tokens"
 	GenAIUsageAudioOutputTokens attribute.Key = "gen_ai.usage.audio.output_tokens"
-	GenAIUsageVideoOutputTokens attribute.Key = "gen_ai.usage.video.output_tokens"
 )
