@@ -32,8 +32,10 @@ import (
 	"github.com/stagetrace/stagetrace/collector/stagetraceprocessor"
 	"github.com/stagetrace/stagetrace/exporter"
 	"github.com/stagetrace/stagetrace/mapping"
+	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/rules"
 	"github.com/stagetrace/stagetrace/sink/memsink"
+	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 	"github.com/stagetrace/stagetrace/usage"
 )
 
@@ -336,4 +338,51 @@ func attrsMap(a stagetrace.Attrs) map[string]string {
 		m[kv.Key] = fmt.Sprintf("%s:%s", kv.Value.Kind(), kv.Value.String())
 	}
 	return m
+}
+
+// TestInstrumentationFixturesAgree writes the fixtures' spans, mapped by the
+// collector path, to a SQLite store and a monitor: the runs the command's
+// runs and show read and the monitor's run summaries hold the tokens and
+// costs worked out by hand.
+func TestInstrumentationFixturesAgree(t *testing.T) {
+	for _, fx := range []struct {
+		file      string
+		presets   []string
+		in, out   int64
+		costNanos int64
+	}{
+		// 12 + 2000 + 80 in, 5 + 100 + 20 out; 4800 + 4,080,000 + 24,000 nanos
+		{"openinference-openai.jsonl", []string{rules.PresetOpenInference}, 2092, 125, 4_108_800},
+		// the same counts; the cached call priced uncached: 4800 + 6,000,000 + 24,000
+		{"openllmetry-openai.jsonl", []string{rules.PresetOpenLLMetry}, 2092, 125, 6_028_800},
+	} {
+		t.Run(fx.file, func(t *testing.T) {
+			ctx := context.Background()
+			spans := fixtureCollectorPath(t, readFixture(t, fx.file), fx.presets, fixtureSet(t, fx.presets))
+			store, err := sqlitesink.Open(filepath.Join(t.TempDir(), "runs.db"))
+			require.NoError(t, err)
+			mon, err := monitor.New()
+			require.NoError(t, err)
+			b := stagetrace.Batch{Spans: spans}
+			require.NoError(t, store.Write(ctx, b))
+			require.NoError(t, mon.Write(ctx, b))
+
+			runs, err := store.Runs(ctx, sqlitesink.RunFilter{})
+			require.NoError(t, err)
+			require.Len(t, runs, len(spans), "each call is a trace of its own, so a run of its own")
+			var in, out, nanos int64
+			for _, r := range runs {
+				in, out, nanos = in+r.InputTokens, out+r.OutputTokens, nanos+r.CostNanos
+				assert.Zero(t, r.CostErrors, "run %s", r.ID)
+				ms, ok := mon.RunSummary(r.ID)
+				require.True(t, ok)
+				assert.Equal(t, r, ms.Run, "run %s: store = monitor", r.ID)
+			}
+			assert.Equal(t, fx.in, in)
+			assert.Equal(t, fx.out, out)
+			assert.Equal(t, fx.costNanos, nanos)
+			require.NoError(t, store.Shutdown(ctx))
+			require.NoError(t, mon.Shutdown(ctx))
+		})
+	}
 }
