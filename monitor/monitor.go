@@ -26,9 +26,10 @@ var (
 // Monitor is a stagetrace.Sink that aggregates what it is written over
 // sliding windows and raises alerts. It is safe for concurrent use.
 type Monitor struct {
-	cfg config
-	res int64 // resolution in nanoseconds
-	nb  int64 // buckets in the retention
+	cfg   config
+	genai *genAIMetrics // nil without WithMeterProvider
+	res   int64         // resolution in nanoseconds
+	nb    int64         // buckets in the retention
 
 	mu       sync.Mutex
 	closed   bool
@@ -89,8 +90,13 @@ func New(opts ...Option) (*Monitor, error) {
 	if err != nil {
 		return nil, err
 	}
+	genai, err := newGenAIMetrics(cfg.meterProvider)
+	if err != nil {
+		return nil, err
+	}
 	m := &Monitor{
 		cfg:      cfg,
+		genai:    genai,
 		res:      int64(cfg.resolution),
 		spans:    map[string]*series{},
 		stages:   map[string]*series{},
@@ -145,7 +151,7 @@ func (m *Monitor) windowStart(now int64, window time.Duration) int64 {
 // Write aggregates the spans and the metric events of b, and evaluates the
 // alert rules on the series it touched. It returns
 // [stagetrace.ErrClosed] after Shutdown.
-func (m *Monitor) Write(_ context.Context, b stagetrace.Batch) error {
+func (m *Monitor) Write(ctx context.Context, b stagetrace.Batch) error {
 	now := m.cfg.clock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -160,7 +166,7 @@ func (m *Monitor) Write(_ context.Context, b stagetrace.Batch) error {
 		m.swept = w.nowE
 	}
 	for i := range b.Spans {
-		m.addSpan(&b.Spans[i], &w)
+		m.addSpan(ctx, &b.Spans[i], &w)
 	}
 	for i := range b.Events {
 		m.addEvent(&b.Events[i], &w)
@@ -249,9 +255,12 @@ func (m *Monitor) observe(s *series, epoch, first int64, isErr bool, v float64) 
 	return b
 }
 
-func (m *Monitor) addSpan(s *stagetrace.StageSpan, w *writeCtx) {
+func (m *Monitor) addSpan(ctx context.Context, s *stagetrace.StageSpan, w *writeCtx) {
 	epoch, in := w.at(m, s.EndTime)
 	u := usage.Of(s)
+	// The GenAI client metrics go out whatever the retention: a metrics
+	// backend keeps its own history.
+	m.genai.record(ctx, s, &u)
 	if in {
 		// The i-th numeric finding uses slot i of the memo.
 		i := 0

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/monitor/alert"
 )
@@ -60,6 +62,8 @@ type config struct {
 	snapEvery    time.Duration
 	snapWrite    func(Snapshot) error
 	logger       *slog.Logger
+	// meterProvider, when set, receives the GenAI client metrics.
+	meterProvider metric.MeterProvider
 }
 
 // WithRetention keeps per-bucket data for d, the longest window Metrics

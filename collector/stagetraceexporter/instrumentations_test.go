@@ -22,6 +22,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -361,7 +363,10 @@ func TestInstrumentationFixturesAgree(t *testing.T) {
 			spans := fixtureCollectorPath(t, readFixture(t, fx.file), fx.presets, fixtureSet(t, fx.presets))
 			store, err := sqlitesink.Open(filepath.Join(t.TempDir(), "runs.db"))
 			require.NoError(t, err)
-			mon, err := monitor.New()
+			reader := sdkmetric.NewManualReader()
+			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+			defer func() { require.NoError(t, mp.Shutdown(ctx)) }()
+			mon, err := monitor.New(monitor.WithMeterProvider(mp))
 			require.NoError(t, err)
 			b := stagetrace.Batch{Spans: spans}
 			require.NoError(t, store.Write(ctx, b))
@@ -381,6 +386,30 @@ func TestInstrumentationFixturesAgree(t *testing.T) {
 			assert.Equal(t, fx.in, in)
 			assert.Equal(t, fx.out, out)
 			assert.Equal(t, fx.costNanos, nanos)
+
+			// The GenAI client metrics carry the same token counts, one
+			// duration per call.
+			var rm metricdata.ResourceMetrics
+			require.NoError(t, reader.Collect(ctx, &rm))
+			byType := map[string]int64{}
+			var calls uint64
+			for _, sm := range rm.ScopeMetrics {
+				for _, m := range sm.Metrics {
+					switch m.Name {
+					case monitor.MetricGenAITokenUsage:
+						for _, p := range m.Data.(metricdata.Histogram[int64]).DataPoints {
+							typ, _ := p.Attributes.Value("gen_ai.token.type")
+							byType[typ.AsString()] += p.Sum
+						}
+					case monitor.MetricGenAIOperationDuration:
+						for _, p := range m.Data.(metricdata.Histogram[float64]).DataPoints {
+							calls += p.Count
+						}
+					}
+				}
+			}
+			assert.Equal(t, map[string]int64{"input": fx.in, "output": fx.out}, byType)
+			assert.Equal(t, uint64(len(spans)), calls, "every recorded span is a GenAI call")
 			require.NoError(t, store.Shutdown(ctx))
 			require.NoError(t, mon.Shutdown(ctx))
 		})
