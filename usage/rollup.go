@@ -90,6 +90,15 @@ func SetRunTotals(run *stagetrace.Run, t *Totals) {
 	run.CostUnknown = t.CostUnknown
 }
 
+// RunTotals returns the token and cost fields of run as Totals, to add
+// runs up (a session of runs) by the same rules as spans.
+func RunTotals(run stagetrace.Run) Totals {
+	return Totals{
+		Tokens: run.Tokens, Cost: run.Cost, CostNanos: run.CostNanos, Currency: run.Currency,
+		CostSpans: run.CostSpans, CostErrors: run.CostErrors, CostUnknown: run.CostUnknown,
+	}
+}
+
 // Rollups accumulates the rollups of the runs of some records.
 type Rollups map[string]*Rollup
 

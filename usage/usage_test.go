@@ -285,3 +285,19 @@ func TestTokenSumsSaturate(t *testing.T) {
 	assert.Equal(t, int64(usage.MaxTokens), usage.AddCount(usage.MaxTokens-1, 1))
 	assert.Equal(t, int64(3), usage.AddCount(1, 2))
 }
+
+// TestRunTotalsRoundTrip: a run's totals read back are the totals set, so
+// that runs add up (a session) by the same rules as spans.
+func TestRunTotalsRoundTrip(t *testing.T) {
+	tot := usage.Totals{CostNanos: 1_507, Currency: "USD", CostSpans: 3, CostErrors: 1}
+	tot.InputTokens, tot.OutputTokens, tot.TotalTokens = 160, 20, 180
+	tot.Cost = usage.Cost{Nanos: tot.CostNanos}.Float64()
+	var run stagetrace.Run
+	usage.SetRunTotals(&run, &tot)
+	assert.Equal(t, tot, usage.RunTotals(run))
+
+	other := usage.Totals{CostNanos: 1, Currency: "EUR", CostSpans: 1}
+	sum := usage.RunTotals(run)
+	sum.Merge(&other)
+	assert.True(t, sum.CostUnknown, "runs in two currencies never sum")
+}

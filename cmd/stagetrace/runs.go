@@ -4,9 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"text/tabwriter"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 	"github.com/stagetrace/stagetrace/summary"
 )
@@ -27,6 +29,7 @@ func runsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 	where := fs.String("where", "", "only runs with a span matching this `filter`, like 'finding.input_tokens>500'")
 	limit := fs.Int("limit", 50, "list at most this many runs (0: all)")
 	offset := fs.Int("offset", 0, "skip this many runs first")
+	sf := addSessionFlags(fs, "only the runs of the session `ID` (see stagetrace sessions)")
 	return func([]string) error {
 		now := clock()
 		f := sqlitesink.RunFilter{Status: *status, Limit: *limit, Offset: *offset}
@@ -51,12 +54,21 @@ func runsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 			return err
 		}
 		defer s.close()
-		runs, err := s.runs(context.Background(), f)
+		var runs []stagetrace.Run
+		if *sf.id != "" {
+			runs, err = s.sessionRuns(context.Background(), f, query.SessionFilter{Key: *sf.key, ID: *sf.id})
+		} else {
+			runs, err = s.runs(context.Background(), f)
+		}
 		if err != nil {
 			return err
 		}
 		if len(runs) == 0 {
-			if err := s.hintUnknownFields(context.Background(), f.Where, e.stderr); err != nil {
+			where := f.Where
+			if *sf.id != "" {
+				where = append(where[:len(where):len(where)], query.Filter{Field: *sf.key, Op: query.OpExists})
+			}
+			if err := s.hintUnknownFields(context.Background(), where, e.stderr); err != nil {
 				return err
 			}
 		}
@@ -70,13 +82,7 @@ func runsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 			_, err := fmt.Fprintln(e.stdout, "no runs")
 			return err
 		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "RUN\tSTART\tDURATION\tSTAGES\tSPANS\tERRORS\tTOKENS IN\tTOKENS OUT\tCOST")
-		for _, r := range runs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", summary.Safe(r.ID), timeText(r.Start), summary.Duration(r.Duration()),
-				r.Stages, r.Spans, r.Errors, r.InputTokens, r.OutputTokens, summary.RunCost(r))
-		}
-		if err := tw.Flush(); err != nil {
+		if err := writeRuns(e.stdout, runs); err != nil {
 			return err
 		}
 		if *limit > 0 && len(runs) == *limit {
@@ -85,4 +91,15 @@ func runsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		}
 		return nil
 	}
+}
+
+// writeRuns prints runs as a table.
+func writeRuns(w io.Writer, runs []stagetrace.Run) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tSTART\tDURATION\tSTAGES\tSPANS\tERRORS\tTOKENS IN\tTOKENS OUT\tCOST")
+	for _, r := range runs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", summary.Safe(r.ID), timeText(r.Start), summary.Duration(r.Duration()),
+			r.Stages, r.Spans, r.Errors, r.InputTokens, r.OutputTokens, summary.RunCost(r))
+	}
+	return tw.Flush()
 }

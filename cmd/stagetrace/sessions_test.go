@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/sink/jsonlsink"
+	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+)
+
+// writeSessionFixture stores four runs: turn-a and turn-b of conversation
+// conv-1, turn-c of conv-2, and turn-d of none.
+func writeSessionFixture(t *testing.T) {
+	t.Helper()
+	dir := t.TempDir()
+	t.Chdir(dir)
+	clock = func() time.Time { return now }
+	t.Cleanup(func() { clock = time.Now })
+	span := func(run string, min int, session string, in int64, cost float64) stagetrace.StageSpan {
+		start := base.Add(time.Duration(min) * time.Minute)
+		s := stagetrace.StageSpan{RunID: run, Name: "chat gpt-4o", Stage: "chat", StartTime: start, EndTime: start.Add(2 * time.Second),
+			TraceID: stagetrace.TraceID{byte(min + 1)}, SpanID: stagetrace.SpanID{byte(min + 1)},
+			Findings: stagetrace.Attrs{
+				{Key: "input_tokens", Value: stagetrace.Int64Value(in)}, {Key: "output_tokens", Value: stagetrace.Int64Value(10)},
+				{Key: "cost", Value: stagetrace.Float64Value(cost)}, {Key: "cost_currency", Value: stagetrace.StringValue("USD")},
+			}}
+		if session != "" {
+			s.Findings = append(s.Findings, stagetrace.Attr{Key: "session_id", Value: stagetrace.StringValue(session)})
+		}
+		return s
+	}
+	b := stagetrace.Batch{Spans: []stagetrace.StageSpan{
+		span("turn-a", 0, "conv-1", 100, 0.001),
+		span("turn-b", 10, "conv-1", 200, 0.002),
+		span("turn-c", 20, "conv-2", 50, 0.0005),
+		span("turn-d", 30, "", 999, 0.5),
+	}}
+	store, err := sqlitesink.Open(filepath.Join("stagetrace-out", "runs.db"))
+	require.NoError(t, err)
+	file, err := jsonlsink.New(filepath.Join("stagetrace-out", "runs.jsonl"))
+	require.NoError(t, err)
+	for _, s := range []stagetrace.Sink{store, file} {
+		require.NoError(t, s.Write(context.Background(), b))
+		require.NoError(t, s.Shutdown(context.Background()))
+	}
+}
+
+func TestSessionsCommand(t *testing.T) {
+	writeSessionFixture(t)
+	for _, src := range [][]string{nil, {"--jsonl", "stagetrace-out/runs.jsonl"}} {
+		r := runCLI(append([]string{"sessions"}, src...)...)
+		require.Equal(t, exitOK, r.code, r.String())
+		assert.Regexp(t, `(?m)^conv-2\s+2024-05-01 10:20:00.000\s+2.00s\s+1\s+1\s+0\s+50\s+10\s+0\.0005$`, r.stdout, r.String())
+		assert.Regexp(t, `(?m)^conv-1\s+2024-05-01 10:00:00.000\s+602.00s\s+2\s+2\s+0\s+300\s+20\s+0\.003$`, r.stdout, r.String())
+		assert.NotContains(t, r.stdout, "turn-d")
+
+		r = runCLI(append([]string{"sessions", "--session", "conv-1"}, src...)...)
+		require.Equal(t, exitOK, r.code, r.String())
+		assert.Contains(t, r.stdout, "session conv-1: 2 runs, 2 spans, 0 errors, 300 tokens in, 20 out, cost 0.003\n")
+		assert.Regexp(t, `(?s)turn-b.*turn-a`, r.stdout, "its runs, newest first")
+		assert.NotContains(t, r.stdout, "turn-c")
+
+		r = runCLI(append([]string{"runs", "--session", "conv-1"}, src...)...)
+		require.Equal(t, exitOK, r.code, r.String())
+		assert.Contains(t, r.stdout, "turn-a")
+		assert.Contains(t, r.stdout, "turn-b")
+		assert.NotContains(t, r.stdout, "turn-c")
+		assert.NotContains(t, r.stdout, "turn-d")
+
+		r = runCLI(append([]string{"runs", "--session", "conv-1", "--limit", "1"}, src...)...)
+		require.Equal(t, exitOK, r.code, r.String())
+		assert.Contains(t, r.stdout, "turn-b")
+		assert.NotContains(t, r.stdout, "turn-a")
+	}
+
+	r := runCLI("sessions", "--json")
+	require.Equal(t, exitOK, r.code, r.String())
+	var got []struct {
+		ID        string `json:"id"`
+		CostNanos int64  `json:"cost_nanos"`
+		Runs      []struct {
+			ID string `json:"id"`
+		} `json:"runs"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
+	require.Len(t, got, 2)
+	assert.Equal(t, "conv-1", got[1].ID)
+	assert.Equal(t, int64(3_000_000), got[1].CostNanos, "0.001 + 0.002 USD, exactly")
+	assert.Len(t, got[1].Runs, 2)
+
+	r = runCLI("sessions", "--session-key", "gen_ai.conversation.id")
+	require.Equal(t, exitOK, r.code, r.String())
+	assert.Equal(t, "no sessions\n", r.stdout)
+	assert.Contains(t, r.stderr, `no stored span has the attribute "gen_ai.conversation.id"`, "a key no span carries says so")
+
+	r = runCLI("sessions", "--session-key", "run_id")
+	assert.Equal(t, exitUsage, r.code, r.String())
+	assert.Contains(t, r.stderr, "built-in field")
+}
