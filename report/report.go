@@ -53,6 +53,18 @@ type Data struct {
 	// Alerts are alerts to show besides the alert events among Events,
 	// such as a monitor's Alerts.
 	Alerts []alert.Alert
+	// Session, when set, is the session (conversation) the run belongs
+	// to, shown with its runs, tokens and cost.
+	Session *Session
+}
+
+// Session is a group of runs (a conversation) as the report shows it.
+type Session struct {
+	ID string
+	// Runs are the session's runs, in the order to list them.
+	Runs []stagetrace.Run
+	// Totals are the runs' tokens and cost added up.
+	Totals usage.Totals
 }
 
 // Series is a metric over time.
@@ -136,6 +148,40 @@ type view struct {
 	Charts     []chart
 	Alerts     []alertView
 	Exceptions []exceptionView
+	Session    *sessionView
+}
+
+type sessionView struct {
+	ID           string
+	Runs         []sessionRunView
+	InputTokens  int64
+	OutputTokens int64
+	Cost         string
+}
+
+type sessionRunView struct {
+	ID, Start, Duration       string
+	Spans, Errors             int
+	InputTokens, OutputTokens int64
+	Cost                      string
+	Current                   bool
+}
+
+func buildSession(s *Session, runID string) *sessionView {
+	if s == nil {
+		return nil
+	}
+	var tot stagetrace.Run
+	usage.SetRunTotals(&tot, &s.Totals)
+	v := &sessionView{ID: s.ID, InputTokens: s.Totals.InputTokens, OutputTokens: s.Totals.OutputTokens, Cost: summary.RunCost(tot)}
+	for _, r := range s.Runs {
+		v.Runs = append(v.Runs, sessionRunView{
+			ID: r.ID, Start: r.Start.UTC().Format(time.RFC3339Nano), Duration: summary.Duration(r.Duration()),
+			Spans: r.Spans, Errors: r.Errors, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
+			Cost: summary.RunCost(r), Current: r.ID == runID,
+		})
+	}
+	return v
 }
 
 func build(d Data) view {
@@ -177,6 +223,7 @@ func build(d Data) view {
 	v.Tokens = buildTokens(*usage)
 	v.Charts = buildCharts(d.Events, d.Series)
 	v.Alerts = buildAlerts(d.Events, d.Alerts)
+	v.Session = buildSession(d.Session, d.RunID)
 	for _, e := range d.Events {
 		if e.Name != attributes.EventException {
 			continue

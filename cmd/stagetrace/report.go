@@ -4,8 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 
+	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/monitor"
+	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/report"
 	"github.com/stagetrace/stagetrace/summary"
 )
@@ -29,6 +32,7 @@ func reportFlags(fs *flag.FlagSet, e *env) func([]string) error {
 	fs.Var(&src.db, "db", "the `path` of the SQLite store to read")
 	fs.StringVar(&src.jsonl, "jsonl", "", "read this JSONL `file` (as the jsonl sink writes it) instead of the store")
 	out := fs.String("o", defaultReport, "the `file` to write")
+	sessionKey := fs.String("session-key", query.DefaultSessionKey, "the `field` naming a run's session, whose runs, tokens and cost the report shows")
 	return func(args []string) error {
 		if *out == "" || *out == "-" {
 			return usagef("-o wants a file name")
@@ -49,6 +53,9 @@ func reportFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		d.Generated = clock()
 		usage := monitor.UsageOf(records.Spans)
 		d.Tokens = &usage
+		if d.Session, err = s.sessionOf(context.Background(), records.Spans, *sessionKey); err != nil {
+			return err
+		}
 		// Metric events among the records are charted by report itself;
 		// a stored run has no monitor timeline to add as Data.Series.
 		if err := report.WriteFile(*out, d); err != nil {
@@ -58,4 +65,37 @@ func reportFlags(fs *flag.FlagSet, e *env) func([]string) error {
 			summary.Safe(args[0]), len(records.Spans), len(records.Events), *out)
 		return err
 	}
+}
+
+// sessionOf returns the session of a run whose spans are spans: named by
+// the first of them (by start) carrying key, as query.Sessions places
+// runs; nil when none does.
+func (s *source) sessionOf(ctx context.Context, spans []stagetrace.StageSpan, key string) (*report.Session, error) {
+	f := query.SessionFilter{Key: key}
+	if err := f.Validate(); err != nil {
+		return nil, usagef("%v", err)
+	}
+	ref, _ := query.ParseField(key)
+	byStart := slices.Clone(spans)
+	slices.SortStableFunc(byStart, func(a, b stagetrace.StageSpan) int { return a.StartTime.Compare(b.StartTime) })
+	for i := range byStart {
+		v, ok := query.Lookup(&byStart[i], ref)
+		if !ok {
+			continue
+		}
+		if f.ID = v.String(); v.Kind() == stagetrace.KindString {
+			f.ID = v.AsString()
+		}
+		if f.ID != "" {
+			break
+		}
+	}
+	if f.ID == "" {
+		return nil, nil
+	}
+	sessions, err := query.Sessions(ctx, s.r, f)
+	if err != nil || len(sessions) == 0 {
+		return nil, err
+	}
+	return &report.Session{ID: sessions[0].ID, Runs: sessions[0].Runs, Totals: sessions[0].Totals}, nil
 }

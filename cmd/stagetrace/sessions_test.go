@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -103,4 +104,25 @@ func TestSessionsCommand(t *testing.T) {
 	r = runCLI("sessions", "--session-key", "run_id")
 	assert.Equal(t, exitUsage, r.code, r.String())
 	assert.Contains(t, r.stderr, "built-in field")
+}
+
+// TestReportShowsSession: the report of a run of a session shows the
+// session's runs, tokens and cost; a run of none shows no session.
+func TestReportShowsSession(t *testing.T) {
+	writeSessionFixture(t)
+	r := runCLI("report", "turn-b", "-o", "b.html")
+	require.Equal(t, exitOK, r.code, r.String())
+	html, err := os.ReadFile("b.html")
+	require.NoError(t, err)
+	page := string(html)
+	assert.Contains(t, page, `<section id="session" data-session-id="conv-1" data-run-count="2" data-input-tokens="300" data-output-tokens="20">`)
+	assert.Contains(t, page, `<span id="session-cost">0.003</span>`)
+	assert.Contains(t, page, `<tr class="session-run current" data-run-id="turn-b">`)
+	assert.Contains(t, page, `<tr class="session-run" data-run-id="turn-a">`)
+
+	r = runCLI("report", "turn-d", "-o", "d.html")
+	require.Equal(t, exitOK, r.code, r.String())
+	html, err = os.ReadFile("d.html")
+	require.NoError(t, err)
+	assert.NotContains(t, string(html), `id="session"`)
 }
