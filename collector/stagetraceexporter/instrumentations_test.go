@@ -344,8 +344,8 @@ func attrsMap(a stagetrace.Attrs) map[string]string {
 
 // TestInstrumentationFixturesAgree writes the fixtures' spans, mapped by the
 // collector path, to a SQLite store and a monitor: the runs the command's
-// runs and show read and the monitor's run summaries hold the tokens and
-// costs worked out by hand.
+// runs and show read, the report's token usage, the monitor's run summaries
+// and its GenAI metrics hold the tokens and costs worked out by hand.
 func TestInstrumentationFixturesAgree(t *testing.T) {
 	for _, fx := range []struct {
 		file      string
@@ -382,6 +382,12 @@ func TestInstrumentationFixturesAgree(t *testing.T) {
 				ms, ok := mon.RunSummary(r.ID)
 				require.True(t, ok)
 				assert.Equal(t, r, ms.Run, "run %s: store = monitor", r.ID)
+				// The report counts a run's records as monitor.UsageOf does.
+				recs, err := store.RunRecords(ctx, r.ID)
+				require.NoError(t, err)
+				rep := monitor.UsageOf(recs.Spans).Total
+				assert.Equal(t, r.Tokens, rep.Tokens, "run %s: report tokens = store", r.ID)
+				assert.Equal(t, r.CostNanos, rep.CostNanos, "run %s: report cost = store", r.ID)
 			}
 			assert.Equal(t, fx.in, in)
 			assert.Equal(t, fx.out, out)
