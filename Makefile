@@ -116,14 +116,15 @@ collector-test:
 e2e: collector
 	cd collector && $(GO) test -tags e2e -count=1 ./e2e/
 
-## fixtures: record the OTLP that real JavaScript instrumentations of the openai client export (npm packages pinned by fixtures/node/package-lock.json), driven against a fake provider on 127.0.0.1, into integration/testdata/instrumentations; the Go tests read them without Node
+## fixtures: record the OTLP that real JavaScript instrumentations of the openai and @anthropic-ai/sdk clients (and that client's own telemetry) export, npm packages pinned by fixtures/node/package-lock.json, driven against a fake provider on 127.0.0.1, into integration/testdata/instrumentations; the Go tests read them without Node
 FIXTURES := integration/testdata/instrumentations
 
 fixtures: node
 	cd fixtures/node && npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p $(FIXTURES)
-	cd fixtures/node && node record.mjs openinference $(CURDIR)/$(FIXTURES)/openinference-openai.jsonl
-	cd fixtures/node && node record.mjs openllmetry $(CURDIR)/$(FIXTURES)/openllmetry-openai.jsonl
+	cd fixtures/node && for rec in openinference:openai openllmetry:openai openinference:anthropic openllmetry:anthropic sdk:anthropic; do \
+		node record.mjs $${rec%%:*} $${rec##*:} $(CURDIR)/$(FIXTURES)/$${rec%%:*}-$${rec##*:}.jsonl || exit 1; \
+	done
 
 ## node: Node.js 20.6 or later and npm, for make fixtures (Debian's nodejs and npm when run as root)
 node:

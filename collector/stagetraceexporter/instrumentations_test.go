@@ -56,6 +56,7 @@ prices:
     "gpt-4o-mini*":          {input: 0.15, output: 0.60, cache_read: 0.075}
     "gpt-4o*":               {input: 2.50, output: 10.00, cache_read: 1.25}
     text-embedding-3-small:  {input: 0.02, output: 0}
+    "claude-sonnet-4-6*":    {input: 3, output: 15, cache_read: 0.30, cache_creation: 3.75}
 `
 
 // wantSpan is what one recorded span must become, checked by hand from the
@@ -66,7 +67,9 @@ type wantSpan struct {
 	in, out  int64  // -1: no such finding
 	total    int64  // -1: no total_tokens finding
 	cacheIn  int64  // -1: no cache_read_input_tokens finding
+	cacheWr  int64  // -1: no cache_creation_input_tokens finding
 	finish   []string
+	ttfc     bool  // a time_to_first_chunk finding (its value is measured, not fixed)
 	costNano int64 // -1: no cost finding
 	status   stagetrace.StatusCode
 	extra    map[string]string // more findings, as attrsMap renders them
@@ -84,25 +87,25 @@ var instrumentationFixtures = []struct {
 		presets: []string{rules.PresetOpenInference},
 		spans: []wantSpan{
 			{ // chat: 12 × 0.15 + 5 × 0.60 = 4.8 micro-USD
-				stage: "chat", model: "gpt-4o-mini-2024-07-18", in: 12, out: 5, total: 17, cacheIn: -1,
+				stage: "chat", model: "gpt-4o-mini-2024-07-18", in: 12, out: 5, total: 17, cacheIn: -1, cacheWr: -1,
 				finish: []string{"stop"}, costNano: 4_800, status: stagetrace.StatusOK,
 				extra: map[string]string{"session_id": "string:conv-42", "user_id": "string:user-7", "provider": "string:openai"},
 			},
 			{ // streamed: OpenInference records no usage for a stream, nor the response model
-				stage: "chat", model: "gpt-4o-mini", in: -1, out: -1, total: -1, cacheIn: -1,
+				stage: "chat", model: "gpt-4o-mini", in: -1, out: -1, total: -1, cacheIn: -1, cacheWr: -1,
 				finish: []string{"length"}, costNano: -1, status: stagetrace.StatusUnset,
 			},
 			{ // cached: (2000 − 1536) × 2.50 + 1536 × 1.25 + 100 × 10 = 1160 + 1920 + 1000 micro-USD
-				stage: "chat", model: "gpt-4o-2024-08-06", in: 2000, out: 100, total: 2100, cacheIn: 1536,
+				stage: "chat", model: "gpt-4o-2024-08-06", in: 2000, out: 100, total: 2100, cacheIn: 1536, cacheWr: -1,
 				finish: []string{"stop"}, costNano: 4_080_000, status: stagetrace.StatusOK,
 				extra: map[string]string{"reasoning_output_tokens": "int64:0", "audio_input_tokens": "int64:0"},
 			},
 			{ // embeddings: the model, but no token count
-				stage: "embeddings", model: "text-embedding-3-small", in: -1, out: -1, total: -1, cacheIn: -1,
+				stage: "embeddings", model: "text-embedding-3-small", in: -1, out: -1, total: -1, cacheIn: -1, cacheWr: -1,
 				costNano: -1, status: stagetrace.StatusOK,
 			},
 			{ // tool call: 80 × 0.15 + 20 × 0.60 = 24 micro-USD
-				stage: "chat", model: "gpt-4o-mini-2024-07-18", in: 80, out: 20, total: 100, cacheIn: -1,
+				stage: "chat", model: "gpt-4o-mini-2024-07-18", in: 80, out: 20, total: 100, cacheIn: -1, cacheWr: -1,
 				finish: []string{"tool_calls"}, costNano: 24_000, status: stagetrace.StatusOK,
 			},
 		},
@@ -112,23 +115,97 @@ var instrumentationFixtures = []struct {
 		presets: []string{rules.PresetOpenLLMetry},
 		spans: []wantSpan{
 			{
-				stage: "chat", model: "gpt-4o-mini-2024-07-18", in: 12, out: 5, total: 17, cacheIn: -1,
+				stage: "chat", model: "gpt-4o-mini-2024-07-18", in: 12, out: 5, total: 17, cacheIn: -1, cacheWr: -1,
 				finish: []string{"stop"}, costNano: 4_800, status: stagetrace.StatusUnset,
 				extra: map[string]string{"provider": "string:openai", "response_id": "string:chatcmpl-plain"},
 			},
 			{ // streamed: no usage recorded
-				stage: "chat", model: "gpt-4o-mini-2024-07-18", in: -1, out: -1, total: -1, cacheIn: -1,
+				stage: "chat", model: "gpt-4o-mini-2024-07-18", in: -1, out: -1, total: -1, cacheIn: -1, cacheWr: -1,
 				finish: []string{"length"}, costNano: -1, status: stagetrace.StatusUnset,
 			},
 			{ // cached: OpenLLMetry JS records no cache count, so all 2000 input tokens are priced
 				// uncached: 2000 × 2.50 + 100 × 10 = 6000 micro-USD
-				stage: "chat", model: "gpt-4o-2024-08-06", in: 2000, out: 100, total: 2100, cacheIn: -1,
+				stage: "chat", model: "gpt-4o-2024-08-06", in: 2000, out: 100, total: 2100, cacheIn: -1, cacheWr: -1,
 				finish: []string{"stop"}, costNano: 6_000_000, status: stagetrace.StatusUnset,
 			},
 			// embeddings: @traceloop/instrumentation-openai does not instrument them
 			{ // tool call: the finish reason as OpenLLMetry spells it
-				stage: "chat", model: "gpt-4o-mini-2024-07-18", in: 80, out: 20, total: 100, cacheIn: -1,
+				stage: "chat", model: "gpt-4o-mini-2024-07-18", in: 80, out: 20, total: 100, cacheIn: -1, cacheWr: -1,
 				finish: []string{"tool_call"}, costNano: 24_000, status: stagetrace.StatusUnset,
+			},
+		},
+	},
+	{
+		// @anthropic-ai/sdk 0.137.0's own spans: the current GenAI names
+		// (gen_ai.usage.cache_write.input_tokens, input tokens including the
+		// cache, time to first chunk), no finish reasons.
+		file:    "sdk-anthropic.jsonl",
+		presets: []string{rules.PresetGenAI},
+		spans: []wantSpan{
+			{ // (3025 − 2000 − 1000) × 3 + 2000 × 0.30 + 1000 × 3.75 + 10 × 15 = 75 + 600 + 3750 + 150 micro-USD
+				stage: "chat", model: "claude-sonnet-4-6-20260217", in: 3025, out: 10, total: -1, cacheIn: 2000, cacheWr: 1000,
+				costNano: 4_575_000, status: stagetrace.StatusOK,
+				extra: map[string]string{"provider": "string:anthropic", "response_id": "string:msg_cached"},
+			},
+			{ // streamed, with usage: 9 × 3 + 4 × 15 = 87 micro-USD
+				stage: "chat", model: "claude-sonnet-4-6-20260217", in: 9, out: 4, total: -1, cacheIn: -1, cacheWr: -1,
+				ttfc: true, costNano: 87_000, status: stagetrace.StatusOK,
+			},
+			{ // failed: a span, the requested model, no tokens
+				stage: "chat", model: "no-such-model", in: -1, out: -1, total: -1, cacheIn: -1, cacheWr: -1,
+				costNano: -1, status: stagetrace.StatusError,
+			},
+			{ // tool use: 80 × 3 + 20 × 15 = 540 micro-USD
+				stage: "chat", model: "claude-sonnet-4-6-20260217", in: 80, out: 20, total: -1, cacheIn: -1, cacheWr: -1,
+				costNano: 540_000, status: stagetrace.StatusOK,
+			},
+		},
+	},
+	{
+		file:    "openinference-anthropic.jsonl",
+		presets: []string{rules.PresetOpenInference},
+		spans: []wantSpan{
+			{ // prompt tokens include the cache: the same 4575 micro-USD
+				stage: "chat", model: "claude-sonnet-4-6-20260217", in: 3025, out: 10, total: 3035, cacheIn: 2000, cacheWr: 1000,
+				finish: []string{"end_turn"}, costNano: 4_575_000, status: stagetrace.StatusOK,
+				extra: map[string]string{"provider": "string:anthropic", "session_id": "string:conv-42"},
+			},
+			{
+				stage: "chat", model: "claude-sonnet-4-6-20260217", in: 9, out: 4, total: 13, cacheIn: -1, cacheWr: -1,
+				finish: []string{"max_tokens"}, costNano: 87_000, status: stagetrace.StatusOK,
+			},
+			{
+				stage: "chat", model: "no-such-model", in: -1, out: -1, total: -1, cacheIn: -1, cacheWr: -1,
+				costNano: -1, status: stagetrace.StatusError,
+			},
+			{
+				stage: "chat", model: "claude-sonnet-4-6-20260217", in: 80, out: 20, total: 100, cacheIn: -1, cacheWr: -1,
+				finish: []string{"tool_use"}, costNano: 540_000, status: stagetrace.StatusOK,
+			},
+		},
+	},
+	{
+		file:    "openllmetry-anthropic.jsonl",
+		presets: []string{rules.PresetOpenLLMetry},
+		spans: []wantSpan{
+			{ // input tokens as Anthropic counts them, without the cache, and the
+				// cache write under its name before the rename; the cache counts
+				// exceed the input count, so it is priced whole: the same 4575
+				// micro-USD
+				stage: "chat", model: "claude-sonnet-4-6-20260217", in: 25, out: 10, total: 35, cacheIn: 2000, cacheWr: 1000,
+				finish: []string{"stop"}, costNano: 4_575_000, status: stagetrace.StatusUnset,
+			},
+			{ // streamed: tokens, but no finish reason
+				stage: "chat", model: "claude-sonnet-4-6-20260217", in: 9, out: 4, total: 13, cacheIn: -1, cacheWr: -1,
+				costNano: 87_000, status: stagetrace.StatusUnset,
+			},
+			{
+				stage: "chat", model: "no-such-model", in: -1, out: -1, total: -1, cacheIn: -1, cacheWr: -1,
+				costNano: -1, status: stagetrace.StatusError,
+			},
+			{
+				stage: "chat", model: "claude-sonnet-4-6-20260217", in: 80, out: 20, total: 100, cacheIn: -1, cacheWr: -1,
+				finish: []string{"tool_call"}, costNano: 540_000, status: stagetrace.StatusUnset,
 			},
 		},
 	},
@@ -297,6 +374,9 @@ func TestInstrumentationFixtures(t *testing.T) {
 					checkCount(t, f, attributes.FindingOutputTokens, w.out, i)
 					checkCount(t, f, attributes.FindingTotalTokens, w.total, i)
 					checkCount(t, f, attributes.FindingCacheReadInputTokens, w.cacheIn, i)
+					checkCount(t, f, attributes.FindingCacheCreationInputTokens, w.cacheWr, i)
+					_, hasTTFC := f[attributes.FindingTimeToFirstChunk]
+					assert.Equal(t, w.ttfc, hasTTFC, "span %d: time_to_first_chunk", i)
 					checkFinding(t, f, attributes.FindingFinishReasons, w.finish != nil, fmt.Sprintf("%s:%s", stagetrace.KindStringSlice, stagetrace.StringSliceValue(w.finish).String()), i)
 					_, hasErr := f[attributes.FindingCostError]
 					assert.False(t, hasErr, "span %d: no cost error: %v", i, f[attributes.FindingCostError])
@@ -357,6 +437,11 @@ func TestInstrumentationFixturesAgree(t *testing.T) {
 		{"openinference-openai.jsonl", []string{rules.PresetOpenInference}, 2092, 125, 4_108_800},
 		// the same counts; the cached call priced uncached: 4800 + 6,000,000 + 24,000
 		{"openllmetry-openai.jsonl", []string{rules.PresetOpenLLMetry}, 2092, 125, 6_028_800},
+		// 3025 + 9 + 80 in, 10 + 4 + 20 out; 4,575,000 + 87,000 + 540,000 nanos
+		{"sdk-anthropic.jsonl", []string{rules.PresetGenAI}, 3114, 34, 5_202_000},
+		{"openinference-anthropic.jsonl", []string{rules.PresetOpenInference}, 3114, 34, 5_202_000},
+		// the same cost, but the cached call's 25 input tokens without its cache
+		{"openllmetry-anthropic.jsonl", []string{rules.PresetOpenLLMetry}, 114, 34, 5_202_000},
 	} {
 		t.Run(fx.file, func(t *testing.T) {
 			ctx := context.Background()
