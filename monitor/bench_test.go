@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/monitor"
@@ -35,13 +36,19 @@ func BenchmarkWrite512(b *testing.B) {
 		{Name: "prompt", Metric: "stage:inference", Stat: alert.StatMeanInputTokens, Op: query.OpGt, Threshold: 4000},
 		{Name: "budget", Stat: alert.StatRunTotalTokens, Op: query.OpGt, Threshold: 1e15},
 	}
+	// genai-metrics records the GenAI client metrics through an SDK
+	// MeterProvider with a reader, as a Prometheus exporter would.
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	defer func() { require.NoError(b, mp.Shutdown(context.Background())) }()
 	for _, c := range []struct {
 		name  string
 		rules []alert.Rule
-	}{{"no-rules", nil}, {"rules", rules}} {
+		opts  []monitor.Option
+	}{{"no-rules", nil, nil}, {"rules", rules, nil}, {"genai-metrics", nil, []monitor.Option{monitor.WithMeterProvider(mp)}}} {
 		b.Run(c.name, func(b *testing.B) {
 			clk := newClock()
-			m, err := monitor.New(monitor.WithClock(clk.Now), monitor.WithEvalInterval(0), monitor.WithAlerts(c.rules...))
+			opts := append([]monitor.Option{monitor.WithClock(clk.Now), monitor.WithEvalInterval(0), monitor.WithAlerts(c.rules...)}, c.opts...)
+			m, err := monitor.New(opts...)
 			require.NoError(b, err)
 			ctx := context.Background()
 			for range 300 { // fill the 5 minute window

@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -54,6 +55,63 @@ type genAIMetrics struct {
 	duration metric.Float64Histogram
 	tokens   metric.Int64Histogram
 	ttfc     metric.Float64Histogram
+
+	// opts caches the attribute options of each combination of metric
+	// attributes: spans of one model repeat them, and building a set per
+	// record would cost more than the monitor's own work on the span.
+	mu   sync.Mutex
+	opts map[attrKey]*attrOpts
+}
+
+// maxAttrSets bounds the cached combinations; beyond it options are built
+// per span.
+const maxAttrSets = 1024
+
+// attrKey is a combination of metric attributes.
+type attrKey struct {
+	op, provider, request, response string
+}
+
+// attrOpts are the record options of one attrKey.
+type attrOpts struct {
+	common, failed, input, output metric.MeasurementOption
+}
+
+func (k attrKey) build() *attrOpts {
+	attrs := make([]attribute.KeyValue, 0, 5)
+	for _, kv := range [...]struct {
+		key attribute.Key
+		v   string
+	}{
+		{attributes.GenAIOperationName, k.op}, {keyProvider, k.provider},
+		{attributes.GenAIRequestModel, k.request}, {attributes.GenAIResponseModel, k.response},
+	} {
+		if kv.v != "" {
+			attrs = append(attrs, kv.key.String(kv.v))
+		}
+	}
+	with := func(kv attribute.KeyValue) metric.MeasurementOption {
+		return metric.WithAttributeSet(attribute.NewSet(append(attrs[:len(attrs):len(attrs)], kv)...))
+	}
+	return &attrOpts{
+		common: metric.WithAttributeSet(attribute.NewSet(attrs...)),
+		failed: with(keyErrorType.String(errorTypeOther)),
+		input:  with(keyTokenType.String("input")),
+		output: with(keyTokenType.String("output")),
+	}
+}
+
+func (g *genAIMetrics) options(k attrKey) *attrOpts {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if o, ok := g.opts[k]; ok {
+		return o
+	}
+	o := k.build()
+	if len(g.opts) < maxAttrSets {
+		g.opts[k] = o
+	}
+	return o
 }
 
 func newGenAIMetrics(mp metric.MeterProvider) (*genAIMetrics, error) {
@@ -61,7 +119,7 @@ func newGenAIMetrics(mp metric.MeterProvider) (*genAIMetrics, error) {
 		return nil, nil
 	}
 	m := mp.Meter("github.com/stagetrace/stagetrace/monitor")
-	var g genAIMetrics
+	g := genAIMetrics{opts: make(map[attrKey]*attrOpts)}
 	var err error
 	if g.duration, err = m.Float64Histogram(MetricGenAIOperationDuration, metric.WithUnit("s"),
 		metric.WithDescription("GenAI operation duration."), metric.WithExplicitBucketBoundaries(durationBuckets...)); err != nil {
@@ -79,7 +137,8 @@ func newGenAIMetrics(mp metric.MeterProvider) (*genAIMetrics, error) {
 }
 
 // record records the metrics of span s, whose usage is u, when it is a
-// GenAI call.
+// GenAI call, whatever the monitor's retention: a metrics backend keeps its
+// own history.
 func (g *genAIMetrics) record(ctx context.Context, s *stagetrace.StageSpan, u *usage.Usage) {
 	if g == nil {
 		return
@@ -88,46 +147,46 @@ func (g *genAIMetrics) record(ctx context.Context, s *stagetrace.StageSpan, u *u
 	if !u.Counts() && !hasModel {
 		return
 	}
-	attrs := make([]attribute.KeyValue, 0, 6)
-	op := s.Stage
+	var k attrKey
+	k.op = s.Stage
 	if v, ok := s.Attrs.Get(string(attributes.GenAIOperationName)); ok && v.AsString() != "" {
-		op = v.AsString()
+		k.op = v.AsString()
 	}
-	if op != "" {
-		attrs = append(attrs, attributes.GenAIOperationName.String(op))
+	if v, ok := s.Findings.Get(attributes.FindingProvider); ok {
+		k.provider = v.AsString()
 	}
-	if v, ok := s.Findings.Get(attributes.FindingProvider); ok && v.AsString() != "" {
-		attrs = append(attrs, keyProvider.String(v.AsString()))
+	if v, ok := s.Attrs.Get(string(attributes.GenAIRequestModel)); ok {
+		k.request = v.AsString()
 	}
-	if v, ok := s.Attrs.Get(string(attributes.GenAIRequestModel)); ok && v.AsString() != "" {
-		attrs = append(attrs, attributes.GenAIRequestModel.String(v.AsString()))
+	if hasModel {
+		k.response = model.AsString()
 	}
-	if hasModel && model.AsString() != "" {
-		attrs = append(attrs, attributes.GenAIResponseModel.String(model.AsString()))
-	}
-	common := metric.WithAttributeSet(attribute.NewSet(attrs...))
+	o := g.options(k)
 	if d := s.EndTime.Sub(s.StartTime); !s.StartTime.IsZero() && !s.EndTime.IsZero() && d >= 0 {
-		opt := common
+		opt := o.common
 		if s.Status == stagetrace.StatusError {
-			opt = metric.WithAttributeSet(attribute.NewSet(append(attrs[:len(attrs):len(attrs)], keyErrorType.String(errorTypeOther))...))
+			opt = o.failed
 		}
 		g.duration.Record(ctx, d.Seconds(), opt)
 	}
-	for _, t := range [...]struct{ finding, typ string }{
-		{attributes.FindingInputTokens, "input"},
-		{attributes.FindingOutputTokens, "output"},
+	for _, t := range [...]struct {
+		finding string
+		opt     metric.MeasurementOption
+	}{
+		{attributes.FindingInputTokens, o.input},
+		{attributes.FindingOutputTokens, o.output},
 	} {
 		// A count that is not one (usage.TokenCount) is left out, as the
 		// one accounting leaves it out.
 		if v, ok := s.Findings.Get(t.finding); ok {
 			if n, ok := usage.TokenCount(v); ok {
-				g.tokens.Record(ctx, n, metric.WithAttributeSet(attribute.NewSet(append(attrs[:len(attrs):len(attrs)], keyTokenType.String(t.typ))...)))
+				g.tokens.Record(ctx, n, t.opt)
 			}
 		}
 	}
 	if v, ok := s.Findings.Get(attributes.FindingTimeToFirstChunk); ok {
 		if f, num := v.Number(); num && f >= 0 {
-			g.ttfc.Record(ctx, f, common)
+			g.ttfc.Record(ctx, f, o.common)
 		}
 	}
 }

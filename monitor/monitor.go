@@ -150,8 +150,23 @@ func (m *Monitor) windowStart(now int64, window time.Duration) int64 {
 
 // Write aggregates the spans and the metric events of b, and evaluates the
 // alert rules on the series it touched. It returns
-// [stagetrace.ErrClosed] after Shutdown.
+// [stagetrace.ErrClosed] after Shutdown. With WithMeterProvider it then
+// records the GenAI client metrics of b's spans, outside the monitor's
+// lock.
 func (m *Monitor) Write(ctx context.Context, b stagetrace.Batch) error {
+	if err := m.write(b); err != nil {
+		return err
+	}
+	if m.genai != nil {
+		for i := range b.Spans {
+			u := usage.Of(&b.Spans[i])
+			m.genai.record(ctx, &b.Spans[i], &u)
+		}
+	}
+	return nil
+}
+
+func (m *Monitor) write(b stagetrace.Batch) error {
 	now := m.cfg.clock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -166,7 +181,7 @@ func (m *Monitor) Write(ctx context.Context, b stagetrace.Batch) error {
 		m.swept = w.nowE
 	}
 	for i := range b.Spans {
-		m.addSpan(ctx, &b.Spans[i], &w)
+		m.addSpan(&b.Spans[i], &w)
 	}
 	for i := range b.Events {
 		m.addEvent(&b.Events[i], &w)
@@ -255,12 +270,9 @@ func (m *Monitor) observe(s *series, epoch, first int64, isErr bool, v float64) 
 	return b
 }
 
-func (m *Monitor) addSpan(ctx context.Context, s *stagetrace.StageSpan, w *writeCtx) {
+func (m *Monitor) addSpan(s *stagetrace.StageSpan, w *writeCtx) {
 	epoch, in := w.at(m, s.EndTime)
 	u := usage.Of(s)
-	// The GenAI client metrics go out whatever the retention: a metrics
-	// backend keeps its own history.
-	m.genai.record(ctx, s, &u)
 	if in {
 		// The i-th numeric finding uses slot i of the memo.
 		i := 0
