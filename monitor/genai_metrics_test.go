@@ -2,6 +2,8 @@ package monitor_test
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -95,4 +97,41 @@ func TestGenAIMetricsOff(t *testing.T) {
 		RunID: "r", Name: "x", Findings: stagetrace.Attrs{{Key: "input_tokens", Value: stagetrace.Int64Value(1)}},
 	}}}))
 	require.NoError(t, mon.Shutdown(context.Background()))
+}
+
+// TestGenAIMetricsManyModels: beyond the cached attribute combinations
+// every span is still recorded under its own attributes.
+func TestGenAIMetricsManyModels(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	mon, err := monitor.New(monitor.WithMeterProvider(mp), monitor.WithMaxSeries(1<<16))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = mon.Shutdown(context.Background()) })
+	const n = 1100
+	t0 := time.Now().Add(-time.Minute)
+	var b stagetrace.Batch
+	for i := range n {
+		b.Spans = append(b.Spans, stagetrace.StageSpan{RunID: "r", Name: "chat", Stage: "chat", StartTime: t0, EndTime: t0.Add(time.Second),
+			Findings: stagetrace.Attrs{
+				{Key: "model", Value: stagetrace.StringValue(fmt.Sprintf("m-%d", i))},
+				{Key: "input_tokens", Value: stagetrace.Int64Value(int64(i))},
+			}})
+	}
+	require.NoError(t, mon.Write(context.Background(), b))
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		if m.Name != monitor.MetricGenAITokenUsage {
+			continue
+		}
+		points := m.Data.(metricdata.Histogram[int64]).DataPoints
+		require.Len(t, points, n, "one input series per model")
+		for _, p := range points {
+			model, _ := p.Attributes.Value("gen_ai.response.model")
+			assert.Equal(t, "m-"+strconv.FormatInt(p.Sum, 10), model.AsString())
+		}
+		return
+	}
+	t.Fatal("no token usage metric")
 }
