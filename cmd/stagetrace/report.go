@@ -53,8 +53,12 @@ func reportFlags(fs *flag.FlagSet, e *env) func([]string) error {
 		d.Generated = clock()
 		usage := monitor.UsageOf(records.Spans)
 		d.Tokens = &usage
-		if d.Session, err = s.sessionOf(context.Background(), records.Spans, *sessionKey); err != nil {
+		sess, err := s.sessionOf(context.Background(), records.Spans, *sessionKey)
+		if err != nil {
 			return err
+		}
+		if sess != nil {
+			d.Session = &report.Session{ID: sess.ID, Runs: sess.Runs, Totals: sess.Totals}
 		}
 		// Metric events among the records are charted by report itself;
 		// a stored run has no monitor timeline to add as Data.Series.
@@ -70,7 +74,7 @@ func reportFlags(fs *flag.FlagSet, e *env) func([]string) error {
 // sessionOf returns the session of a run whose spans are spans: named by
 // the first of them (by start) carrying key, as query.Sessions places
 // runs; nil when none does.
-func (s *source) sessionOf(ctx context.Context, spans []stagetrace.StageSpan, key string) (*report.Session, error) {
+func (s *source) sessionOf(ctx context.Context, spans []stagetrace.StageSpan, key string) (*query.Session, error) {
 	f := query.SessionFilter{Key: key}
 	if err := f.Validate(); err != nil {
 		return nil, usagef("%v", err)
@@ -97,5 +101,5 @@ func (s *source) sessionOf(ctx context.Context, spans []stagetrace.StageSpan, ke
 	if err != nil || len(sessions) == 0 {
 		return nil, err
 	}
-	return &report.Session{ID: sessions[0].ID, Runs: sessions[0].Runs, Totals: sessions[0].Totals}, nil
+	return &sessions[0], nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,14 +88,15 @@ func TestSessionsCommand(t *testing.T) {
 		ID        string `json:"id"`
 		CostNanos int64  `json:"cost_nanos"`
 		Runs      []struct {
-			ID string `json:"id"`
+			ID string `json:"run_id"`
 		} `json:"runs"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
 	require.Len(t, got, 2)
 	assert.Equal(t, "conv-1", got[1].ID)
 	assert.Equal(t, int64(3_000_000), got[1].CostNanos, "0.001 + 0.002 USD, exactly")
-	assert.Len(t, got[1].Runs, 2)
+	require.Len(t, got[1].Runs, 2)
+	assert.Equal(t, "turn-b", got[1].Runs[0].ID)
 
 	r = runCLI("sessions", "--session-key", "gen_ai.conversation.id")
 	require.Equal(t, exitOK, r.code, r.String())
@@ -125,4 +127,31 @@ func TestReportShowsSession(t *testing.T) {
 	html, err = os.ReadFile("d.html")
 	require.NoError(t, err)
 	assert.NotContains(t, string(html), `id="session"`)
+}
+
+// TestShowNamesSession: show ends with the run's session, when it has one.
+func TestShowNamesSession(t *testing.T) {
+	writeSessionFixture(t)
+	r := runCLI("show", "turn-a")
+	require.Equal(t, exitOK, r.code, r.String())
+	assert.True(t, strings.HasSuffix(r.stdout, "\nsession conv-1: 2 runs, 300 tokens in, 20 out, cost 0.003 (stagetrace sessions --session conv-1)\n"), r.stdout)
+
+	r = runCLI("show", "turn-d")
+	require.Equal(t, exitOK, r.code, r.String())
+	assert.NotContains(t, r.stdout, "session")
+
+	r = runCLI("show", "turn-c", "--json")
+	require.Equal(t, exitOK, r.code, r.String())
+	var got struct {
+		Session struct {
+			ID   string `json:"id"`
+			Runs []struct {
+				ID string `json:"run_id"`
+			} `json:"runs"`
+		} `json:"session"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
+	assert.Equal(t, "conv-2", got.Session.ID)
+	require.Len(t, got.Session.Runs, 1)
+	assert.Equal(t, "turn-c", got.Session.Runs[0].ID)
 }
