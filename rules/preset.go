@@ -62,12 +62,30 @@ func canonicalPresets(names []string) ([]string, error) {
 
 func presetRules(names []string) []Rule {
 	var out []Rule
+	genai := false
 	for _, n := range names {
 		rs, _ := Preset(n)
-		out = append(out, rs...)
+		if n == PresetGenAI {
+			genai = true
+		}
+		for _, r := range rs {
+			// The openllmetry preset repeats the genai rows so that it
+			// works alone; after the genai preset's own rows they can give
+			// nothing, and would only cost their lookups.
+			if genai && (r.Name == openLLMetryGenAI || r.Name == openLLMetryGenAIDeprecated) {
+				continue
+			}
+			out = append(out, r)
+		}
 	}
 	return out
 }
+
+// Names of the openllmetry rules that repeat the genai preset's.
+const (
+	openLLMetryGenAI           = "openllmetry.genai"
+	openLLMetryGenAIDeprecated = "openllmetry.genai_deprecated"
+)
 
 func from(name string, key attribute.Key) FindingAction {
 	return FindingAction{Name: name, From: string(key)}
@@ -196,8 +214,8 @@ func openLLMetryRules() []Rule {
 	}
 	return []Rule{
 		{Name: "openllmetry.span_kind", StageFunc: openLLMetryStage},
-		{Name: "openllmetry.genai", Findings: genAIUsage()},
-		{Name: "openllmetry.genai_deprecated", Findings: genAIDeprecated()},
+		{Name: openLLMetryGenAI, Findings: genAIUsage()},
+		{Name: openLLMetryGenAIDeprecated, Findings: genAIDeprecated()},
 		{Name: "openllmetry.usage", Findings: usage},
 	}
 }

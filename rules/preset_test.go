@@ -155,3 +155,22 @@ rules:
 	require.NoError(t, err)
 	assert.Equal(t, "llm", set.Start(&rules.SpanData{Attrs: chats["openinference"]}).Stage, "one's own rule comes before the presets")
 }
+
+// TestOpenLLMetryAfterGenAI: with the genai preset, the openllmetry
+// preset's copies of the genai rows are left out (they could give nothing
+// after the genai rows), and the findings are the same.
+func TestOpenLLMetryAfterGenAI(t *testing.T) {
+	genai, err := rules.Preset(rules.PresetGenAI)
+	require.NoError(t, err)
+	oll, err := rules.Preset(rules.PresetOpenLLMetry)
+	require.NoError(t, err)
+	both, err := rules.Compile(rules.Config{Presets: []string{rules.PresetOpenLLMetry, rules.PresetGenAI}})
+	require.NoError(t, err)
+	assert.Equal(t, len(genai)+len(oll)-2, both.Len())
+	dup, err := rules.New(append(append([]rules.Rule(nil), genai...), oll...)...)
+	require.NoError(t, err)
+	for _, f := range loadFixtures(t) {
+		assert.Equal(t, attrsMap(dup.End(f.endSpan()).Findings), attrsMap(both.End(f.endSpan()).Findings), f.file)
+		assert.Equal(t, dup.End(f.endSpan()).Stage, both.End(f.endSpan()).Stage, f.file)
+	}
+}
