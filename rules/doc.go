@@ -71,7 +71,12 @@
 // applied after a file's own rules, in the fixed order genai,
 // openinference, openllmetry, so that when two conventions report the same
 // quantity the documented one wins and it is counted once. Preset returns
-// a preset's rules for use with New.
+// a preset's rules for use with New. Each preset works alone.
+//
+// The presets give one stage to one kind of call whichever convention
+// described it: the GenAI operation names (StageChat, StageEmbeddings,
+// StageExecuteTool, ...; StageVocabulary lists the mapping). A rule of
+// one's own, which comes first, gives another.
 //
 // # Cost
 //
