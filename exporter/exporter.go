@@ -117,6 +117,11 @@ func (e *Exporter) resource(r *resource.Resource) *stagetrace.Resource {
 	})
 }
 
+// Fanout returns the fan-out the exporter writes through, so that another
+// exporter (the log exporter, logexporter.WithFanout) writes to the same
+// sinks. The Exporter keeps owning it: its Shutdown shuts the sinks down.
+func (e *Exporter) Fanout() *Fanout { return e.sinks }
+
 // ForceFlush flushes every sink that buffers (implements stagetrace.Flusher).
 func (e *Exporter) ForceFlush(ctx context.Context) error {
 	if e.stopped.Load() {
