@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -23,7 +24,9 @@ import (
 	"github.com/stagetrace/stagetrace/logexporter"
 	"github.com/stagetrace/stagetrace/processor"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
+	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/sink/memsink"
+	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -37,7 +40,9 @@ type pipeline struct {
 	tracer trace.Tracer
 	slog   *slog.Logger
 	mem    *memsink.Sink
-	path   string
+	path   string // the JSONL file
+	db     string // the SQLite store
+	once   sync.Once
 }
 
 func newPipeline(t *testing.T, popts ...processor.Option) *pipeline {
@@ -46,7 +51,10 @@ func newPipeline(t *testing.T, popts ...processor.Option) *pipeline {
 	file, err := jsonlsink.New(path)
 	require.NoError(t, err)
 	mem := memsink.New()
-	exp, err := exporter.New(exporter.WithSinks(file, mem))
+	db := filepath.Join(t.TempDir(), "runs.db")
+	store, err := sqlitesink.Open(db)
+	require.NoError(t, err)
+	exp, err := exporter.New(exporter.WithSinks(file, mem, store))
 	require.NoError(t, err)
 	sp := processor.New(popts...)
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp), sdktrace.WithBatcher(exp))
@@ -57,7 +65,7 @@ func newPipeline(t *testing.T, popts ...processor.Option) *pipeline {
 		sdklog.WithProcessor(sdklog.NewBatchProcessor(lexp)),
 	)
 	p := &pipeline{
-		tp: tp, lp: lp, tracer: tp.Tracer("chatbot"), mem: mem, path: path,
+		tp: tp, lp: lp, tracer: tp.Tracer("chatbot"), mem: mem, path: path, db: db,
 		slog: otelslog.NewLogger("chatbot/llm", otelslog.WithLoggerProvider(lp)),
 	}
 	t.Cleanup(func() { p.shutdown(t) })
@@ -67,9 +75,21 @@ func newPipeline(t *testing.T, popts ...processor.Option) *pipeline {
 // shutdown stops the LoggerProvider first: the span exporter owns the
 // sinks.
 func (p *pipeline) shutdown(t *testing.T) {
-	ctx := context.Background()
-	require.NoError(t, p.lp.Shutdown(ctx))
-	require.NoError(t, p.tp.Shutdown(ctx))
+	p.once.Do(func() {
+		ctx := context.Background()
+		require.NoError(t, p.lp.Shutdown(ctx))
+		require.NoError(t, p.tp.Shutdown(ctx))
+	})
+}
+
+// store opens the SQLite store, once the pipeline is shut down.
+func (p *pipeline) store(t *testing.T) *sqlitesink.Store {
+	t.Helper()
+	p.shutdown(t)
+	st, err := sqlitesink.OpenReadOnly(p.db)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	return st
 }
 
 // lines reads the JSONL file back with the package's decoder.
@@ -189,6 +209,33 @@ func TestSlogLinesLandInTheirRunAndStage(t *testing.T) {
 	// The memory sink got the same events.
 	assert.Len(t, p.mem.EventsOfRun("turn-1"), 3)
 	assert.Len(t, p.mem.EventsOfRun(""), 1)
+
+	// So did the store, queryable by run and by severity.
+	st := p.store(t)
+	stored, err := st.Logs(bg, query.LogQuery{})
+	require.NoError(t, err)
+	require.Len(t, stored, len(logs))
+	for _, l := range stored {
+		want := got[l.Body.AsString()]
+		assert.Equal(t, want.RunID, l.RunID, l.Body.AsString())
+		assert.Equal(t, want.Stage, l.Stage, l.Body.AsString())
+		assert.Equal(t, want.SpanID, l.SpanID, l.Body.AsString())
+		assert.Equal(t, want.Severity, l.Severity, l.Body.AsString())
+	}
+	bad, err := st.Logs(bg, query.LogQuery{Where: query.MustParse("severity>=warn")})
+	require.NoError(t, err)
+	require.Len(t, bad, 2)
+	assert.Equal(t, "rate limited", bad[0].Body.AsString())
+	assert.Equal(t, "retry failed", bad[1].Body.AsString())
+	run, err := st.RunRecords(bg, "turn-1")
+	require.NoError(t, err)
+	n := 0
+	for _, ev := range run.Events {
+		if ev.Name == stagetrace.LogEventName {
+			n++
+		}
+	}
+	assert.Equal(t, 3, n, "the run's records hold its logs")
 }
 
 func TestRecordsOwnRunWins(t *testing.T) {
