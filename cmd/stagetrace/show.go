@@ -22,6 +22,7 @@ func init() {
 func showFlags(fs *flag.FlagSet, e *env) func([]string) error {
 	src := addSourceFlags(fs, true)
 	width := fs.Int("width", summary.DefaultBarWidth, fmt.Sprintf("width of the timeline, in characters (at most %d)", summary.MaxBarWidth))
+	color := fs.Bool("color", false, "colour log lines by severity (ANSI), for a terminal")
 	return func(args []string) error {
 		if *width < 1 || *width > summary.MaxBarWidth {
 			return usagef("--width must be from 1 to %d", summary.MaxBarWidth)
@@ -36,7 +37,7 @@ func showFlags(fs *flag.FlagSet, e *env) func([]string) error {
 			return err
 		}
 		if !src.json {
-			return summary.WriteTree(e.stdout, run, records, summary.TreeOptions{BarWidth: *width})
+			return summary.WriteTree(e.stdout, run, records, summary.TreeOptions{BarWidth: *width, Color: *color})
 		}
 		out := showJSON{Run: run, Events: records.Events}
 		var walk func(n *summary.TreeNode)
