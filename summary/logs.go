@@ -45,7 +45,7 @@ func Colorize(l stagetrace.Level, text string) string {
 // stage, its body (cut at MaxLogBody runes) and its attributes, all made
 // safe; with color, in its level's colour.
 //
-//	* warn in inference: rate limited  retry_ms=20
+//   - warn in inference: rate limited  retry_ms=20
 func LogLine(e *stagetrace.TraceEvent, color bool) string {
 	var b strings.Builder
 	b.WriteString("* ")
