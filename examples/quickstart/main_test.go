@@ -28,6 +28,7 @@ func TestQuickstart(t *testing.T) {
 	defer f.Close()
 	stages := map[string]bool{}
 	var exceptions, metrics int
+	var logs []*stagetrace.TraceEvent
 	var tokens int64
 	dec := stagetrace.NewDecoder(f)
 	for {
@@ -49,15 +50,26 @@ func TestQuickstart(t *testing.T) {
 			exceptions++
 		case attributes.EventMetric:
 			metrics++
+		case stagetrace.LogEventName:
+			logs = append(logs, rec.Event)
 		}
 	}
+	require.Len(t, logs, 2, "a warning and an error, through slog")
+	for _, l := range logs {
+		assert.Equal(t, "turn-test", l.RunID)
+		assert.Equal(t, "inference", l.Stage)
+		assert.True(t, l.SpanID.IsValid())
+	}
+	assert.ElementsMatch(t, []stagetrace.Level{stagetrace.LevelError, stagetrace.LevelWarn},
+		[]stagetrace.Level{logs[0].Severity.Level(), logs[1].Severity.Level()})
 	assert.Equal(t, map[string]bool{"": true, "retrieval": true, "inference": true, "evaluation": true}, stages)
 	assert.Equal(t, 1, exceptions, "the rate-limited call recorded one exception")
 	assert.Equal(t, 2, metrics, "one metric in a span, one through the bridge")
 	assert.Equal(t, int64(812), tokens)
 
 	summary := out.String()
-	for _, want := range []string{"run turn-test", "retrieval", "inference", "evaluation", "input_tokens=812", "response_safe_score=0.97", "exception in inference", "error"} {
+	for _, want := range []string{"run turn-test", "retrieval", "inference", "evaluation", "input_tokens=812", "response_safe_score=0.97", "exception in inference", "error",
+		"* error in inference: gpt-4o call failed", "* warn in inference: rate limited: retrying"} {
 		assert.Contains(t, summary, want)
 	}
 }
