@@ -132,3 +132,11 @@ func TestBatchLimitDepthTruncatesBody(t *testing.T) {
 	_, err := DecodeLine(line)
 	require.NoError(t, err)
 }
+
+// The log event line the README shows is what the encoder writes.
+func TestReadmeLogLine(t *testing.T) {
+	line := `{"type":"trace_event","name":"log","run_id":"r-42","stage":"inference","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","ts":1795255200.0125,"severity":"warn","severity_number":13,"severity_text":"WARN","body":"rate limited: retrying","attrs":{"retry_after_ms":20,"otel.scope.name":"chatbot"}}`
+	rec, err := DecodeLine([]byte(line))
+	require.NoError(t, err)
+	assert.Equal(t, line+"\n", string((*Encoder)(nil).AppendEvent(nil, rec.Event)))
+}
