@@ -52,7 +52,7 @@ func TestAlertOnErrorLogCountPerWindow(t *testing.T) {
 
 func TestLogRulesAreValidated(t *testing.T) {
 	for rule, want := range map[alert.Rule]string{
-		{Name: "a", Metric: "log:loud", Stat: alert.StatCount, Op: query.OpGe, Threshold: 1}:     "names no log level",
+		{Name: "a", Metric: "log:loud", Stat: alert.StatCount, Op: query.OpGe, Threshold: 1}:      "names no log level",
 		{Name: "b", Metric: "log:error", Stat: alert.StatErrorRate, Op: query.OpGe, Threshold: 1}: "applies to span and stage series",
 		{Name: "c", Metric: "log:", Stat: alert.StatCount, Op: query.OpGe, Threshold: 1}:          "names no log",
 	} {
