@@ -37,6 +37,13 @@ const (
 	// OpenInferenceSpanKind is the kind of an OpenInference span: LLM,
 	// CHAIN, RETRIEVER, EMBEDDING, TOOL, AGENT, ...
 	OpenInferenceSpanKind attribute.Key = "openinference.span.kind"
+	// OpenInferenceInputValue and OpenInferenceOutputValue are a span's
+	// input and output (OpenInference), read by the evaluation dataset
+	// export (package dataset).
+	OpenInferenceInputValue  attribute.Key = "input.value"
+	OpenInferenceOutputValue attribute.Key = "output.value"
+	// SessionID is OpenInference's session (conversation) of a span.
+	SessionID attribute.Key = "session.id"
 	// LLMTokenCountPrompt counts the prompt (input) tokens.
 	LLMTokenCountPrompt attribute.Key = "llm.token_count.prompt"
 	// LLMTokenCountCompletion counts the completion (output) tokens.
@@ -89,4 +96,12 @@ const (
 	// GenAIUsageCacheCreationInputTokensLegacy is the cache-write count as
 	// OpenLLMetry spelled it before the conventions had one.
 	GenAIUsageCacheCreationInputTokensLegacy attribute.Key = "gen_ai.usage.cache_creation_input_tokens"
+)
+
+// GenAI content and conversation keys (opt-in content capture), read by
+// the evaluation dataset export (package dataset).
+const (
+	GenAIInputMessages  attribute.Key = "gen_ai.input.messages"
+	GenAIOutputMessages attribute.Key = "gen_ai.output.messages"
+	GenAIConversationID attribute.Key = "gen_ai.conversation.id"
 )
