@@ -25,7 +25,7 @@ type capture struct {
 func (c *capture) OnEmit(_ context.Context, r *sdklog.Record) error {
 	m := map[attribute.Key]string{}
 	r.WalkAttributes(func(kv attribute.KeyValue) bool {
-		m[kv.Key] = kv.Value.Emit()
+		m[kv.Key] = kv.Value.String()
 		return true
 	})
 	c.mu.Lock()

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/contrib/bridges/otelslog"
-	logglobal "go.opentelemetry.io/otel/log/global"
+	"go.opentelemetry.io/otel"
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
@@ -63,8 +63,8 @@ func TestWithoutLogsNoLoggerProvider(t *testing.T) {
 }
 
 func TestWithLogsAndGlobal(t *testing.T) {
-	before := logglobal.GetLoggerProvider()
-	t.Cleanup(func() { logglobal.SetLoggerProvider(before) })
+	before := otel.GetLoggerProvider()
+	t.Cleanup(func() { otel.SetLoggerProvider(before) })
 	mem := memsink.New()
 	inst, err := setup.Install(context.Background(), setup.WithSinks(mem), setup.WithLogs(), setup.WithGlobal())
 	require.NoError(t, err)

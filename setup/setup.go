@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"go.opentelemetry.io/otel"
-	logglobal "go.opentelemetry.io/otel/log/global"
 	"go.opentelemetry.io/otel/propagation"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -155,7 +154,7 @@ func WithTracerProviderOptions(opts ...sdktrace.TracerProviderOption) Option {
 // logged in by the stagetrace processor's rules (logexporter.NewProcessor)
 // and exported behind a batcher. opts are added after those, for instance
 // sdklog.WithProcessor(otherProcessor). With WithGlobal the provider is
-// made the global one too (log/global), which the otelslog bridge uses by
+// made the global one too (otel.SetLoggerProvider), which the otelslog bridge uses by
 // default.
 func WithLogs(opts ...sdklog.LoggerProviderOption) Option {
 	return func(c *config) { c.logs, c.lpOpts = true, append(c.lpOpts, opts...) }
@@ -447,7 +446,7 @@ func Install(ctx context.Context, opts ...Option) (*Installation, error) {
 		otel.SetTracerProvider(inst.tp)
 		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 		if inst.lp != nil {
-			logglobal.SetLoggerProvider(inst.lp)
+			otel.SetLoggerProvider(inst.lp)
 		}
 	}
 	return inst, nil
