@@ -2,7 +2,9 @@ package sqlitesink
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/stagetrace/stagetrace"
@@ -30,7 +32,8 @@ CREATE TABLE IF NOT EXISTS logs (
 	severity_text   TEXT NOT NULL,
 	body            BLOB,             -- the body, lossless: a one-attribute blob (codec.go); NULL when empty
 	body_text       TEXT NOT NULL,    -- the body as text (stagetrace.Value.String), for people reading the file
-	attrs           BLOB              -- every attribute, lossless
+	attrs           BLOB,             -- every attribute, lossless
+	digest          BLOB NOT NULL UNIQUE -- SHA-256 of every column above: a record delivered twice is stored once
 );
 CREATE INDEX IF NOT EXISTS logs_run ON logs (run_id, time_ns);
 CREATE INDEX IF NOT EXISTS logs_level ON logs (level, time_ns);
@@ -41,8 +44,11 @@ func migrate4to5(ctx context.Context, tx *sql.Tx) error {
 	return err
 }
 
-const insertLogSQL = `INSERT INTO logs (run_id, stage, trace_id, span_id, time_ns, level, severity_number, severity_text, body, body_text, attrs)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// insertLogSQL skips a record stored before: log records have no id, so
+// one is known by its digest, and a batch delivered twice (a retry, the
+// delivery queue) is stored once, as spans are.
+const insertLogSQL = `INSERT OR IGNORE INTO logs (run_id, stage, trace_id, span_id, time_ns, level, severity_number, severity_text, body, body_text, attrs, digest)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // bodyKey is the key of the one attribute a body blob holds.
 const bodyKey = "body"
@@ -63,16 +69,46 @@ func (w *batchWriter) writeLogs(ctx context.Context, logs []*stagetrace.TraceEve
 		if ev.Body.Kind() != stagetrace.KindEmpty {
 			body = w.blob(stagetrace.Attrs{{Key: bodyKey, Value: ev.Body}})
 		}
-		if _, err := stmt.ExecContext(ctx, ev.RunID, ev.Stage, ev.TraceID[:], ev.SpanID[:], unixNano(ev.Time),
-			int64(ev.Severity.Level()), ev.Severity.Number, ev.Severity.Text, body, ev.Body.String(),
-			w.blob(markClamped(ev.Attrs, timeClamped(ev.Time)))); err != nil {
+		attrs := w.blob(markClamped(ev.Attrs, timeClamped(ev.Time)))
+		ns := unixNano(ev.Time)
+		res, err := stmt.ExecContext(ctx, ev.RunID, ev.Stage, ev.TraceID[:], ev.SpanID[:], ns,
+			int64(ev.Severity.Level()), ev.Severity.Number, ev.Severity.Text, body, ev.Body.String(), attrs,
+			logDigest(ev, ns, body, attrs))
+		if err != nil {
 			return fmt.Errorf("log event: %w", err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			continue // stored before
 		}
 		if ev.RunID != "" {
 			w.rollups.addEvent(ev)
 		}
 	}
 	return nil
+}
+
+// logDigest is the SHA-256 of everything stored of a log event, each
+// part length-prefixed so that no two events share an input.
+func logDigest(ev *stagetrace.TraceEvent, ns int64, body, attrs []byte) []byte {
+	h := sha256.New()
+	var n [8]byte
+	part := func(b []byte) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	part([]byte(ev.RunID))
+	part([]byte(ev.Stage))
+	part(ev.TraceID[:])
+	part(ev.SpanID[:])
+	binary.BigEndian.PutUint64(n[:], uint64(ns))
+	part(n[:])
+	binary.BigEndian.PutUint64(n[:], uint64(ev.Severity.Number))
+	part(n[:])
+	part([]byte(ev.Severity.Text))
+	part(body)
+	part(attrs)
+	return h.Sum(nil)
 }
 
 // splitLogs moves the log events out of orphans: they go to their own

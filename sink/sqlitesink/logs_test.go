@@ -138,3 +138,17 @@ func TestMigrateV4AddsLogs(t *testing.T) {
 	require.Len(t, b.Events, 1)
 	assert.Equal(t, stagetrace.LevelWarn, b.Events[0].Severity.Level())
 }
+
+func TestLogsDeliveredTwiceAreStoredOnce(t *testing.T) {
+	s, path := openStore(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	events := logEvents(t0)
+	require.NoError(t, s.Write(ctx, stagetrace.Batch{Events: events}))
+	require.NoError(t, s.Write(ctx, stagetrace.Batch{Events: events}), "a retry")
+	assert.Equal(t, len(events), count(t, path, "logs"))
+	other := events[0]
+	other.Body = stagetrace.StringValue("another message at the same time")
+	require.NoError(t, s.Write(ctx, stagetrace.Batch{Events: []stagetrace.TraceEvent{other}}))
+	assert.Equal(t, len(events)+1, count(t, path, "logs"), "records that differ are all kept")
+}
