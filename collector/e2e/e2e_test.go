@@ -151,6 +151,17 @@ func TestCollectorEndToEnd(t *testing.T) {
 	require.NoError(t, ltp.Shutdown(ctx))
 	logTrace := span.SpanContext().TraceID().String()
 
+	// A service that places nothing itself: the collector's processor
+	// places its records by the session.id of their resource, as spans.
+	sexp, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(grpcAddr), otlploggrpc.WithInsecure())
+	require.NoError(t, err)
+	slp := sdklog.NewLoggerProvider(
+		sdklog.WithResource(resource.NewSchemaless(attribute.String("session.id", "sess-logs"))),
+		sdklog.WithProcessor(sdklog.NewBatchProcessor(sexp)),
+	)
+	otelslog.NewLogger("e2e/session", otelslog.WithLoggerProvider(slp)).Error("by session")
+	require.NoError(t, slp.Shutdown(ctx))
+
 	// Give the receivers a moment to hand the data on, then stop the
 	// collector: the batch processor and the exporter flush on shutdown.
 	time.Sleep(500 * time.Millisecond)
@@ -188,7 +199,7 @@ func TestCollectorEndToEnd(t *testing.T) {
 	assert.Equal(t, 7, spans)
 	assert.Equal(t, 4, events)
 	assert.Equal(t, map[string]int{"sess-grpc": 4, "sess-http": 2, "explicit-run": 1}, runs)
-	assert.Equal(t, map[string]int{"log-run": 3, logTrace: 1}, logRuns)
+	assert.Equal(t, map[string]int{"log-run": 3, logTrace: 1, "sess-logs": 1}, logRuns)
 
 	// The example configuration derives findings and costs: 11 input and 4
 	// output tokens of gpt-4o at 2.5 and 10 per million.
