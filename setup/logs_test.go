@@ -73,3 +73,17 @@ func TestWithLogsAndGlobal(t *testing.T) {
 	require.Len(t, mem.Events(), 1)
 	assert.Equal(t, stagetrace.LevelError, mem.Events()[0].Severity.Level())
 }
+
+func TestEnvLogs(t *testing.T) {
+	for value, want := range map[string]bool{"true": true, "1": true, "": false, "false": false} {
+		inst, err := setup.Install(context.Background(), setup.WithSinks(memsink.New()), env(map[string]string{setup.EnvLogs: value}))
+		require.NoError(t, err, value)
+		assert.Equal(t, want, inst.LoggerProvider() != nil, value)
+		require.NoError(t, inst.Shutdown(context.Background()))
+	}
+	mem := memsink.New()
+	_, err := setup.Install(context.Background(), setup.WithSinks(mem), env(map[string]string{setup.EnvLogs: "maybe"}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "STAGETRACE_LOGS")
+	assert.ErrorIs(t, mem.Write(context.Background(), stagetrace.Batch{}), stagetrace.ErrClosed, "nothing left open")
+}

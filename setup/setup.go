@@ -32,6 +32,7 @@ const (
 	EnvPresets     = "STAGETRACE_PRESETS"
 	EnvBaggageKeys = "STAGETRACE_BAGGAGE_KEYS"
 	EnvRunID       = "STAGETRACE_RUN_ID"
+	EnvLogs        = "STAGETRACE_LOGS"
 )
 
 // Sink kinds a sink spec may name.
@@ -155,7 +156,7 @@ func WithTracerProviderOptions(opts ...sdktrace.TracerProviderOption) Option {
 // and exported behind a batcher. opts are added after those, for instance
 // sdklog.WithProcessor(otherProcessor). With WithGlobal the provider is
 // made the global one too (otel.SetLoggerProvider), which the otelslog bridge uses by
-// default.
+// default. STAGETRACE_LOGS=true asks for the same.
 func WithLogs(opts ...sdklog.LoggerProviderOption) Option {
 	return func(c *config) { c.logs, c.lpOpts = true, append(c.lpOpts, opts...) }
 }
@@ -248,6 +249,7 @@ func (s SinkSpec) open() (stagetrace.Sink, error) {
 // resolved is the configuration after options and environment are merged
 // and checked, before anything is opened.
 type resolved struct {
+	logs      bool // WithLogs, or STAGETRACE_LOGS true
 	specs     []SinkSpec
 	specsFrom string // EnvSinks, or the option name
 	rules     *rules.Set
@@ -297,6 +299,16 @@ func (c *config) resolve() (resolved, error) {
 		r.procOpts = append(r.procOpts, processor.WithRules(set))
 	}
 	r.procOpts = append(r.procOpts, c.procOpts...)
+	r.logs = c.logs
+	if !c.logs {
+		switch v := strings.ToLower(strings.TrimSpace(c.getenv(EnvLogs))); v {
+		case "", "0", "false", "no", "off":
+		case "1", "true", "yes", "on":
+			r.logs = true
+		default:
+			return r, errVar(EnvLogs, fmt.Errorf("%q is not true or false", v))
+		}
+	}
 	return r, nil
 }
 
@@ -430,7 +442,7 @@ func Install(ctx context.Context, opts ...Option) (*Installation, error) {
 		sdktrace.WithBatcher(exp),
 	}, c.tpOpts...)
 	inst := &Installation{proc: proc, exp: exp}
-	if c.logs {
+	if r.logs {
 		lexp, err := logexporter.New(logexporter.WithFanout(exp.Fanout()), logexporter.WithRedactor(exp.Redactor()))
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("setup: %w", err), exp.Shutdown(ctx))
