@@ -153,8 +153,9 @@ func run(ctx context.Context, dir, runID string, w io.Writer) error {
 }
 
 // demoAlerts are the monitor's alert rules: one on the judge's safety
-// score, which this turn passes, and one on the inference stage's error
-// rate, which the rate-limited call trips.
+// score, which this turn passes, one on the inference stage's error rate,
+// which the rate-limited call trips, and one on error log records, which
+// its log line trips.
 func demoAlerts() []alert.Rule {
 	return []alert.Rule{
 		{
@@ -171,6 +172,15 @@ func demoAlerts() []alert.Rule {
 			Stat:   alert.StatErrorRate, Op: query.OpGt, Threshold: 0.2,
 			Window: 5 * time.Minute, MinCount: 2,
 			Message: "inference spans are failing",
+		},
+		{
+			// Counts the error (and critical) log records of the window,
+			// whichever logger wrote them.
+			Name: "error-logs", Level: alert.LevelWarning,
+			Metric: "log:error",
+			Stat:   alert.StatCount, Op: query.OpGe, Threshold: 1,
+			Window:  5 * time.Minute,
+			Message: "the chatbot logged errors",
 		},
 	}
 }
