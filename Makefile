@@ -51,6 +51,7 @@ FUZZ_TARGETS := \
 	./rules:FuzzLoad \
 	./rules:FuzzGlob \
 	./query:FuzzParse \
+	./query:FuzzLogFilters \
 	./sink/sqlitesink:FuzzDecodeAttrs \
 	./redact:FuzzGlob \
 	./redact:FuzzRedactString \

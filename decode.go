@@ -961,6 +961,10 @@ const (
 	fieldResource
 	fieldScope
 	fieldTS
+	fieldSeverity
+	fieldSeverityNumber
+	fieldSeverityText
+	fieldBody
 	numFields
 )
 
@@ -970,7 +974,8 @@ var fieldNames = [numFields]string{
 	fieldStartTime: "start_time", fieldEndTime: "end_time", fieldElapsedMS: "elapsed_ms",
 	fieldStatus: "status", fieldStatusMessage: "status_message", fieldSpanKind: "span_kind",
 	fieldAttrs: "attrs", fieldFindings: "findings", fieldResource: "resource",
-	fieldScope: "scope", fieldTS: "ts",
+	fieldScope: "scope", fieldTS: "ts", fieldSeverity: "severity",
+	fieldSeverityNumber: "severity_number", fieldSeverityText: "severity_text", fieldBody: "body",
 }
 
 // fieldOwner is the record type a field belongs to; typeUnknown: both.
@@ -978,7 +983,8 @@ var fieldOwner = [numFields]recordType{
 	fieldParentSpanID: typeSpan, fieldStartTime: typeSpan, fieldEndTime: typeSpan,
 	fieldElapsedMS: typeSpan, fieldStatus: typeSpan, fieldStatusMessage: typeSpan,
 	fieldSpanKind: typeSpan, fieldFindings: typeSpan, fieldResource: typeSpan,
-	fieldScope: typeSpan, fieldTS: typeEvent,
+	fieldScope: typeSpan, fieldTS: typeEvent, fieldSeverity: typeEvent,
+	fieldSeverityNumber: typeEvent, fieldSeverityText: typeEvent, fieldBody: typeEvent,
 }
 
 // recordType is the "type" of a line.
@@ -996,6 +1002,11 @@ type recordFields struct {
 	typ  recordType
 	span StageSpan // the fields events share with spans go here too
 	ts   time.Time
+	// The log fields of an event; level is "severity", read only when
+	// the number and text say nothing.
+	severity Severity
+	level    Level
+	body     Value
 }
 
 // record decodes one line.
@@ -1032,14 +1043,20 @@ func (s *scanner) record(line []byte) (Record, error) {
 		span := f.span
 		return Record{Span: &span}, nil
 	case typeEvent:
+		sev := f.severity
+		if sev.Level() == LevelUnspecified && f.level != LevelUnspecified && sev.Number <= 0 {
+			sev.Number = f.level.Number()
+		}
 		return Record{Event: &TraceEvent{
-			Name:    f.span.Name,
-			RunID:   f.span.RunID,
-			Stage:   f.span.Stage,
-			TraceID: f.span.TraceID,
-			SpanID:  f.span.SpanID,
-			Time:    f.ts,
-			Attrs:   f.span.Attrs,
+			Name:     f.span.Name,
+			RunID:    f.span.RunID,
+			Stage:    f.span.Stage,
+			TraceID:  f.span.TraceID,
+			SpanID:   f.span.SpanID,
+			Time:     f.ts,
+			Attrs:    f.span.Attrs,
+			Severity: sev,
+			Body:     f.body,
 		}}, nil
 	}
 	return Record{}, errors.New(`record has no "type" field`)
@@ -1098,8 +1115,50 @@ func (f *recordFields) read(s *scanner, key []byte) error {
 		sp.Scope, err = s.str()
 	case fieldTS:
 		f.ts, err = s.unixTime()
+	case fieldSeverity:
+		f.level, err = s.level()
+	case fieldSeverityNumber:
+		f.severity.Number, err = s.int()
+	case fieldSeverityText:
+		f.severity.Text, err = s.str()
+	case fieldBody:
+		f.body, err = s.anyValue()
 	}
 	return err
+}
+
+// level reads "severity": a level's name; a name ParseLevel does not know
+// reads as unspecified, since the field is derived.
+func (s *scanner) level() (Level, error) {
+	b, err := s.strField()
+	if err != nil {
+		return LevelUnspecified, err
+	}
+	l, _ := ParseLevel(string(b))
+	return l, nil
+}
+
+// int reads an integer that fits an int64.
+func (s *scanner) int() (int64, error) {
+	off := s.pos
+	b, isInt, err := s.numberBytes()
+	if err != nil {
+		return 0, err
+	}
+	n, ok := parseInt(b)
+	if !isInt || !ok {
+		return 0, s.errorf(off, "%s is not an integer that fits 64 bits", b)
+	}
+	return n, nil
+}
+
+// anyValue reads one value, as attribute values are read.
+func (s *scanner) anyValue() (Value, error) {
+	r, err := s.value()
+	if err != nil {
+		return Value{}, err
+	}
+	return r.v, r.err
 }
 
 func (f *recordFields) readType(s *scanner) error {

@@ -51,6 +51,8 @@ func assertEventEqual(t testing.TB, want, got *TraceEvent) {
 	assert.Equal(t, want.SpanID, got.SpanID, "span_id")
 	assert.True(t, want.Time.Equal(got.Time), "ts: got %v, want %v", got.Time, want.Time)
 	assert.True(t, want.Attrs.Equal(got.Attrs), "attrs: got %#v, want %#v", got.Attrs, want.Attrs)
+	assert.Equal(t, want.Severity, got.Severity, "severity")
+	assert.True(t, want.Body.Equal(got.Body), "body: got %#v, want %#v", got.Body, want.Body)
 }
 
 func TestDecodeLineGolden(t *testing.T) {

@@ -22,6 +22,13 @@ import (
 //	 "attrs":A,"findings":A,"resource":A,"scope":S}
 //	{"type":"trace_event","name":S,"run_id":S,"stage":S,"trace_id":ID,
 //	 "span_id":ID,"ts":N,"attrs":A}
+//	{"type":"trace_event","name":"log",...,"ts":N,"severity":S,
+//	 "severity_number":N,"severity_text":S,"body":V,"attrs":A}
+//
+// The four log fields are written on log events (TraceEvent.IsLog) only.
+// "severity" is the Level, derived from the other two: the decoder reads it
+// only when "severity_number" is absent or 0 and "severity_text" names no
+// level, as a line written by another tool may have it.
 //
 // IDs are lowercase hex; a zero span id is "". T is RFC 3339 in UTC with
 // nine fractional digits (the zero time is 0001-01-01T00:00:00.000000000Z);
@@ -107,6 +114,16 @@ func (e *Encoder) AppendEvent(dst []byte, ev *TraceEvent) []byte {
 	dst = appendSpanID(dst, ev.SpanID)
 	dst = append(dst, `,"ts":`...)
 	dst = appendUnixTime(dst, ev.Time)
+	if ev.IsLog() {
+		dst = append(dst, `,"severity":"`...)
+		dst = append(dst, ev.Severity.Level().String()...)
+		dst = append(dst, `","severity_number":`...)
+		dst = appendInt(dst, ev.Severity.Number)
+		dst = append(dst, `,"severity_text":`...)
+		dst = appendString(dst, ev.Severity.Text)
+		dst = append(dst, `,"body":`...)
+		dst = appendValue(dst, ev.Body)
+	}
 	dst = append(dst, `,"attrs":`...)
 	dst = appendAttrs(dst, ev.Attrs)
 	return append(dst, "}\n"...)

@@ -86,6 +86,15 @@ func fuzzRecords(s1, s2 string, b []byte, i int64, f float64, sec, nsec int64, s
 		Time:    time.Unix(sec>>2, nsec%1e9), // within the range "ts" takes
 		Attrs:   attrs,
 	}
+	if sel&0x40 != 0 {
+		// A log event: any severity number, in range or not, any text, and a
+		// body of any kind.
+		event.Name = LogEventName
+		event.Severity = Severity{Number: i >> (sel % 64), Text: s2}
+		event.Body = attrs[int(sel)%len(attrs)].Value
+	} else if sel&0x20 != 0 {
+		event.Severity = Severity{Text: s1}
+	}
 	return span, event
 }
 
@@ -164,6 +173,8 @@ func validEvent(e *TraceEvent) *TraceEvent {
 		*p = validString(*p)
 	}
 	c.Attrs = validAttrs(c.Attrs)
+	c.Severity.Text = validString(c.Severity.Text)
+	c.Body = validValue(c.Body)
 	return &c
 }
 
@@ -206,6 +217,9 @@ func FuzzDecodeLine(f *testing.F) {
 	f.Add([]byte("{\"type\":\"stage_span\",\"run_id\":\"\xff\"}\n{\"type\":\"trace_event\"}"))
 	f.Add([]byte(`{"type":"stage_span","start_time":"99999999999-12-31T23:59:59.999999999-23:59","end_time":"-0001-01-01T00:00:00Z"}`))
 	f.Add([]byte(`{"type":"trace_event","ts":-4611686018427387904.9999999994e0}`))
+	f.Add([]byte(`{"type":"trace_event","name":"log","ts":1.5,"severity":"warn","severity_number":13,"severity_text":"WARN","body":{"m":[1,{"$bytes":"AAE="}]},"attrs":{}}`))
+	f.Add([]byte(`{"type":"trace_event","name":"log","severity":"ERROR","severity_number":-9223372036854775808,"severity_text":"\xff","body":null}`))
+	f.Add([]byte(`{"type":"trace_event","severity":"critical","body":{"$float":"NaN"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rec, err := DecodeLine(data)
 		if err == nil {

@@ -137,8 +137,9 @@ func (s *StageSpan) Elapsed() time.Duration { return s.EndTime.Sub(s.StartTime) 
 func (s *StageSpan) ElapsedMS() float64 { return float64(s.Elapsed()) / float64(time.Millisecond) }
 
 // TraceEvent is something that happened at an instant inside a span: an
-// OpenTelemetry span event (an exception, a log, a metric) or a synthesized
-// stage_start / stage_end.
+// OpenTelemetry span event (an exception, a log, a metric), a synthesized
+// stage_start / stage_end, or a log record (named LogEventName), which may
+// also have happened outside any span.
 type TraceEvent struct {
 	Name    string    // event name
 	RunID   string    // run of the span the event belongs to
@@ -147,6 +148,16 @@ type TraceEvent struct {
 	SpanID  SpanID    // that span
 	Time    time.Time // when it happened; "ts" in JSON, seconds since the epoch
 	Attrs   Attrs     // event attributes
+	// Severity and Body are a log event's severity and body; zero and
+	// empty for other events.
+	Severity Severity
+	Body     Value
+}
+
+// IsLog reports whether e is a log event: named LogEventName, or carrying
+// a severity or a body. Only log events have severity and body in JSON.
+func (e *TraceEvent) IsLog() bool {
+	return e.Name == LogEventName || !e.Severity.IsZero() || e.Body.Kind() != KindEmpty
 }
 
 // Batch is what sinks receive: the spans and events of one export call.
@@ -191,7 +202,11 @@ func (b Batch) LimitDepth() int {
 		}
 	}
 	for i := range b.Events {
-		n += b.Events[i].Attrs.LimitDepth()
+		ev := &b.Events[i]
+		n += ev.Attrs.LimitDepth()
+		if v, k := LimitDepth(ev.Body); k > 0 {
+			ev.Body, n = v, n+k
+		}
 	}
 	return n
 }

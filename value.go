@@ -394,6 +394,9 @@ func (a Attrs) tooDeep() bool {
 func (a Attrs) LimitDepth() int {
 	n := 0
 	for i := range a {
+		if !a[i].Value.kind.IsContainer() {
+			continue // a scalar nests nothing: skip the call, most values are scalars
+		}
 		if v, k := LimitDepth(a[i].Value); k > 0 {
 			a[i].Value, n = v, n+k // written only when changed, so a limited slice can be shared
 		}

@@ -90,3 +90,13 @@ const (
 	// DeliverySink names the sink a delivery metric is about.
 	DeliverySink attribute.Key = "stagetrace.sink"
 )
+
+// Keys of a log event's attributes that the log mapping adds, from the log
+// record's fields that have no place of their own in the model. Both are
+// OpenTelemetry semantic convention keys.
+const (
+	// LogEventName is the record's event name, when it is an event.
+	LogEventName attribute.Key = "event.name"
+	// LogScope is the record's instrumentation scope: the logger's name.
+	LogScope attribute.Key = "otel.scope.name"
+)

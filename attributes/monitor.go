@@ -36,4 +36,7 @@ const (
 	// SeriesFindingPrefix names the series of the values of a numeric
 	// finding.
 	SeriesFindingPrefix = "finding:"
+	// SeriesLogPrefix names the series of the log events of a level or
+	// above: log:error counts the error and critical ones.
+	SeriesLogPrefix = "log:"
 )

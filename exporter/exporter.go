@@ -23,6 +23,7 @@ import (
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/mapping"
 	"github.com/stagetrace/stagetrace/otelconv"
+	"github.com/stagetrace/stagetrace/redact"
 )
 
 // ErrShutdown is returned by ExportSpans after Shutdown.
@@ -116,6 +117,15 @@ func (e *Exporter) resource(r *resource.Resource) *stagetrace.Resource {
 		return &stagetrace.Resource{Attrs: otelconv.AppendKeyValues(nil, r.Attributes())}
 	})
 }
+
+// Fanout returns the fan-out the exporter writes through, so that another
+// exporter (the log exporter, logexporter.WithFanout) writes to the same
+// sinks. The Exporter keeps owning it: its Shutdown shuts the sinks down.
+func (e *Exporter) Fanout() *Fanout { return e.sinks }
+
+// Redactor returns the redactor of WithRedactor, or nil, so that records
+// written beside the spans (log events) are masked alike.
+func (e *Exporter) Redactor() *redact.Redactor { return e.cfg.redactor }
 
 // ForceFlush flushes every sink that buffers (implements stagetrace.Flusher).
 func (e *Exporter) ForceFlush(ctx context.Context) error {

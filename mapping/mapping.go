@@ -60,6 +60,15 @@ func NewBatcher(opts Options, spans, attrs int) *Batcher {
 	}
 }
 
+// NewLogBatcher returns a Batcher sized for records log records (AddLog)
+// with about attrs attributes each.
+func NewLogBatcher(records, attrs int) *Batcher {
+	return &Batcher{
+		batch: stagetrace.Batch{Events: make([]stagetrace.TraceEvent, 0, records)},
+		arena: make(stagetrace.Attrs, 0, records*attrs),
+	}
+}
+
 // Batch returns what has been mapped so far.
 func (b *Batcher) Batch() stagetrace.Batch {
 	b.batch.LimitDepth() // no value may nest deeper than stagetrace.MaxDepth

@@ -41,6 +41,10 @@ func TestConformance(t *testing.T) {
 					c.Spans += int(st.Count)
 				case monitor.KindMetric:
 					c.Events += int(st.Count)
+				case monitor.KindLog:
+					if st.Name == "verbose" { // every log event with a level, once
+						c.Events += int(st.Count)
+					}
 				}
 			}
 			return c

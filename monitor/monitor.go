@@ -38,6 +38,7 @@ type Monitor struct {
 	stages   map[string]*series
 	metrics  map[string]*series
 	findings map[string]*series
+	logs     map[string]*series // by level name: the log events of that level or above
 	models   map[string]*usageSeries
 	nseries  int
 	swept    int64 // epoch of the last sweep of idle series
@@ -102,6 +103,7 @@ func New(opts ...Option) (*Monitor, error) {
 		stages:   map[string]*series{},
 		metrics:  map[string]*series{},
 		findings: map[string]*series{},
+		logs:     map[string]*series{},
 		models:   map[string]*usageSeries{},
 		runs:     map[string]*runState{},
 		stop:     make(chan struct{}),
@@ -395,6 +397,10 @@ func numeric(v stagetrace.Value) (float64, bool) {
 }
 
 func (m *Monitor) addEvent(ev *stagetrace.TraceEvent, w *writeCtx) {
+	if ev.Name == stagetrace.LogEventName {
+		m.addLog(ev, w)
+		return
+	}
 	if ev.Name != attributes.EventMetric {
 		return // alert events of another monitor included: no loops
 	}
@@ -436,11 +442,30 @@ func (m *Monitor) addEvent(ev *stagetrace.TraceEvent, w *writeCtx) {
 	m.observe(s, epoch, w.first, false, v)
 }
 
+// addLog counts a log event in the series of its level and of every
+// level below it, so that log:warn counts warnings and worse. A log event
+// of unspecified level is in none.
+func (m *Monitor) addLog(ev *stagetrace.TraceEvent, w *writeCtx) {
+	level := ev.Severity.Level()
+	if level == stagetrace.LevelUnspecified {
+		return
+	}
+	epoch, in := w.at(m, ev.Time)
+	if !in {
+		return
+	}
+	for l := stagetrace.LevelVerbose; l <= level; l++ {
+		if s := m.get(m.logs, KindLog, l.String()); s != nil {
+			m.observe(s, epoch, w.first, false, float64(ev.Severity.Number))
+		}
+	}
+}
+
 // sweep drops the buckets past the retention of every series and forgets
 // the series left empty.
 func (m *Monitor) sweep(first int64) {
 	m.memo = memo{}
-	for _, tbl := range [...]map[string]*series{m.spans, m.stages, m.metrics, m.findings} {
+	for _, tbl := range [...]map[string]*series{m.spans, m.stages, m.metrics, m.findings, m.logs} {
 		for k, s := range tbl {
 			if s.prune(first) {
 				delete(tbl, k)
@@ -470,6 +495,11 @@ func (m *Monitor) lookup(kind SeriesKind, name string) *series {
 		return m.metrics[name]
 	case KindFinding:
 		return m.findings[name]
+	case KindLog:
+		if l, ok := stagetrace.ParseLevel(name); ok {
+			return m.logs[l.String()]
+		}
+		return nil
 	}
 	if s := m.spans[name]; s != nil {
 		return s
@@ -568,7 +598,7 @@ func (m *Monitor) snapshot(now time.Time, window time.Duration) Snapshot {
 	snap := Snapshot{Time: now, Window: window, WindowSeconds: window.Seconds(), Metrics: []Stats{}}
 	if window > 0 {
 		first := m.windowStart(nowE, window)
-		for _, tbl := range [...]map[string]*series{m.spans, m.stages, m.metrics, m.findings} {
+		for _, tbl := range [...]map[string]*series{m.spans, m.stages, m.metrics, m.findings, m.logs} {
 			for _, s := range tbl {
 				st := s.stats(s.inWindow(first), window, true, &m.sc)
 				if st.Count > 0 || st.Invalid > 0 {

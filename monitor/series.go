@@ -26,6 +26,10 @@ const (
 	// KindFinding is the series of the values of one numeric finding
 	// (true and false count as 1 and 0).
 	KindFinding SeriesKind = "finding"
+	// KindLog is the series of the log events of one level or above,
+	// named by the level (log:error counts error and critical); its values
+	// are their OpenTelemetry severity numbers.
+	KindLog SeriesKind = "log"
 )
 
 // hasStatus reports whether records of the kind have a status, so that

@@ -233,7 +233,7 @@ func (r resolution) deferrable() bool {
 // resolve returns the run id and stage to add to span s, which starts from
 // in.ctx with the attributes start: for each key start lacks, the value of
 // the first source that has one. s is asked for its parent and handed to
-// the run id function.
+// the run id function; it is nil for a record that is no span (Place).
 func (p *Processor) resolve(in inputs, s sdktrace.ReadOnlySpan, start []attribute.KeyValue) resolution {
 	_, _, hasRun, hasStage := runStage(start)
 	var r resolution
@@ -269,7 +269,7 @@ func (p *Processor) resolve(in inputs, s sdktrace.ReadOnlySpan, start []attribut
 		}
 	}
 
-	if needRun && p.cfg.runIDFunc != nil {
+	if needRun && p.cfg.runIDFunc != nil && s != nil {
 		if v := p.cfg.runIDFunc(in.ctx, s); v != "" {
 			r.run, r.runFrom, needRun = v, fromFunc, false
 		}
@@ -290,9 +290,12 @@ func (p *Processor) parentValues(ctx context.Context, s sdktrace.ReadOnlySpan) (
 		return v, fromNone, fromNone
 	}
 	psc := ps.SpanContext()
-	// With trace.WithNewRoot the span in ctx is not the parent of s.
-	if par := s.Parent(); par.SpanID() != psc.SpanID() || par.TraceID() != psc.TraceID() {
-		return v, fromNone, fromNone
+	// With trace.WithNewRoot the span in ctx is not the parent of s. A
+	// record that is no span (Place) belongs to the span in ctx.
+	if s != nil {
+		if par := s.Parent(); par.SpanID() != psc.SpanID() || par.TraceID() != psc.TraceID() {
+			return v, fromNone, fromNone
+		}
 	}
 	run, stage, hasRun, hasStage := runStage(ps.Attributes())
 	if run != "" {

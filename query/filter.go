@@ -288,10 +288,15 @@ func checkValue(op Op, v stagetrace.Value) error {
 }
 
 func checkBuiltin(name string, op Op, v stagetrace.Value) error {
+	return checkTyped(name, builtins[name], op, v)
+}
+
+// checkTyped checks a filter on the built-in field name of type t.
+func checkTyped(name string, t FieldType, op Op, v stagetrace.Value) error {
 	if op == OpExists {
 		return nil
 	}
-	switch builtins[name] {
+	switch t {
 	case TypeString:
 		if v.Kind() != stagetrace.KindString {
 			return fmt.Errorf("%s compares with strings, not %s", name, v.Kind())

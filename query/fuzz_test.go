@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/query"
 )
 
@@ -54,6 +55,50 @@ func FuzzParse(f *testing.F) {
 			a, b := filters[i], again[i]
 			if a.Field != b.Field || a.Op != b.Op || !a.Value.Equal(b.Value) {
 				t.Fatalf("round trip of %q through %q: filter %d is %#v, want %#v", in, text, i, b, a)
+			}
+		}
+	})
+}
+
+// FuzzLogFilters checks that any filter text either fails to parse, fails
+// CheckLogFilters with an error, or is evaluated on log events of every
+// level without a panic, matching nothing when it does not check, and
+// that the level range a store selects by never leaves out an event that
+// MatchLog accepts.
+func FuzzLogFilters(f *testing.F) {
+	for _, seed := range []string{
+		`severity>=warn`,
+		`severity<critical and severity>debug and body~"time(out)?"`,
+		`severity=WARNING and severity_text!="" and run_id=""`,
+		`severity_number>24 and stage exists and trace_id=0102030405060708090a0b0c0d0e0f10`,
+		`severity<verbose`,
+		`severity>=loud`,
+		`name=x`,
+		`attempt>=2 and attr.body exists`,
+	} {
+		f.Add(seed, int64(13), "WARN")
+	}
+	f.Fuzz(func(t *testing.T, in string, number int64, text string) {
+		filters, err := query.Parse(in)
+		if err != nil {
+			return
+		}
+		checkErr := query.CheckLogFilters(filters)
+		lo, hi, ok := query.LevelRange(filters)
+		ev := stagetrace.TraceEvent{
+			Name: stagetrace.LogEventName, RunID: text, Stage: text,
+			Severity: stagetrace.Severity{Number: number, Text: text},
+			Body:     stagetrace.StringValue(text),
+			Attrs:    stagetrace.Attrs{{Key: "attempt", Value: stagetrace.Int64Value(number)}},
+		}
+		matched := query.MatchLog(filters, &ev)
+		if checkErr != nil && matched {
+			t.Fatalf("%q does not check (%v) but matched", in, checkErr)
+		}
+		if matched {
+			l := ev.Severity.Level()
+			if !ok || l < lo || l > hi {
+				t.Fatalf("%q matched an event of level %s outside the range [%s, %s] (ok %v) a store selects", in, l, lo, hi, ok)
 			}
 		}
 	})

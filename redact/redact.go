@@ -178,9 +178,14 @@ func (r *Redactor) Batch(b *stagetrace.Batch) (redacted int) {
 	}
 	for i := range b.Events {
 		ev := &b.Events[i]
-		if attrs, n := r.attrs(ev.Attrs, modeAllowDeny, ""); n > 0 {
-			ev.Attrs = withCount(attrs, n, true)
-			redacted += n
+		attrs, n := r.attrs(ev.Attrs, modeAllowDeny, "")
+		// A log event's body is free text, as a status message is: the
+		// value patterns apply, and the Deny keys inside a map body.
+		body, nb := r.value(ev.Body, modeDeny, "")
+		if n+nb > 0 {
+			ev.Attrs = withCount(attrs, n+nb, n > 0)
+			ev.Body = body
+			redacted += n + nb
 		}
 	}
 	return redacted

@@ -410,3 +410,28 @@ func BenchmarkBatch(b *testing.B) {
 		})
 	}
 }
+
+func TestBatchRedactsLogBodies(t *testing.T) {
+	r := allPresets(t)
+	attrs := stagetrace.Attrs{{Key: "user", Value: str("x")}}
+	b := stagetrace.Batch{Events: []stagetrace.TraceEvent{{
+		Name:  stagetrace.LogEventName,
+		Body:  str("retrying with key AKIAIOSFODNN7EXAMPLE for jane.doe@example.com"),
+		Attrs: attrs,
+	}, {
+		Name: stagetrace.LogEventName,
+		Body: stagetrace.MapValue(stagetrace.Attr{Key: "to", Value: str("bob@example.org")}, stagetrace.Attr{Key: "n", Value: stagetrace.IntValue(3)}),
+	}, {
+		Name: stagetrace.LogEventName,
+		Body: str("nothing secret"),
+	}}}
+	require.Equal(t, 2, r.Batch(&b), "a body counts once, as any value")
+	assert.Equal(t, "retrying with key "+mask+" for "+mask, b.Events[0].Body.AsString())
+	assert.Equal(t, int64(1), count(t, b.Events[0].Attrs))
+	assert.Len(t, attrs, 1, "the caller's attributes are not written")
+	to, _ := b.Events[1].Body.AsMap().Get("to")
+	assert.Equal(t, mask, to.AsString())
+	assert.Equal(t, int64(1), count(t, b.Events[1].Attrs))
+	assert.Equal(t, "nothing secret", b.Events[2].Body.AsString())
+	assert.Nil(t, b.Events[2].Attrs)
+}

@@ -149,6 +149,7 @@ type view struct {
 	Alerts     []alertView
 	Exceptions []exceptionView
 	Session    *sessionView
+	Logs       []logView
 }
 
 type sessionView struct {
@@ -214,6 +215,8 @@ func build(d Data) view {
 		palette[st.Name] = i % paletteSize
 	}
 	v.Waterfall = buildWaterfall(spans, start, end, palette)
+	v.Waterfall.Marks = logMarks(v.Waterfall, d.Events, start, end)
+	v.Logs = buildLogs(d.Events)
 	v.Stages = buildStages(stages, palette)
 	usage := d.Tokens
 	if usage == nil {
@@ -253,6 +256,7 @@ const (
 type waterfall struct {
 	Width, Height float64
 	Rows          []spanRow
+	Marks         []logMark // log events on the row of the span they were logged in
 	Ticks         []tick
 	AxisX, AxisW  float64
 }
@@ -620,6 +624,69 @@ func buildAlerts(events []stagetrace.TraceEvent, extra []alert.Alert) []alertVie
 
 type exceptionView struct {
 	Time, Stage, Type, Message string
+}
+
+// logView is a log event in the report's list of logs; Level is its
+// level's name, which picks its colour.
+type logView struct {
+	Time, Stage, Level, Body, Attrs string
+}
+
+// logMark is a log event drawn on the waterfall, a tick on its span's row.
+type logMark struct {
+	X, Y    float64
+	Level   string
+	Tooltip string
+}
+
+// buildLogs lists the log events in order of time.
+func buildLogs(events []stagetrace.TraceEvent) []logView {
+	var out []logView
+	for i := range events {
+		e := &events[i]
+		if e.Name != stagetrace.LogEventName {
+			continue
+		}
+		out = append(out, logView{
+			Time: e.Time.UTC().Format(time.RFC3339Nano), Stage: e.Stage, Level: e.Severity.Level().String(),
+			Body: summary.Cut(e.Body.String(), 2000), Attrs: summary.Findings(e.Attrs),
+		})
+	}
+	slices.SortStableFunc(out, func(a, b logView) int { return strings.Compare(a.Time, b.Time) })
+	return out
+}
+
+// logMarks places each log event made in a span of the waterfall on that
+// span's row, at its time.
+func logMarks(wf waterfall, events []stagetrace.TraceEvent, start, end time.Time) []logMark {
+	total := end.Sub(start)
+	if total <= 0 || len(wf.Rows) == 0 {
+		return nil
+	}
+	rowOf := make(map[string]int, len(wf.Rows))
+	for i, r := range wf.Rows {
+		if _, dup := rowOf[r.ID]; !dup {
+			rowOf[r.ID] = i
+		}
+	}
+	var marks []logMark
+	for i := range events {
+		e := &events[i]
+		if e.Name != stagetrace.LogEventName || !e.SpanID.IsValid() {
+			continue
+		}
+		row, ok := rowOf[e.SpanID.String()]
+		if !ok {
+			continue
+		}
+		at := min(max(e.Time.Sub(start), 0), total)
+		marks = append(marks, logMark{
+			X: round1(wf.AxisX + wf.AxisW*float64(at)/float64(total)), Y: wf.Rows[row].Y,
+			Level:   e.Severity.Level().String(),
+			Tooltip: summary.Severity(e.Severity) + ": " + summary.Cut(e.Body.String(), 200),
+		})
+	}
+	return marks
 }
 
 func num(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }

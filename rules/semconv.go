@@ -51,6 +51,11 @@ const (
 	// OpenInferenceSpanKind is the kind of an OpenInference span: LLM,
 	// CHAIN, RETRIEVER, EMBEDDING, TOOL, AGENT, ...
 	OpenInferenceSpanKind attribute.Key = "openinference.span.kind"
+	// OpenInferenceInputValue and OpenInferenceOutputValue are a span's
+	// input and output (OpenInference), read by the evaluation dataset
+	// export (package dataset).
+	OpenInferenceInputValue  attribute.Key = "input.value"
+	OpenInferenceOutputValue attribute.Key = "output.value"
 	// LLMTokenCountPrompt counts the prompt (input) tokens.
 	LLMTokenCountPrompt attribute.Key = "llm.token_count.prompt"
 	// LLMTokenCountCompletion counts the completion (output) tokens.
@@ -140,4 +145,11 @@ const (
 	GenAIUsageVideoInputTokens  attribute.Key = "gen_ai.usage.video.input_tokens"
 	GenAIUsageTextOutputTokens  attribute.Key = "gen_ai.usage.text.output_tokens"
 	GenAIUsageAudioOutputTokens attribute.Key = "gen_ai.usage.audio.output_tokens"
+)
+
+// GenAI content keys (opt-in content capture), read by the evaluation
+// dataset export (package dataset).
+const (
+	GenAIInputMessages  attribute.Key = "gen_ai.input.messages"
+	GenAIOutputMessages attribute.Key = "gen_ai.output.messages"
 )

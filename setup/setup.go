@@ -11,11 +11,13 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/exporter"
+	"github.com/stagetrace/stagetrace/logexporter"
 	"github.com/stagetrace/stagetrace/processor"
 	"github.com/stagetrace/stagetrace/rules"
 	"github.com/stagetrace/stagetrace/sink/httpsink"
@@ -30,6 +32,7 @@ const (
 	EnvPresets     = "STAGETRACE_PRESETS"
 	EnvBaggageKeys = "STAGETRACE_BAGGAGE_KEYS"
 	EnvRunID       = "STAGETRACE_RUN_ID"
+	EnvLogs        = "STAGETRACE_LOGS"
 )
 
 // Sink kinds a sink spec may name.
@@ -62,6 +65,8 @@ type config struct {
 	procOpts []processor.Option
 	expOpts  []exporter.Option
 	tpOpts   []sdktrace.TracerProviderOption
+	logs     bool
+	lpOpts   []sdklog.LoggerProviderOption
 }
 
 // WithEnv sets the lookup STAGETRACE_* variables are read with; it
@@ -142,6 +147,18 @@ func WithExporterOptions(opts ...exporter.Option) Option {
 // sdktrace.WithBatcher(otlpExporter) to export beside stagetrace.
 func WithTracerProviderOptions(opts ...sdktrace.TracerProviderOption) Option {
 	return func(c *config) { c.tpOpts = append(c.tpOpts, opts...) }
+}
+
+// WithLogs also builds a Logs SDK LoggerProvider
+// (Installation.LoggerProvider) whose records become log events in the
+// same sinks: each is placed in the run and stage of the span it was
+// logged in by the stagetrace processor's rules (logexporter.NewProcessor)
+// and exported behind a batcher. opts are added after those, for instance
+// sdklog.WithProcessor(otherProcessor). With WithGlobal the provider is
+// made the global one too (otel.SetLoggerProvider), which the otelslog bridge uses by
+// default. STAGETRACE_LOGS=true asks for the same.
+func WithLogs(opts ...sdklog.LoggerProviderOption) Option {
+	return func(c *config) { c.logs, c.lpOpts = true, append(c.lpOpts, opts...) }
 }
 
 func newConfig(opts []Option) *config {
@@ -232,6 +249,7 @@ func (s SinkSpec) open() (stagetrace.Sink, error) {
 // resolved is the configuration after options and environment are merged
 // and checked, before anything is opened.
 type resolved struct {
+	logs      bool // WithLogs, or STAGETRACE_LOGS true
 	specs     []SinkSpec
 	specsFrom string // EnvSinks, or the option name
 	rules     *rules.Set
@@ -281,6 +299,16 @@ func (c *config) resolve() (resolved, error) {
 		r.procOpts = append(r.procOpts, processor.WithRules(set))
 	}
 	r.procOpts = append(r.procOpts, c.procOpts...)
+	r.logs = c.logs
+	if !c.logs {
+		switch v := strings.ToLower(strings.TrimSpace(c.getenv(EnvLogs))); v {
+		case "", "0", "false", "no", "off":
+		case "1", "true", "yes", "on":
+			r.logs = true
+		default:
+			return r, errVar(EnvLogs, fmt.Errorf("%q is not true or false", v))
+		}
+	}
 	return r, nil
 }
 
@@ -370,6 +398,7 @@ func NewExporter(ctx context.Context, opts ...Option) (*exporter.Exporter, error
 // Installation is stagetrace installed on a TracerProvider by Install.
 type Installation struct {
 	tp       *sdktrace.TracerProvider
+	lp       *sdklog.LoggerProvider // nil without WithLogs
 	proc     *processor.Processor
 	exp      *exporter.Exporter
 	once     sync.Once
@@ -412,12 +441,27 @@ func Install(ctx context.Context, opts ...Option) (*Installation, error) {
 		sdktrace.WithSpanProcessor(proc),
 		sdktrace.WithBatcher(exp),
 	}, c.tpOpts...)
-	tp := sdktrace.NewTracerProvider(tpOpts...)
-	if c.global {
-		otel.SetTracerProvider(tp)
-		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	inst := &Installation{proc: proc, exp: exp}
+	if r.logs {
+		lexp, err := logexporter.New(logexporter.WithFanout(exp.Fanout()), logexporter.WithRedactor(exp.Redactor()))
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("setup: %w", err), exp.Shutdown(ctx))
+		}
+		inst.lp = sdklog.NewLoggerProvider(append([]sdklog.LoggerProviderOption{
+			sdklog.WithResource(res),
+			sdklog.WithProcessor(logexporter.NewProcessor(proc)),
+			sdklog.WithProcessor(sdklog.NewBatchProcessor(lexp)),
+		}, c.lpOpts...)...)
 	}
-	return &Installation{tp: tp, proc: proc, exp: exp}, nil
+	inst.tp = sdktrace.NewTracerProvider(tpOpts...)
+	if c.global {
+		otel.SetTracerProvider(inst.tp)
+		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+		if inst.lp != nil {
+			otel.SetLoggerProvider(inst.lp)
+		}
+	}
+	return inst, nil
 }
 
 // TracerProvider returns the provider stagetrace is registered on.
@@ -429,12 +473,22 @@ func (i *Installation) Exporter() *exporter.Exporter { return i.exp }
 // Processor returns the stagetrace processor.
 func (i *Installation) Processor() *processor.Processor { return i.proc }
 
-// Shutdown flushes every span ended so far to the sinks and then shuts
-// down the provider, its processors and exporters, and the sinks. Calls
-// after the first return the first call's result.
+// LoggerProvider returns the provider whose log records become log
+// events, or nil when Install was not given WithLogs.
+func (i *Installation) LoggerProvider() *sdklog.LoggerProvider { return i.lp }
+
+// Shutdown flushes every log record emitted and span ended so far to the
+// sinks and then shuts down the providers, their processors and
+// exporters, and the sinks: the LoggerProvider first, since the span
+// exporter owns the sinks both write to. Calls after the first return the
+// first call's result.
 func (i *Installation) Shutdown(ctx context.Context) error {
 	i.once.Do(func() {
-		i.shutdown = errors.Join(i.tp.ForceFlush(ctx), i.tp.Shutdown(ctx))
+		var errs []error
+		if i.lp != nil {
+			errs = append(errs, i.lp.ForceFlush(ctx), i.lp.Shutdown(ctx))
+		}
+		i.shutdown = errors.Join(append(errs, i.tp.ForceFlush(ctx), i.tp.Shutdown(ctx))...)
 	})
 	return i.shutdown
 }

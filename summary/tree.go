@@ -27,6 +27,9 @@ type TreeOptions struct {
 	// BarWidth is the width of the timeline column; the whole run spans
 	// it. Default DefaultBarWidth; at most MaxBarWidth.
 	BarWidth int
+	// Color prints log lines in their level's ANSI colour (Colorize), for
+	// a terminal.
+	Color bool
 }
 
 // TreeNode is a span of a run in the run's span tree.
@@ -82,7 +85,7 @@ func Tree(spans []stagetrace.StageSpan) []*TreeNode {
 // WriteTree prints one run: a header with its totals, then each span of
 // its tree, indented by depth, with its stage, elapsed time, a timeline
 // bar scaled to the run, status and findings, then the events worth
-// reading (exceptions, metrics). The stagetrace command's show and make
+// reading (exceptions, metrics, log lines), in order of time. The stagetrace command's show and make
 // demo print runs with it.
 func WriteTree(w io.Writer, run stagetrace.Run, records stagetrace.Batch, opts TreeOptions) error {
 	if opts.BarWidth <= 0 {
@@ -139,6 +142,8 @@ func WriteTree(w io.Writer, run stagetrace.Run, records stagetrace.Batch, opts T
 			value, _ := e.Attrs.Get(string(attributes.MetricValue))
 			unit, _ := e.Attrs.Get(string(attributes.MetricUnit))
 			p.line("~ metric %s = %s%s", Safe(name.String()), Safe(value.String()), Safe(unitSuffix(unit.String())))
+		case stagetrace.LogEventName:
+			p.line("%s", LogLine(&e, opts.Color))
 		}
 	}
 	return p.err

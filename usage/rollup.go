@@ -130,6 +130,9 @@ func Runs(spans []stagetrace.StageSpan, events []stagetrace.TraceEvent) []staget
 		rs.Get(spans[i].RunID).AddSpan(&spans[i], nil)
 	}
 	for i := range events {
+		if events[i].RunID == "" {
+			continue // a log record kept under no run makes no run
+		}
 		rs.Get(events[i].RunID).AddEvent(&events[i])
 	}
 	return rs.Runs()

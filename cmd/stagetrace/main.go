@@ -4,6 +4,7 @@
 //	stagetrace runs                       a table of runs
 //	stagetrace show RUN                   a run's span tree
 //	stagetrace spans --where 'finding.input_tokens>500'
+//	stagetrace logs RUN --where 'severity>=warn'
 //	stagetrace metrics NAME --since 1h --step 5m
 //	stagetrace export --format csv -o spans.csv
 //	stagetrace report RUN -o report.html  a run as one HTML file
@@ -48,8 +49,10 @@ type command struct {
 	// flags declares the subcommand's flags on fs and returns the
 	// function that runs it with the positional arguments.
 	flags func(fs *flag.FlagSet, e *env) func(args []string) error
-	// positional is the number of positional arguments it takes.
+	// positional is the number of positional arguments it takes; with
+	// optional, at most that many.
 	positional int
+	optional   bool
 }
 
 // commands holds every subcommand by name. Each file of this package
@@ -113,7 +116,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		writeUsage(stdout, c, fs)
 		return exitOK
 	}
-	if err == nil && len(positional) != c.positional {
+	if err == nil && len(positional) != c.positional && !(c.optional && len(positional) < c.positional) {
 		if c.positional == 0 {
 			err = usagef("unexpected argument %q", positional[0])
 		} else {

@@ -24,6 +24,7 @@ func showFlags(fs *flag.FlagSet, e *env) func([]string) error {
 	src := addSourceFlags(fs, true)
 	width := fs.Int("width", summary.DefaultBarWidth, fmt.Sprintf("width of the timeline, in characters (at most %d)", summary.MaxBarWidth))
 	sessionKey := fs.String("session-key", query.DefaultSessionKey, "the `field` naming a run's session, whose runs, tokens and cost are shown after the run")
+	color := fs.Bool("color", false, "colour log lines by severity (ANSI), for a terminal")
 	return func(args []string) error {
 		if *width < 1 || *width > summary.MaxBarWidth {
 			return usagef("--width must be from 1 to %d", summary.MaxBarWidth)
@@ -42,7 +43,7 @@ func showFlags(fs *flag.FlagSet, e *env) func([]string) error {
 			return err
 		}
 		if !src.json {
-			if err := summary.WriteTree(e.stdout, run, records, summary.TreeOptions{BarWidth: *width}); err != nil || sess == nil {
+			if err := summary.WriteTree(e.stdout, run, records, summary.TreeOptions{BarWidth: *width, Color: *color}); err != nil || sess == nil {
 				return err
 			}
 			_, err := fmt.Fprintf(e.stdout, "\nsession %s: %d runs, %d tokens in, %d out, cost %s (stagetrace sessions --session %s)\n",

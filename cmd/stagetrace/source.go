@@ -190,6 +190,15 @@ func (s *source) export(ctx context.Context, q query.SpanQuery, format string, w
 	return s.r.ExportSpans(ctx, q, format, w)
 }
 
+// logs answers a log query, from a source that holds log events.
+func (s *source) logs(ctx context.Context, q query.LogQuery) ([]stagetrace.TraceEvent, error) {
+	lr, ok := s.r.(query.LogReader)
+	if !ok {
+		return nil, fmt.Errorf("%s cannot answer log queries", s.path)
+	}
+	return lr.Logs(ctx, q)
+}
+
 func (s *source) close() error { return s.r.Close() }
 
 // hintUnknownFields tells, on stderr, of each field of where that no

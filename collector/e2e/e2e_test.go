@@ -20,15 +20,20 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/contrib/bridges/otelslog"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/logexporter"
+	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
@@ -124,6 +129,39 @@ func TestCollectorEndToEnd(t *testing.T) {
 	own.End()
 	require.NoError(t, htp.Shutdown(ctx))
 
+	// Logs from the Go SDK's OTLP log exporter, through slog, placed in
+	// the application by the stagetrace log processor; one in a span that
+	// nothing placed, filed under its trace id.
+	lexp, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(grpcAddr), otlploggrpc.WithInsecure())
+	require.NoError(t, err)
+	lp := sdklog.NewLoggerProvider(
+		sdklog.WithProcessor(logexporter.NewProcessor(nil)),
+		sdklog.WithProcessor(sdklog.NewBatchProcessor(lexp)),
+	)
+	logger := otelslog.NewLogger("e2e/logs", otelslog.WithLoggerProvider(lp))
+	lctx := attributes.ContextWithStage(attributes.ContextWithRun(ctx, "log-run"), "ingest")
+	logger.InfoContext(lctx, "started")
+	logger.WarnContext(lctx, "slow batch", "ms", 1500)
+	logger.ErrorContext(lctx, "batch failed", "code", 7)
+	ltp := sdktrace.NewTracerProvider()
+	sctx, span := ltp.Tracer("e2e").Start(ctx, "unplaced")
+	logger.WarnContext(sctx, "in a span")
+	span.End()
+	require.NoError(t, lp.Shutdown(ctx))
+	require.NoError(t, ltp.Shutdown(ctx))
+	logTrace := span.SpanContext().TraceID().String()
+
+	// A service that places nothing itself: the collector's processor
+	// places its records by the session.id of their resource, as spans.
+	sexp, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(grpcAddr), otlploggrpc.WithInsecure())
+	require.NoError(t, err)
+	slp := sdklog.NewLoggerProvider(
+		sdklog.WithResource(resource.NewSchemaless(attribute.String("session.id", "sess-logs"))),
+		sdklog.WithProcessor(sdklog.NewBatchProcessor(sexp)),
+	)
+	otelslog.NewLogger("e2e/session", otelslog.WithLoggerProvider(slp)).Error("by session")
+	require.NoError(t, slp.Shutdown(ctx))
+
 	// Give the receivers a moment to hand the data on, then stop the
 	// collector: the batch processor and the exporter flush on shutdown.
 	time.Sleep(500 * time.Millisecond)
@@ -138,6 +176,7 @@ func TestCollectorEndToEnd(t *testing.T) {
 	defer f.Close()
 	spans, events := 0, 0
 	runs := map[string]int{}
+	logRuns := map[string]int{}
 	var chatSpan *stagetrace.StageSpan
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -150,6 +189,8 @@ func TestCollectorEndToEnd(t *testing.T) {
 			if rec.Span.Name == "chat gpt-4o" {
 				chatSpan = rec.Span
 			}
+		} else if rec.Event.Name == stagetrace.LogEventName {
+			logRuns[rec.Event.RunID]++
 		} else {
 			events++
 		}
@@ -158,6 +199,7 @@ func TestCollectorEndToEnd(t *testing.T) {
 	assert.Equal(t, 7, spans)
 	assert.Equal(t, 4, events)
 	assert.Equal(t, map[string]int{"sess-grpc": 4, "sess-http": 2, "explicit-run": 1}, runs)
+	assert.Equal(t, map[string]int{"log-run": 3, logTrace: 1, "sess-logs": 1}, logRuns)
 
 	// The example configuration derives findings and costs: 11 input and 4
 	// output tokens of gpt-4o at 2.5 and 10 per million.
@@ -190,4 +232,11 @@ func TestCollectorEndToEnd(t *testing.T) {
 			}
 		}
 	}
+
+	logs, err := st.Logs(ctx, query.LogQuery{Run: "log-run", Where: query.MustParse("severity>=warn")})
+	require.NoError(t, err)
+	require.Len(t, logs, 2)
+	assert.Equal(t, "slow batch", logs[0].Body.AsString())
+	assert.Equal(t, "ingest", logs[0].Stage)
+	assert.Equal(t, stagetrace.LevelError, logs[1].Severity.Level())
 }

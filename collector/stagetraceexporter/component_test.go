@@ -17,7 +17,8 @@ import (
 // stability; the tests configuration there is a valid one.
 func TestMetadataMatchesFactory(t *testing.T) {
 	f := NewFactory()
-	md := metadatatest.Check(t, "exporter", f.Type(), f.TracesStability())
+	md := metadatatest.Check(t, "exporter", f.Type(), f.TracesStability(), "traces", "logs")
+	assert.Equal(t, f.TracesStability(), f.LogsStability(), "one stability level for both signals, as metadata.yaml lists them")
 	sub, err := md.Sub("tests::config")
 	require.NoError(t, err)
 	cfg := f.CreateDefaultConfig().(*Config)

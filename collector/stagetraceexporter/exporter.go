@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/stagetrace/stagetrace"
@@ -71,6 +72,10 @@ func (e *stageExporter) shutdown(ctx context.Context) error { return e.w.shutdow
 
 func (e *stageExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	return e.w.write(ctx, td)
+}
+
+func (e *stageExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+	return e.w.writeLogs(ctx, ld)
 }
 
 // errNotStarted is returned by writes before start or after shutdown.
@@ -178,4 +183,44 @@ func (w *writer) write(ctx context.Context, td ptrace.Traces) error {
 		return consumererror.NewPermanent(fmt.Errorf("stagetrace exporter: dropped %d spans with an invalid trace or span id", invalid))
 	}
 	return nil
+}
+
+// logBatch maps ld into a batch of log events. Every record is kept, an
+// invalid trace id included: it is filed under no run (mapping.AddLog).
+func logBatch(ld plog.Logs) stagetrace.Batch {
+	n := ld.LogRecordCount()
+	if n == 0 {
+		return stagetrace.Batch{}
+	}
+	b := mapping.NewLogBatcher(n, 4)
+	view := &pdataview.Log{}
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			sl := sls.At(j)
+			view.ScopeName = sl.Scope().Name()
+			records := sl.LogRecords()
+			for k := 0; k < records.Len(); k++ {
+				view.Record = records.At(k)
+				b.AddLog(view)
+			}
+		}
+	}
+	return b.Batch()
+}
+
+// writeLogs maps ld and writes it to every sink at once, as write does
+// for traces.
+func (w *writer) writeLogs(ctx context.Context, ld plog.Logs) error {
+	batch := logBatch(ld)
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.shut || w.sinks == nil {
+		return consumererror.NewPermanent(errNotStarted)
+	}
+	if batch.Len() == 0 {
+		return nil
+	}
+	return w.sinks.Write(ctx, batch)
 }

@@ -1,11 +1,13 @@
 // Package stagetraceexporter is an OpenTelemetry Collector exporter that
-// maps spans to stagetrace runs, stages, findings and events, through the
-// same mapping as the stagetrace SDK exporter, and writes them to a JSON
-// Lines file and/or a SQLite store.
+// maps spans to stagetrace runs, stages, findings and events, and log
+// records to log events, through the same mapping as the stagetrace SDK
+// exporters, and writes them to a JSON Lines file and/or a SQLite store.
+// Used in a traces and a logs pipeline, it writes both to the same sinks.
 package stagetraceexporter
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -17,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap/exp/zapslog"
 
@@ -30,12 +33,16 @@ const TypeStr = "stagetrace"
 // Stability is the stability level of the exporter's traces pipeline.
 const Stability = component.StabilityLevelAlpha
 
+// LogsStability is the stability level of the exporter's logs pipeline.
+const LogsStability = component.StabilityLevelAlpha
+
 // NewFactory returns the factory of the stagetrace exporter.
 func NewFactory() exporter.Factory {
 	return exporter.NewFactory(
 		component.MustNewType(TypeStr),
 		createDefaultConfig,
 		exporter.WithTraces(createTraces, Stability),
+		exporter.WithLogs(createLogs, LogsStability),
 	)
 }
 
@@ -47,8 +54,9 @@ func createDefaultConfig() component.Config {
 	}
 }
 
-func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
-	c := cfg.(*Config)
+// sharedFor returns the exporter shared by the pipelines of cfg, made
+// on the first call.
+func sharedFor(set exporter.Settings, c *Config) (*sharedExporter, error) {
 	prices, err := c.Prices.rulesPrices()
 	if err != nil {
 		return nil, err
@@ -57,22 +65,51 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	if err != nil {
 		return nil, err
 	}
-	// The sinks log through the collector's logger, with the component's
-	// fields (kind, id, pipeline).
-	logger := slog.New(zapslog.NewHandler(set.Logger.Core()))
-	e := newStageExporter(c, rs, logger)
-	helper, err := exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces,
+	return acquire(c, func() *stageExporter {
+		// The sinks log through the collector's logger, with the
+		// component's fields (kind, id, pipeline).
+		return newStageExporter(c, rs, slog.New(zapslog.NewHandler(set.Logger.Core())))
+	}), nil
+}
+
+func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
+	c := cfg.(*Config)
+	s, err := sharedFor(set, c)
+	if err != nil {
+		return nil, err
+	}
+	helper, err := exporterhelper.NewTraces(ctx, set, cfg, s.e.pushTraces,
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
-		exporterhelper.WithStart(e.start),
-		exporterhelper.WithShutdown(e.shutdown),
+		exporterhelper.WithStart(s.start),
+		exporterhelper.WithShutdown(s.shutdown),
 		exporterhelper.WithTimeout(c.TimeoutConfig),
 		exporterhelper.WithQueue(c.QueueConfig),
 		exporterhelper.WithRetry(c.RetryConfig),
 	)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, s.shutdown(ctx))
 	}
 	return &lifecycle{Traces: helper}, nil
+}
+
+func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	s, err := sharedFor(set, c)
+	if err != nil {
+		return nil, err
+	}
+	helper, err := exporterhelper.NewLogs(ctx, set, cfg, s.e.pushLogs,
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithStart(s.start),
+		exporterhelper.WithShutdown(s.shutdown),
+		exporterhelper.WithTimeout(c.TimeoutConfig),
+		exporterhelper.WithQueue(c.QueueConfig),
+		exporterhelper.WithRetry(c.RetryConfig),
+	)
+	if err != nil {
+		return nil, errors.Join(err, s.shutdown(ctx))
+	}
+	return &logsLifecycle{Logs: helper}, nil
 }
 
 // lifecycle makes the exporter safe to shut down more than once, as the
@@ -103,6 +140,33 @@ func (l *lifecycle) Shutdown(ctx context.Context) error {
 	l.stopOnce.Do(func() {
 		l.shut.Store(true)
 		l.stopErr = l.Traces.Shutdown(ctx)
+	})
+	return l.stopErr
+}
+
+// logsLifecycle is lifecycle for the logs pipeline.
+type logsLifecycle struct {
+	exporter.Logs
+
+	shut     atomic.Bool
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// ConsumeLogs refuses logs after Shutdown with a permanent error.
+func (l *logsLifecycle) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	if l.shut.Load() {
+		return consumererror.NewPermanent(errNotStarted)
+	}
+	return l.Logs.ConsumeLogs(ctx, ld)
+}
+
+// Shutdown shuts the exporter down once; calls after the first return the
+// first call's result.
+func (l *logsLifecycle) Shutdown(ctx context.Context) error {
+	l.stopOnce.Do(func() {
+		l.shut.Store(true)
+		l.stopErr = l.Logs.Shutdown(ctx)
 	})
 	return l.stopErr
 }

@@ -17,7 +17,8 @@ import (
 // The factory says what metadata.yaml says: its type, class and stability.
 func TestMetadataMatchesFactory(t *testing.T) {
 	f := NewFactory()
-	metadatatest.Check(t, "processor", f.Type(), f.TracesStability())
+	metadatatest.Check(t, "processor", f.Type(), f.TracesStability(), "traces", "logs")
+	assert.Equal(t, f.TracesStability(), f.LogsStability())
 }
 
 // The lifecycle mdatagen's generated tests check: create from the

@@ -33,12 +33,16 @@ const TypeStr = "stagetrace"
 // Stability is the stability level of the processor's traces pipeline.
 const Stability = component.StabilityLevelAlpha
 
+// LogsStability is the stability level of the processor's logs pipeline.
+const LogsStability = component.StabilityLevelAlpha
+
 // NewFactory returns the factory of the stagetrace processor.
 func NewFactory() processor.Factory {
 	return processor.NewFactory(
 		component.MustNewType(TypeStr),
 		createDefaultConfig,
 		processor.WithTraces(createTraces, Stability),
+		processor.WithLogs(createLogs, LogsStability),
 	)
 }
 
@@ -57,5 +61,11 @@ func createTraces(ctx context.Context, set processor.Settings, cfg component.Con
 	}
 	p := newSpanProcessor(c, set2)
 	return processorhelper.NewTraces(ctx, set, cfg, next, p.processTraces,
+		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}))
+}
+
+func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
+	p := newSpanProcessor(cfg.(*Config), nil)
+	return processorhelper.NewLogs(ctx, set, cfg, next, p.processLogs,
 		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}))
 }

@@ -2,7 +2,9 @@
 // instrumented with OpenTelemetry, through stagetrace: the processor puts
 // every span in the run and its stage, the exporter writes the run to a
 // JSONL file, to a SQLite store, to memory and to a monitor with two alert
-// rules. The run is printed from the store the way "stagetrace show"
+// rules. The chatbot also logs through log/slog, bridged to the Logs SDK
+// (otelslog): each log record lands in the run and stage of the span it
+// was logged in, in the same sinks. The run is printed from the store the way "stagetrace show"
 // prints it, then the monitor's token usage by model and the alerts it
 // raised, and the run is written as an HTML report, out/report.html.
 //
@@ -15,12 +17,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
+	"go.opentelemetry.io/contrib/bridges/otelslog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -28,6 +33,7 @@ import (
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/bridge"
 	"github.com/stagetrace/stagetrace/exporter"
+	"github.com/stagetrace/stagetrace/logexporter"
 	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/monitor/alert"
 	"github.com/stagetrace/stagetrace/processor"
@@ -81,19 +87,34 @@ func run(ctx context.Context, dir, runID string, w io.Writer) error {
 	if err != nil {
 		return errors.Join(err, file.Shutdown(ctx), store.Shutdown(ctx), mon.Shutdown(ctx))
 	}
+	res := resource.NewSchemaless(
+		attribute.String("service.name", "chatbot"),
+		attribute.String("deployment.environment", "demo"),
+	)
+	sp := processor.New()
 	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithResource(resource.NewSchemaless(
-			attribute.String("service.name", "chatbot"),
-			attribute.String("deployment.environment", "demo"),
-		)),
-		sdktrace.WithSpanProcessor(processor.New()),
+		sdktrace.WithResource(res),
+		sdktrace.WithSpanProcessor(sp),
 		sdktrace.WithBatcher(exp),
 	)
+	// Logs go to the same sinks, through the span exporter's fan-out; the
+	// log processor places each record as sp places spans.
+	lexp, err := logexporter.New(logexporter.WithFanout(exp.Fanout()))
+	if err != nil {
+		return errors.Join(err, tp.Shutdown(ctx))
+	}
+	lp := sdklog.NewLoggerProvider(
+		sdklog.WithResource(res),
+		sdklog.WithProcessor(logexporter.NewProcessor(sp)),
+		sdklog.WithProcessor(sdklog.NewBatchProcessor(lexp)),
+	)
+	log := otelslog.NewLogger("chatbot", otelslog.WithLoggerProvider(lp))
 
-	turnErr := chatTurn(ctx, tp, runID)
-	// Shutdown flushes the batcher and shuts the sinks down: after it
-	// returns, every span is in the file and in the store.
-	if err := tp.Shutdown(ctx); err != nil {
+	turnErr := chatTurn(ctx, tp, log, runID)
+	// Shutdown flushes the batchers and shuts the sinks down: after it
+	// returns, every span and log record is in the file and in the store.
+	// The LoggerProvider goes first: the span exporter owns the sinks.
+	if err := errors.Join(lp.Shutdown(ctx), tp.Shutdown(ctx)); err != nil {
 		return errors.Join(turnErr, err)
 	}
 	if turnErr != nil {
@@ -132,8 +153,9 @@ func run(ctx context.Context, dir, runID string, w io.Writer) error {
 }
 
 // demoAlerts are the monitor's alert rules: one on the judge's safety
-// score, which this turn passes, and one on the inference stage's error
-// rate, which the rate-limited call trips.
+// score, which this turn passes, one on the inference stage's error rate,
+// which the rate-limited call trips, and one on error log records, which
+// its log line trips.
 func demoAlerts() []alert.Rule {
 	return []alert.Rule{
 		{
@@ -150,6 +172,15 @@ func demoAlerts() []alert.Rule {
 			Stat:   alert.StatErrorRate, Op: query.OpGt, Threshold: 0.2,
 			Window: 5 * time.Minute, MinCount: 2,
 			Message: "inference spans are failing",
+		},
+		{
+			// Counts the error (and critical) log records of the window,
+			// whichever logger wrote them.
+			Name: "error-logs", Level: alert.LevelWarning,
+			Metric: "log:error",
+			Stat:   alert.StatCount, Op: query.OpGe, Threshold: 1,
+			Window:  5 * time.Minute,
+			Message: "the chatbot logged errors",
 		},
 	}
 }
@@ -216,7 +247,7 @@ func printRun(ctx context.Context, w io.Writer, dbPath, runID string) (err error
 
 // chatTurn answers one question: retrieve documents, ask the model (the
 // first call is rate limited and retried), then evaluate the answer.
-func chatTurn(ctx context.Context, tp trace.TracerProvider, runID string) error {
+func chatTurn(ctx context.Context, tp trace.TracerProvider, log *slog.Logger, runID string) error {
 	tracer := tp.Tracer("chatbot/rag")
 	llm := tp.Tracer("chatbot/llm")
 
@@ -237,7 +268,7 @@ func chatTurn(ctx context.Context, tp trace.TracerProvider, runID string) error 
 	// Inference: the first call is rate limited, the retry answers.
 	ictx, infer := tracer.Start(attributes.ContextWithStage(ctx, "inference"), "generate answer")
 	for attempt := 1; attempt <= 2; attempt++ {
-		_, call := llm.Start(ictx, "chat gpt-4o", trace.WithSpanKind(trace.SpanKindClient),
+		cctx, call := llm.Start(ictx, "chat gpt-4o", trace.WithSpanKind(trace.SpanKindClient),
 			trace.WithAttributes(
 				attribute.String("gen_ai.operation.name", "chat"),
 				attribute.String("gen_ai.request.model", "gpt-4o"),
@@ -248,7 +279,11 @@ func chatTurn(ctx context.Context, tp trace.TracerProvider, runID string) error 
 			err := errors.New("429 rate limited: retry after 20ms")
 			call.RecordError(err)
 			call.SetStatus(codes.Error, err.Error())
+			// Logged in the call's context: the records land in its run
+			// and stage, with its trace and span ids.
+			log.ErrorContext(cctx, "gpt-4o call failed", "status", 429, "error", err.Error())
 			call.End()
+			log.WarnContext(ictx, "rate limited: retrying", "retry_after_ms", 20, "attempt", attempt+1)
 			work(20 * time.Millisecond)
 			continue
 		}

@@ -28,6 +28,7 @@ func TestQuickstart(t *testing.T) {
 	defer f.Close()
 	stages := map[string]bool{}
 	var exceptions, metrics int
+	var logs []*stagetrace.TraceEvent
 	var tokens int64
 	dec := stagetrace.NewDecoder(f)
 	for {
@@ -49,15 +50,27 @@ func TestQuickstart(t *testing.T) {
 			exceptions++
 		case attributes.EventMetric:
 			metrics++
+		case stagetrace.LogEventName:
+			logs = append(logs, rec.Event)
 		}
 	}
+	require.Len(t, logs, 2, "a warning and an error, through slog")
+	for _, l := range logs {
+		assert.Equal(t, "turn-test", l.RunID)
+		assert.Equal(t, "inference", l.Stage)
+		assert.True(t, l.SpanID.IsValid())
+	}
+	assert.ElementsMatch(t, []stagetrace.Level{stagetrace.LevelError, stagetrace.LevelWarn},
+		[]stagetrace.Level{logs[0].Severity.Level(), logs[1].Severity.Level()})
 	assert.Equal(t, map[string]bool{"": true, "retrieval": true, "inference": true, "evaluation": true}, stages)
 	assert.Equal(t, 1, exceptions, "the rate-limited call recorded one exception")
 	assert.Equal(t, 2, metrics, "one metric in a span, one through the bridge")
 	assert.Equal(t, int64(812), tokens)
 
 	summary := out.String()
-	for _, want := range []string{"run turn-test", "retrieval", "inference", "evaluation", "input_tokens=812", "response_safe_score=0.97", "exception in inference", "error"} {
+	for _, want := range []string{"run turn-test", "retrieval", "inference", "evaluation", "input_tokens=812", "response_safe_score=0.97", "exception in inference", "error",
+		"* error in inference: gpt-4o call failed", "* warn in inference: rate limited: retrying",
+		"error-logs (firing): the chatbot logged errors"} {
 		assert.Contains(t, summary, want)
 	}
 }
@@ -103,9 +116,10 @@ func TestQuickstartMonitorAndReport(t *testing.T) {
 	assert.Regexp(t, `(?m)^  MODEL +INPUT +OUTPUT +CACHE +TOTAL +COST$`, text)
 	assert.Regexp(t, `(?m)^  gpt-4o-2024-08-06 +812 +95 +0 +907 +0\.0030 USD$`, text, "tokens from the GenAI preset, cost from the price table")
 
-	// The error-rate rule fires on the rate-limited call; the safety rule
-	// does not.
-	assert.Regexp(t, `(?m)^alerts\n  warning  inference-errors \(firing\): inference spans are failing: stage:inference error_rate = 0\.3333`, text)
+	// The error-rate rule fires on the rate-limited call, the error-log
+	// rule on its log line; the safety rule does not.
+	assert.Regexp(t, `(?m)^  warning  inference-errors \(firing\): inference spans are failing: stage:inference error_rate = 0\.3333`, text)
+	assert.Regexp(t, `(?m)^  warning  error-logs \(firing\): the chatbot logged errors: log:error count = 1,`, text)
 	assert.NotContains(t, text, "unsafe-answers")
 	assert.NotContains(t, text, "no alerts fired")
 
@@ -121,11 +135,13 @@ func TestQuickstartMonitorAndReport(t *testing.T) {
 	assert.Contains(t, html, `data-model="gpt-4o-2024-08-06" data-calls="1" data-input-tokens="812" data-output-tokens="95"`)
 	assert.Contains(t, html, `<tr class="alert" data-alert="inference-errors" data-level="warning" data-state="firing"`)
 	assert.Contains(t, html, `data-metric="time_to_first_token"`)
+	assert.Contains(t, html, `<li class="log sev-error" data-level="error" data-stage="inference">`, "the log lines in the report")
+	assert.Contains(t, html, `<rect class="log-mark sev-warn"`, "on the timeline")
 }
 
 func TestDemoAlertsAreValid(t *testing.T) {
 	rules := demoAlerts()
-	require.Len(t, rules, 2)
+	require.Len(t, rules, 3)
 	for i := range rules {
 		assert.NoError(t, rules[i].Validate(), rules[i].Name)
 	}

@@ -143,8 +143,9 @@ type Rule struct {
 	// Level is how urgent its alerts are; LevelWarning when empty.
 	Level Level
 	// Metric names the series as monitor.Monitor.Metrics takes it: a span name,
-	// "stage:<stage>", "metric:<metric.name>" or "finding:<name>". Run
-	// budgets name none.
+	// "stage:<stage>", "metric:<metric.name>", "finding:<name>" or
+	// "log:<level>" (the log events of that level or above). Run budgets
+	// name none.
 	Metric string
 	// Stat, Op and Threshold are the condition that breaches.
 	Stat      Stat
@@ -173,6 +174,7 @@ var seriesKinds = map[string]string{
 	attributes.SeriesStagePrefix:   kindStage,
 	attributes.SeriesMetricPrefix:  kindMetric,
 	attributes.SeriesFindingPrefix: kindFinding,
+	attributes.SeriesLogPrefix:     kindLog,
 }
 
 // Series kinds, as SplitSeries returns them.
@@ -181,6 +183,7 @@ const (
 	kindStage   = "stage"
 	kindMetric  = "metric"
 	kindFinding = "finding"
+	kindLog     = "log"
 )
 
 // prefixLike matches a name that looks like it starts with a series kind:
@@ -202,7 +205,7 @@ func SplitSeries(name string) (kind, rest string, err error) {
 		}
 	}
 	if p := prefixLike.FindString(name); p != "" {
-		return "", "", fmt.Errorf("unknown series kind %q in %q (known: span:, stage:, metric:, finding:; write span:%s for a span name with a colon)", p, name, name)
+		return "", "", fmt.Errorf("unknown series kind %q in %q (known: span:, stage:, metric:, finding:, log:; write span:%s for a span name with a colon)", p, name, name)
 	}
 	if name == "" {
 		return "", "", errors.New("empty series name")
@@ -261,14 +264,19 @@ func (r *Rule) validate() error {
 	if r.Metric == "" {
 		return errors.New("metric: missing")
 	}
-	kind, _, err := SplitSeries(r.Metric)
+	kind, rest, err := SplitSeries(r.Metric)
 	if err != nil {
 		return fmt.Errorf("metric: %w", err)
+	}
+	if kind == kindLog {
+		if _, ok := stagetrace.ParseLevel(rest); !ok {
+			return fmt.Errorf("metric: %q names no log level (known: verbose, debug, info, warn, error, critical)", r.Metric)
+		}
 	}
 	if r.Window < 0 {
 		return fmt.Errorf("window %v is negative", r.Window)
 	}
-	if (r.Stat.needsStatus() || r.Stat.Tokens()) && (kind == kindMetric || kind == kindFinding) {
+	if (r.Stat.needsStatus() || r.Stat.Tokens()) && (kind == kindMetric || kind == kindFinding || kind == kindLog) {
 		return fmt.Errorf("%s applies to span and stage series, not to %s", r.Stat, r.Metric)
 	}
 	if r.Where != nil {

@@ -288,3 +288,10 @@ func spanLabels(sp *stagetrace.StageSpan, source string, event stagetrace.Attrs)
 
 // Close does nothing: the records are only memory.
 func (r *Records) Close() error { return nil }
+
+var _ query.LogReader = (*Records)(nil)
+
+// Logs returns the log events q selects, in order of time.
+func (r *Records) Logs(_ context.Context, q query.LogQuery) ([]stagetrace.TraceEvent, error) {
+	return query.SelectLogs(r.events, q)
+}

@@ -46,8 +46,9 @@ func newGenerator() *generator {
 	}
 }
 
-// batch returns spans spans and events metric events, each event on one
-// of the batch's spans, or on a span of its own when there are none.
+// batch returns spans spans and events events, each event on one of the
+// batch's spans, or on a span of its own when there are none: metric
+// events, and every other one a log event (stagetrace.LogEventName).
 func (g *generator) batch(spans, events int) stagetrace.Batch {
 	var b stagetrace.Batch
 	for range spans {
@@ -70,6 +71,17 @@ func (g *generator) batch(spans, events int) stagetrace.Batch {
 			ev.RunID, ev.Stage, ev.TraceID, ev.SpanID = sp.RunID, sp.Stage, sp.TraceID, sp.SpanID
 		} else {
 			ev.RunID, ev.Stage, ev.TraceID, ev.SpanID = runOf(k), "evaluation", traceOf(k), spanOf(k)
+		}
+		if i%2 == 1 {
+			// Every other event is a log record, logged in the span: a
+			// severity, in range or not, and a body that is a map.
+			ev.Name = stagetrace.LogEventName
+			ev.Severity = stagetrace.Severity{Number: 1 + int64(k%30), Text: "sinktest"}
+			ev.Body = stagetrace.MapValue(
+				stagetrace.Attr{Key: "message", Value: stagetrace.StringValue("naïve \"log\"\n")},
+				stagetrace.Attr{Key: "raw", Value: stagetrace.BytesValue([]byte{0, 0xff})},
+			)
+			ev.Attrs = ev.Attrs[len(ev.Attrs)-1:] // the sequence number only
 		}
 		b.Events = append(b.Events, ev)
 	}
@@ -288,7 +300,7 @@ func spanEqual(a, b *stagetrace.StageSpan) bool {
 func eventEqual(a, b *stagetrace.TraceEvent) bool {
 	return a.Name == b.Name && a.RunID == b.RunID && a.Stage == b.Stage &&
 		a.TraceID == b.TraceID && a.SpanID == b.SpanID && a.Time.Equal(b.Time) &&
-		a.Attrs.Equal(b.Attrs)
+		a.Attrs.Equal(b.Attrs) && a.Severity == b.Severity && a.Body.Equal(b.Body)
 }
 
 // difference shows where the JSON forms of two records part, with some

@@ -541,6 +541,11 @@ func (s *Store) RunRecords(ctx context.Context, runID string) (stagetrace.Batch,
 		return stagetrace.Batch{}, err
 	}
 	events = append(events, orphans...)
+	logs, err := s.runLogs(ctx, runID)
+	if err != nil {
+		return stagetrace.Batch{}, err
+	}
+	events = append(events, logs...)
 	slices.SortStableFunc(events, func(a, b stagetrace.TraceEvent) int { return a.Time.Compare(b.Time) })
 	if len(st) == 0 && len(events) == 0 {
 		return stagetrace.Batch{}, fmt.Errorf("%w: run %q", ErrNotFound, runID)

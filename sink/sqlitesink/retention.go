@@ -33,6 +33,9 @@ func (s *Store) Expire(ctx context.Context) (int, error) {
 			return total, fmt.Errorf("sqlitesink: expire: %w", err)
 		}
 		if n < s.cfg.chunk {
+			if err := s.expireUnplacedLogs(ctx, cutoff); err != nil {
+				return total, fmt.Errorf("sqlitesink: expire: %w", err)
+			}
 			return total, nil
 		}
 	}
@@ -148,7 +151,7 @@ func (s *Store) expireChunk(ctx context.Context, cutoff int64) (n int, err error
 	if err := closeRows(rows); err != nil {
 		return 0, err
 	}
-	for _, table := range []string{"spans", "events", "run_stages", "runs"} {
+	for _, table := range []string{"spans", "events", "logs", "run_stages", "runs"} {
 		// table is one of the constants above.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE run_id IN `+in, ids...); err != nil {
 			return 0, err

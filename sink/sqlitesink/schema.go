@@ -12,7 +12,7 @@ import (
 
 // SchemaVersion is the schema version this package writes and reads. It
 // is kept in the file's PRAGMA user_version.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // applicationID marks a SQLite file as a stagetrace store (PRAGMA
 // application_id; "stgt" in ASCII), so that the store refuses to adopt an
@@ -44,6 +44,7 @@ var migrations = []func(ctx context.Context, tx *sql.Tx) error{
 	migrate1to2,
 	migrate2to3,
 	migrate3to4,
+	migrate4to5, // logs.go
 }
 
 // schemaV1 is the first schema: spans with their events, their indexed

@@ -207,6 +207,10 @@ func (w *batchWriter) write(ctx context.Context, b stagetrace.Batch) error {
 	if err := w.points.flush(ctx); err != nil {
 		return err
 	}
+	orphans, logs := splitLogs(orphans)
+	if err := w.writeLogs(ctx, logs); err != nil {
+		return err
+	}
 	for _, ev := range orphans {
 		if err := w.writeOrphan(ctx, ev); err != nil {
 			return err
@@ -236,7 +240,9 @@ func attach(b stagetrace.Batch) (attached [][]*stagetrace.TraceEvent, orphans []
 	for j := range b.Events {
 		ev := &b.Events[j]
 		i, ok := index[spanKey{ev.TraceID, ev.SpanID}]
-		if ok && ev.RunID == b.Spans[i].RunID && ev.Stage == b.Spans[i].Stage {
+		// A log event is never kept in its span's row: it has its own
+		// table (logs.go).
+		if ok && ev.RunID == b.Spans[i].RunID && ev.Stage == b.Spans[i].Stage && ev.Name != stagetrace.LogEventName {
 			attached[i] = append(attached[i], ev)
 			continue
 		}

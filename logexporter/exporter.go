@@ -1,0 +1,122 @@
+package logexporter
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/exporter"
+	"github.com/stagetrace/stagetrace/mapping"
+)
+
+// Exporter is an sdklog.Exporter writing each log record as a log event
+// to sinks. Register it behind an sdklog.BatchProcessor, after
+// NewProcessor. It is safe for concurrent use.
+type Exporter struct {
+	cfg   config
+	sinks *exporter.Fanout
+	owned bool // sinks were made from WithSinks: Shutdown shuts them down
+
+	// attrsPerRecord sizes the next batch's attribute array from the last.
+	attrsPerRecord atomic.Int64
+
+	stopped  atomic.Bool
+	stopOnce sync.Once
+	stopErr  error
+}
+
+var (
+	_ sdklog.Exporter    = (*Exporter)(nil)
+	_ stagetrace.Flusher = (*Exporter)(nil)
+)
+
+// New returns an Exporter writing to the sinks of WithSinks or through
+// the fan-out of WithFanout; exactly one of the two is required.
+func New(opts ...Option) (*Exporter, error) {
+	var cfg config
+	for _, o := range opts {
+		cfg = o.apply(cfg)
+	}
+	e := &Exporter{cfg: cfg}
+	e.attrsPerRecord.Store(4)
+	switch {
+	case cfg.fanout != nil && len(cfg.sinks) > 0:
+		return nil, errors.New("stagetrace log exporter: WithSinks and WithFanout given: use one")
+	case cfg.fanout != nil:
+		e.sinks = cfg.fanout
+	case len(cfg.sinks) == 0:
+		return nil, errors.New("stagetrace log exporter: no sink: use logexporter.WithSinks or WithFanout")
+	default:
+		fan, err := exporter.NewFanout(cfg.sinkTimeout, cfg.sinks...)
+		if err != nil {
+			return nil, err
+		}
+		e.sinks, e.owned = fan, true
+	}
+	return e, nil
+}
+
+// Export maps records into log events and writes them to every sink. A
+// failing sink does not stop the others: their errors are joined. After
+// Shutdown it returns sdklog.ErrExporterShutdown.
+func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
+	if e.stopped.Load() {
+		return sdklog.ErrExporterShutdown
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(records) == 0 {
+		return nil
+	}
+	batch := e.Map(records)
+	if e.cfg.redactor != nil {
+		e.cfg.redactor.Batch(&batch)
+	}
+	return e.sinks.Write(ctx, batch)
+}
+
+// Map maps records into a batch of log events without writing it
+// anywhere. The batch shares nothing with records.
+func (e *Exporter) Map(records []sdklog.Record) stagetrace.Batch {
+	b := mapping.NewLogBatcher(len(records), int(e.attrsPerRecord.Load()))
+	view := &mapping.SDKLog{}
+	for i := range records {
+		view.Record = &records[i]
+		b.AddLog(view)
+	}
+	if per := b.AttrCount() / len(records); per > 0 {
+		e.attrsPerRecord.Store(int64(per + 1))
+	}
+	return b.Batch()
+}
+
+// ForceFlush flushes every sink that buffers. It does nothing after
+// Shutdown.
+func (e *Exporter) ForceFlush(ctx context.Context) error {
+	if e.stopped.Load() {
+		return nil
+	}
+	return e.sinks.ForceFlush(ctx)
+}
+
+// Shutdown stops the exporter. Sinks of WithSinks are shut down, each
+// flushing what it holds; a fan-out of WithFanout is flushed and left to
+// its owner. It returns by ctx's deadline, with an error naming any sink
+// that had not finished. Calls after the first return the first call's
+// result.
+func (e *Exporter) Shutdown(ctx context.Context) error {
+	e.stopOnce.Do(func() {
+		e.stopped.Store(true)
+		if e.owned {
+			e.stopErr = e.sinks.Shutdown(ctx)
+			return
+		}
+		e.stopErr = e.sinks.ForceFlush(ctx)
+	})
+	return e.stopErr
+}

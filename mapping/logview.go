@@ -1,0 +1,77 @@
+package mapping
+
+import (
+	"time"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/attributes"
+)
+
+// LogView is what the mapping reads of one log record. Implementations
+// wrap an SDK log record (SDKLog) or a pdata log record.
+type LogView interface {
+	// Time is when the record happened: its timestamp, else when it was
+	// observed.
+	Time() time.Time
+	Severity() stagetrace.Severity
+	Body() stagetrace.Value
+	// TraceID and SpanID are those of the span the record was made in;
+	// zero outside any span.
+	TraceID() stagetrace.TraceID
+	SpanID() stagetrace.SpanID
+	// EventName is the record's event name, "" for a plain log record.
+	EventName() string
+	// Scope is the instrumentation scope name, the logger's.
+	Scope() string
+	// AppendAttributes appends the record's attributes to dst.
+	AppendAttributes(dst stagetrace.Attrs) stagetrace.Attrs
+}
+
+// AddLog maps one log record into the batch as a TraceEvent named
+// stagetrace.LogEventName. Its run and stage are the run.id and run.stage
+// attributes the record carries (set by the stagetrace log processor, by
+// the span rules, or by the code that logged it). A record with no run.id
+// is filed under its trace id, as a span is, and one outside any trace is
+// kept under no run. The event name and scope, when set, become the
+// event.name and otel.scope.name attributes, after the record's own.
+func (b *Batcher) AddLog(v LogView) {
+	start := len(b.arena)
+	b.arena = v.AppendAttributes(b.arena)
+	all := b.arena[start:]
+	var run, stage string
+	kept := 0
+	for i := range all {
+		switch kv := all[i]; kv.Key {
+		case string(attributes.RunID):
+			run = kv.Value.String()
+		case string(attributes.RunStage):
+			stage = kv.Value.String()
+		case string(attributes.StageInherited):
+		default:
+			all[kept] = kv
+			kept++
+		}
+	}
+	b.arena = b.arena[:start+kept]
+	if name := v.EventName(); name != "" {
+		b.arena = append(b.arena, stagetrace.Attr{Key: string(attributes.LogEventName), Value: stagetrace.StringValue(name)})
+	}
+	if scope := v.Scope(); scope != "" {
+		b.arena = append(b.arena, stagetrace.Attr{Key: string(attributes.LogScope), Value: stagetrace.StringValue(scope)})
+	}
+	traceID := v.TraceID()
+	if run == "" && traceID.IsValid() {
+		run = b.traceHex(traceID)
+	}
+	b.batch.Events = append(b.batch.Events, stagetrace.TraceEvent{
+		Name:     stagetrace.LogEventName,
+		RunID:    run,
+		Stage:    stage,
+		TraceID:  traceID,
+		SpanID:   v.SpanID(),
+		Time:     v.Time(),
+		Attrs:    nilIfEmpty(b.arena[start:len(b.arena):len(b.arena)]),
+		Severity: v.Severity(),
+		Body:     v.Body(),
+	})
+}
