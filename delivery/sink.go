@@ -46,6 +46,7 @@ type Stats struct {
 	Rejected      int64 // batches the wrapped sink refused with a permanent error
 	Corrupted     int64 // damaged spill records skipped (their contents are lost)
 	Retries       int64 // failed writes that were tried again
+	Throttled     int64 // failed writes whose error asked for a pause (Retry-After), honoured up to WithMaxRetryAfter
 }
 
 // item is a batch on its way to the wrapped sink.
@@ -94,9 +95,12 @@ type Sink struct {
 
 	delivered, replayed, spilled, dropped atomic.Int64
 	droppedSpans, droppedEvents, rejected atomic.Int64
-	corrupted, retries                    atomic.Int64
-	shutdownOnce                          sync.Once
-	shutdownErr                           error
+	corrupted, retries, throttled         atomic.Int64
+	// notBefore is when the pause the wrapped sink last asked for ends;
+	// only the worker reads and writes it.
+	notBefore    time.Time
+	shutdownOnce sync.Once
+	shutdownErr  error
 }
 
 // New returns a Sink delivering to next, and starts its worker. With
@@ -379,7 +383,7 @@ func (s *Sink) shutdown(ctx context.Context) error {
 		st := s.Stats()
 		s.cfg.logger.Warn("delivery: shut down", "sink", s.name, "held_back", n,
 			"delivered", st.Delivered, "dropped", st.Dropped, "dropped_spans", st.DroppedSpans,
-			"spilled", st.Spilled, "corrupted", st.Corrupted, "retries", st.Retries)
+			"spilled", st.Spilled, "corrupted", st.Corrupted, "retries", st.Retries, "throttled", st.Throttled)
 	}
 	return errors.Join(errs...)
 }
@@ -472,6 +476,7 @@ func (s *Sink) Stats() Stats {
 		Rejected:      s.rejected.Load(),
 		Corrupted:     s.corrupted.Load(),
 		Retries:       s.retries.Load(),
+		Throttled:     s.throttled.Load(),
 	}
 	s.mu.Lock()
 	st.Queued = len(s.queue)

@@ -134,6 +134,12 @@ func (s *Sink) process(it *item) {
 		s.mu.Unlock()
 	}()
 
+	// A pause the sink asked for holds back every batch, not only the one
+	// refused; it does not count against this batch's retry time.
+	if backoff.Sleep(s.hardCtx, time.Until(s.notBefore)) != nil {
+		s.abandon(it)
+		return
+	}
 	start := time.Now()
 	bo := backoff.New(s.cfg.backoffInitial, s.cfg.backoffMax)
 	for {
@@ -165,6 +171,13 @@ func (s *Sink) process(it *item) {
 			return
 		}
 		wait := bo.Next()
+		if d := s.retryDelay(err); d > 0 {
+			// The sink asked for a pause (an HTTP Retry-After): retrying
+			// sooner only earns another refusal and adds to its load.
+			s.throttled.Add(1)
+			wait = max(wait, d)
+			s.notBefore = time.Now().Add(wait)
+		}
 		// A spilled batch is already safe: it is retried until the sink
 		// takes it, however long that is.
 		if it.ref == nil && time.Since(start)+wait > s.cfg.maxRetryElapsed {
@@ -185,6 +198,17 @@ func (s *Sink) writeOnce(it *item) error {
 	ctx, cancel := context.WithTimeout(s.hardCtx, s.cfg.writeTimeout)
 	defer cancel()
 	return s.next.Write(ctx, it.b)
+}
+
+// retryDelay returns the pause err asks for before the next write, by a
+// method RetryDelay() time.Duration as httpsink's StatusError has for a
+// Retry-After, capped by WithMaxRetryAfter; zero when it asks for none.
+func (s *Sink) retryDelay(err error) time.Duration {
+	var r interface{ RetryDelay() time.Duration }
+	if !errors.As(err, &r) {
+		return 0
+	}
+	return min(max(r.RetryDelay(), 0), s.cfg.maxRetryAfter)
 }
 
 // permanent reports whether err says that writing the same batch again
