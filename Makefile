@@ -112,9 +112,10 @@ mdatagen: $(MDATAGEN)
 collector-test:
 	cd collector && $(GO) test -race -count=1 ./...
 
-## e2e: build the collector, send it OTLP from real clients, check JSONL and SQLite
+## e2e: build the collector and the command, send the collector OTLP from real clients (hostile input included), check JSONL, SQLite and what the command prints
 e2e: collector
-	cd collector && $(GO) test -tags e2e -count=1 ./e2e/
+	$(GO) build -o $(BIN)/stagetrace ./cmd/stagetrace
+	cd collector && STAGETRACE_BIN=$(BIN)/stagetrace $(GO) test -tags e2e -count=1 ./e2e/
 
 clean:
 	rm -rf $(BIN) $(OUT) collector/_build
