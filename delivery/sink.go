@@ -459,19 +459,19 @@ func (s *Sink) shutdownNext(ctx context.Context, cancelled bool) error {
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
-		var grace time.Duration
-		if cancelled {
-			grace = nextShutdownGrace
-		}
-		t := time.NewTimer(grace)
-		defer t.Stop()
+		notFinished := fmt.Errorf("delivery: shutdown of %q not finished: %w", s.name, ctx.Err())
 		select {
 		case err = <-errc:
-		case <-t.C:
+		default:
+			if !cancelled {
+				return notFinished
+			}
+			t := time.NewTimer(nextShutdownGrace)
+			defer t.Stop()
 			select {
 			case err = <-errc:
-			default:
-				return fmt.Errorf("delivery: shutdown of %q not finished: %w", s.name, ctx.Err())
+			case <-t.C:
+				return notFinished
 			}
 		}
 	}
