@@ -113,9 +113,10 @@ mdatagen: $(MDATAGEN)
 collector-test:
 	cd collector && $(GO) test -race -count=1 ./...
 
-## e2e: build the collector, send it OTLP from real clients, check JSONL and SQLite
+## e2e: build the collector and the command, send the collector OTLP from real clients (hostile input included), check JSONL, SQLite and what the command prints
 e2e: collector
-	cd collector && $(GO) test -tags e2e -count=1 ./e2e/
+	$(GO) build -o $(BIN)/stagetrace ./cmd/stagetrace
+	cd collector && STAGETRACE_BIN=$(BIN)/stagetrace $(GO) test -tags e2e -count=1 ./e2e/
 
 ## fixtures: record the OTLP that real JavaScript instrumentations of the openai and @anthropic-ai/sdk clients (and that client's own telemetry) export, npm packages pinned by fixtures/node/package-lock.json, driven against a fake provider on 127.0.0.1, into integration/testdata/instrumentations; the Go tests read them without Node
 FIXTURES := integration/testdata/instrumentations

@@ -24,6 +24,9 @@ const (
 	DefaultBackoffInitial = 100 * time.Millisecond
 	// DefaultBackoffMax caps the wait between two attempts.
 	DefaultBackoffMax = 5 * time.Second
+	// DefaultMaxRetryAfter caps the pause a sink's error may ask for
+	// (an HTTP Retry-After) before the next write.
+	DefaultMaxRetryAfter = 5 * time.Minute
 	// DefaultWriteTimeout bounds one call to the wrapped sink's Write.
 	DefaultWriteTimeout = 30 * time.Second
 	// DefaultLogInterval is the least time between two warnings.
@@ -66,6 +69,7 @@ type config struct {
 	maxRetryElapsed time.Duration
 	backoffInitial  time.Duration
 	backoffMax      time.Duration
+	maxRetryAfter   time.Duration
 	writeTimeout    time.Duration
 	logger          *slog.Logger
 	logInterval     time.Duration
@@ -79,6 +83,7 @@ func newConfig(opts []Option) (config, error) {
 		maxRetryElapsed: DefaultMaxRetryElapsed,
 		backoffInitial:  DefaultBackoffInitial,
 		backoffMax:      DefaultBackoffMax,
+		maxRetryAfter:   DefaultMaxRetryAfter,
 		writeTimeout:    DefaultWriteTimeout,
 		logInterval:     DefaultLogInterval,
 	}
@@ -120,6 +125,9 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if c.backoffInitial <= 0 || c.backoffMax < c.backoffInitial {
 		errs = append(errs, fmt.Sprintf("backoff needs 0 < initial (%v) <= max (%v)", c.backoffInitial, c.backoffMax))
+	}
+	if c.maxRetryAfter < 0 {
+		errs = append(errs, fmt.Sprintf("max retry after %v is negative", c.maxRetryAfter))
 	}
 	if c.writeTimeout <= 0 {
 		errs = append(errs, fmt.Sprintf("write timeout %v is not positive", c.writeTimeout))
@@ -189,6 +197,17 @@ func WithMaxRetryElapsed(d time.Duration) Option {
 // [DefaultBackoffInitial], [DefaultBackoffMax]).
 func WithBackoff(initial, max time.Duration) Option {
 	return func(c *config) { c.backoffInitial, c.backoffMax = initial, max }
+}
+
+// WithMaxRetryAfter caps the pause a failed write's error may ask for
+// before the next write (default [DefaultMaxRetryAfter]). An error asks
+// for one with a method RetryDelay() time.Duration, as httpsink's
+// StatusError does with a 429 or 503 response's Retry-After. The worker
+// then writes nothing, this batch or the next, until the pause is over;
+// the pause counts against the batch's retry time ([WithMaxRetryElapsed]).
+// Zero ignores such pauses.
+func WithMaxRetryAfter(d time.Duration) Option {
+	return func(c *config) { c.maxRetryAfter = d }
 }
 
 // WithWriteTimeout bounds each call to the wrapped sink's Write, through

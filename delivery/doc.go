@@ -30,7 +30,10 @@
 // dropped without spill; a spilled batch is retried until it is delivered.
 // An error with a method Permanent() bool that returns true, such as
 // httpsink's StatusError for most 4xx answers, is not retried: the batch is
-// dropped and counted as rejected.
+// dropped and counted as rejected. An error with a method RetryDelay()
+// time.Duration, such as httpsink's StatusError for a 429 or 503 with a
+// Retry-After, pauses every write for that long, up to
+// [WithMaxRetryAfter], and is counted as throttled.
 //
 // # Accounting
 //

@@ -22,6 +22,7 @@ const (
 	MetricDroppedEvents = "stagetrace.delivery.dropped.events" // events in the batches lost
 	MetricCorrupted     = "stagetrace.delivery.corrupted"      // damaged spill records skipped
 	MetricRetries       = "stagetrace.delivery.retries"        // failed writes tried again
+	MetricThrottled     = "stagetrace.delivery.throttled"      // failed writes that asked for a pause
 	MetricQueued        = "stagetrace.delivery.queued"         // batches in memory now (gauge)
 	MetricSpillSize     = "stagetrace.delivery.spill.size"     // bytes on disk now (gauge)
 )
@@ -46,6 +47,7 @@ func (s *Sink) registerMetrics(mp metric.MeterProvider) (metric.Registration, er
 		{MetricDroppedEvents, "{event}", "Events in the batches lost.", func(st Stats) int64 { return st.DroppedEvents }},
 		{MetricCorrupted, "{record}", "Damaged spill records skipped.", func(st Stats) int64 { return st.Corrupted }},
 		{MetricRetries, "{attempt}", "Failed writes that were tried again.", func(st Stats) int64 { return st.Retries }},
+		{MetricThrottled, "{attempt}", "Failed writes whose error asked for a pause (Retry-After), which was honoured.", func(st Stats) int64 { return st.Throttled }},
 	}
 	var counters []counter
 	var observables []metric.Observable

@@ -80,7 +80,7 @@ func TestMetricsThroughAnInjectedProvider(t *testing.T) {
 	assert.Equal(t, int64(2), m[delivery.MetricDelivered]["jsonl"])
 	assert.Equal(t, int64(0), m[delivery.MetricQueued]["jsonl"])
 	for _, name := range []string{delivery.MetricReplayed, delivery.MetricSpilled, delivery.MetricCorrupted,
-		delivery.MetricRetries, delivery.MetricSpillSize} {
+		delivery.MetricRetries, delivery.MetricThrottled, delivery.MetricSpillSize} {
 		assert.Contains(t, m, name)
 	}
 

@@ -31,9 +31,7 @@ const (
 
 // Stats are the counters of a [Sink]. Counts are of batches unless the
 // name says otherwise, and are totals since [New] except Queued and
-// SpillBytes, which are current values. Queued is a gauge: for the
-// instant in which the worker takes a batch out of the queue, before it
-// starts writing it, that batch is in neither and is not counted.
+// SpillBytes, which are current values.
 type Stats struct {
 	Queued        int   // batches in memory: waiting, or being written
 	SpillBytes    int64 // bytes of spill segments on disk, delivered records in them included
@@ -46,6 +44,7 @@ type Stats struct {
 	Rejected      int64 // batches the wrapped sink refused with a permanent error
 	Corrupted     int64 // damaged spill records skipped (their contents are lost)
 	Retries       int64 // failed writes that were tried again
+	Throttled     int64 // failed writes whose error asked for a pause (Retry-After), honoured up to WithMaxRetryAfter
 }
 
 // item is a batch on its way to the wrapped sink.
@@ -72,7 +71,7 @@ type Sink struct {
 	reg      metric.Registration
 
 	queue    chan item
-	wake     chan struct{} // a batch was spilled
+	wake     chan struct{} // a batch was queued or spilled
 	draining chan struct{} // closed by Shutdown: deliver what is left, then exit
 	hardCtx  context.Context
 	hardStop context.CancelFunc // at Shutdown's deadline: stop writing
@@ -94,9 +93,12 @@ type Sink struct {
 
 	delivered, replayed, spilled, dropped atomic.Int64
 	droppedSpans, droppedEvents, rejected atomic.Int64
-	corrupted, retries                    atomic.Int64
-	shutdownOnce                          sync.Once
-	shutdownErr                           error
+	corrupted, retries, throttled         atomic.Int64
+	// notBefore is when the pause the wrapped sink last asked for ends;
+	// only the worker reads and writes it.
+	notBefore    time.Time
+	shutdownOnce sync.Once
+	shutdownErr  error
 }
 
 // New returns a Sink delivering to next, and starts its worker. With
@@ -228,6 +230,10 @@ func (s *Sink) enqueueLocked(b stagetrace.Batch) bool {
 	case s.queue <- item{b: b, counted: true}:
 		s.accepted++
 		s.idle = false
+		select {
+		case s.wake <- struct{}{}:
+		default: // a wake-up is pending already
+		}
 		return true
 	default:
 		return false
@@ -290,7 +296,10 @@ func (s *Sink) notifyLocked() {
 // spilled, to be replayed by the next Sink on the directory, or without
 // spill dropped and counted. The error says how many batches and spans
 // were not delivered, and why; it also reports the wrapped sink's
-// Shutdown error. Calls after the first return the first call's result.
+// Shutdown error. With nothing queued, spilled or being written, it
+// returns the wrapped sink's Shutdown result even when ctx is done
+// already (waiting up to a second for it then). Calls after the first
+// return the first call's result.
 //
 // If the wrapped sink ignores its context and never returns, Shutdown
 // still returns when ctx is done, leaving the worker blocked in that
@@ -301,8 +310,13 @@ func (s *Sink) Shutdown(ctx context.Context) error {
 }
 
 func (s *Sink) shutdown(ctx context.Context) error {
+	cancelledAtStart := ctx.Err() != nil
 	s.mu.Lock()
 	s.closed = true
+	// Nothing written is waiting, being written or spilled. Known before
+	// ctx is looked at: with ctx done already, a select over ctx and the
+	// worker would pick either at random.
+	idle := s.accepted == s.resolved && (s.store == nil || s.store.empty())
 	s.mu.Unlock()
 	close(s.draining)
 
@@ -310,11 +324,18 @@ func (s *Sink) shutdown(ctx context.Context) error {
 	defer cancel()
 	workerDone := false
 	var cause error
-	select {
-	case <-s.done:
+	if idle {
+		// Write is closed and the worker holds no batch, so it exits as
+		// soon as it sees draining, without calling the wrapped sink.
+		<-s.done
 		workerDone = true
-	case <-drainCtx.Done():
-		cause = drainCtx.Err()
+	} else {
+		select {
+		case <-s.done:
+			workerDone = true
+		case <-drainCtx.Done():
+			cause = drainCtx.Err()
+		}
 	}
 	s.hardStop()
 	if !workerDone {
@@ -372,14 +393,14 @@ func (s *Sink) shutdown(ctx context.Context) error {
 	if closeErr != nil {
 		errs = append(errs, fmt.Errorf("delivery: shutdown: close spill segments: %w", closeErr))
 	}
-	if err := s.shutdownNext(finalCtx); err != nil {
+	if err := s.shutdownNext(finalCtx, cancelledAtStart); err != nil {
 		errs = append(errs, err)
 	}
 	if n := s.warnLoss.heldBack() + s.warnFail.heldBack(); n > 0 {
 		st := s.Stats()
 		s.cfg.logger.Warn("delivery: shut down", "sink", s.name, "held_back", n,
 			"delivered", st.Delivered, "dropped", st.Dropped, "dropped_spans", st.DroppedSpans,
-			"spilled", st.Spilled, "corrupted", st.Corrupted, "retries", st.Retries)
+			"spilled", st.Spilled, "corrupted", st.Corrupted, "retries", st.Retries, "throttled", st.Throttled)
 	}
 	return errors.Join(errs...)
 }
@@ -422,19 +443,36 @@ func (s *Sink) shutdownError(left []item, spilledLeft int, backlog int64, cause,
 	return fmt.Errorf("%s: %w", msg, cause)
 }
 
+// nextShutdownGrace is how long Shutdown, called with a context done
+// already, waits for the wrapped sink's Shutdown, which has that context
+// too: a sink that honours it answers at once, and its answer, not the
+// race between it and the context, is what Shutdown reports.
+const nextShutdownGrace = time.Second
+
 // shutdownNext shuts the wrapped sink down, returning when ctx is done
-// even if that sink does not.
-func (s *Sink) shutdownNext(ctx context.Context) error {
+// even if that sink does not; when ctx was done before Shutdown was
+// called (cancelled), it waits nextShutdownGrace for the sink's answer.
+func (s *Sink) shutdownNext(ctx context.Context, cancelled bool) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.next.Shutdown(ctx) }()
 	var err error
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
+		notFinished := fmt.Errorf("delivery: shutdown of %q not finished: %w", s.name, ctx.Err())
 		select {
 		case err = <-errc:
 		default:
-			return fmt.Errorf("delivery: shutdown of %q not finished: %w", s.name, ctx.Err())
+			if !cancelled {
+				return notFinished
+			}
+			t := time.NewTimer(nextShutdownGrace)
+			defer t.Stop()
+			select {
+			case err = <-errc:
+			case <-t.C:
+				return notFinished
+			}
 		}
 	}
 	if err != nil {
@@ -472,6 +510,7 @@ func (s *Sink) Stats() Stats {
 		Rejected:      s.rejected.Load(),
 		Corrupted:     s.corrupted.Load(),
 		Retries:       s.retries.Load(),
+		Throttled:     s.throttled.Load(),
 	}
 	s.mu.Lock()
 	st.Queued = len(s.queue)

@@ -551,6 +551,47 @@ type failingShutdown struct{ testSink }
 
 func (*failingShutdown) Shutdown(context.Context) error { return errors.New("disk gone") }
 
+// With its context done already and nothing pending, Shutdown reports the
+// wrapped sink's own answer, every time, not a race between that answer
+// and the context; a wrapped sink that never answers is given a second.
+func TestCancelledShutdownWithNothingPending(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 20 {
+		next := &failingShutdown{}
+		s, err := delivery.New(next, quiet(delivery.WithName("db"))...)
+		require.NoError(t, err)
+		require.NoError(t, s.Write(context.Background(), testBatch(0, 2)))
+		flush(t, s)
+		err = s.Shutdown(cancelled)
+		require.Error(t, err)
+		assert.Equal(t, `delivery: shutdown of "db": disk gone`, err.Error())
+	}
+
+	before := goleak.IgnoreCurrent()
+	next := &hungShutdown{release: make(chan struct{})}
+	s, err := delivery.New(next, quiet(delivery.WithName("hung"))...)
+	require.NoError(t, err)
+	start := time.Now()
+	err = s.Shutdown(cancelled)
+	elapsed := time.Since(start)
+	require.Error(t, err)
+	assert.Equal(t, `delivery: shutdown of "hung" not finished: context canceled`, err.Error())
+	assert.GreaterOrEqual(t, elapsed, time.Second, "the wrapped sink is given a second to answer")
+	assert.Less(t, elapsed, 3*time.Second)
+	close(next.release)
+	goleak.VerifyNone(t, before)
+}
+
+// hungShutdown is a sink whose Shutdown waits for release, whatever its
+// context says.
+type hungShutdown struct {
+	testSink
+	release chan struct{}
+}
+
+func (h *hungShutdown) Shutdown(context.Context) error { <-h.release; return nil }
+
 func TestConcurrentWritersLoseNothing(t *testing.T) {
 	dir := t.TempDir()
 	next := memsink.New()

@@ -17,28 +17,30 @@ func (s *Sink) run() {
 		if !ok {
 			return
 		}
-		s.process(&it)
+		s.process(it)
 	}
 }
 
 // take returns the next batch to write, waiting for one; false means the
 // worker is to exit.
-func (s *Sink) take() (item, bool) {
+func (s *Sink) take() (*item, bool) {
 	for {
 		if s.hardCtx.Err() != nil {
-			return item{}, false
+			return nil, false
 		}
-		select {
-		case it := <-s.queue:
+		s.mu.Lock()
+		it, ok := s.receiveLocked()
+		s.mu.Unlock()
+		if ok {
 			return it, true
-		default:
 		}
 		if it, ok := s.takeSpilled(); ok {
-			return it, true
+			return &it, true
 		}
 
 		// Nothing to do: let ForceFlush see that, then wait. Write clears
-		// idle when it adds work, so idle never hides a batch.
+		// idle when it adds work, so idle never hides a batch, and wakes
+		// the worker after it queued or spilled one.
 		s.mu.Lock()
 		nothingLeft := len(s.queue) == 0 && (s.store == nil || s.store.empty())
 		if nothingLeft {
@@ -46,11 +48,7 @@ func (s *Sink) take() (item, bool) {
 			s.notifyLocked()
 		}
 		s.mu.Unlock()
-		var it item
-		got := false
 		select {
-		case it = <-s.queue:
-			got = true
 		case <-s.wake:
 		case <-s.draining:
 			// nothingLeft was read before the select: a Write may have
@@ -61,17 +59,28 @@ func (s *Sink) take() (item, bool) {
 			nothingLeft = len(s.queue) == 0 && (s.store == nil || s.store.empty())
 			s.mu.Unlock()
 			if nothingLeft {
-				return item{}, false
+				return nil, false
 			}
 		case <-s.hardCtx.Done():
-			return item{}, false
+			return nil, false
 		}
 		s.mu.Lock()
 		s.idle = false
 		s.mu.Unlock()
-		if got {
-			return it, true
-		}
+	}
+}
+
+// receiveLocked takes the next batch from memory and makes it current in
+// the same step, so that Shutdown and Stats, which read both under s.mu,
+// never miss a batch the worker holds: Shutdown would otherwise return,
+// having seen it in neither, while the worker drops it.
+func (s *Sink) receiveLocked() (*item, bool) {
+	select {
+	case it := <-s.queue:
+		s.current = &it
+		return &it, true
+	default:
+		return nil, false
 	}
 }
 
@@ -134,6 +143,12 @@ func (s *Sink) process(it *item) {
 		s.mu.Unlock()
 	}()
 
+	// A pause the sink asked for holds back every batch, not only the one
+	// refused; it does not count against this batch's retry time.
+	if backoff.Sleep(s.hardCtx, time.Until(s.notBefore)) != nil {
+		s.abandon(it)
+		return
+	}
 	start := time.Now()
 	bo := backoff.New(s.cfg.backoffInitial, s.cfg.backoffMax)
 	for {
@@ -165,6 +180,13 @@ func (s *Sink) process(it *item) {
 			return
 		}
 		wait := bo.Next()
+		if d := s.retryDelay(err); d > 0 {
+			// The sink asked for a pause (an HTTP Retry-After): retrying
+			// sooner only earns another refusal and adds to its load.
+			s.throttled.Add(1)
+			wait = max(wait, d)
+			s.notBefore = time.Now().Add(wait)
+		}
 		// A spilled batch is already safe: it is retried until the sink
 		// takes it, however long that is.
 		if it.ref == nil && time.Since(start)+wait > s.cfg.maxRetryElapsed {
@@ -185,6 +207,17 @@ func (s *Sink) writeOnce(it *item) error {
 	ctx, cancel := context.WithTimeout(s.hardCtx, s.cfg.writeTimeout)
 	defer cancel()
 	return s.next.Write(ctx, it.b)
+}
+
+// retryDelay returns the pause err asks for before the next write, by a
+// method RetryDelay() time.Duration as httpsink's StatusError has for a
+// Retry-After, capped by WithMaxRetryAfter; zero when it asks for none.
+func (s *Sink) retryDelay(err error) time.Duration {
+	var r interface{ RetryDelay() time.Duration }
+	if !errors.As(err, &r) {
+		return 0
+	}
+	return min(max(r.RetryDelay(), 0), s.cfg.maxRetryAfter)
 }
 
 // permanent reports whether err says that writing the same batch again

@@ -24,22 +24,31 @@ func (m *Monitor) dispatch() {
 			close(it.flushed)
 			continue
 		}
-		if ctx.Err() != nil {
-			continue // past Shutdown's deadline: drop what is left
+		m.dispatchAlert(ctx, it.alert)
+		m.mu.Lock()
+		m.undelivered--
+		m.mu.Unlock()
+	}
+}
+
+// dispatchAlert delivers a to the handlers and forward sinks, unless ctx
+// is done: past Shutdown's deadline what is left is dropped.
+func (m *Monitor) dispatchAlert(ctx context.Context, a alert.Alert) {
+	if ctx.Err() != nil {
+		return
+	}
+	for _, h := range m.cfg.handlers {
+		if err := callHandler(ctx, h, a); err != nil {
+			m.handlerError("monitor: alert handler failed", a, err)
 		}
-		for _, h := range m.cfg.handlers {
-			if err := callHandler(ctx, h, it.alert); err != nil {
-				m.handlerError("monitor: alert handler failed", it.alert, err)
-			}
-		}
-		if len(m.cfg.forward) == 0 {
-			continue
-		}
-		b := stagetrace.Batch{Events: []stagetrace.TraceEvent{it.alert.Event()}}
-		for i, s := range m.cfg.forward {
-			if err := s.Write(ctx, b); err != nil {
-				m.handlerError(fmt.Sprintf("monitor: forward sink %d (%T) failed", i, s), it.alert, err)
-			}
+	}
+	if len(m.cfg.forward) == 0 {
+		return
+	}
+	b := stagetrace.Batch{Events: []stagetrace.TraceEvent{a.Event()}}
+	for i, s := range m.cfg.forward {
+		if err := s.Write(ctx, b); err != nil {
+			m.handlerError(fmt.Sprintf("monitor: forward sink %d (%T) failed", i, s), a, err)
 		}
 	}
 }

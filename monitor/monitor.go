@@ -57,6 +57,7 @@ type Monitor struct {
 	memo memo
 
 	queue        chan dispatchItem
+	undelivered  int // alerts queued and not yet through dispatch, under mu
 	dispatchCtx  context.Context
 	cancel       context.CancelFunc
 	dispatchDone chan struct{}
@@ -728,6 +729,7 @@ func (m *Monitor) deliver(alerts []alert.Alert) {
 		}
 		select {
 		case m.queue <- dispatchItem{alert: a.Clone()}:
+			m.undelivered++
 		default:
 			m.health.DroppedAlerts++
 			m.cfg.logger.Warn("monitor: alert queue full: alert dropped", "alert", a.Name, "state", string(a.State))
@@ -790,8 +792,9 @@ func (m *Monitor) flushSlow(ctx context.Context, done chan struct{}) error {
 // Shutdown stops the ticker, writes the last snapshot, delivers the alerts
 // still queued and stops delivery. When ctx is done first, the handler
 // running is cancelled through its context and the alerts still queued
-// are dropped; Shutdown returns once the handler has returned. Forward
-// sinks are not shut down. Calls after the first return the first call's
+// are dropped; Shutdown returns once the handler has returned. With no
+// alert queued or being handled it returns nil (or the last snapshot's
+// error), even when ctx is done already. Forward sinks are not shut down. Calls after the first return the first call's
 // result.
 func (m *Monitor) Shutdown(ctx context.Context) error {
 	m.shutdownMu.Lock()
@@ -815,8 +818,18 @@ func (m *Monitor) Shutdown(ctx context.Context) error {
 	if m.queue != nil {
 		close(m.queue)
 	}
+	idle := m.undelivered == 0
 	m.mu.Unlock()
-	if m.dispatchDone != nil {
+	switch {
+	case m.dispatchDone == nil:
+	case idle:
+		// No alert waits or is being handled: the dispatcher exits as
+		// soon as it sees the queue closed, whatever ctx says. Decided
+		// before ctx is looked at, since with ctx done already a select
+		// over both would pick either at random.
+		<-m.dispatchDone
+		m.cancel()
+	default:
 		select {
 		case <-m.dispatchDone:
 		case <-ctx.Done():

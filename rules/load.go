@@ -278,6 +278,10 @@ func (l *loader) value(n *yaml.Node, field string) (stagetrace.Value, error) {
 	if n.Kind != yaml.ScalarNode {
 		return stagetrace.Value{}, l.errAt(n, field, "want a string, number or boolean, got %s", yamlnode.TypeName(n))
 	}
+	if yamlnode.OutOfRange(n) {
+		// YAML reads it as a string, but whoever wrote it meant a number.
+		return stagetrace.Value{}, l.errAt(n, field, "%s is a number out of range (quote it for a string)", yamlnode.Quote(n.Value))
+	}
 	switch n.ShortTag() {
 	case "!!str":
 		return stagetrace.StringValue(n.Value), nil

@@ -179,6 +179,13 @@ func TestLoadErrors(t *testing.T) {
 			`rules.yaml:3: prices.models[m].input: price "1.0e-40" is not a decimal number of sensible size`},
 		{"price string", "prices:\n  models:\n    m: {input: \"1\", output: 1}\n",
 			`rules.yaml:3: prices.models[m].input: want a price per million tokens, got a string`},
+		// YAML reads a number too large for a float as a string: say what it is.
+		{"price out of range", "prices:\n  models:\n    m: {input: 1e400, output: 1}\n",
+			`rules.yaml:3: prices.models[m].input: want a price per million tokens, got 1e400, a number out of range`},
+		{"finding value out of range", "rules:\n  - findings:\n      - {name: f, value: 1e400}\n",
+			`rules.yaml:3: rule 1: findings[0].value: 1e400 is a number out of range (quote it for a string)`},
+		{"list element out of range", "rules:\n  - findings:\n      - {name: f, value: [1.5, -1e400]}\n",
+			`rules.yaml:3: rule 1: findings[0].value[1]: -1e400 is a number out of range (quote it for a string)`},
 		{"price missing output", "prices:\n  models:\n    m: {input: 1}\n",
 			`rules.yaml:3: prices.models[m]: give both input and output prices (per million tokens)`},
 		{"price bad glob", "prices:\n  models:\n    'm\\': {input: 1, output: 1}\n",
@@ -240,6 +247,7 @@ rules:
       - {name: fs, value: [0.5, 1.5]}
       - {name: bs, value: [true, false]}
       - {name: q, value: "42"}
+      - {name: qbig, value: "1e400"}
 `
 	set, err := rules.Load(strings.NewReader(in), "r.yaml")
 	require.NoError(t, err)
@@ -247,6 +255,6 @@ rules:
 	assert.Equal(t, map[string]string{
 		"s": "string:text", "i": "int64:42", "f": "float64:0.5", "b": "bool:true",
 		"ss": `string[]:["a","b"]`, "is": "int64[]:[1,2]", "fs": "float64[]:[0.5,1.5]", "bs": "bool[]:[true,false]",
-		"q": "string:42",
+		"q": "string:42", "qbig": "string:1e400",
 	}, attrsMap(r.Findings))
 }

@@ -2,19 +2,18 @@
 
 // Package e2e runs the built collector (bin/otelcol-stagetrace, or the
 // binary named by OTELCOL_STAGETRACE), sends it OTLP over gRPC and HTTP
-// from the OpenTelemetry Go SDK, stops it with SIGTERM and checks what it
-// wrote to JSON Lines and SQLite.
+// from the OpenTelemetry Go SDK, and raw OTLP/HTTP requests built with
+// pdata for what the SDK cannot send, stops it with SIGTERM and checks
+// what it wrote to JSON Lines and SQLite, and what the stagetrace command
+// (STAGETRACE_BIN, else built from this repository) prints of it.
 package e2e
 
 import (
 	"bufio"
 	"context"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -37,27 +36,6 @@ import (
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func waitListening(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("collector not listening on %s", addr)
-}
-
 func provider(exp sdktrace.SpanExporter, session, service string) *sdktrace.TracerProvider {
 	return sdktrace.NewTracerProvider(
 		sdktrace.WithBatcher(exp),
@@ -69,35 +47,11 @@ func provider(exp sdktrace.SpanExporter, session, service string) *sdktrace.Trac
 }
 
 func TestCollectorEndToEnd(t *testing.T) {
-	bin := os.Getenv("OTELCOL_STAGETRACE")
-	if bin == "" {
-		bin = filepath.Join("..", "..", "bin", "otelcol-stagetrace")
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("collector binary %s: %v (build it first: make collector)", bin, err)
-	}
 	dir := t.TempDir()
 	jsonlPath, dbPath := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "out.db")
-	grpcAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	httpAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-
-	cmd := exec.Command(bin,
-		"--config="+filepath.Join("..", "..", "examples", "collector", "config.yaml"),
-		"--set=receivers::otlp::protocols::grpc::endpoint="+grpcAddr,
-		"--set=receivers::otlp::protocols::http::endpoint="+httpAddr,
-	)
-	cmd.Env = append(os.Environ(), "STAGETRACE_JSONL="+jsonlPath, "STAGETRACE_DB="+dbPath)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	require.NoError(t, cmd.Start())
-	exited := false
-	t.Cleanup(func() {
-		if !exited {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	waitListening(t, grpcAddr)
-	waitListening(t, httpAddr)
+	c, addrs := startCollector(t, filepath.Join("..", "..", "examples", "collector", "config.yaml"),
+		[]string{"STAGETRACE_JSONL=" + jsonlPath, "STAGETRACE_DB=" + dbPath}, "grpc", "http")
+	grpcAddr, httpAddr := addrs["grpc"], addrs["http"]
 
 	ctx := context.Background()
 	gexp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(grpcAddr), otlptracegrpc.WithInsecure())
@@ -165,9 +119,7 @@ func TestCollectorEndToEnd(t *testing.T) {
 	// Give the receivers a moment to hand the data on, then stop the
 	// collector: the batch processor and the exporter flush on shutdown.
 	time.Sleep(500 * time.Millisecond)
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	require.NoError(t, cmd.Wait())
-	exited = true
+	c.stop(t)
 
 	// JSONL: 7 spans; stage_start and stage_end on the two spans that open
 	// a stage (pipeline by attribute, chat by the genai preset).

@@ -6,10 +6,7 @@ import (
 	"bufio"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,30 +25,10 @@ import (
 // request of its own, the child before its parent; groupbytrace hands the
 // whole trace on at once, so the child inherits the stage its parent opens.
 func TestCollectorGroupByTrace(t *testing.T) {
-	bin := os.Getenv("OTELCOL_STAGETRACE")
-	if bin == "" {
-		bin = filepath.Join("..", "..", "bin", "otelcol-stagetrace")
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("collector binary %s: %v (build it first: make collector)", bin, err)
-	}
 	jsonlPath := filepath.Join(t.TempDir(), "out.jsonl")
-	httpAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	cmd := exec.Command(bin,
-		"--config="+filepath.Join("testdata", "groupbytrace.yaml"),
-		"--set=receivers::otlp::protocols::http::endpoint="+httpAddr,
-	)
-	cmd.Env = append(os.Environ(), "STAGETRACE_JSONL="+jsonlPath)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	require.NoError(t, cmd.Start())
-	exited := false
-	t.Cleanup(func() {
-		if !exited {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	waitListening(t, httpAddr)
+	c, addrs := startCollector(t, filepath.Join("testdata", "groupbytrace.yaml"),
+		[]string{"STAGETRACE_JSONL=" + jsonlPath}, "http")
+	httpAddr := addrs["http"]
 
 	ctx := context.Background()
 	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(httpAddr), otlptracehttp.WithInsecure())
@@ -71,9 +48,7 @@ func TestCollectorGroupByTrace(t *testing.T) {
 
 	// groupbytrace releases the trace after wait_duration; then stop.
 	time.Sleep(time.Second)
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	require.NoError(t, cmd.Wait())
-	exited = true
+	c.stop(t)
 
 	f, err := os.Open(jsonlPath)
 	require.NoError(t, err)

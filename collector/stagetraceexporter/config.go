@@ -9,9 +9,11 @@ import (
 
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/stagetrace/stagetrace/collector/internal/ruleset"
+	"github.com/stagetrace/stagetrace/internal/yamlnode"
 	"github.com/stagetrace/stagetrace/rules"
 )
 
@@ -82,6 +84,38 @@ type ModelPriceConfig struct {
 	// tokens read from and written to the provider's cache; default Input.
 	CacheRead     *float64 `mapstructure:"cache_read"`
 	CacheCreation *float64 `mapstructure:"cache_creation"`
+}
+
+var _ confmap.Unmarshaler = (*PricesConfig)(nil)
+
+// priceKeys are the keys of a model's prices.
+var priceKeys = []string{"input", "output", "cache_read", "cache_creation"}
+
+// Unmarshal reads the price table from conf. A price given as a string is
+// refused with an error naming the field and the value: YAML reads a
+// number too large for a float (1e400) as a string, which the generic
+// decoder would only call "unconvertible".
+func (p *PricesConfig) Unmarshal(conf *confmap.Conf) error {
+	models, _ := conf.Get("models").(map[string]any)
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(models)) {
+		m, _ := models[name].(map[string]any)
+		for _, key := range priceKeys {
+			s, ok := m[key].(string)
+			if !ok {
+				continue
+			}
+			got := fmt.Sprintf("the string %q", yamlnode.Quote(s))
+			if yamlnode.NumberOutOfRange(s) {
+				got = yamlnode.Quote(s) + ", a number out of range"
+			}
+			errs = append(errs, fmt.Errorf("prices.models[%s].%s: want a price per million tokens, got %s", name, key, got))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return conf.Unmarshal(p)
 }
 
 // rulesPrices returns the table as the rules package takes it, models in

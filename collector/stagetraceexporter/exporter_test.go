@@ -94,6 +94,36 @@ func TestLoadConfig(t *testing.T) {
 	assert.Nil(t, cfg.Prices.Models["gpt-4o-mini-*"].CacheRead)
 }
 
+// A price YAML cannot read as a number (1e400 overflows a float, so YAML
+// calls it a string) gets an error that names the field and says what the
+// value is, rather than "expected type 'float64', got unconvertible type
+// 'string'".
+func TestLoadConfigPriceNotANumber(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "bad_prices.yaml"))
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		want []string
+	}{
+		{"out_of_range", []string{
+			"prices.models[gpt-4.1-*].cache_read: want a price per million tokens, got -1e400, a number out of range",
+			"prices.models[gpt-4o].input: want a price per million tokens, got 1e400, a number out of range",
+		}},
+		{"quoted", []string{`prices.models[gpt-4o].input: want a price per million tokens, got the string "2.5"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := NewFactory().CreateDefaultConfig().(*Config)
+			sub, err := cm.Sub("stagetrace/" + tc.name)
+			require.NoError(t, err)
+			err = sub.Unmarshal(cfg)
+			require.Error(t, err)
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
 func price(f float64) *float64 { return &f }
 
 // The exporter computes costs from its prices key: the collector path

@@ -4,8 +4,11 @@
 package yamlnode
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -96,9 +99,45 @@ func (c *expansion) size(n *yaml.Node, expand bool) int {
 // IsNull reports whether n is a null scalar.
 func IsNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
 
+// NumberOutOfRange reports whether s is written as a number that a
+// float64 cannot hold, such as 1e400 or -1e400.
+func NumberOutOfRange(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return errors.Is(err, strconv.ErrRange)
+}
+
+// OutOfRange reports whether n is an unquoted scalar written as a number
+// that a float64 cannot hold. YAML resolves such a scalar (1e400) as a
+// string, so a loader that wants a number would otherwise call it one.
+func OutOfRange(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Style&(yaml.TaggedStyle|yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 &&
+		n.ShortTag() == "!!str" && NumberOutOfRange(n.Value)
+}
+
+// maxQuoted bounds how much of a scalar an error message repeats.
+const maxQuoted = 40
+
+// Quote returns the text of a scalar as an error message shows it: at
+// most maxQuoted bytes, cut at a rune boundary, with "…" when cut.
+func Quote(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
 // TypeName names the YAML type of n for errors: "a mapping", "a list",
-// "a string", "an integer", "a number", "a boolean", "null".
+// "a string", "an integer", "a number", "a boolean", "null"; an unquoted
+// number out of range is named with its text, "1e400, a number out of
+// range", rather than "a string".
 func TypeName(n *yaml.Node) string {
+	if OutOfRange(n) {
+		return Quote(n.Value) + ", a number out of range"
+	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "a mapping"

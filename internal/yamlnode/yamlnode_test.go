@@ -21,6 +21,26 @@ func TestTypeName(t *testing.T) {
 	assert.False(t, IsNull(doc.Content[0].Content[2]))
 }
 
+// YAML resolves a number too large for a float as a string; only an
+// unquoted, untagged one was meant as a number.
+func TestOutOfRange(t *testing.T) {
+	var doc yaml.Node
+	require.NoError(t, yaml.Unmarshal([]byte(`[1e400, -1e400, "1e400", '1e400', !!str 1e400, 1e-400, 1e308, abc, 99999999999999999999999]`), &doc))
+	var got []bool
+	for _, n := range doc.Content[0].Content {
+		got = append(got, OutOfRange(n))
+	}
+	assert.Equal(t, []bool{true, true, false, false, false, false, false, false, false}, got)
+	assert.Equal(t, "1e400, a number out of range", TypeName(doc.Content[0].Content[0]))
+	assert.Equal(t, "a string", TypeName(doc.Content[0].Content[2]))
+
+	long := "1" + strings.Repeat("0", 400)
+	assert.False(t, NumberOutOfRange(long[:300]), "1e299 fits")
+	assert.True(t, NumberOutOfRange(long))
+	assert.Equal(t, long[:maxQuoted]+"…", Quote(long))
+	assert.Equal(t, "é…", Quote(strings.Repeat("é", 30))[maxQuoted-2:]) // cut at a rune boundary
+}
+
 func TestDeref(t *testing.T) {
 	var doc yaml.Node
 	require.NoError(t, yaml.Unmarshal([]byte("a: &x 5\nb: *x\n"), &doc))

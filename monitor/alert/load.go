@@ -273,6 +273,9 @@ func threshold(s string, durations bool) (float64, error) {
 	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
 		return f, nil
 	}
+	if yamlnode.NumberOutOfRange(s) {
+		return 0, fmt.Errorf("%s is a number out of range", yamlnode.Quote(s))
+	}
 	if durations {
 		if d, err := time.ParseDuration(s); err == nil {
 			return float64(d) / float64(time.Millisecond), nil

@@ -132,6 +132,11 @@ func TestLoadAlertsErrors(t *testing.T) {
 			`rules.yaml:7: alert 2 "b": metric: run_cost is a per-run budget`},
 		{"duration for a rate", head + "  - name: d\n    metric: chat\n    when: error_rate > 2s\n",
 			`rules.yaml:8: alert 2 "d": when: threshold: "2s" is not a number`},
+		// YAML reads a number too large for a float as a string: say what it is.
+		{"clear out of range", head + "  - name: c\n    metric: chat\n    when: p95 > 1\n    clear: 1e400\n",
+			`rules.yaml:9: alert 2 "c": clear: want a number, got 1e400, a number out of range`},
+		{"threshold out of range", head + "  - name: t\n    metric: chat\n    when: p95 > 1e400\n",
+			`rules.yaml:8: alert 2 "t": when: threshold: 1e400 is a number out of range`},
 		{"duplicate name", head + "  - name: ok\n    metric: chat\n    when: p95 > 1\n",
 			`rules.yaml:6: alert 2 "ok": name: also the name of alert 1`},
 		{"not a list", "alerts: {name: x}\n", `rules.yaml:1: alerts: want a list, got a mapping`},

@@ -21,7 +21,8 @@
 // [*StatusError] whose Permanent method says so. Redirects are not
 // followed. The retry loop ends as soon as the Write context is done, and
 // gives up early when the next wait would pass the context's deadline or
-// the retry limit.
+// the retry limit; the error's RetryDelay then tells the delivery package
+// in front how long the server asked it to wait.
 //
 // Write blocks for the whole retry schedule; put the sink behind the
 // delivery package so that a slow or failing endpoint never holds up the

@@ -51,6 +51,13 @@ func (e *StatusError) Error() string {
 // not retry a batch whose error says so.
 func (e *StatusError) Permanent() bool { return !retryableStatus(e.StatusCode) }
 
+// RetryDelay returns the wait the server asked for before the next
+// attempt (RetryAfter), zero when it gave none. Sinks in front of this one,
+// such as the delivery package, wait at least that long before they write
+// again, also when this sink gave up at once because the wait was past its
+// own retry limit.
+func (e *StatusError) RetryDelay() time.Duration { return e.RetryAfter }
+
 // retryableStatus says which statuses are worth another attempt: the
 // server was overloaded, timed out or failed, rather than refusing the
 // request itself.

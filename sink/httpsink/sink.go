@@ -188,8 +188,9 @@ func (s *Sink) Write(ctx context.Context, b stagetrace.Batch) error {
 
 // Shutdown stops accepting writes, waits for those in flight until ctx is
 // done, then cancels any still running, and closes idle connections. It
-// returns an error, wrapping ctx's, when it had to cancel writes. Calling
-// it again returns nil once the writes in flight have ended.
+// returns an error, wrapping ctx's, when it had to cancel writes, and nil
+// when none was in flight, even with ctx done already. Calling it again
+// returns nil once the writes in flight have ended.
 func (s *Sink) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if !s.closed {
@@ -203,11 +204,19 @@ func (s *Sink) Shutdown(ctx context.Context) error {
 	var err error
 	select {
 	case <-s.idle:
-	case <-ctx.Done():
-		s.mu.Lock()
-		n := s.inflight
-		s.mu.Unlock()
-		err = fmt.Errorf("httpsink: shutdown: %d writes to %s cancelled: %w", n, s.display, ctx.Err())
+		// Nothing in flight. Looked at first: with ctx done already, one
+		// select over both would pick either at random.
+	default:
+		select {
+		case <-s.idle:
+		case <-ctx.Done():
+			s.mu.Lock()
+			n := s.inflight
+			s.mu.Unlock()
+			if n > 0 {
+				err = fmt.Errorf("httpsink: shutdown: %d writes to %s cancelled: %w", n, s.display, ctx.Err())
+			}
+		}
 	}
 	s.stop()
 	s.transport.CloseIdleConnections()

@@ -236,6 +236,7 @@ func TestRetryAfterPastTheLimitFailsAtOnce(t *testing.T) {
 	var se *httpsink.StatusError
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, 120*time.Second, se.RetryAfter)
+	assert.Equal(t, 120*time.Second, se.RetryDelay(), "what delivery waits before it writes again")
 	assert.Equal(t, 1, srv.count())
 }
 

@@ -32,10 +32,11 @@
 //     their context is done already. A Write with a done context either
 //     accepts its batch (returns nil, and the batch is delivered as any
 //     other) or refuses it (returns an error matching the context's, and
-//     delivers none of it), as [Harness.RefusesDoneContext] says. A Shutdown with a done context may report what
-//     it could not finish, but loses nothing that Write and ForceFlush
-//     confirmed before it, and when it returns nil it has lost nothing at
-//     all.
+//     delivers none of it), as [Harness.RefusesDoneContext] says. A
+//     Shutdown with a done context may report what it could not finish,
+//     but loses nothing that Write and ForceFlush confirmed before it, and
+//     when it returns nil it has lost nothing at all. With nothing pending
+//     (never written to, or every write confirmed) it returns nil.
 //   - Deadlines: Shutdown returns by its context's deadline, with a little
 //     slack, even when its destination has stopped answering; it then
 //     returns an error saying what it gave up on.
@@ -134,6 +135,8 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"WriteAfterShutdown", (*suite).writeAfterShutdown},
 		{"CancelledWrite", (*suite).cancelledWrite},
 		{"CancelledShutdown", (*suite).cancelledShutdown},
+		{"CancelledShutdownUnused", (*suite).cancelledShutdownUnused},
+		{"CancelledShutdownIdle", (*suite).cancelledShutdownIdle},
 		{"ConcurrentWriters", (*suite).concurrentWriters},
 		{"LargeValue", (*suite).largeValue},
 		{"ShutdownDeadline", (*suite).shutdownDeadline},
@@ -312,6 +315,33 @@ func (s *suite) cancelledShutdown(t *testing.T) {
 	}
 	t.Logf("Shutdown with a cancelled context: %v", first)
 	s.delivered(t, []stagetrace.Batch{confirmed}, []stagetrace.Batch{pending})
+}
+
+// cancelledShutdownUnused: a Shutdown with a done context of a sink that
+// was never written to returns nil: there is nothing it could fail to
+// finish.
+func (s *suite) cancelledShutdownUnused(t *testing.T) {
+	err := promptCall(t, "Shutdown with a cancelled context", func() error { return s.h.Sink.Shutdown(cancelled()) })
+	assert.NoError(t, err, "Shutdown with a done context and nothing pending")
+	s.assertClosed(t, s.gen.batch(1, 1))
+	s.delivered(t, nil, nil)
+}
+
+// cancelledShutdownIdle: a Shutdown with a done context after every
+// batch written was confirmed returns nil, and everything is delivered.
+// Whether anything is pending is known before the context is looked at,
+// so the answer must not depend on which of two ready channels a select
+// happens to pick.
+func (s *suite) cancelledShutdownIdle(t *testing.T) {
+	confirmed := []stagetrace.Batch{s.gen.batch(2, 2), s.gen.batch(1, 1)}
+	for _, b := range confirmed {
+		s.write(t, b)
+	}
+	s.flush(t)
+	err := promptCall(t, "Shutdown with a cancelled context", func() error { return s.h.Sink.Shutdown(cancelled()) })
+	assert.NoError(t, err, "Shutdown with a done context and nothing pending")
+	s.assertClosed(t, s.gen.batch(1, 1))
+	s.delivered(t, confirmed, nil)
 }
 
 // concurrentWriters: batches written from many goroutines, with flushes

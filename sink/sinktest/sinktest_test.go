@@ -38,6 +38,7 @@ func TestSuite(t *testing.T) {
 		"shutdown fails again": "second Shutdown after one that succeeded",
 		"leaks a goroutine":    "found unexpected goroutines",
 		"honours no deadline":  "Shutdown returns before its deadline",
+		"fails when cancelled": "Shutdown with a done context and nothing pending",
 	} {
 		t.Run(defect, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestSuite$", "-test.count=1")
@@ -109,6 +110,9 @@ func (f *fake) Shutdown(ctx context.Context) error {
 	}
 	if f.defect != "leaks a goroutine" {
 		close(f.stop)
+	}
+	if f.defect == "fails when cancelled" {
+		return ctx.Err()
 	}
 	return nil
 }
