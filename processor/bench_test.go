@@ -50,10 +50,11 @@ func BenchmarkSpanStartEnd(b *testing.B) {
 		{"noop", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{noopProcessor{}} }},
 		{"naive", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{naiveProcessor{}} }},
 		{"processor", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New()} }},
+		{"sampler", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New()} }},
 		{"wrapping", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{NewWrapping(noopProcessor{})} }},
 	}
 	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) { benchSpans(b, c.sps()...) })
+		b.Run(c.name, func(b *testing.B) { benchSpans(b, c.name == "sampler", c.sps()...) })
 	}
 }
 
@@ -72,12 +73,18 @@ func BenchmarkSpanWithReader(b *testing.B) {
 		{"wrapping", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{NewWrapping(readingProcessor{})} }},
 	}
 	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) { benchSpans(b, c.sps()...) })
+		b.Run(c.name, func(b *testing.B) { benchSpans(b, false, c.sps()...) })
 	}
 }
 
-func benchSpans(b *testing.B, sps ...sdktrace.SpanProcessor) {
-	opts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(sdktrace.AlwaysSample())}
+// benchSpans measures spans under sps. With sampled, the first of sps is
+// a Processor that places spans through its Sampler.
+func benchSpans(b *testing.B, sampled bool, sps ...sdktrace.SpanProcessor) {
+	var smp sdktrace.Sampler = sdktrace.AlwaysSample()
+	if sampled {
+		smp = sps[0].(*Processor).Sampler(smp)
+	}
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(smp)}
 	for _, sp := range sps {
 		opts = append(opts, sdktrace.WithSpanProcessor(sp))
 	}

@@ -25,7 +25,11 @@ type Processor struct {
 	// pending holds, in wrapping mode, the values each live span gets
 	// when it ends.
 	pending *pendingTable
-	shut    atomic.Bool
+	// sampling is set once the sampler of Sampler has run: it places
+	// spans, except those it records in deferred for OnStart.
+	sampling atomic.Bool
+	deferred deferredSpans
+	shut     atomic.Bool
 }
 
 var _ sdktrace.SpanProcessor = (*Processor)(nil)
@@ -56,12 +60,16 @@ func (p *Processor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 	if p.shut.Load() {
 		return
 	}
-	in := inputsOf(parent)
 	if p.next != nil {
-		p.startWrapped(in, s)
+		p.startWrapped(inputsOf(parent), s)
 		p.next.OnStart(parent, s)
 		return
 	}
+	if p.sampling.Load() && !p.takeDeferred(s) {
+		// The sampler placed s, as it starts, from its start options.
+		return
+	}
+	in := inputsOf(parent)
 	withRules := p.cfg.rules.NeedsStart()
 	if !withRules && !p.mayResolve(in) {
 		// Reading the attributes of s makes the SDK copy them on the next
@@ -236,7 +244,16 @@ func (r resolution) deferrable() bool {
 // the run id function.
 func (p *Processor) resolve(in inputs, s sdktrace.ReadOnlySpan, start []attribute.KeyValue) resolution {
 	_, _, hasRun, hasStage := runStage(start)
-	var r resolution
+	r, _ := p.resolveFor(in, s.Parent(), hasRun, hasStage, s)
+	return r
+}
+
+// resolveFor is resolve for a span whose own attributes hold run.id when
+// hasRun and run.stage when hasStage, and whose parent is parent. s is
+// handed to the run id function; when s is nil (a sampler decides before
+// the span exists) and the function would be called, resolveFor returns
+// needFunc and a resolution without the run.
+func (p *Processor) resolveFor(in inputs, parent trace.SpanContext, hasRun, hasStage bool, s sdktrace.ReadOnlySpan) (r resolution, needFunc bool) {
 	if !hasRun && in.run != "" {
 		r.run, r.runFrom = in.run, fromContext
 	}
@@ -245,10 +262,10 @@ func (p *Processor) resolve(in inputs, s sdktrace.ReadOnlySpan, start []attribut
 	}
 	needRun, needStage := !hasRun && r.run == "", !hasStage && r.stage == ""
 	if !needRun && !needStage {
-		return r
+		return r, false
 	}
 
-	pv, runFrom, stageFrom := p.parentValues(in.ctx, s)
+	pv, runFrom, stageFrom := p.parentValues(in.ctx, parent)
 	if needRun && pv.run != "" {
 		r.run, r.runFrom, needRun = pv.run, runFrom, false
 	}
@@ -270,6 +287,9 @@ func (p *Processor) resolve(in inputs, s sdktrace.ReadOnlySpan, start []attribut
 	}
 
 	if needRun && p.cfg.runIDFunc != nil {
+		if s == nil {
+			return r, true
+		}
 		if v := p.cfg.runIDFunc(in.ctx, s); v != "" {
 			r.run, r.runFrom, needRun = v, fromFunc, false
 		}
@@ -277,21 +297,22 @@ func (p *Processor) resolve(in inputs, s sdktrace.ReadOnlySpan, start []attribut
 	if needRun && p.cfg.defaultRunID != "" {
 		r.run, r.runFrom = p.cfg.defaultRunID, fromDefault
 	}
-	return r
+	return r, false
 }
 
 // parentValues returns the run id and stage of the in-process parent span
-// of s, and where each was found: the parent's attributes, or in wrapping
-// mode the values the live parent gets at its end.
-func (p *Processor) parentValues(ctx context.Context, s sdktrace.ReadOnlySpan) (v values, runFrom, stageFrom source) {
+// of a span whose parent is par, and where each was found: the parent's
+// attributes, or in wrapping mode the values the live parent gets at its
+// end.
+func (p *Processor) parentValues(ctx context.Context, par trace.SpanContext) (v values, runFrom, stageFrom source) {
 	ps, ok := trace.SpanFromContext(ctx).(sdktrace.ReadOnlySpan)
 	if !ok {
 		// No span, a remote one or one of another SDK: nothing to read.
 		return v, fromNone, fromNone
 	}
 	psc := ps.SpanContext()
-	// With trace.WithNewRoot the span in ctx is not the parent of s.
-	if par := s.Parent(); par.SpanID() != psc.SpanID() || par.TraceID() != psc.TraceID() {
+	// With trace.WithNewRoot the span in ctx is not the parent.
+	if par.SpanID() != psc.SpanID() || par.TraceID() != psc.TraceID() {
 		return v, fromNone, fromNone
 	}
 	run, stage, hasRun, hasStage := runStage(ps.Attributes())
