@@ -96,7 +96,7 @@ func (e *Exporter) Map(spans []sdktrace.ReadOnlySpan) stagetrace.Batch {
 	var res *stagetrace.Resource
 	// One view serves the whole batch: a fresh SDKSpan per span would be
 	// boxed into the SpanView interface, an allocation per span.
-	view := &mapping.SDKSpan{}
+	view := &mapping.SDKSpan{Slab: new(otelconv.Slab)}
 	for _, s := range spans {
 		if r := s.Resource(); r != lastRes || res == nil {
 			lastRes, res = r, e.resource(r)

@@ -3,12 +3,14 @@ package processor
 import (
 	"context"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/rules"
 )
 
 // noopProcessor is the baseline: a processor that does nothing.
@@ -123,5 +125,115 @@ func benchSpans(b *testing.B, sampled bool, sps ...sdktrace.SpanProcessor) {
 	// the CPU: it compares variants better on a busy machine.
 	if cpu1, ok := processCPUTime(); cpuOK && ok {
 		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// overheadVariant is one processor set-up of BenchmarkOverhead.
+type overheadVariant struct {
+	name    string
+	sampled bool // place spans through the first processor's Sampler
+	sps     func() []sdktrace.SpanProcessor
+}
+
+// BenchmarkOverhead is the paired form of BenchmarkSpanStartEnd and
+// BenchmarkSpanStartEndRules: every variant runs in turn, a chunk of spans
+// each, within one benchmark, so that a change in the machine's load
+// falls on all of them alike. It reports each variant's cost per span
+// (wall and process CPU time) and its ratio to the no-op processor over
+// the same rounds: "<variant>/noop" (wall) and "<variant>/noop-cpu". One
+// op is one round of every variant.
+func BenchmarkOverhead(b *testing.B) {
+	set, err := rules.Compile(rules.Config{Presets: []string{rules.PresetGenAI}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	noop := func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{noopProcessor{}} }
+	b.Run("plain", func(b *testing.B) {
+		benchOverhead(b, benchAttrs, []overheadVariant{
+			{name: "noop", sps: noop},
+			{name: "naive", sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{naiveProcessor{}} }},
+			{name: "processor", sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New()} }},
+			{name: "sampler", sampled: true, sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New()} }},
+			{name: "wrapping", sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{NewWrapping(noopProcessor{})} }},
+		})
+	})
+	genai := append(append([]attribute.KeyValue{}, benchAttrs[:7]...), attributes.GenAIOperationName.String("chat"))
+	b.Run("genai", func(b *testing.B) {
+		benchOverhead(b, genai, []overheadVariant{
+			{name: "noop", sps: noop},
+			{name: "rules", sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New(WithRules(set))} }},
+			{name: "sampler+rules", sampled: true, sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New(WithRules(set))} }},
+			{name: "wrapping+rules", sps: func() []sdktrace.SpanProcessor {
+				return []sdktrace.SpanProcessor{NewWrapping(noopProcessor{}, WithRules(set))}
+			}},
+		})
+	})
+}
+
+// benchAttrs are the 8 start attributes of the benchmarks' spans.
+var benchAttrs = []attribute.KeyValue{
+	attribute.String("http.method", "GET"),
+	attribute.String("url.path", "/v1/search"),
+	attribute.Int("http.status_code", 200),
+	attribute.Int64("gen_ai.usage.input_tokens", 1234),
+	attribute.Float64("score", 0.87),
+	attribute.Bool("cache.hit", false),
+	attribute.StringSlice("tags", []string{"a", "b"}),
+	attribute.String("gen_ai.request.model", "m-1"),
+}
+
+func benchOverhead(b *testing.B, attrs []attribute.KeyValue, variants []overheadVariant) {
+	const chunk = 100
+	type runner struct {
+		tr        trace.Tracer
+		ctx       context.Context
+		wall, cpu time.Duration
+	}
+	start := trace.WithAttributes(attrs...)
+	event := trace.WithAttributes(attribute.String("doc.id", "d-42"), attribute.Int("rank", 3))
+	rs := make([]*runner, len(variants))
+	for i, v := range variants {
+		sps := v.sps()
+		var smp sdktrace.Sampler = sdktrace.AlwaysSample()
+		if v.sampled {
+			smp = sps[0].(*Processor).Sampler(smp)
+		}
+		opts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(smp)}
+		for _, sp := range sps {
+			opts = append(opts, sdktrace.WithSpanProcessor(sp))
+		}
+		tp := sdktrace.NewTracerProvider(opts...)
+		b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+		tr := tp.Tracer("bench")
+		ctx := attributes.ContextWithRun(context.Background(), "run-0001")
+		ctx = attributes.ContextWithStage(ctx, "retrieve")
+		ctx, parent := tr.Start(ctx, "parent")
+		b.Cleanup(func() { parent.End() })
+		rs[i] = &runner{tr: tr, ctx: ctx}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, r := range rs {
+			c0, _ := processCPUTime()
+			t0 := time.Now()
+			for range chunk {
+				_, s := r.tr.Start(r.ctx, "child", start)
+				s.AddEvent("retrieved", event)
+				s.End()
+			}
+			r.wall += time.Since(t0)
+			c1, _ := processCPUTime()
+			r.cpu += c1 - c0
+		}
+	}
+	spans := float64(b.N * chunk)
+	for i, v := range variants {
+		b.ReportMetric(float64(rs[i].wall)/spans, "ns/span-"+v.name)
+		if i > 0 {
+			b.ReportMetric(float64(rs[i].wall)/float64(rs[0].wall), v.name+"/"+variants[0].name)
+			if rs[0].cpu > 0 {
+				b.ReportMetric(float64(rs[i].cpu)/float64(rs[0].cpu), v.name+"/"+variants[0].name+"-cpu")
+			}
+		}
 	}
 }
