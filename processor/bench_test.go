@@ -3,13 +3,13 @@ package processor
 import (
 	"context"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/internal/benchpair"
 	"github.com/stagetrace/stagetrace/rules"
 )
 
@@ -139,9 +139,10 @@ type overheadVariant struct {
 // BenchmarkSpanStartEndRules: every variant runs in turn, a chunk of spans
 // each, within one benchmark, so that a change in the machine's load
 // falls on all of them alike. It reports each variant's cost per span
-// (wall and process CPU time) and its ratio to the no-op processor over
-// the same rounds: "<variant>/noop" (wall) and "<variant>/noop-cpu". One
-// op is one round of every variant.
+// and the median over rounds of its ratio to the no-op processor:
+// "<variant>/noop" by wall time, "<variant>/noop-cpu" by process CPU time
+// (see internal/benchpair). One op is one round: 100 spans of each
+// variant.
 func BenchmarkOverhead(b *testing.B) {
 	set, err := rules.Compile(rules.Config{Presets: []string{rules.PresetGenAI}})
 	if err != nil {
@@ -185,13 +186,13 @@ var benchAttrs = []attribute.KeyValue{
 func benchOverhead(b *testing.B, attrs []attribute.KeyValue, variants []overheadVariant) {
 	const chunk = 100
 	type runner struct {
-		tr        trace.Tracer
-		ctx       context.Context
-		wall, cpu time.Duration
+		tr  trace.Tracer
+		ctx context.Context
 	}
 	start := trace.WithAttributes(attrs...)
 	event := trace.WithAttributes(attribute.String("doc.id", "d-42"), attribute.Int("rank", 3))
-	rs := make([]*runner, len(variants))
+	rs := make([]runner, len(variants))
+	names, units := make([]string, len(variants)), make([]int, len(variants))
 	for i, v := range variants {
 		sps := v.sps()
 		var smp sdktrace.Sampler = sdktrace.AlwaysSample()
@@ -209,31 +210,21 @@ func benchOverhead(b *testing.B, attrs []attribute.KeyValue, variants []overhead
 		ctx = attributes.ContextWithStage(ctx, "retrieve")
 		ctx, parent := tr.Start(ctx, "parent")
 		b.Cleanup(func() { parent.End() })
-		rs[i] = &runner{tr: tr, ctx: ctx}
+		rs[i] = runner{tr: tr, ctx: ctx}
+		names[i], units[i] = v.name, chunk
 	}
+	rounds := benchpair.New(names, units)
 	b.ReportAllocs()
 	for b.Loop() {
-		for _, r := range rs {
-			c0, _ := processCPUTime()
-			t0 := time.Now()
-			for range chunk {
-				_, s := r.tr.Start(r.ctx, "child", start)
-				s.AddEvent("retrieved", event)
-				s.End()
-			}
-			r.wall += time.Since(t0)
-			c1, _ := processCPUTime()
-			r.cpu += c1 - c0
+		for i, r := range rs {
+			rounds.Time(i, func() {
+				for range chunk {
+					_, s := r.tr.Start(r.ctx, "child", start)
+					s.AddEvent("retrieved", event)
+					s.End()
+				}
+			})
 		}
 	}
-	spans := float64(b.N * chunk)
-	for i, v := range variants {
-		b.ReportMetric(float64(rs[i].wall)/spans, "ns/span-"+v.name)
-		if i > 0 {
-			b.ReportMetric(float64(rs[i].wall)/float64(rs[0].wall), v.name+"/"+variants[0].name)
-			if rs[0].cpu > 0 {
-				b.ReportMetric(float64(rs[i].cpu)/float64(rs[0].cpu), v.name+"/"+variants[0].name+"-cpu")
-			}
-		}
-	}
+	rounds.Report(b, "span", 0)
 }

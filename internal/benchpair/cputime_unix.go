@@ -1,6 +1,6 @@
 //go:build unix
 
-package integration
+package benchpair
 
 import (
 	"syscall"
@@ -8,7 +8,8 @@ import (
 )
 
 // processCPUTime returns the CPU time the process has used so far, in
-// user and system mode, on all threads.
+// user and system mode, on all threads: unlike wall time, it does not grow
+// while other processes hold the CPU.
 func processCPUTime() (time.Duration, bool) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
