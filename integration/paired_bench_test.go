@@ -41,8 +41,8 @@ func runPaired(b *testing.B, names []string, exps []sdktrace.SpanExporter, batch
 	allocs := make([]uint64, len(exps))
 	round := 0
 	for b.Loop() {
-		for i, exp := range exps {
-			spans := batches[i][round%len(batches[i])]
+		for _, i := range benchpair.Order(len(exps), round) {
+			exp, spans := exps[i], batches[i][round%len(batches[i])]
 			a0 := heapAllocs()
 			rounds.Time(i, func() {
 				if err := exp.ExportSpans(ctx, spans); err != nil {

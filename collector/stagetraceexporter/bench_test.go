@@ -116,38 +116,36 @@ func BenchmarkExportPaired(b *testing.B) {
 		exp, err := exporter.New(exporter.WithSinks(s))
 		require.NoError(b, err)
 		b.Cleanup(func() { require.NoError(b, exp.Shutdown(ctx)) })
-		rounds := benchpair.New([]string{"sdk", "collector"}, []int{512, 512})
-		for b.Loop() {
-			rounds.Time(0, func() {
-				if err := exp.ExportSpans(ctx, sdkSpans); err != nil {
-					b.Fatal(err)
-				}
-			})
-			rounds.Time(1, func() {
-				if err := w.write(ctx, td); err != nil {
-					b.Fatal(err)
-				}
-			})
-		}
-		rounds.Report(b, "span", 0)
+		runPaired(b, []string{"sdk", "collector"}, []int{512, 512}, []func() error{
+			func() error { return exp.ExportSpans(ctx, sdkSpans) },
+			func() error { return w.write(ctx, td) },
+		})
 	})
 	b.Run("growth", func(b *testing.B) {
 		_, large := benchSpansN(b, 5120)
 		_, small := benchSpans(b)
 		ws, wl := newWriterTo(b), newWriterTo(b)
-		rounds := benchpair.New([]string{"512", "5120"}, []int{512, 5120})
-		for b.Loop() {
-			rounds.Time(0, func() {
-				if err := ws.write(ctx, small); err != nil {
-					b.Fatal(err)
-				}
-			})
-			rounds.Time(1, func() {
-				if err := wl.write(ctx, large); err != nil {
+		runPaired(b, []string{"512", "5120"}, []int{512, 5120}, []func() error{
+			func() error { return ws.write(ctx, small) },
+			func() error { return wl.write(ctx, large) },
+		})
+	})
+}
+
+// runPaired runs each side once per round, in the order of
+// benchpair.Order, and reports the paired figures; side 0 is the base.
+func runPaired(b *testing.B, names []string, units []int, sides []func() error) {
+	rounds := benchpair.New(names, units)
+	round := 0
+	for b.Loop() {
+		for _, i := range benchpair.Order(len(sides), round) {
+			rounds.Time(i, func() {
+				if err := sides[i](); err != nil {
 					b.Fatal(err)
 				}
 			})
 		}
-		rounds.Report(b, "span", 0)
-	})
+		round++
+	}
+	rounds.Report(b, "span", 0)
 }

@@ -132,14 +132,16 @@ func BenchmarkProcessorPaired(b *testing.B) {
 	// Each side works on a fresh copy of its batch; the copy is not timed.
 	run := func(b *testing.B, names []string, units []int, srcs []ptrace.Traces, fns []func(ptrace.Traces)) *benchpair.Rounds {
 		rounds := benchpair.New(names, units)
+		round := 0
 		for b.Loop() {
-			for i := range names {
+			for _, i := range benchpair.Order(len(names), round) {
 				b.StopTimer()
 				td := ptrace.NewTraces()
 				srcs[i].CopyTo(td)
 				b.StartTimer()
 				rounds.Time(i, func() { fns[i](td) })
 			}
+			round++
 		}
 		rounds.Report(b, "span", 0)
 		return rounds

@@ -28,6 +28,21 @@ func New(names []string, units []int) *Rounds {
 	}
 }
 
+// Order returns the order in which to run n sides in round r: forwards in
+// even rounds, backwards in odd ones, so that what one side leaves behind
+// (garbage to collect, a cold cache) falls on each of its neighbours alike.
+func Order(n, r int) []int {
+	o := make([]int, n)
+	for k := range o {
+		if r%2 == 0 {
+			o[k] = k
+		} else {
+			o[k] = n - 1 - k
+		}
+	}
+	return o
+}
+
 // Time runs f as one run of side i and records its wall and process CPU
 // time.
 func (r *Rounds) Time(i int, f func()) {

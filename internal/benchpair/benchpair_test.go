@@ -29,3 +29,9 @@ func TestTimeRecordsEachRun(t *testing.T) {
 	assert.Len(t, r.wall[1], 3)
 	assert.Greater(t, r.Ratio(1, 0, false), 1.0)
 }
+
+func TestOrderAlternates(t *testing.T) {
+	assert.Equal(t, []int{0, 1, 2}, Order(3, 0))
+	assert.Equal(t, []int{2, 1, 0}, Order(3, 1))
+	assert.Equal(t, []int{0, 1, 2}, Order(3, 2))
+}
