@@ -2,10 +2,13 @@
 // round, and reports their paired ratios: on a shared machine whose load
 // changes by the second, the ratio of two variants measured in the same
 // round is steady where their separate times are not. The median of the
-// per-round ratios ignores the rounds a burst of load fell on.
+// per-round ratios ignores the rounds a burst of load fell on. A side's run
+// in a round should last some milliseconds, so that it includes its share
+// of garbage collection.
 package benchpair
 
 import (
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -28,19 +31,13 @@ func New(names []string, units []int) *Rounds {
 	}
 }
 
-// Order returns the order in which to run n sides in round r: forwards in
-// even rounds, backwards in odd ones, so that what one side leaves behind
-// (garbage to collect, a cold cache) falls on each of its neighbours alike.
+// Order returns the order in which to run n sides in round r: a
+// permutation drawn afresh for each round (the same for the same r), so
+// that what one side leaves behind (garbage to collect, a cold cache)
+// falls on every other side alike rather than on a fixed neighbour.
 func Order(n, r int) []int {
-	o := make([]int, n)
-	for k := range o {
-		if r%2 == 0 {
-			o[k] = k
-		} else {
-			o[k] = n - 1 - k
-		}
-	}
-	return o
+	rng := rand.New(rand.NewPCG(uint64(r), 0x5eed))
+	return rng.Perm(n)
 }
 
 // Time runs f as one run of side i and records its wall and process CPU

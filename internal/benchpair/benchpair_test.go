@@ -30,8 +30,13 @@ func TestTimeRecordsEachRun(t *testing.T) {
 	assert.Greater(t, r.Ratio(1, 0, false), 1.0)
 }
 
-func TestOrderAlternates(t *testing.T) {
-	assert.Equal(t, []int{0, 1, 2}, Order(3, 0))
-	assert.Equal(t, []int{2, 1, 0}, Order(3, 1))
-	assert.Equal(t, []int{0, 1, 2}, Order(3, 2))
+func TestOrderIsAPermutationPerRound(t *testing.T) {
+	firsts := map[int]bool{}
+	for r := range 50 {
+		o := Order(4, r)
+		assert.ElementsMatch(t, []int{0, 1, 2, 3}, o)
+		assert.Equal(t, o, Order(4, r), "the same round, the same order")
+		firsts[o[0]] = true
+	}
+	assert.Len(t, firsts, 4, "every side comes first in some round")
 }
