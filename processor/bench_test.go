@@ -141,7 +141,7 @@ type overheadVariant struct {
 // falls on all of them alike. It reports each variant's cost per span
 // and the median over rounds of its ratio to the no-op processor:
 // "<variant>/noop" by wall time, "<variant>/noop-cpu" by process CPU time
-// (see internal/benchpair). One op is one round: 5,000 spans of each
+// (see internal/benchpair). One op is one round: 2,000 spans of each
 // variant.
 func BenchmarkOverhead(b *testing.B) {
 	set, err := rules.Compile(rules.Config{Presets: []string{rules.PresetGenAI}})
@@ -184,9 +184,9 @@ var benchAttrs = []attribute.KeyValue{
 }
 
 func benchOverhead(b *testing.B, attrs []attribute.KeyValue, variants []overheadVariant) {
-	// Each side's run in a round lasts ~10 ms, long enough to include its
-	// share of garbage collection.
-	const chunk = 5000
+	// Each side's run in a round lasts some milliseconds, long enough to
+	// include its share of garbage collection.
+	const chunk = 2000
 	type runner struct {
 		tr  trace.Tracer
 		ctx context.Context
