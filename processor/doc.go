@@ -87,8 +87,9 @@
 // sets those before the start attributes, so the span's own values still
 // win, and nothing is read or copied. The rules of resolution are the same;
 // the few spans a sampler cannot place (one started with an empty run.id
-// or run.stage, one only WithRunIDFunc can place) are left to OnStart,
-// which then works as without the sampler.
+// or run.stage) are left to OnStart, which then works as without the
+// sampler. With WithRunIDFunc, or rules that read the instrumentation
+// scope, the sampler is not used.
 //
 // NewWrapping returns a processor that stands in front of another one,
 // typically a BatchSpanProcessor, and hands it each ended span wrapped so

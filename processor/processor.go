@@ -128,6 +128,7 @@ func (p *Processor) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	if p.next == nil {
+		p.deferred.clear()
 		return nil
 	}
 	p.pending.clear()
@@ -244,16 +245,15 @@ func (r resolution) deferrable() bool {
 // the run id function.
 func (p *Processor) resolve(in inputs, s sdktrace.ReadOnlySpan, start []attribute.KeyValue) resolution {
 	_, _, hasRun, hasStage := runStage(start)
-	r, _ := p.resolveFor(in, s.Parent(), hasRun, hasStage, s)
-	return r
+	return p.resolveFor(in, s.Parent(), hasRun, hasStage, s)
 }
 
 // resolveFor is resolve for a span whose own attributes hold run.id when
 // hasRun and run.stage when hasStage, and whose parent is parent. s is
-// handed to the run id function; when s is nil (a sampler decides before
-// the span exists) and the function would be called, resolveFor returns
-// needFunc and a resolution without the run.
-func (p *Processor) resolveFor(in inputs, parent trace.SpanContext, hasRun, hasStage bool, s sdktrace.ReadOnlySpan) (r resolution, needFunc bool) {
+// handed to the run id function; it is nil when a sampler decides, before
+// the span exists, and the Sampler is not used with a run id function.
+func (p *Processor) resolveFor(in inputs, parent trace.SpanContext, hasRun, hasStage bool, s sdktrace.ReadOnlySpan) resolution {
+	var r resolution
 	if !hasRun && in.run != "" {
 		r.run, r.runFrom = in.run, fromContext
 	}
@@ -262,7 +262,7 @@ func (p *Processor) resolveFor(in inputs, parent trace.SpanContext, hasRun, hasS
 	}
 	needRun, needStage := !hasRun && r.run == "", !hasStage && r.stage == ""
 	if !needRun && !needStage {
-		return r, false
+		return r
 	}
 
 	pv, runFrom, stageFrom := p.parentValues(in.ctx, parent)
@@ -286,10 +286,7 @@ func (p *Processor) resolveFor(in inputs, parent trace.SpanContext, hasRun, hasS
 		}
 	}
 
-	if needRun && p.cfg.runIDFunc != nil {
-		if s == nil {
-			return r, true
-		}
+	if needRun && p.cfg.runIDFunc != nil && s != nil {
 		if v := p.cfg.runIDFunc(in.ctx, s); v != "" {
 			r.run, r.runFrom, needRun = v, fromFunc, false
 		}
@@ -297,7 +294,7 @@ func (p *Processor) resolveFor(in inputs, parent trace.SpanContext, hasRun, hasS
 	if needRun && p.cfg.defaultRunID != "" {
 		r.run, r.runFrom = p.cfg.defaultRunID, fromDefault
 	}
-	return r, false
+	return r
 }
 
 // parentValues returns the run id and stage of the in-process parent span

@@ -28,25 +28,25 @@ import (
 //	)
 //
 // Once the sampler has run, p leaves to it every span it can place, and
-// places in OnStart, as before, the few it cannot: a span
-// started with an empty run.id or run.stage (which must be replaced, and a
-// sampling attribute cannot replace a start attribute), and a span that
-// only the function of WithRunIDFunc can place (it needs the span). The
-// resolution rules are those of New, read from what the sampler sees: the
+// places in OnStart, as before, the few it cannot: a span started with an
+// empty run.id or run.stage, which must be replaced, and a sampling
+// attribute cannot replace a start attribute. The resolution rules are
+// those of New, read from what the sampler sees: the
 // start attributes the span was started with (not attributes that
 // processors registered before p add in their OnStart), its context and
 // its parent span. A nil inner is the SDK's default sampler,
 // ParentBased(AlwaysSample()).
 //
 // Sampler returns inner unchanged, and p keeps placing spans in OnStart,
-// for a processor made by NewWrapping (which adds nothing at start), and
-// when the rules of WithRules read the instrumentation scope at start
-// (rules.Set.StartReadsScope), which a sampler is not told.
+// for a processor made by NewWrapping (which adds nothing at start), with
+// WithRunIDFunc (the function is given the span, which a sampler does not
+// have yet), and when the rules of WithRules read the instrumentation
+// scope at start (rules.Set.StartReadsScope), which a sampler is not told.
 func (p *Processor) Sampler(inner sdktrace.Sampler) sdktrace.Sampler {
 	if inner == nil {
 		inner = sdktrace.ParentBased(sdktrace.AlwaysSample())
 	}
-	if p.next != nil || p.cfg.rules.StartReadsScope() {
+	if p.next != nil || p.cfg.runIDFunc != nil || p.cfg.rules.StartReadsScope() {
 		return inner
 	}
 	return &sampler{p: p, inner: inner}
@@ -100,11 +100,8 @@ func (s *sampler) ShouldSample(params sdktrace.SamplingParameters) sdktrace.Samp
 	}
 	in := inputsOf(params.ParentContext)
 	parent := trace.SpanContextFromContext(params.ParentContext)
-	r, needFunc := p.resolveFor(in, parent, o.hasRun, o.hasStage, nil)
-	if needFunc {
-		p.deferSpan(params)
-		return res
-	}
+	// Without a run id function (Sampler checked), nothing needs the span.
+	r := p.resolveFor(in, parent, o.hasRun, o.hasStage, nil)
 
 	var st *ruleState
 	if p.cfg.rules.NeedsStart() {
@@ -212,15 +209,15 @@ func (p *Processor) deferSpan(params sdktrace.SamplingParameters) {
 
 // takeDeferred reports whether s is a span the sampler left to OnStart,
 // and if so forgets it. A span the sampler placed never looks like one
-// left to OnStart: it has a non-empty run.id and run.stage wherever the
-// sampler could not give them.
+// left to OnStart, which was started with an empty run.id or run.stage:
+// the sampler's values come first, and only such a start value can end
+// up empty.
 func (p *Processor) takeDeferred(s sdktrace.ReadWriteSpan) bool {
 	d := &p.deferred
 	if d.n.Load() == 0 {
 		return false
 	}
-	o := ownOf(s.Attributes())
-	if !o.emptyRun && !o.emptyStage && (o.hasRun || p.cfg.runIDFunc == nil) {
+	if o := ownOf(s.Attributes()); !o.emptyRun && !o.emptyStage {
 		return false
 	}
 	k := deferredKey{tid: s.SpanContext().TraceID(), psid: s.Parent().SpanID()}
@@ -237,4 +234,12 @@ func (p *Processor) takeDeferred(s sdktrace.ReadWriteSpan) bool {
 	}
 	d.n.Add(-1)
 	return true
+}
+
+// clear forgets every span left to OnStart.
+func (d *deferredSpans) clear() {
+	d.mu.Lock()
+	d.m = nil
+	d.n.Store(0)
+	d.mu.Unlock()
 }

@@ -47,7 +47,7 @@ func TestSamplerDescription(t *testing.T) {
 }
 
 func TestSamplerKeepsTheInnerDecision(t *testing.T) {
-	p := New(WithRunIDFunc(func(context.Context, sdktrace.ReadOnlySpan) string { return "f" }))
+	p := New()
 	tr, exp := samplerHarness(t, p, sdktrace.NeverSample())
 	ctx := withRun(context.Background(), "r", "s")
 	_, s := tr.Start(ctx, "dropped", trace.WithAttributes(attributes.Run("")))
@@ -113,6 +113,41 @@ func TestSamplerNotForWrapping(t *testing.T) {
 	p := NewWrapping(noopProcessor{})
 	assert.Equal(t, inner, p.Sampler(inner))
 	assert.False(t, p.sampling.Load())
+}
+
+// A run id function is given the span, which a sampler does not have: the
+// processor keeps placing spans in OnStart, and the function is called.
+func TestSamplerNotWithRunIDFunc(t *testing.T) {
+	inner := sdktrace.AlwaysSample()
+	var called *sdktrace.ReadOnlySpan
+	p := New(WithRunIDFunc(func(_ context.Context, s sdktrace.ReadOnlySpan) string {
+		called = &s
+		return "f"
+	}))
+	assert.Equal(t, inner, p.Sampler(inner))
+	tr, exp := samplerHarness(t, p, inner)
+	end(tr.Start(context.Background(), "span"))
+	require.NotNil(t, called)
+	assert.Equal(t, "span", (*called).Name())
+	spans := exp.GetSpans()
+	require.Len(t, spans, 1)
+	assert.Equal(t, got{run: "f", nRun: 1}, runStageOf(spans[0].Attributes))
+}
+
+// Spans left to OnStart are forgotten at Shutdown, after which the sampler
+// leaves every span as its inner sampler does.
+func TestSamplerShutdown(t *testing.T) {
+	p := New()
+	s := p.Sampler(sdktrace.AlwaysSample())
+	ctx := withRun(context.Background(), "r", "s")
+	params := sdktrace.SamplingParameters{ParentContext: ctx, Name: "a", Attributes: []attribute.KeyValue{attributes.Run("")}}
+	assert.Empty(t, s.ShouldSample(params).Attributes, "an empty start value is left to OnStart")
+	assert.EqualValues(t, 1, p.deferred.n.Load())
+	require.NoError(t, p.Shutdown(context.Background()))
+	assert.Zero(t, p.deferred.n.Load())
+	assert.Nil(t, p.deferred.m)
+	params.Attributes = nil
+	assert.Empty(t, s.ShouldSample(params).Attributes, "nothing after Shutdown")
 }
 
 // A rule that reads the scope cannot run in a sampler: the processor keeps
