@@ -31,11 +31,10 @@ import (
 // places in OnStart, as before, the few it cannot: a span started with an
 // empty run.id or run.stage, which must be replaced, and a sampling
 // attribute cannot replace a start attribute. The resolution rules are
-// those of New, read from what the sampler sees: the
-// start attributes the span was started with (not attributes that
-// processors registered before p add in their OnStart), its context and
-// its parent span. A nil inner is the SDK's default sampler,
-// ParentBased(AlwaysSample()).
+// those of New, applied to what the sampler sees: the attributes the span
+// is started with (not those that processors registered before p add in
+// their OnStart), its context and its parent span. A nil inner is the
+// SDK's default sampler, ParentBased(AlwaysSample()).
 //
 // Sampler returns inner unchanged, and p keeps placing spans in OnStart,
 // for a processor made by NewWrapping (which adds nothing at start), with
