@@ -35,19 +35,20 @@ type spanKey struct {
 	span  pcommon.SpanID
 }
 
-// node is what the processor knows of one span of the batch.
+// node is what the processor knows of one span of the batch. It is kept
+// small (64 bytes), since a batch holds one per span.
 type node struct {
-	span   ptrace.Span
-	parent int // index of the parent span in the batch, -1 when absent
-	// run and stage are the span's own values ("" for none); resRun is the
-	// run id of the span's resource.
-	run, stage, resRun string
-	hasRun, hasStage   bool
-	// done is set once the resolved values below are final; written once
-	// they are on the span.
-	done, written          bool
-	outRun, outStage       string
-	stageInherited, placed bool
+	span ptrace.Span
+	// parent is the index of the parent span in the batch, -1 when absent;
+	// res the index of the span's resource in the batch.
+	parent, res int32
+	// run and stage are the span's own values ("" for none) until the
+	// node is done, and then the values it resolved to.
+	run, stage       string
+	hasRun, hasStage bool
+	// done is set once run and stage are resolved; written once they are
+	// on the span; placed marks the chain resolve walks.
+	done, written, placed bool
 }
 
 // processTraces resolves each span's run and stage: it reads each span's
@@ -91,6 +92,9 @@ func (p *spanProcessor) processTraces(_ context.Context, td ptrace.Traces) (ptra
 	// Parents are looked up only for spans that lack a value and have a
 	// parent: a batch of roots, or of spans that carry both, needs no index.
 	needIndex := false
+	// resRuns holds the run id of each resource, by index, from
+	// RunIDResourceAttribute.
+	resRuns := make([]string, 0, rss.Len())
 	var res rules.Result
 	view := &pdataview.Span{}
 	for i := 0; i < rss.Len(); i++ {
@@ -101,6 +105,7 @@ func (p *spanProcessor) processTraces(_ context.Context, td ptrace.Traces) (ptra
 				resRun = v.AsString()
 			}
 		}
+		resRuns = append(resRuns, resRun)
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
@@ -108,7 +113,7 @@ func (p *spanProcessor) processTraces(_ context.Context, td ptrace.Traces) (ptra
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
 				s := spans.At(k)
-				n := node{span: s, parent: -1, resRun: resRun}
+				n := node{span: s, parent: -1, res: int32(i)}
 				attrs := s.Attributes()
 				var other string
 				n.run, n.hasRun, n.stage, n.hasStage, other = p.own(attrs)
@@ -151,7 +156,7 @@ func (p *spanProcessor) processTraces(_ context.Context, td ptrace.Traces) (ptra
 				if s.ParentSpanID().IsEmpty() {
 					// A root: nothing to inherit, so its values are final
 					// now, and written while its attributes are at hand.
-					resolveNode(&n, nil)
+					resolveNode(&n, nil, resRuns)
 					n.written = true
 					writeNode(&n, attrs)
 				} else if !n.hasRun || !n.hasStage {
@@ -171,14 +176,14 @@ func (p *spanProcessor) processTraces(_ context.Context, td ptrace.Traces) (ptra
 			s := nodes[i].span
 			if par := s.ParentSpanID(); !par.IsEmpty() {
 				if j, ok := index[spanKey{s.TraceID(), par}]; ok && j != i {
-					nodes[i].parent = j
+					nodes[i].parent = int32(j)
 				}
 			}
 		}
 	}
 	var chain []int
 	for i := range nodes {
-		chain = resolve(nodes, i, chain[:0])
+		chain = resolve(nodes, resRuns, i, chain[:0])
 	}
 	for i := range nodes {
 		if n := &nodes[i]; !n.written {
@@ -189,33 +194,31 @@ func (p *spanProcessor) processTraces(_ context.Context, td ptrace.Traces) (ptra
 }
 
 // resolveNode sets the run and stage of n from its own values and those
-// of up, its parent once resolved (nil when it has none in the batch).
-func resolveNode(n, up *node) {
-	switch {
-	case n.hasRun:
-		n.outRun = n.run
-	case up != nil && up.outRun != "":
-		n.outRun = up.outRun
-	default:
-		n.outRun = n.resRun
+// of up, its parent once resolved (nil when it has none in the batch);
+// resRuns are the run ids of the batch's resources.
+func resolveNode(n, up *node, resRuns []string) {
+	if !n.hasRun {
+		if up != nil && up.run != "" {
+			n.run = up.run
+		} else {
+			n.run = resRuns[n.res]
+		}
 	}
-	switch {
-	case n.hasStage:
-		n.outStage = n.stage
-	case up != nil && up.outStage != "":
-		n.outStage, n.stageInherited = up.outStage, true
+	if !n.hasStage && up != nil && up.stage != "" {
+		n.stage = up.stage
 	}
 	n.done = true
 }
 
 // writeNode adds to attrs, the attributes of n's span, the values n was
-// resolved to that the span lacks.
+// resolved to that the span lacks; a stage the span lacked came from its
+// parent, so it is marked inherited.
 func writeNode(n *node, attrs pcommon.Map) {
-	if !n.hasRun && n.outRun != "" {
-		attrs.PutStr(string(attributes.RunID), n.outRun)
+	if !n.hasRun && n.run != "" {
+		attrs.PutStr(string(attributes.RunID), n.run)
 	}
-	if !n.hasStage && n.outStage != "" {
-		attrs.PutStr(string(attributes.RunStage), n.outStage)
+	if !n.hasStage && n.stage != "" {
+		attrs.PutStr(string(attributes.RunStage), n.stage)
 		attrs.PutBool(string(attributes.StageInherited), true)
 	}
 }
@@ -223,8 +226,8 @@ func writeNode(n *node, attrs pcommon.Map) {
 // resolve computes the run and stage of nodes[i] from its ancestors,
 // without recursion: it collects the chain up to a resolved node, a node
 // without parent or a cycle, then resolves it from the top down.
-func resolve(nodes []node, i int, chain []int) []int {
-	for j := i; j >= 0 && !nodes[j].done && !nodes[j].placed; j = nodes[j].parent {
+func resolve(nodes []node, resRuns []string, i int, chain []int) []int {
+	for j := i; j >= 0 && !nodes[j].done && !nodes[j].placed; j = int(nodes[j].parent) {
 		nodes[j].placed = true // marks the chain, to stop on a cycle
 		chain = append(chain, j)
 	}
@@ -234,7 +237,7 @@ func resolve(nodes []node, i int, chain []int) []int {
 		if n.parent >= 0 && nodes[n.parent].done {
 			up = &nodes[n.parent]
 		}
-		resolveNode(n, up)
+		resolveNode(n, up, resRuns)
 	}
 	return chain
 }
