@@ -82,10 +82,11 @@ flakes:
 reliability:
 	$(GO) test -tags reliability -count=1 -timeout 30m -v ./reliability/
 
-## bench: the benchmarks recorded in BENCHMARKS.md
+## bench: the benchmarks recorded in BENCHMARKS.md; the paired ones (BenchmarkOverhead, BenchmarkExportPaired, BenchmarkProcessorPaired) give the summary table's ratios
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=6 -cpu=1 ./processor/ ./integration/ ./rules/
 	$(GO) test -run='^$$' -bench='Insert' -benchtime=20000x -count=3 ./sink/sqlitesink/
+	cd collector && $(GO) test -run='^$$' -bench='Paired' -benchmem -count=6 -cpu=1 ./stagetraceprocessor/ ./stagetraceexporter/
 
 ## collector: build ./bin/otelcol-stagetrace with the pinned OpenTelemetry Collector Builder
 BUILDER_VERSION := v0.165.0

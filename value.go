@@ -86,6 +86,13 @@ func Float64SliceValue(v []float64) Value { return Value{kind: KindFloat64Slice,
 // StringSliceValue returns a string[] Value.
 func StringSliceValue(v []string) Value { return Value{kind: KindStringSlice, any: v} }
 
+// StringSliceRef returns a string[] Value holding *p. It is
+// StringSliceValue without the allocation that boxing a slice costs: a
+// mapping that converts many slices keeps their headers in one array of
+// its own and hands out pointers into it. Neither *p nor its elements may
+// be modified afterwards.
+func StringSliceRef(p *[]string) Value { return Value{kind: KindStringSlice, any: p} }
+
 // SliceValue returns a Value holding values of any kinds.
 func SliceValue(v ...Value) Value { return Value{kind: KindSlice, any: v} }
 
@@ -130,7 +137,17 @@ func (v Value) AsInt64Slice() []int64 { s, _ := v.any.([]int64); return s }
 func (v Value) AsFloat64Slice() []float64 { s, _ := v.any.([]float64); return s }
 
 // AsStringSlice returns the []string held, or nil for another kind.
-func (v Value) AsStringSlice() []string { s, _ := v.any.([]string); return s }
+func (v Value) AsStringSlice() []string {
+	switch s := v.any.(type) {
+	case []string:
+		return s
+	case *[]string:
+		if v.kind == KindStringSlice {
+			return *s
+		}
+	}
+	return nil
+}
 
 // AsSlice returns the []Value held, or nil for another kind.
 func (v Value) AsSlice() []Value { s, _ := v.any.([]Value); return s }
@@ -178,6 +195,8 @@ func (v Value) AsInterface() any {
 		return out
 	case KindEmpty:
 		return nil
+	case KindStringSlice:
+		return v.AsStringSlice()
 	}
 	return v.any
 }

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/stagetrace/stagetrace"
@@ -464,4 +465,46 @@ func TestRedactorRunsBeforeEverySink(t *testing.T) {
 		require.True(t, ok)
 		assert.Equal(t, int64(2), n.AsInt64())
 	}
+}
+
+// An export larger than MaxWriteSpans reaches each sink in parts of at most
+// that many spans, in order, each with the events of its own spans, and
+// nothing is lost or repeated; a failing part does not stop the later ones.
+func TestLargeExportIsWrittenInParts(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	tracer := tp.Tracer("t")
+	const n = 2*exporter.MaxWriteSpans + 100
+	for i := range n {
+		_, span := tracer.Start(context.Background(), "s", trace.WithAttributes(attribute.Int("i", i)))
+		span.AddEvent("e", trace.WithAttributes(attribute.Int("i", i)))
+		span.End()
+	}
+	spans := rec.Ended()
+	require.Len(t, spans, n)
+
+	boom := errors.New("boom")
+	sink := &captureSink{err: boom}
+	exp, err := exporter.New(exporter.WithSinks(sink))
+	require.NoError(t, err)
+	err = exp.ExportSpans(context.Background(), spans)
+	require.ErrorIs(t, err, boom)
+
+	require.Len(t, sink.batches, 3, "three parts, each written despite the errors")
+	next := int64(0)
+	for k, b := range sink.batches {
+		assert.LessOrEqual(t, len(b.Spans), exporter.MaxWriteSpans, "part %d", k)
+		ids := map[stagetrace.SpanID]bool{}
+		for _, s := range b.Spans {
+			i, _ := s.Attrs.Get("i")
+			assert.Equal(t, next, i.AsInt64(), "spans in order")
+			next++
+			ids[s.SpanID] = true
+		}
+		require.Len(t, b.Events, len(b.Spans), "part %d", k)
+		for _, e := range b.Events {
+			assert.True(t, ids[e.SpanID], "an event goes with its span's part")
+		}
+	}
+	assert.Equal(t, int64(n), next, "every span once")
 }

@@ -33,3 +33,58 @@ func TestBatchLimitsValueDepth(t *testing.T) {
 		assert.True(t, want.Equal(got), "%#v", got)
 	}
 }
+
+// enrichWith is an Enricher adding one attribute.
+type enrichWith stagetrace.Attr
+
+func (e enrichWith) Apply(s *stagetrace.StageSpan) {
+	s.Attrs = append(s.Attrs[:len(s.Attrs):len(s.Attrs)], stagetrace.Attr(e))
+}
+
+// A deep value in one place alone is limited too: the batch is walked
+// whenever any of its values is a slice or a map.
+func TestBatchLimitsValueDepthInEachPlace(t *testing.T) {
+	deep := stagetrace.IntValue(1)
+	for range stagetrace.MaxDepth + 1 {
+		deep = stagetrace.SliceValue(deep)
+	}
+	want, _ := stagetrace.LimitDepth(deep)
+	plain := stagetrace.Attrs{{Key: "k", Value: stagetrace.StringValue("v")}}
+	cases := map[string]struct {
+		opts Options
+		view fakeView
+		res  *stagetrace.Resource
+		pick func(stagetrace.Batch) stagetrace.Value
+	}{
+		"attribute": {
+			view: fakeView{name: "a", attrs: stagetrace.Attrs{{Key: "payload", Value: deep}}},
+			pick: func(b stagetrace.Batch) stagetrace.Value { return b.Spans[0].Attrs[0].Value },
+		},
+		"finding": {
+			view: fakeView{name: "a", attrs: stagetrace.Attrs{{Key: "finding.f", Value: deep}}},
+			pick: func(b stagetrace.Batch) stagetrace.Value { return b.Spans[0].Findings[0].Value },
+		},
+		"event": {
+			view: fakeView{name: "a", attrs: plain, events: []fakeEvent{{name: "e", attrs: stagetrace.Attrs{{Key: "ev", Value: deep}}}}},
+			pick: func(b stagetrace.Batch) stagetrace.Value { return b.Events[0].Attrs[0].Value },
+		},
+		"resource": {
+			view: fakeView{name: "a", attrs: plain},
+			res:  &stagetrace.Resource{Attrs: stagetrace.Attrs{{Key: "host", Value: deep}}},
+			pick: func(b stagetrace.Batch) stagetrace.Value { return b.Spans[0].Resource.Attrs[0].Value },
+		},
+		"enricher": {
+			opts: Options{Enrich: enrichWith{Key: "added", Value: deep}},
+			view: fakeView{name: "a", attrs: plain},
+			pick: func(b stagetrace.Batch) stagetrace.Value { return b.Spans[0].Attrs[1].Value },
+		},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			b := NewBatcher(c.opts, 1, 2)
+			b.Add(&c.view, c.res)
+			got := c.pick(b.Batch())
+			assert.True(t, want.Equal(got), "%#v", got)
+		})
+	}
+}

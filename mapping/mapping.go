@@ -48,6 +48,12 @@ type Batcher struct {
 	// evalNames are the findings of the span being added that were read
 	// from its evaluation events, so that they are not emitted again.
 	evalNames []string
+
+	// nested is set once the batch holds a slice or map value: only then
+	// can a value nest deeper than stagetrace.MaxDepth, and Batch need
+	// walk the batch to limit it. lastRes is the last resource checked.
+	nested  bool
+	lastRes *stagetrace.Resource
 }
 
 // NewBatcher returns a Batcher sized for spans spans with about attrs
@@ -71,8 +77,20 @@ func NewLogBatcher(records, attrs int) *Batcher {
 
 // Batch returns what has been mapped so far.
 func (b *Batcher) Batch() stagetrace.Batch {
-	b.batch.LimitDepth() // no value may nest deeper than stagetrace.MaxDepth
+	if b.nested {
+		b.batch.LimitDepth() // no value may nest deeper than stagetrace.MaxDepth
+	}
 	return b.batch
+}
+
+// noteNested sets b.nested when attrs hold a slice or map value.
+func (b *Batcher) noteNested(attrs stagetrace.Attrs) {
+	for i := range attrs {
+		if attrs[i].Value.Kind().IsContainer() {
+			b.nested = true
+			return
+		}
+	}
 }
 
 // AttrCount returns how many attributes, findings and event attributes
@@ -85,6 +103,10 @@ func (b *Batcher) Add(v SpanView, res *stagetrace.Resource) {
 	start := len(b.arena)
 	b.arena = v.AppendAttributes(b.arena)
 	all := b.arena[start:]
+	if res != b.lastRes && res != nil {
+		b.lastRes = res
+		b.noteNested(res.Attrs)
+	}
 
 	var run, stage string
 	inherited := false
@@ -105,6 +127,9 @@ func (b *Batcher) Add(v SpanView, res *stagetrace.Resource) {
 		default:
 			all[kept] = kv
 			kept++
+		}
+		if kv.Value.Kind().IsContainer() {
+			b.nested = true
 		}
 	}
 	// Evaluation results recorded as span events are findings too: a span
@@ -155,6 +180,8 @@ func (b *Batcher) Add(v SpanView, res *stagetrace.Resource) {
 	if b.opts.Enrich != nil {
 		b.opts.Enrich.Apply(span)
 		span.Attrs, span.Findings = nilIfEmpty(span.Attrs), nilIfEmpty(span.Findings)
+		b.noteNested(span.Attrs)
+		b.noteNested(span.Findings)
 	}
 
 	emitStage := b.opts.StageEvents && span.Stage != "" && !inherited
@@ -165,6 +192,7 @@ func (b *Batcher) Add(v SpanView, res *stagetrace.Resource) {
 		name, t := v.Event(i)
 		es := len(b.arena)
 		b.arena = v.AppendEventAttributes(i, b.arena)
+		b.noteNested(b.arena[es:])
 		b.event(span, name, t, b.arena[es:len(b.arena):len(b.arena)])
 	}
 	if b.opts.EvaluationEvents {

@@ -12,6 +12,9 @@ import (
 // SDKSpan is the SpanView of an OpenTelemetry Go SDK span.
 type SDKSpan struct {
 	Span sdktrace.ReadOnlySpan
+	// Slab, when set, holds the slice headers of converted values: one
+	// Slab for a whole batch saves an allocation per string slice.
+	Slab *otelconv.Slab
 }
 
 var _ SpanView = (*SDKSpan)(nil)
@@ -50,6 +53,9 @@ func (s SDKSpan) Scope() string { return s.Span.InstrumentationScope().Name }
 
 // AppendAttributes appends the span attributes to dst.
 func (s SDKSpan) AppendAttributes(dst stagetrace.Attrs) stagetrace.Attrs {
+	if s.Slab != nil {
+		return s.Slab.AppendKeyValues(dst, s.Span.Attributes())
+	}
 	return otelconv.AppendKeyValues(dst, s.Span.Attributes())
 }
 
@@ -64,5 +70,8 @@ func (s SDKSpan) Event(i int) (string, time.Time) {
 
 // AppendEventAttributes appends the attributes of event i to dst.
 func (s SDKSpan) AppendEventAttributes(i int, dst stagetrace.Attrs) stagetrace.Attrs {
+	if s.Slab != nil {
+		return s.Slab.AppendKeyValues(dst, s.Span.Events()[i].Attributes)
+	}
 	return otelconv.AppendKeyValues(dst, s.Span.Events()[i].Attributes)
 }

@@ -57,6 +57,41 @@ func AppendKeyValues(dst stagetrace.Attrs, kvs []attribute.KeyValue) stagetrace.
 	return dst
 }
 
+// Slab holds the slice headers of the values a batch of conversions makes,
+// so that converting a string slice costs the copy the SDK makes of it and
+// not also a boxed header. The zero Slab is ready to use; it is not safe
+// for concurrent use. Values converted through it stay valid after Reset.
+type Slab struct {
+	strs [][]string
+}
+
+// Reset starts a new array for the headers, of about n of them; the
+// values converted before keep theirs.
+func (s *Slab) Reset(n int) { s.strs = make([][]string, 0, n) }
+
+// AppendKeyValues is AppendKeyValues converting string slices into s.
+func (s *Slab) AppendKeyValues(dst stagetrace.Attrs, kvs []attribute.KeyValue) stagetrace.Attrs {
+	for _, kv := range kvs {
+		var v stagetrace.Value
+		if kv.Value.Type() == attribute.STRINGSLICE {
+			v = s.stringSlice(kv.Value.AsStringSlice())
+		} else {
+			v = FromAttribute(kv.Value)
+		}
+		dst = append(dst, stagetrace.Attr{Key: string(kv.Key), Value: v})
+	}
+	return dst
+}
+
+func (s *Slab) stringSlice(ss []string) stagetrace.Value {
+	if len(s.strs) == cap(s.strs) {
+		// A full array is left to the values pointing into it.
+		s.strs = make([][]string, 0, max(2*cap(s.strs), 64))
+	}
+	s.strs = append(s.strs, ss)
+	return stagetrace.StringSliceRef(&s.strs[len(s.strs)-1])
+}
+
 // ToAttribute converts a model value to an OpenTelemetry attribute value.
 func ToAttribute(v stagetrace.Value) attribute.Value {
 	switch v.Kind() {

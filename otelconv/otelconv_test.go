@@ -59,3 +59,30 @@ func TestKindAndStatus(t *testing.T) {
 	assert.Equal(t, stagetrace.StatusError, otelconv.StatusFromOTel(codes.Error))
 	assert.Equal(t, stagetrace.StatusUnset, otelconv.StatusFromOTel(codes.Unset))
 }
+
+// A Slab converts to the same values as AppendKeyValues, string slices
+// included, and values stay valid while the slab moves on.
+func TestSlabConvertsAsAppendKeyValues(t *testing.T) {
+	kvs := []attribute.KeyValue{
+		attribute.StringSlice("s", []string{"a", "b"}),
+		attribute.Int("i", 1),
+		attribute.StringSlice("empty", nil),
+		attribute.BoolSlice("b", []bool{true}),
+	}
+	want := otelconv.AppendKeyValues(nil, kvs)
+	var slab otelconv.Slab
+	var got stagetrace.Attrs
+	for range 200 { // past the slab's first arrays
+		got = slab.AppendKeyValues(got, kvs)
+	}
+	for i := 0; i < len(got); i += len(kvs) {
+		require.True(t, want.Equal(got[i:i+len(kvs)]), "batch %d: %v", i/len(kvs), got[i:i+len(kvs)])
+	}
+	assert.Equal(t, []string{"a", "b"}, got[0].Value.AsStringSlice())
+	assert.Equal(t, []string{"a", "b"}, got[0].Value.AsInterface())
+	assert.Equal(t, want[0].Value.String(), got[0].Value.String())
+	slab.Reset(1)
+	again := slab.AppendKeyValues(nil, kvs[:1])
+	assert.True(t, again[0].Value.Equal(got[0].Value))
+	assert.Equal(t, []string{"a", "b"}, got[0].Value.AsStringSlice(), "a value outlives Reset")
+}

@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/internal/benchpair"
+	"github.com/stagetrace/stagetrace/rules"
 )
 
 // noopProcessor is the baseline: a processor that does nothing.
@@ -50,10 +52,11 @@ func BenchmarkSpanStartEnd(b *testing.B) {
 		{"noop", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{noopProcessor{}} }},
 		{"naive", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{naiveProcessor{}} }},
 		{"processor", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New()} }},
+		{"sampler", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New()} }},
 		{"wrapping", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{NewWrapping(noopProcessor{})} }},
 	}
 	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) { benchSpans(b, c.sps()...) })
+		b.Run(c.name, func(b *testing.B) { benchSpans(b, c.name == "sampler", c.sps()...) })
 	}
 }
 
@@ -72,12 +75,18 @@ func BenchmarkSpanWithReader(b *testing.B) {
 		{"wrapping", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{NewWrapping(readingProcessor{})} }},
 	}
 	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) { benchSpans(b, c.sps()...) })
+		b.Run(c.name, func(b *testing.B) { benchSpans(b, false, c.sps()...) })
 	}
 }
 
-func benchSpans(b *testing.B, sps ...sdktrace.SpanProcessor) {
-	opts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(sdktrace.AlwaysSample())}
+// benchSpans measures spans under sps. With sampled, the first of sps is
+// a Processor that places spans through its Sampler.
+func benchSpans(b *testing.B, sampled bool, sps ...sdktrace.SpanProcessor) {
+	var smp sdktrace.Sampler = sdktrace.AlwaysSample()
+	if sampled {
+		smp = sps[0].(*Processor).Sampler(smp)
+	}
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(smp)}
 	for _, sp := range sps {
 		opts = append(opts, sdktrace.WithSpanProcessor(sp))
 	}
@@ -117,4 +126,110 @@ func benchSpans(b *testing.B, sps ...sdktrace.SpanProcessor) {
 	if cpu1, ok := processCPUTime(); cpuOK && ok {
 		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 	}
+}
+
+// overheadVariant is one processor set-up of BenchmarkOverhead.
+type overheadVariant struct {
+	name    string
+	sampled bool // place spans through the first processor's Sampler
+	sps     func() []sdktrace.SpanProcessor
+}
+
+// BenchmarkOverhead is the paired form of BenchmarkSpanStartEnd and
+// BenchmarkSpanStartEndRules: every variant runs in turn, a chunk of spans
+// each, within one benchmark, so that a change in the machine's load
+// falls on all of them alike. It reports each variant's cost per span
+// and the median over rounds of its ratio to the no-op processor:
+// "<variant>/noop" by wall time, "<variant>/noop-cpu" by process CPU time
+// (see internal/benchpair). One op is one round: 2,000 spans of each
+// variant.
+func BenchmarkOverhead(b *testing.B) {
+	set, err := rules.Compile(rules.Config{Presets: []string{rules.PresetGenAI}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	noop := func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{noopProcessor{}} }
+	b.Run("plain", func(b *testing.B) {
+		benchOverhead(b, benchAttrs, []overheadVariant{
+			{name: "noop", sps: noop},
+			{name: "naive", sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{naiveProcessor{}} }},
+			{name: "processor", sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New()} }},
+			{name: "sampler", sampled: true, sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New()} }},
+			{name: "wrapping", sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{NewWrapping(noopProcessor{})} }},
+		})
+	})
+	genai := append(append([]attribute.KeyValue{}, benchAttrs[:7]...), attributes.GenAIOperationName.String("chat"))
+	b.Run("genai", func(b *testing.B) {
+		benchOverhead(b, genai, []overheadVariant{
+			{name: "noop", sps: noop},
+			{name: "rules", sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New(WithRules(set))} }},
+			{name: "sampler+rules", sampled: true, sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New(WithRules(set))} }},
+			{name: "wrapping+rules", sps: func() []sdktrace.SpanProcessor {
+				return []sdktrace.SpanProcessor{NewWrapping(noopProcessor{}, WithRules(set))}
+			}},
+		})
+	})
+}
+
+// benchAttrs are the 8 start attributes of the benchmarks' spans.
+var benchAttrs = []attribute.KeyValue{
+	attribute.String("http.method", "GET"),
+	attribute.String("url.path", "/v1/search"),
+	attribute.Int("http.status_code", 200),
+	attribute.Int64("gen_ai.usage.input_tokens", 1234),
+	attribute.Float64("score", 0.87),
+	attribute.Bool("cache.hit", false),
+	attribute.StringSlice("tags", []string{"a", "b"}),
+	attribute.String("gen_ai.request.model", "m-1"),
+}
+
+func benchOverhead(b *testing.B, attrs []attribute.KeyValue, variants []overheadVariant) {
+	// Each side's run in a round lasts some milliseconds, long enough to
+	// include its share of garbage collection.
+	const chunk = 2000
+	type runner struct {
+		tr  trace.Tracer
+		ctx context.Context
+	}
+	start := trace.WithAttributes(attrs...)
+	event := trace.WithAttributes(attribute.String("doc.id", "d-42"), attribute.Int("rank", 3))
+	rs := make([]runner, len(variants))
+	names, units := make([]string, len(variants)), make([]int, len(variants))
+	for i, v := range variants {
+		sps := v.sps()
+		var smp sdktrace.Sampler = sdktrace.AlwaysSample()
+		if v.sampled {
+			smp = sps[0].(*Processor).Sampler(smp)
+		}
+		opts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(smp)}
+		for _, sp := range sps {
+			opts = append(opts, sdktrace.WithSpanProcessor(sp))
+		}
+		tp := sdktrace.NewTracerProvider(opts...)
+		b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+		tr := tp.Tracer("bench")
+		ctx := attributes.ContextWithRun(context.Background(), "run-0001")
+		ctx = attributes.ContextWithStage(ctx, "retrieve")
+		ctx, parent := tr.Start(ctx, "parent")
+		b.Cleanup(func() { parent.End() })
+		rs[i] = runner{tr: tr, ctx: ctx}
+		names[i], units[i] = v.name, chunk
+	}
+	rounds := benchpair.New(names, units)
+	b.ReportAllocs()
+	round := 0
+	for b.Loop() {
+		for _, i := range benchpair.Order(len(rs), round) {
+			r := rs[i]
+			rounds.Time(i, func() {
+				for range chunk {
+					_, s := r.tr.Start(r.ctx, "child", start)
+					s.AddEvent("retrieved", event)
+					s.End()
+				}
+			})
+		}
+		round++
+	}
+	rounds.Report(b, "span", 0)
 }

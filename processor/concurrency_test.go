@@ -22,15 +22,19 @@ import (
 func TestManyGoroutines(t *testing.T) {
 	const goroutines, iterations = 32, 500
 	keyG := attribute.Key("test.goroutine")
-	for _, wrapping := range []bool{false, true} {
-		t.Run(fmt.Sprintf("wrapping=%v", wrapping), func(t *testing.T) {
+	for _, m := range []string{"default", "sampler", "wrapping"} {
+		t.Run(m, func(t *testing.T) {
 			exp := tracetest.NewInMemoryExporter()
 			var p *Processor
 			var opts []sdktrace.TracerProviderOption
-			if wrapping {
+			switch m {
+			case "wrapping":
 				p = NewWrapping(sdktrace.NewSimpleSpanProcessor(exp), allowBoth)
 				opts = append(opts, sdktrace.WithSpanProcessor(p))
-			} else {
+			case "sampler":
+				p = New(allowBoth)
+				opts = append(opts, sdktrace.WithSampler(p.Sampler(nil)), sdktrace.WithSpanProcessor(p), sdktrace.WithSyncer(exp))
+			default:
 				p = New(allowBoth)
 				opts = append(opts, sdktrace.WithSpanProcessor(p), sdktrace.WithSyncer(exp))
 			}
@@ -46,7 +50,7 @@ func TestManyGoroutines(t *testing.T) {
 					ctx := withRun(context.Background(), run, stage)
 					bag := withBaggage(t, context.Background(), run, stage)
 					for i := range iterations {
-						switch i % 4 {
+						switch i % 5 {
 						case 0: // from the context, with a child
 							cctx, s := tr.Start(ctx, "ctx", mine)
 							end(tr.Start(cctx, "ctx-child", mine))
@@ -64,6 +68,11 @@ func TestManyGoroutines(t *testing.T) {
 						case 3: // from baggage, with a child
 							bctx, s := tr.Start(bag, "baggage", mine)
 							end(tr.Start(bctx, "baggage-child", mine))
+							s.End()
+						case 4: // empty values at start, replaced from the context
+							ectx, s := tr.Start(ctx, "empty", mine,
+								trace.WithAttributes(attributes.Run(""), attributes.Stage("")))
+							end(tr.Start(ectx, "empty-child", mine, trace.WithAttributes(attributes.Run(""))))
 							s.End()
 						}
 					}
@@ -91,9 +100,11 @@ func TestManyGoroutines(t *testing.T) {
 				}
 			}
 			assert.Zero(t, wrong, "spans with a wrong run or stage")
-			if wrapping {
+			if p.pending != nil {
 				assert.Zero(t, p.pending.len(), "entries left for ended spans")
 			}
+			assert.Zero(t, p.deferred.n.Load(), "spans left to OnStart and not taken")
+			assert.Empty(t, p.deferred.m, "spans left to OnStart and not taken")
 		})
 	}
 }

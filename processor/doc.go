@@ -81,6 +81,16 @@
 // then de-duplicates them and copies them on the next SetAttributes. The
 // processor reads them only when some source has a value.
 //
+// Processor.Sampler avoids that cost: installed as the provider's sampler,
+// it resolves each span from the attributes it is started with, which a
+// sampler is given, and returns the values as sampling attributes. The SDK
+// sets those before the start attributes, so the span's own values still
+// win, and nothing is read or copied. The rules of resolution are the same;
+// the few spans a sampler cannot place (one started with an empty run.id
+// or run.stage) are left to OnStart, which then works as without the
+// sampler. With WithRunIDFunc, or rules that read the instrumentation
+// scope, the sampler is not used.
+//
 // NewWrapping returns a processor that stands in front of another one,
 // typically a BatchSpanProcessor, and hands it each ended span wrapped so
 // that its attributes include run.id and run.stage. Values that a later

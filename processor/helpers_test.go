@@ -27,6 +27,14 @@ var modes = []mode{
 			sdktrace.WithSyncer(exp),
 		}
 	}},
+	{"sampler", func(exp sdktrace.SpanExporter, opts []Option) []sdktrace.TracerProviderOption {
+		p := New(opts...)
+		return []sdktrace.TracerProviderOption{
+			sdktrace.WithSampler(p.Sampler(sdktrace.AlwaysSample())),
+			sdktrace.WithSpanProcessor(p),
+			sdktrace.WithSyncer(exp),
+		}
+	}},
 	{"wrapping", func(exp sdktrace.SpanExporter, opts []Option) []sdktrace.TracerProviderOption {
 		return []sdktrace.TracerProviderOption{
 			sdktrace.WithSpanProcessor(NewWrapping(sdktrace.NewSimpleSpanProcessor(exp), opts...)),
@@ -51,7 +59,8 @@ type harness struct {
 func newHarness(t testing.TB, m mode, opts ...Option) *harness {
 	t.Helper()
 	exp := tracetest.NewInMemoryExporter()
-	tpOpts := append(m.pipeline(exp, opts), sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	// The mode's own sampler, if any, comes after AlwaysSample and wins.
+	tpOpts := append([]sdktrace.TracerProviderOption{sdktrace.WithSampler(sdktrace.AlwaysSample())}, m.pipeline(exp, opts)...)
 	tp := sdktrace.NewTracerProvider(tpOpts...)
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	return &harness{tp: tp, tr: tp.Tracer("processor-test"), exp: exp}

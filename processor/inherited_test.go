@@ -205,17 +205,7 @@ func TestStageEventsEndToEnd(t *testing.T) {
 			sink := memsink.New()
 			exp, err := exporter.New(exporter.WithSinks(sink), exporter.WithStageEvents())
 			require.NoError(t, err)
-			var tpOpts []sdktrace.TracerProviderOption
-			if m.name == "default" {
-				tpOpts = []sdktrace.TracerProviderOption{
-					sdktrace.WithSpanProcessor(New()),
-					sdktrace.WithSyncer(exp),
-				}
-			} else {
-				tpOpts = []sdktrace.TracerProviderOption{
-					sdktrace.WithSpanProcessor(NewWrapping(sdktrace.NewSimpleSpanProcessor(exp))),
-				}
-			}
+			tpOpts := m.pipeline(exp, nil)
 			tp := sdktrace.NewTracerProvider(tpOpts...)
 			tr := tp.Tracer("e2e")
 

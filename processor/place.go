@@ -1,6 +1,10 @@
 package processor
 
-import "context"
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/trace"
+)
 
 // Place returns the run and the stage of a record made in ctx that is not
 // a span, such as a log record: those a span started from ctx, with no
@@ -26,6 +30,8 @@ func (p *Processor) Place(ctx context.Context) (run, stage string) {
 	if !p.mayResolve(in) {
 		return "", ""
 	}
-	r := p.resolve(in, nil, nil)
+	// A record that is no span belongs to the span in ctx, as a child
+	// started there would: that span is its parent.
+	r := p.resolveFor(in, trace.SpanContextFromContext(ctx), false, false, nil)
 	return r.run, r.stage
 }

@@ -25,7 +25,11 @@ type Processor struct {
 	// pending holds, in wrapping mode, the values each live span gets
 	// when it ends.
 	pending *pendingTable
-	shut    atomic.Bool
+	// sampling is set once the sampler of Sampler has run: it places
+	// spans, except those it records in deferred for OnStart.
+	sampling atomic.Bool
+	deferred deferredSpans
+	shut     atomic.Bool
 }
 
 var _ sdktrace.SpanProcessor = (*Processor)(nil)
@@ -56,12 +60,16 @@ func (p *Processor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 	if p.shut.Load() {
 		return
 	}
-	in := inputsOf(parent)
 	if p.next != nil {
-		p.startWrapped(in, s)
+		p.startWrapped(inputsOf(parent), s)
 		p.next.OnStart(parent, s)
 		return
 	}
+	if p.sampling.Load() && !p.takeDeferred(s) {
+		// The sampler placed s, as it starts, from its start options.
+		return
+	}
+	in := inputsOf(parent)
 	withRules := p.cfg.rules.NeedsStart()
 	if !withRules && !p.mayResolve(in) {
 		// Reading the attributes of s makes the SDK copy them on the next
@@ -120,6 +128,7 @@ func (p *Processor) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	if p.next == nil {
+		p.deferred.clear()
 		return nil
 	}
 	p.pending.clear()
@@ -233,9 +242,17 @@ func (r resolution) deferrable() bool {
 // resolve returns the run id and stage to add to span s, which starts from
 // in.ctx with the attributes start: for each key start lacks, the value of
 // the first source that has one. s is asked for its parent and handed to
-// the run id function; it is nil for a record that is no span (Place).
+// the run id function.
 func (p *Processor) resolve(in inputs, s sdktrace.ReadOnlySpan, start []attribute.KeyValue) resolution {
 	_, _, hasRun, hasStage := runStage(start)
+	return p.resolveFor(in, s.Parent(), hasRun, hasStage, s)
+}
+
+// resolveFor is resolve for a span whose own attributes hold run.id when
+// hasRun and run.stage when hasStage, and whose parent is parent. s is
+// handed to the run id function; it is nil when a sampler decides, before
+// the span exists, and the Sampler is not used with a run id function.
+func (p *Processor) resolveFor(in inputs, parent trace.SpanContext, hasRun, hasStage bool, s sdktrace.ReadOnlySpan) resolution {
 	var r resolution
 	if !hasRun && in.run != "" {
 		r.run, r.runFrom = in.run, fromContext
@@ -248,7 +265,7 @@ func (p *Processor) resolve(in inputs, s sdktrace.ReadOnlySpan, start []attribut
 		return r
 	}
 
-	pv, runFrom, stageFrom := p.parentValues(in.ctx, s)
+	pv, runFrom, stageFrom := p.parentValues(in.ctx, parent)
 	if needRun && pv.run != "" {
 		r.run, r.runFrom, needRun = pv.run, runFrom, false
 	}
@@ -281,21 +298,19 @@ func (p *Processor) resolve(in inputs, s sdktrace.ReadOnlySpan, start []attribut
 }
 
 // parentValues returns the run id and stage of the in-process parent span
-// of s, and where each was found: the parent's attributes, or in wrapping
-// mode the values the live parent gets at its end.
-func (p *Processor) parentValues(ctx context.Context, s sdktrace.ReadOnlySpan) (v values, runFrom, stageFrom source) {
+// of a span whose parent is par, and where each was found: the parent's
+// attributes, or in wrapping mode the values the live parent gets at its
+// end.
+func (p *Processor) parentValues(ctx context.Context, par trace.SpanContext) (v values, runFrom, stageFrom source) {
 	ps, ok := trace.SpanFromContext(ctx).(sdktrace.ReadOnlySpan)
 	if !ok {
 		// No span, a remote one or one of another SDK: nothing to read.
 		return v, fromNone, fromNone
 	}
 	psc := ps.SpanContext()
-	// With trace.WithNewRoot the span in ctx is not the parent of s. A
-	// record that is no span (Place) belongs to the span in ctx.
-	if s != nil {
-		if par := s.Parent(); par.SpanID() != psc.SpanID() || par.TraceID() != psc.TraceID() {
-			return v, fromNone, fromNone
-		}
+	// With trace.WithNewRoot the span in ctx is not the parent.
+	if par.SpanID() != psc.SpanID() || par.TraceID() != psc.TraceID() {
+		return v, fromNone, fromNone
 	}
 	run, stage, hasRun, hasStage := runStage(ps.Attributes())
 	if run != "" {

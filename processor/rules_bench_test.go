@@ -2,6 +2,7 @@ package processor
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -42,14 +43,18 @@ func BenchmarkSpanStartEndRules(b *testing.B) {
 		{"processor", func() sdktrace.SpanProcessor { return New() }, genai},
 		{"rules/genai", func() sdktrace.SpanProcessor { return New(WithRules(set)) }, genai},
 		{"rules/other", func() sdktrace.SpanProcessor { return New(WithRules(set)) }, base},
+		{"sampler+rules/genai", func() sdktrace.SpanProcessor { return New(WithRules(set)) }, genai},
+		{"sampler+rules/other", func() sdktrace.SpanProcessor { return New(WithRules(set)) }, base},
 		{"wrapping+rules/genai", func() sdktrace.SpanProcessor { return NewWrapping(noopProcessor{}, WithRules(set)) }, genai},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			tp := sdktrace.NewTracerProvider(
-				sdktrace.WithSampler(sdktrace.AlwaysSample()),
-				sdktrace.WithSpanProcessor(c.sp()),
-			)
+			sp := c.sp()
+			var smp sdktrace.Sampler = sdktrace.AlwaysSample()
+			if strings.HasPrefix(c.name, "sampler") {
+				smp = sp.(*Processor).Sampler(smp)
+			}
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(smp), sdktrace.WithSpanProcessor(sp))
 			b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 			tr := tp.Tracer("bench")
 			ctx := attributes.ContextWithRun(context.Background(), "run-0001")

@@ -221,7 +221,7 @@ func TestWrappingSpanIDsSharedAcrossTraces(t *testing.T) {
 // context-given run in the default mode (on the parent's attributes) but
 // not in wrapping mode, where it waited outside the span.
 func TestContextWithSpanAfterEnd(t *testing.T) {
-	want := map[string]string{"default": "r", "wrapping": ""}
+	want := map[string]string{"default": "r", "sampler": "r", "wrapping": ""}
 	forEachMode(t, func(t *testing.T, m mode) {
 		h := newHarness(t, m)
 		_, p := h.tr.Start(withRun(context.Background(), "r", ""), "parent")

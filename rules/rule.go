@@ -164,8 +164,10 @@ type Set struct {
 	// startLookups and endLookups count the attribute lookups each phase
 	// may make, to decide whether a presence mask pays for itself.
 	startLookups, endLookups int
-	presets                  []string
-	prices                   *priceTable
+	// startScope reports whether PhaseStart may read the span's scope.
+	startScope bool
+	presets    []string
+	prices     *priceTable
 }
 
 // Config is everything a Set is compiled from; a rules file is parsed
@@ -218,6 +220,7 @@ func Compile(c Config) (*Set, error) {
 		if s.rules[i].atStart() {
 			s.start = append(s.start, i)
 			s.startLookups += n
+			s.startScope = s.startScope || s.rules[i].mayReadScope()
 		}
 		s.endLookups += n + 2*len(s.rules[i].findings)
 	}
@@ -246,6 +249,13 @@ func (s *Set) Len() int { return len(s.rules) }
 // NeedsStart reports whether PhaseStart can yield anything: whether the Set
 // has rules with a stage or attribute actions. A nil Set needs nothing.
 func (s *Set) NeedsStart() bool { return s != nil && len(s.start) > 0 }
+
+// StartReadsScope reports whether PhaseStart may read the span's
+// instrumentation scope: a start rule matches on Scope, or calls a
+// function, which may read anything. A caller that cannot tell the scope
+// of a starting span (an SDK sampler) evaluates the start phase only when
+// it reports false. A nil Set reads nothing.
+func (s *Set) StartReadsScope() bool { return s != nil && s.startScope }
 
 // Presets returns the presets the Set includes, in the order applied.
 func (s *Set) Presets() []string { return append([]string(nil), s.presets...) }
@@ -301,6 +311,19 @@ func (s *Set) Eval(p Phase, span Span, r *Result) {
 			cr.apply(span, &in, r, true)
 		}
 	}
+}
+
+// mayReadScope reports whether evaluating r may read the span's scope.
+func (cr *compiledRule) mayReadScope() bool {
+	if cr.scopeM != nil || cr.fn != nil || cr.stageFunc != nil {
+		return true
+	}
+	for _, a := range cr.attrs {
+		if a.fn != nil {
+			return true
+		}
+	}
+	return false
 }
 
 type compiledRule struct {

@@ -448,6 +448,32 @@ func TestNeedsStart(t *testing.T) {
 	assert.True(t, withStage.NeedsStart())
 }
 
+func TestStartReadsScope(t *testing.T) {
+	var none *rules.Set
+	assert.False(t, none.StartReadsScope())
+	genai, err := rules.Compile(rules.Config{Presets: []string{rules.PresetGenAI}})
+	require.NoError(t, err)
+	assert.False(t, genai.StartReadsScope(), "the GenAI preset's start rules read attributes only")
+	cases := map[string]rules.Rule{
+		"scope match": {Match: rules.Match{Scope: rules.Glob("openai*")}, Stage: "s"},
+		"match func":  {Match: rules.Match{Func: func(rules.Span) bool { return true }}, Stage: "s"},
+		"stage func":  {StageFunc: func(rules.Span) (string, bool) { return "s", true }},
+		"attr func": {Attributes: []rules.AttributeAction{{Attribute: "a", Func: func(rules.Span) (stagetrace.Value, bool) {
+			return stagetrace.StringValue("v"), true
+		}}}},
+	}
+	for name, r := range cases {
+		set, err := rules.New(r)
+		require.NoError(t, err, name)
+		assert.True(t, set.StartReadsScope(), name)
+	}
+	// A scope condition on a rule that only records findings runs at the
+	// end only.
+	endOnly, err := rules.New(rules.Rule{Match: rules.Match{Scope: rules.Glob("x")}, Findings: []rules.FindingAction{{Name: "x", Value: i64(1)}}})
+	require.NoError(t, err)
+	assert.False(t, endOnly.StartReadsScope())
+}
+
 func TestErrorUnwraps(t *testing.T) {
 	_, err := rules.New(rules.Rule{Match: rules.Match{SpanName: rules.Regex("(")}, Stage: "s"})
 	var re *rules.Error

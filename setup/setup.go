@@ -144,7 +144,11 @@ func WithExporterOptions(opts ...exporter.Option) Option {
 
 // WithTracerProviderOptions adds options to the TracerProvider, after the
 // stagetrace processor and exporter: for instance
-// sdktrace.WithBatcher(otlpExporter) to export beside stagetrace.
+// sdktrace.WithBatcher(otlpExporter) to export beside stagetrace. Unless
+// OTEL_TRACES_SAMPLER is set, the provider's sampler is the processor's
+// (processor.Processor.Sampler, around the SDK's default); a
+// sdktrace.WithSampler given here replaces it, and the processor then
+// places spans in OnStart, at a little more cost per span.
 func WithTracerProviderOptions(opts ...sdktrace.TracerProviderOption) Option {
 	return func(c *config) { c.tpOpts = append(c.tpOpts, opts...) }
 }
@@ -436,11 +440,19 @@ func Install(ctx context.Context, opts ...Option) (*Installation, error) {
 		return nil, err
 	}
 	proc := processor.New(r.procOpts...)
-	tpOpts := append([]sdktrace.TracerProviderOption{
+	tpOpts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
 		sdktrace.WithSpanProcessor(proc),
 		sdktrace.WithBatcher(exp),
-	}, c.tpOpts...)
+	}
+	if os.Getenv("OTEL_TRACES_SAMPLER") == "" {
+		// The processor places spans through its sampler, wrapping the
+		// SDK's default; a sampler chosen in the environment, or given in
+		// the provider options below, is left in place, and the processor
+		// then places spans in OnStart.
+		tpOpts = append(tpOpts, sdktrace.WithSampler(proc.Sampler(nil)))
+	}
+	tpOpts = append(tpOpts, c.tpOpts...)
 	inst := &Installation{proc: proc, exp: exp}
 	if r.logs {
 		lexp, err := logexporter.New(logexporter.WithFanout(exp.Fanout()), logexporter.WithRedactor(exp.Redactor()))

@@ -128,16 +128,20 @@ func (w *writer) shutdown(ctx context.Context) error {
 	return w.sinks.Shutdown(ctx)
 }
 
-// batch maps td into a batch. Spans with an invalid trace or span id are
-// dropped and counted.
-func (w *writer) batch(td ptrace.Traces) (stagetrace.Batch, int) {
-	n := td.SpanCount()
-	if n == 0 {
-		return stagetrace.Batch{}, 0
+// parts maps td into batches of at most exporter.MaxWriteSpans spans, in
+// order, as the SDK exporter writes a large export, and calls f with each:
+// the batch, how many of td's spans it covers (in the order of td) and how
+// many of those were dropped for an invalid trace or span id. parts stops
+// when f returns false.
+func (w *writer) parts(td ptrace.Traces, f func(b stagetrace.Batch, covered, invalid int) bool) {
+	left := td.SpanCount()
+	if left == 0 {
+		return
 	}
-	b := w.mapper.Batcher(n)
+	size := min(left, exporter.MaxWriteSpans)
+	b := w.mapper.Batcher(size)
+	mapped, covered, invalid := 0, 0, 0
 	view := &pdataview.Span{}
-	invalid := 0
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -151,33 +155,60 @@ func (w *writer) batch(td ptrace.Traces) (stagetrace.Batch, int) {
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
 				s := spans.At(k)
+				covered++
+				left--
 				if s.TraceID().IsEmpty() || s.SpanID().IsEmpty() {
 					invalid++
-					continue
+				} else {
+					view.Span = s
+					b.Add(view, res)
+					mapped++
 				}
-				view.Span = s
-				b.Add(view, res)
+				if mapped == exporter.MaxWriteSpans && left > 0 {
+					if !f(w.mapper.Finish(b, size), covered, invalid) {
+						return
+					}
+					size = min(left, exporter.MaxWriteSpans)
+					b = w.mapper.Batcher(size)
+					mapped, covered, invalid = 0, 0, 0
+				}
 			}
 		}
 	}
-	return w.mapper.Finish(b, n), invalid
+	f(w.mapper.Finish(b, size), covered, invalid)
 }
 
-// write maps td and writes it to every sink at once (exporter.Fanout). A
-// failing sink does not stop the others; their errors, each naming its
-// sink, are joined and retried. Spans that cannot be mapped (invalid ids)
-// yield a permanent error, after the others are written.
+// write maps td and writes it to every sink at once (exporter.Fanout), in
+// parts of at most exporter.MaxWriteSpans spans, as the SDK exporter does,
+// so that a large batch costs no more per span than a small one. A failing
+// sink does not stop the others; their errors, each naming its sink, are
+// joined and retried. When a part fails after others were written, the
+// error carries only the spans not yet written (consumererror.Traces), so
+// that a retry does not write the others again. Spans that cannot be
+// mapped (invalid ids) yield a permanent error, after the others are
+// written.
 func (w *writer) write(ctx context.Context, td ptrace.Traces) error {
-	batch, invalid := w.batch(td)
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.shut || w.sinks == nil {
 		return consumererror.NewPermanent(errNotStarted)
 	}
-	if batch.Len() > 0 {
-		if err := w.sinks.Write(ctx, batch); err != nil {
+	var err error
+	written, invalid := 0, 0
+	w.parts(td, func(b stagetrace.Batch, covered, inv int) bool {
+		if b.Len() > 0 {
+			if err = w.sinks.Write(ctx, b); err != nil {
+				return false
+			}
+		}
+		written, invalid = written+covered, invalid+inv
+		return true
+	})
+	if err != nil {
+		if written == 0 {
 			return err
 		}
+		return consumererror.NewTraces(err, spansFrom(td, written))
 	}
 	if invalid > 0 {
 		return consumererror.NewPermanent(fmt.Errorf("stagetrace exporter: dropped %d spans with an invalid trace or span id", invalid))
@@ -223,4 +254,43 @@ func (w *writer) writeLogs(ctx context.Context, ld plog.Logs) error {
 		return nil
 	}
 	return w.sinks.Write(ctx, batch)
+}
+
+// spansFrom returns the spans of td from the n-th on (in the order of td),
+// with their resources and scopes.
+func spansFrom(td ptrace.Traces, n int) ptrace.Traces {
+	out := ptrace.NewTraces()
+	idx := 0
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		var ors ptrace.ResourceSpans
+		haveRS := false
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			var oss ptrace.ScopeSpans
+			haveSS := false
+			spans := ss.Spans()
+			for k := 0; k < spans.Len(); k++ {
+				if idx++; idx <= n {
+					continue
+				}
+				if !haveRS {
+					ors = out.ResourceSpans().AppendEmpty()
+					rs.Resource().CopyTo(ors.Resource())
+					ors.SetSchemaUrl(rs.SchemaUrl())
+					haveRS = true
+				}
+				if !haveSS {
+					oss = ors.ScopeSpans().AppendEmpty()
+					ss.Scope().CopyTo(oss.Scope())
+					oss.SetSchemaUrl(ss.SchemaUrl())
+					haveSS = true
+				}
+				spans.At(k).CopyTo(oss.Spans().AppendEmpty())
+			}
+		}
+	}
+	return out
 }

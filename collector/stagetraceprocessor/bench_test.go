@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/internal/benchpair"
 	"github.com/stagetrace/stagetrace/rules"
 )
 
@@ -100,4 +101,74 @@ func plainLoop(td ptrace.Traces) {
 			}
 		}
 	}
+}
+
+// BenchmarkProcessorPaired is the paired form of BenchmarkProcessor, the
+// figure BENCHMARKS.md records: the plain loop and the processor run in
+// turn on fresh copies of the same batch, so that the machine's load falls
+// on both alike. "stagetrace/loop" is our time per span over the loop's
+// (goal: at most 1/0.9 = 1.11). The batch is 10 resources × 100 spans, and
+// 10× that for the growth figure ("10000/1000", ours per span on 10,000
+// spans over ours on 1,000; goal: at most 1.10), beside the loop's own
+// growth. See internal/benchpair.
+func BenchmarkProcessorPaired(b *testing.B) {
+	set, err := rules.New(rules.Rule{Name: "chat", Match: rules.Match{SpanName: rules.Glob("chat *")}, Stage: "inference"})
+	require.NoError(b, err)
+	cfg := defaultConfig()
+	cfg.RunIDResourceAttribute = "session.id"
+	p := newSpanProcessor(cfg, set)
+	ours := func(td ptrace.Traces) {
+		if _, err := p.processTraces(context.Background(), td); err != nil {
+			b.Fatal(err)
+		}
+	}
+	small := benchTraces()
+	large := ptrace.NewTraces()
+	for range 10 {
+		for _, rs := range small.ResourceSpans().All() {
+			rs.CopyTo(large.ResourceSpans().AppendEmpty())
+		}
+	}
+	// In a round, each side works on fresh copies of its batches, made
+	// before it is timed: reps copies of the batch, so that a side runs
+	// some milliseconds, its share of garbage collection included.
+	run := func(b *testing.B, names []string, srcs []ptrace.Traces, reps []int, fns []func(ptrace.Traces)) *benchpair.Rounds {
+		units := make([]int, len(names))
+		for i := range names {
+			units[i] = reps[i] * srcs[i].SpanCount()
+		}
+		rounds := benchpair.New(names, units)
+		round := 0
+		for b.Loop() {
+			for _, i := range benchpair.Order(len(names), round) {
+				b.StopTimer()
+				tds := make([]ptrace.Traces, reps[i])
+				for k := range tds {
+					tds[k] = ptrace.NewTraces()
+					srcs[i].CopyTo(tds[k])
+				}
+				b.StartTimer()
+				rounds.Time(i, func() {
+					for _, td := range tds {
+						fns[i](td)
+					}
+				})
+			}
+			round++
+		}
+		rounds.Report(b, "span", 0)
+		return rounds
+	}
+	b.Run("vs-loop", func(b *testing.B) {
+		run(b, []string{"loop", "stagetrace"}, []ptrace.Traces{small, small}, []int{10, 10},
+			[]func(ptrace.Traces){plainLoop, ours})
+	})
+	b.Run("growth", func(b *testing.B) {
+		// The loop on both sizes too: how much of the growth is pdata's.
+		r := run(b, []string{"1000", "10000", "loop-1000", "loop-10000"},
+			[]ptrace.Traces{small, large, small, large}, []int{10, 1, 10, 1},
+			[]func(ptrace.Traces){ours, ours, plainLoop, plainLoop})
+		b.ReportMetric(r.Ratio(3, 2, false), "loop-10000/loop-1000")
+		b.ReportMetric(r.Ratio(1, 3, false), "10000/loop-10000")
+	})
 }

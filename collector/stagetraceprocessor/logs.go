@@ -32,14 +32,13 @@ func (p *spanProcessor) processLogs(_ context.Context, ld plog.Logs) (plog.Logs,
 			records := sls.At(j).LogRecords()
 			for k := 0; k < records.Len(); k++ {
 				attrs := records.At(k).Attributes()
-				if _, has := stringOrSet(attrs, string(attributes.RunID)); has {
+				_, hasRun, _, _, run := p.own(attrs)
+				if hasRun {
 					continue
 				}
-				if p.runAttr != string(attributes.RunID) {
-					if run, _ := stringOrSet(attrs, p.runAttr); run != "" {
-						attrs.PutStr(string(attributes.RunID), run)
-						continue
-					}
+				if run != "" {
+					attrs.PutStr(string(attributes.RunID), run)
+					continue
 				}
 				if resRun != "" {
 					attrs.PutStr(string(attributes.RunID), resRun)

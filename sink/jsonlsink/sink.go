@@ -19,8 +19,10 @@ var (
 )
 
 // maxRetainedBuf is the largest encoding buffer a Sink keeps between
-// writes; a larger one, grown for a huge batch, is dropped after use.
-const maxRetainedBuf = 4 << 20
+// writes; a larger one, grown for a huge batch, is dropped after use. It
+// holds a batch of about 10,000 spans, so that large batches do not cost
+// more per span than small ones.
+const maxRetainedBuf = 16 << 20
 
 // Sink is a [stagetrace.Sink] that appends records as JSON lines to a file.
 // It is safe for concurrent use. Create one with [New].
@@ -37,6 +39,9 @@ type Sink struct {
 	enc         stagetrace.Encoder
 	buf         []byte
 	needNewline bool // f ends with a fragment of a failed write
+	// lineSize is the mean size of a record in the last batch written, to
+	// size the buffer of the next one at once rather than by doubling.
+	lineSize int
 
 	// Set by New, read-only afterwards.
 	tornBytes int64
@@ -209,13 +214,18 @@ func (s *Sink) Write(ctx context.Context, b stagetrace.Batch) error {
 
 	// buf[0] is a newline, written only to end the fragment of a failed
 	// write that could not be cut off; the lines start at buf[1].
-	buf := append(s.buf[:0], '\n')
+	buf := s.buf[:0]
+	if need := 1 + b.Len()*s.lineSize*9/8; cap(buf) < need {
+		buf = make([]byte, 0, need)
+	}
+	buf = append(buf, '\n')
 	for i := range b.Spans {
 		buf = s.enc.AppendSpan(buf, &b.Spans[i])
 	}
 	for i := range b.Events {
 		buf = s.enc.AppendEvent(buf, &b.Events[i])
 	}
+	s.lineSize = len(buf) / b.Len()
 	defer s.keepBuf(buf)
 
 	var rotErr error

@@ -1,0 +1,244 @@
+package processor
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/otelconv"
+	"github.com/stagetrace/stagetrace/rules"
+)
+
+// Sampler returns a sampler that samples as inner does and gives each span
+// it records the run.id, run.stage and run.stage_inherited that p would set
+// in OnStart, as sampling attributes. The SDK sets those before the span's
+// start attributes, so a value the span was started with still wins, and
+// nothing of the span is read: this is the cheap way to run the default
+// mode. Install it in the provider p is registered with, and in no other:
+//
+//	p := processor.New()
+//	tp := sdktrace.NewTracerProvider(
+//		sdktrace.WithSampler(p.Sampler(sdktrace.ParentBased(sdktrace.AlwaysSample()))),
+//		sdktrace.WithSpanProcessor(p),
+//	)
+//
+// Once the sampler has run, p leaves to it every span it can place, and
+// places in OnStart, as before, the few it cannot: a span started with an
+// empty run.id or run.stage, which must be replaced, and a sampling
+// attribute cannot replace a start attribute. The resolution rules are
+// those of New, applied to what the sampler sees: the attributes the span
+// is started with (not those that processors registered before p add in
+// their OnStart), its context and its parent span. A nil inner is the
+// SDK's default sampler, ParentBased(AlwaysSample()).
+//
+// Sampler returns inner unchanged, and p keeps placing spans in OnStart,
+// for a processor made by NewWrapping (which adds nothing at start), with
+// WithRunIDFunc (the function is given the span, which a sampler does not
+// have yet), and when the rules of WithRules read the instrumentation
+// scope at start (rules.Set.StartReadsScope), which a sampler is not told.
+func (p *Processor) Sampler(inner sdktrace.Sampler) sdktrace.Sampler {
+	if inner == nil {
+		inner = sdktrace.ParentBased(sdktrace.AlwaysSample())
+	}
+	if p.next != nil || p.cfg.runIDFunc != nil || p.cfg.rules.StartReadsScope() {
+		return inner
+	}
+	return &sampler{p: p, inner: inner}
+}
+
+// sampler is the Sampler of a Processor.
+type sampler struct {
+	p     *Processor
+	inner sdktrace.Sampler
+	// last holds the attributes of the last span placed from the context
+	// alone: the spans of one stage share them, read-only.
+	last atomic.Pointer[cachedValues]
+}
+
+var _ sdktrace.Sampler = (*sampler)(nil)
+
+// cachedValues is a values and its attributes, shared by the spans that
+// get the same values.
+type cachedValues struct {
+	values
+	kv []attribute.KeyValue
+}
+
+// Description names the sampler and the one it wraps.
+func (s *sampler) Description() string {
+	return "StagetraceSampler{" + s.inner.Description() + "}"
+}
+
+// ShouldSample returns the decision of the inner sampler, with the values
+// the processor places the span with among its attributes, before those of
+// the inner sampler.
+func (s *sampler) ShouldSample(params sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	res := s.inner.ShouldSample(params)
+	p := s.p
+	if !p.sampling.Load() {
+		// The sampler is installed: from now on OnStart leaves it the
+		// spans it places. Until it first runs (or if another sampler
+		// replaced it in the provider's options), OnStart places them all.
+		p.sampling.Store(true)
+	}
+	if res.Decision == sdktrace.Drop || p.shut.Load() {
+		return res
+	}
+	// The span's own values: the inner sampler's attributes, then the
+	// start attributes, the last value of a key winning as in the SDK.
+	o := ownOf(res.Attributes, params.Attributes)
+	if o.emptyRun || o.emptyStage {
+		// Only a later SetAttributes can replace an empty start value.
+		p.deferSpan(params)
+		return res
+	}
+	in := inputsOf(params.ParentContext)
+	parent := trace.SpanContextFromContext(params.ParentContext)
+	// Without a run id function (Sampler checked), nothing needs the span.
+	r := p.resolveFor(in, parent, o.hasRun, o.hasStage, nil)
+
+	var st *ruleState
+	if p.cfg.rules.NeedsStart() {
+		st = ruleStates.Get().(*ruleState)
+		defer st.release()
+		attrs := params.Attributes
+		if len(res.Attributes) > 0 {
+			attrs = append(append(make([]attribute.KeyValue, 0, len(res.Attributes)+len(attrs)), res.Attributes...), attrs...)
+		}
+		st.span = rules.KeyValueSpan{SpanName: params.Name, SpanKind: otelconv.KindFromOTel(params.Kind), Attrs: attrs}
+		p.cfg.rules.Eval(rules.PhaseStart, &st.span, &st.res)
+		if st.res.Stage != "" && !o.hasStage {
+			r.stage, r.stageFrom = st.res.Stage, fromRule
+		}
+	}
+	v := in.finish(r).values
+	if v.run == "" && v.stage == "" && (st == nil || len(st.res.Attributes) == 0) {
+		return res
+	}
+	if (st == nil || len(st.res.Attributes) == 0) && len(res.Attributes) == 0 {
+		res.Attributes = s.shared(v)
+		return res
+	}
+	var ruleAttrs stagetrace.Attrs
+	if st != nil {
+		ruleAttrs = st.res.Attributes
+	}
+	kv := make([]attribute.KeyValue, 0, 3+len(res.Attributes)+len(ruleAttrs))
+	kv = appendValues(kv, v)
+	for _, a := range ruleAttrs {
+		kv = append(kv, attribute.KeyValue{Key: attribute.Key(a.Key), Value: otelconv.ToAttribute(a.Value)})
+	}
+	res.Attributes = append(kv, res.Attributes...)
+	return res
+}
+
+// shared returns the attributes of v, the same slice as for the span
+// before when it got the same values. The SDK only reads sampling
+// attributes; the slice is full, so that an append by a sampler wrapping
+// this one copies it.
+func (s *sampler) shared(v values) []attribute.KeyValue {
+	if c := s.last.Load(); c != nil && c.values == v {
+		return c.kv
+	}
+	kv := appendValues(make([]attribute.KeyValue, 0, 3), v)
+	kv = kv[:len(kv):len(kv)]
+	s.last.Store(&cachedValues{values: v, kv: kv})
+	return kv
+}
+
+// own is what a span's own attributes say of run.id and run.stage: whether
+// each counts as set, and whether its last value is an empty string, which
+// counts as unset and is to be replaced.
+type own struct {
+	hasRun, hasStage     bool
+	emptyRun, emptyStage bool
+}
+
+func ownOf(lists ...[]attribute.KeyValue) own {
+	var o own
+	for _, attrs := range lists {
+		for _, a := range attrs {
+			switch a.Key {
+			case attributes.RunID:
+				_, o.hasRun = stringOrSet(a.Value)
+				o.emptyRun = !o.hasRun
+			case attributes.RunStage:
+				_, o.hasStage = stringOrSet(a.Value)
+				o.emptyStage = !o.hasStage
+			}
+		}
+	}
+	return o
+}
+
+// deferredKey identifies, as well as a sampler can before the span exists,
+// a span the sampler left to OnStart: its trace and its parent.
+type deferredKey struct {
+	tid  trace.TraceID
+	psid trace.SpanID
+}
+
+// deferredSpans counts the spans the sampler left to OnStart, by key.
+type deferredSpans struct {
+	// n is the total, read by OnStart on every span: while it is zero,
+	// there is nothing to look for.
+	n  atomic.Int64
+	mu sync.Mutex
+	m  map[deferredKey]int
+}
+
+// deferSpan records that the span about to start with params is left to
+// OnStart.
+func (p *Processor) deferSpan(params sdktrace.SamplingParameters) {
+	k := deferredKey{tid: params.TraceID, psid: trace.SpanContextFromContext(params.ParentContext).SpanID()}
+	d := &p.deferred
+	d.mu.Lock()
+	if d.m == nil {
+		d.m = make(map[deferredKey]int)
+	}
+	d.m[k]++
+	d.n.Add(1)
+	d.mu.Unlock()
+}
+
+// takeDeferred reports whether s is a span the sampler left to OnStart,
+// and if so forgets it. A span the sampler placed never looks like one
+// left to OnStart, which was started with an empty run.id or run.stage:
+// the sampler's values come first, and only such a start value can end
+// up empty.
+func (p *Processor) takeDeferred(s sdktrace.ReadWriteSpan) bool {
+	d := &p.deferred
+	if d.n.Load() == 0 {
+		return false
+	}
+	if o := ownOf(s.Attributes()); !o.emptyRun && !o.emptyStage {
+		return false
+	}
+	k := deferredKey{tid: s.SpanContext().TraceID(), psid: s.Parent().SpanID()}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := d.m[k]
+	if c == 0 {
+		return false
+	}
+	if c == 1 {
+		delete(d.m, k)
+	} else {
+		d.m[k] = c - 1
+	}
+	d.n.Add(-1)
+	return true
+}
+
+// clear forgets every span left to OnStart.
+func (d *deferredSpans) clear() {
+	d.mu.Lock()
+	d.m = nil
+	d.n.Store(0)
+	d.mu.Unlock()
+}
