@@ -135,7 +135,10 @@ func genAIDeprecated() []FindingAction {
 // semantic-conventions-genai repository defines them.
 func genAIRules() []Rule {
 	return []Rule{
-		{Name: "genai.operation", StageFunc: genAIStage},
+		// The operation name as it is (see genAIStage); a StageFrom, not a
+		// StageFunc, so that the start phase is known to read attributes
+		// only and the processor's Sampler can place spans.
+		{Name: "genai.operation", StageFrom: string(attributes.GenAIOperationName)},
 		{Name: "genai.usage", Findings: genAIUsage()},
 		{Name: "genai.deprecated", Findings: genAIDeprecated()},
 	}
