@@ -115,7 +115,7 @@ func benchSpans(b *testing.B, sampled bool, sps ...sdktrace.SpanProcessor) {
 	)
 
 	b.ReportAllocs()
-	cpu0, cpuOK := processCPUTime()
+	cpu0, cpuOK := benchpair.ProcessCPUTime()
 	for b.Loop() {
 		_, s := tr.Start(ctx, "child", start)
 		s.AddEvent("retrieved", event)
@@ -123,7 +123,7 @@ func benchSpans(b *testing.B, sampled bool, sps ...sdktrace.SpanProcessor) {
 	}
 	// CPU time, unlike wall time, does not grow while other processes hold
 	// the CPU: it compares variants better on a busy machine.
-	if cpu1, ok := processCPUTime(); cpuOK && ok {
+	if cpu1, ok := benchpair.ProcessCPUTime(); cpuOK && ok {
 		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 	}
 }

@@ -2,6 +2,7 @@ package processor
 
 import (
 	"context"
+	"github.com/stagetrace/stagetrace/internal/benchpair"
 	"strings"
 	"testing"
 
@@ -65,13 +66,13 @@ func BenchmarkSpanStartEndRules(b *testing.B) {
 			event := trace.WithAttributes(attribute.String("doc.id", "d-42"), attribute.Int("rank", 3))
 
 			b.ReportAllocs()
-			cpu0, cpuOK := processCPUTime()
+			cpu0, cpuOK := benchpair.ProcessCPUTime()
 			for b.Loop() {
 				_, s := tr.Start(ctx, "child", start)
 				s.AddEvent("retrieved", event)
 				s.End()
 			}
-			if cpu1, ok := processCPUTime(); cpuOK && ok {
+			if cpu1, ok := benchpair.ProcessCPUTime(); cpuOK && ok {
 				b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 			}
 		})

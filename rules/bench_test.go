@@ -7,6 +7,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/internal/benchpair"
 	"github.com/stagetrace/stagetrace/rules"
 )
 
@@ -106,11 +107,11 @@ func benchPhases(b *testing.B, set *rules.Set) {
 		b.Run(c.name, func(b *testing.B) {
 			var r rules.Result
 			b.ReportAllocs()
-			cpu0, cpuOK := processCPUTime()
+			cpu0, cpuOK := benchpair.ProcessCPUTime()
 			for b.Loop() {
 				set.Eval(c.phase, span, &r)
 			}
-			if cpu1, ok := processCPUTime(); cpuOK && ok {
+			if cpu1, ok := benchpair.ProcessCPUTime(); cpuOK && ok {
 				b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 			}
 		})

@@ -78,14 +78,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	if err != nil {
 		return nil, err
 	}
-	helper, err := exporterhelper.NewTraces(ctx, set, cfg, s.e.pushTraces,
-		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
-		exporterhelper.WithStart(s.start),
-		exporterhelper.WithShutdown(s.shutdown),
-		exporterhelper.WithTimeout(c.TimeoutConfig),
-		exporterhelper.WithQueue(c.QueueConfig),
-		exporterhelper.WithRetry(c.RetryConfig),
-	)
+	helper, err := exporterhelper.NewTraces(ctx, set, cfg, s.e.pushTraces, helperOptions(s, c)...)
 	if err != nil {
 		return nil, errors.Join(err, s.shutdown(ctx))
 	}
@@ -98,75 +91,91 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
-	helper, err := exporterhelper.NewLogs(ctx, set, cfg, s.e.pushLogs,
-		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
-		exporterhelper.WithStart(s.start),
-		exporterhelper.WithShutdown(s.shutdown),
-		exporterhelper.WithTimeout(c.TimeoutConfig),
-		exporterhelper.WithQueue(c.QueueConfig),
-		exporterhelper.WithRetry(c.RetryConfig),
-	)
+	helper, err := exporterhelper.NewLogs(ctx, set, cfg, s.e.pushLogs, helperOptions(s, c)...)
 	if err != nil {
 		return nil, errors.Join(err, s.shutdown(ctx))
 	}
 	return &logsLifecycle{Logs: helper}, nil
 }
 
-// lifecycle makes the exporter safe to shut down more than once, as the
-// Collector requires of every component: exporterhelper (v0.165.0 still) panics
-// (close of a closed channel in its retry sender) on a second Shutdown,
-// also after a Shutdown without Start, and accepts traces after Shutdown
-// without an error.
-type lifecycle struct {
-	exporter.Traces
+// helperOptions are the exporterhelper options of both pipelines: the
+// shared sinks' start and shutdown, and the configured timeout, queue and
+// retry.
+func helperOptions(s *sharedExporter, c *Config) []exporterhelper.Option {
+	return []exporterhelper.Option{
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithStart(s.start),
+		exporterhelper.WithShutdown(s.shutdown),
+		exporterhelper.WithTimeout(c.TimeoutConfig),
+		exporterhelper.WithQueue(c.QueueConfig),
+		exporterhelper.WithRetry(c.RetryConfig),
+	}
+}
 
+// shutdownGuard makes an exporter safe to shut down more than once, as the
+// Collector requires of every component: exporterhelper (v0.165.0 still)
+// panics (close of a closed channel in its retry sender) on a second
+// Shutdown, also after a Shutdown without Start, and accepts data after
+// Shutdown without an error.
+type shutdownGuard struct {
 	shut     atomic.Bool
 	stopOnce sync.Once
 	stopErr  error
 }
 
-// ConsumeTraces refuses traces after Shutdown with a permanent error, so
-// that the pipeline does not retry them.
-func (l *lifecycle) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
-	if l.shut.Load() {
+// refuse returns a permanent error once Shutdown has begun, so that the
+// pipeline does not retry what it sends after.
+func (g *shutdownGuard) refuse() error {
+	if g.shut.Load() {
 		return consumererror.NewPermanent(errNotStarted)
+	}
+	return nil
+}
+
+// shutdown calls stop once; calls after the first return the first call's
+// result.
+func (g *shutdownGuard) shutdown(ctx context.Context, stop func(context.Context) error) error {
+	g.stopOnce.Do(func() {
+		g.shut.Store(true)
+		g.stopErr = stop(ctx)
+	})
+	return g.stopErr
+}
+
+// lifecycle is the traces exporter behind a shutdownGuard.
+type lifecycle struct {
+	exporter.Traces
+	guard shutdownGuard
+}
+
+// ConsumeTraces refuses traces after Shutdown.
+func (l *lifecycle) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	if err := l.guard.refuse(); err != nil {
+		return err
 	}
 	return l.Traces.ConsumeTraces(ctx, td)
 }
 
-// Shutdown shuts the exporter down once; calls after the first return the
-// first call's result.
+// Shutdown shuts the exporter down once.
 func (l *lifecycle) Shutdown(ctx context.Context) error {
-	l.stopOnce.Do(func() {
-		l.shut.Store(true)
-		l.stopErr = l.Traces.Shutdown(ctx)
-	})
-	return l.stopErr
+	return l.guard.shutdown(ctx, l.Traces.Shutdown)
 }
 
-// logsLifecycle is lifecycle for the logs pipeline.
+// logsLifecycle is the logs exporter behind a shutdownGuard.
 type logsLifecycle struct {
 	exporter.Logs
-
-	shut     atomic.Bool
-	stopOnce sync.Once
-	stopErr  error
+	guard shutdownGuard
 }
 
-// ConsumeLogs refuses logs after Shutdown with a permanent error.
+// ConsumeLogs refuses logs after Shutdown.
 func (l *logsLifecycle) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	if l.shut.Load() {
-		return consumererror.NewPermanent(errNotStarted)
+	if err := l.guard.refuse(); err != nil {
+		return err
 	}
 	return l.Logs.ConsumeLogs(ctx, ld)
 }
 
-// Shutdown shuts the exporter down once; calls after the first return the
-// first call's result.
+// Shutdown shuts the exporter down once.
 func (l *logsLifecycle) Shutdown(ctx context.Context) error {
-	l.stopOnce.Do(func() {
-		l.shut.Store(true)
-		l.stopErr = l.Logs.Shutdown(ctx)
-	})
-	return l.stopErr
+	return l.guard.shutdown(ctx, l.Logs.Shutdown)
 }

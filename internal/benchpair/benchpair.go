@@ -43,11 +43,11 @@ func Order(n, r int) []int {
 // Time runs f as one run of side i and records its wall and process CPU
 // time.
 func (r *Rounds) Time(i int, f func()) {
-	c0, _ := processCPUTime()
+	c0, _ := ProcessCPUTime()
 	t0 := time.Now()
 	f()
 	w := time.Since(t0)
-	c1, ok := processCPUTime()
+	c1, ok := ProcessCPUTime()
 	r.wall[i] = append(r.wall[i], w)
 	if ok {
 		r.cpu[i] = append(r.cpu[i], c1-c0)

@@ -4,4 +4,4 @@ package benchpair
 
 import "time"
 
-func processCPUTime() (time.Duration, bool) { return 0, false }
+func ProcessCPUTime() (time.Duration, bool) { return 0, false }

@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// processCPUTime returns the CPU time the process has used so far, in
+// ProcessCPUTime returns the CPU time the process has used so far, in
 // user and system mode, on all threads: unlike wall time, it does not grow
 // while other processes hold the CPU.
-func processCPUTime() (time.Duration, bool) {
+func ProcessCPUTime() (time.Duration, bool) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, false
