@@ -98,9 +98,21 @@ func corpusFilters(traceID string) []query.Filter {
 func TestExecutorsAgree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	spans := corpusSpans(rng, 240)
+	events := corpusEvents(spans)
+	s, _ := openStore(t)
+	ctx := context.Background()
+	require.NoError(t, s.Write(ctx, stagetrace.Batch{Spans: spans, Events: events}))
+	require.NoError(t, s.ForceFlush(ctx))
+	mem := memquery.New(stagetrace.Batch{Spans: spans, Events: events})
+	assertExecutorsAgree(t, s, mem, spans[0].TraceID.String(), rng)
+}
+
+// corpusEvents returns the events of the corpus: metric events of some of
+// spans, and (odd i) of spans never seen, and an event of a run with no
+// spans.
+func corpusEvents(spans []stagetrace.StageSpan) []stagetrace.TraceEvent {
 	events := []stagetrace.TraceEvent{{Name: "exception", RunID: "r7", Time: base.Add(time.Hour)}}
 	for i := 0; i < len(spans); i += 3 {
-		// Metric events of spans, and (odd i) of spans never seen.
 		sp := spans[i]
 		if i%2 == 1 {
 			sp.SpanID[1] = 0xff
@@ -115,12 +127,16 @@ func TestExecutorsAgree(t *testing.T) {
 			},
 		})
 	}
-	s, _ := openStore(t)
-	ctx := context.Background()
-	require.NoError(t, s.Write(ctx, stagetrace.Batch{Spans: spans, Events: events}))
-	require.NoError(t, s.ForceFlush(ctx))
-	mem := memquery.New(stagetrace.Batch{Spans: spans, Events: events})
+	return events
+}
 
+// assertExecutorsAgree runs the corpus of queries against the store and
+// the in-memory executor, which must hold the same records as the corpus
+// (corpusSpans, corpusEvents) and maybe more. traceID is a trace of the
+// records.
+func assertExecutorsAgree(t *testing.T, s query.Reader, mem *memquery.Records, traceID string, rng *rand.Rand) {
+	t.Helper()
+	ctx := context.Background()
 	ids := func(spans []stagetrace.StageSpan) []string {
 		out := make([]string, len(spans))
 		for i := range spans {
@@ -140,7 +156,7 @@ func TestExecutorsAgree(t *testing.T) {
 		return len(want)
 	}
 
-	filters := corpusFilters(spans[0].TraceID.String())
+	filters := corpusFilters(traceID)
 	matched, valid := 0, 0
 	for i, f := range filters {
 		if n := agree(t, query.SpanQuery{Where: []query.Filter{f}}); n > 0 {
