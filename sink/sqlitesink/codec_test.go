@@ -203,8 +203,10 @@ func TestFindingFilterUsesTheValueIndex(t *testing.T) {
 	s, err := Open(filepath.Join(t.TempDir(), "plan.db"))
 	require.NoError(t, err)
 	defer s.Close()
+	ix, err := s.indexedKeys(context.Background())
+	require.NoError(t, err)
 	for _, where := range []string{"finding.input_tokens>500", `gen_ai.request.model="gpt-4o"`, "finding.score exists"} {
-		text, args, err := spansSQL(SpanQuery{Where: query.MustParse(where)}, false)
+		text, args, err := spansSQL(SpanQuery{Where: query.MustParse(where)}, false, ix)
 		require.NoError(t, err)
 		joined := explain(t, s, text, args)
 		assert.Contains(t, joined, "SEARCH v USING PRIMARY KEY (source=? AND key_id=?", where)
@@ -240,7 +242,7 @@ func TestWalkByStartGivesTheSameSpans(t *testing.T) {
 	} {
 		var got [2][]string
 		for i, walk := range []bool{false, true} {
-			text, args, err := spansSQL(q, walk)
+			text, args, err := spansSQL(q, walk, nil)
 			require.NoError(t, err)
 			if walk {
 				plan := explain(t, s, text, args)
@@ -255,11 +257,11 @@ func TestWalkByStartGivesTheSameSpans(t *testing.T) {
 		}
 		assert.Equal(t, got[0], got[1], "%+v", q)
 		assert.Len(t, got[0], q.Limit)
-		walk, err := s.walkByStart(context.Background(), q)
+		walk, err := s.walkByStart(context.Background(), q, nil)
 		require.NoError(t, err)
 		assert.True(t, walk, "so many matches: walk the index")
 	}
-	walk, err := s.walkByStart(context.Background(), SpanQuery{Where: query.MustParse("finding.n>5"), Limit: 1000})
+	walk, err := s.walkByStart(context.Background(), SpanQuery{Where: query.MustParse("finding.n>5"), Limit: 1000}, nil)
 	require.NoError(t, err)
 	assert.False(t, walk, "few matches for many wanted: collect them")
 }

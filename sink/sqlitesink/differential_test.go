@@ -14,6 +14,7 @@ import (
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/query/memquery"
+	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
 // corpusSpans returns spans made to trip the executors up: an attribute
@@ -96,15 +97,43 @@ func corpusFilters(traceID string) []query.Filter {
 // and in pairs, every ordering both ways, with pages; they must return the
 // same spans in the same order, and refuse the same queries.
 func TestExecutorsAgree(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	spans := corpusSpans(rng, 240)
-	events := corpusEvents(spans)
-	s, _ := openStore(t)
-	ctx := context.Background()
-	require.NoError(t, s.Write(ctx, stagetrace.Batch{Spans: spans, Events: events}))
-	require.NoError(t, s.ForceFlush(ctx))
-	mem := memquery.New(stagetrace.Batch{Spans: spans, Events: events})
-	assertExecutorsAgree(t, s, mem, spans[0].TraceID.String(), rng)
+	corpusKeys := []string{"k", "gen_ai.usage.input_tokens", "name"}
+	for _, c := range []struct {
+		name string
+		// open opens the store holding b: attributes indexed or not,
+		// from the start or added to a file holding spans.
+		open func(t *testing.T, b stagetrace.Batch) *sqlitesink.Store
+	}{
+		{"attrs-not-indexed", func(t *testing.T, b stagetrace.Batch) *sqlitesink.Store {
+			s, _ := openStore(t)
+			require.NoError(t, s.Write(context.Background(), b))
+			return s
+		}},
+		{"attrs-indexed", func(t *testing.T, b stagetrace.Batch) *sqlitesink.Store {
+			s, _ := openStore(t, sqlitesink.WithIndexedAttrs(corpusKeys...))
+			require.NoError(t, s.Write(context.Background(), b))
+			return s
+		}},
+		{"attrs-indexed-on-reopen", func(t *testing.T, b stagetrace.Batch) *sqlitesink.Store {
+			s, path := openStore(t)
+			require.NoError(t, s.Write(context.Background(), b))
+			require.NoError(t, s.Close())
+			s, err := sqlitesink.Open(path, sqlitesink.WithIndexedAttrs(corpusKeys...))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			return s
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			spans := corpusSpans(rng, 240)
+			events := corpusEvents(spans)
+			s := c.open(t, stagetrace.Batch{Spans: spans, Events: events})
+			require.NoError(t, s.ForceFlush(context.Background()))
+			mem := memquery.New(stagetrace.Batch{Spans: spans, Events: events})
+			assertExecutorsAgree(t, s, mem, spans[0].TraceID.String(), rng)
+		})
+	}
 }
 
 // corpusEvents returns the events of the corpus: metric events of some of

@@ -55,7 +55,11 @@ func (s *Store) csvColumns(ctx context.Context, q SpanQuery) ([]string, error) {
 	if len(q.Attrs) > 0 {
 		return q.Attrs, nil
 	}
-	ids, args, err := spansSQL(q, false)
+	ix, err := s.indexedKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids, args, err := spansSQL(q, false, ix)
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,12 @@ const (
 	// strings, 0 or 1 for booleans, NULL when absent, NaN or not scalar.
 	// Ordering by a finding uses it.
 	valueFunc = "stagetrace_value"
+	// stagetrace_match(column, key, op, kind, value) is 1 when the
+	// attribute key of an attrs column satisfies the filter op value, as
+	// query.Filter.Match decides, else 0. It answers a filter on an
+	// attribute the store does not index (see WithIndexedAttrs). The value
+	// comes as filterArgs gives it.
+	matchFunc = "stagetrace_match"
 )
 
 // funcErr is why the functions could not be registered (another package
@@ -35,6 +41,7 @@ func init() {
 	funcErr = errors.Join(
 		sqlite.RegisterDeterministicScalarFunction(regexpFunc, 2, regexpSQL),
 		sqlite.RegisterDeterministicScalarFunction(valueFunc, 2, valueSQL),
+		sqlite.RegisterDeterministicScalarFunction(matchFunc, 5, matchSQL),
 	)
 	if funcErr != nil {
 		funcErr = fmt.Errorf("sqlitesink: registering SQL functions: %w", funcErr)
@@ -96,4 +103,80 @@ func sortValue(v stagetrace.Value) driver.Value {
 		return int64(0)
 	}
 	return nil
+}
+
+// filterArgs returns the op, kind and value arguments of stagetrace_match
+// for f. A float goes as its bits, so that NaN (which SQLite would make
+// NULL) and the difference between 5 and 5.0 survive the trip.
+func filterArgs(f query.Filter) []any {
+	v := f.Value
+	var val any
+	switch v.Kind() {
+	case stagetrace.KindInt64:
+		val = v.AsInt64()
+	case stagetrace.KindFloat64:
+		val = int64(math.Float64bits(v.AsFloat64()))
+	case stagetrace.KindString:
+		val = v.AsString()
+	case stagetrace.KindBool:
+		val = int64(0)
+		if v.AsBool() {
+			val = int64(1)
+		}
+	default:
+		val = int64(0)
+	}
+	return []any{string(f.Op), int64(v.Kind()), val}
+}
+
+// filterOf rebuilds the filter on attribute key that filterArgs wrote.
+func filterOf(key string, args []driver.Value) (query.Filter, error) {
+	op, ok1 := args[0].(string)
+	kind, ok2 := args[1].(int64)
+	if !ok1 || !ok2 {
+		return query.Filter{}, fmt.Errorf("%s: bad operator or kind", matchFunc)
+	}
+	f := query.Filter{Field: query.AttrPrefix + key, Op: query.Op(op)}
+	switch stagetrace.Kind(kind) {
+	case stagetrace.KindEmpty:
+	case stagetrace.KindInt64:
+		n, _ := args[2].(int64)
+		f.Value = stagetrace.Int64Value(n)
+	case stagetrace.KindFloat64:
+		n, _ := args[2].(int64)
+		f.Value = stagetrace.Float64Value(math.Float64frombits(uint64(n)))
+	case stagetrace.KindString:
+		s, _ := args[2].(string)
+		f.Value = stagetrace.StringValue(s)
+	case stagetrace.KindBool:
+		n, _ := args[2].(int64)
+		f.Value = stagetrace.BoolValue(n != 0)
+	default:
+		return query.Filter{}, fmt.Errorf("%s: bad kind %d", matchFunc, kind)
+	}
+	return f, nil
+}
+
+func matchSQL(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	blob, _ := args[0].([]byte)
+	key, ok := args[1].(string)
+	if !ok {
+		return nil, fmt.Errorf("%s: key is %T, not text", matchFunc, args[1])
+	}
+	v, found, err := lookupAttr(blob, key)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return int64(0), nil
+	}
+	f, err := filterOf(key, args[2:])
+	if err != nil {
+		return nil, err
+	}
+	span := stagetrace.StageSpan{Attrs: stagetrace.Attrs{{Key: key, Value: v}}}
+	if f.Match(&span) {
+		return int64(1), nil
+	}
+	return int64(0), nil
 }

@@ -145,10 +145,28 @@ func (s *Store) traceRows(ctx context.Context, traceID stagetrace.TraceID, n int
 }
 
 // sortByStart orders spans by start, then as they were written.
+// A span is a few hundred bytes: they are sorted by index and moved once.
 func sortByStart(st []storedSpan) {
-	slices.SortFunc(st, func(a, b storedSpan) int {
+	byStart := func(a, b *storedSpan) int {
 		return cmp.Or(a.StartTime.Compare(b.StartTime), cmp.Compare(a.rowID, b.rowID))
-	})
+	}
+	idx := make([]int32, len(st))
+	sorted := true
+	for i := range idx {
+		idx[i] = int32(i)
+		if i > 0 && byStart(&st[i-1], &st[i]) > 0 {
+			sorted = false
+		}
+	}
+	if sorted {
+		return
+	}
+	slices.SortFunc(idx, func(a, b int32) int { return byStart(&st[a], &st[b]) })
+	out := make([]storedSpan, len(st))
+	for k, i := range idx {
+		out[k] = st[i]
+	}
+	copy(st, out)
 }
 
 // Span returns one span, or ErrNotFound.
@@ -341,12 +359,13 @@ type SpanQuery = query.SpanQuery
 
 // spansSQL returns the statement selecting the spans of q. With walk, it
 // walks the start-time index (see walkByStart).
-func spansSQL(q SpanQuery, walk bool) (string, []any, error) {
+// ix are the attribute keys the file indexes.
+func spansSQL(q SpanQuery, walk bool, ix indexedSet) (string, []any, error) {
 	ref, err := orderRef(q.OrderBy)
 	if err != nil {
 		return "", nil, err
 	}
-	var b builder
+	b := builder{indexed: ix}
 	if walk {
 		b.add(`SELECT ` + spanColumns + ` FROM spans s INDEXED BY spans_start WHERE 1`)
 	} else {
@@ -365,11 +384,15 @@ func spansSQL(q SpanQuery, walk bool) (string, []any, error) {
 // querySQL returns the statement selecting the spans of q, choosing how
 // SQLite finds them.
 func (s *Store) querySQL(ctx context.Context, q SpanQuery) (string, []any, error) {
-	walk, err := s.walkByStart(ctx, q)
+	ix, err := s.indexedKeys(ctx)
 	if err != nil {
 		return "", nil, err
 	}
-	return spansSQL(q, walk)
+	walk, err := s.walkByStart(ctx, q, ix)
+	if err != nil {
+		return "", nil, err
+	}
+	return spansSQL(q, walk, ix)
 }
 
 // walkByStart reports whether the first spans of q, in order of start, are
@@ -382,15 +405,17 @@ func (s *Store) querySQL(ctx context.Context, q SpanQuery) (string, []any, error
 // passed, about a tenth of that, and it passes (wanted × spans / matches)
 // of them. So walk when every value filter matches more than
 // sqrt(wanted × spans / 10) spans, which a count capped at that bound
-// tells cheaply.
-func (s *Store) walkByStart(ctx context.Context, q SpanQuery) (bool, error) {
+// tells cheaply. A filter on an attribute the file does not index is
+// checked on each span either way, and counts for nothing here.
+func (s *Store) walkByStart(ctx context.Context, q SpanQuery, ix indexedSet) (bool, error) {
 	ref, err := orderRef(q.OrderBy)
 	if err != nil || q.Limit <= 0 || ref.Source != query.SourceBuiltin || ref.Name != query.FieldStartTime {
 		return false, err
 	}
 	var values []query.Filter
 	for _, f := range q.Where {
-		if r, err := f.Ref(); err == nil && r.Source != query.SourceBuiltin {
+		r, err := f.Ref()
+		if err == nil && r.Source != query.SourceBuiltin && (r.Source == query.SourceFinding || ix[r.Name]) {
 			values = append(values, f)
 		}
 	}
@@ -454,7 +479,11 @@ type RunFilter = query.RunFilter
 
 // Runs returns the runs f selects, newest first.
 func (s *Store) Runs(ctx context.Context, f RunFilter) ([]stagetrace.Run, error) {
-	var b builder
+	ix, err := s.indexedKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := builder{indexed: ix}
 	b.add(`SELECT ` + runColumns + ` FROM runs r WHERE 1`)
 	if !f.Since.IsZero() {
 		b.add(` AND r.first_start_ns >= ?`, unixNano(f.Since))

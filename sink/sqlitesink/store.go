@@ -58,9 +58,10 @@ type Store struct {
 	// way that honours a context.
 	sem chan struct{}
 	// Guarded by sem.
-	keyIDs map[string]int64   // committed keys.id by name
-	resIDs map[[32]byte]int64 // committed resources.id by hash of attrs
-	buf    []byte
+	keyIDs    map[string]int64   // committed keys.id by name
+	attrIndex indexedSet         // the attribute keys the file indexes
+	resIDs    map[[32]byte]int64 // committed resources.id by hash of attrs
+	buf       []byte
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -252,6 +253,9 @@ func (s *Store) openWriter() error {
 		return fmt.Errorf("sqlitesink: open %s: journal mode is %s, not wal", s.path, mode)
 	}
 	if err := migrate(ctx, s.wdb, s.path); err != nil {
+		return err
+	}
+	if err := s.ensureIndexed(ctx); err != nil {
 		return err
 	}
 	return s.stmts.prepare(ctx, s.wdb)
