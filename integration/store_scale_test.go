@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -153,7 +154,8 @@ func (s *timedSink) ForceFlush(ctx context.Context) error {
 // ingestResult is one run of the pipeline into one sink.
 type ingestResult struct {
 	total                time.Duration
-	firstThird, lastRate float64 // spans/s
+	cpu                  time.Duration // the process's CPU time meanwhile
+	firstThird, lastRate float64       // spans/s
 	bytes                int64
 }
 
@@ -173,19 +175,30 @@ func ingest(tb testing.TB, n int, sink stagetrace.Sink, size func() int64) inges
 		sdktrace.WithSpanProcessor(processor.New(processor.WithRules(set))),
 		sdktrace.WithBatcher(exp, sdktrace.WithBlocking()),
 	)
+	cpu0 := processCPU()
 	start := time.Now()
 	timed.marks[0] = start
 	generateRuns(tp, n, 8)
 	require.NoError(tb, tp.Shutdown(context.Background()))
 	end := time.Now()
+	cpu := processCPU() - cpu0
 	require.Equal(tb, int64(n), timed.written.Load())
 	third := float64(n / 3)
 	return ingestResult{
 		total:      end.Sub(start),
+		cpu:        cpu,
 		firstThird: third / timed.marks[1].Sub(timed.marks[0]).Seconds(),
 		lastRate:   float64(n-2*n/3) / end.Sub(timed.marks[2]).Seconds(),
 		bytes:      size(),
 	}
+}
+
+// processCPU returns the CPU time the process has used: on a shared
+// machine, CPU per span varies less than spans per second.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // fileSize is the size of path and of its SQLite companions, if any.
@@ -221,10 +234,13 @@ func BenchmarkStoreIngest(b *testing.B) {
 		b.ReportMetric(sr.rate(n)/jr.rate(n), "store/jsonl")
 		b.ReportMetric(sr.lastRate/sr.firstThird, "store-last/first-third")
 		b.ReportMetric(jr.lastRate/jr.firstThird, "jsonl-last/first-third")
+		b.ReportMetric(float64(jr.cpu.Nanoseconds())/float64(n), "jsonl-cpu-ns/span")
+		b.ReportMetric(float64(sr.cpu.Nanoseconds())/float64(n), "store-cpu-ns/span")
 		b.ReportMetric(float64(jr.bytes)/float64(n), "jsonl-B/span")
 		b.ReportMetric(float64(sr.bytes)/float64(n), "store-B/span")
-		b.Logf("%d spans: JSONL %.0f spans/s (%v), store %.0f spans/s (%v), ratio %.3f; store first third %.0f spans/s, last third %.0f (%.2f); bytes per span JSONL %.0f, store %.0f",
-			n, jr.rate(n), jr.total.Round(time.Millisecond), sr.rate(n), sr.total.Round(time.Millisecond), sr.rate(n)/jr.rate(n),
+		b.Logf("%d spans: JSONL %.0f spans/s (%v, CPU %.1f µs/span), store %.0f spans/s (%v, CPU %.1f µs/span), ratio %.3f; store first third %.0f spans/s, last third %.0f (%.2f); bytes per span JSONL %.0f, store %.0f",
+			n, jr.rate(n), jr.total.Round(time.Millisecond), float64(jr.cpu.Microseconds())/float64(n),
+			sr.rate(n), sr.total.Round(time.Millisecond), float64(sr.cpu.Microseconds())/float64(n), sr.rate(n)/jr.rate(n),
 			sr.firstThird, sr.lastRate, sr.lastRate/sr.firstThird, float64(jr.bytes)/float64(n), float64(sr.bytes)/float64(n))
 	}
 }
