@@ -280,3 +280,20 @@ func explain(t *testing.T, s *Store, text string, args []any) string {
 	require.NoError(t, rows.Close())
 	return strings.Join(plan, "\n")
 }
+
+// TestTopByFindingWalksTheValueIndex checks the plan of a top-N by a
+// finding that a filter compares with a number: the value index range in
+// the order wanted, with no sort.
+func TestTopByFindingWalksTheValueIndex(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "plan.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	for _, desc := range []bool{false, true} {
+		q := SpanQuery{Where: query.MustParse("finding.input_tokens>500 and stage=inference"), OrderBy: "finding.input_tokens", Desc: desc, Limit: 10}
+		text, args, err := spansSQL(q, false, nil)
+		require.NoError(t, err)
+		plan := explain(t, s, text, args)
+		assert.Contains(t, plan, "SEARCH v USING PRIMARY KEY (source=? AND key_id=? AND type=? AND val>?)")
+		assert.NotContains(t, plan, "TEMP B-TREE")
+	}
+}

@@ -197,6 +197,16 @@ func assertExecutorsAgree(t *testing.T, s query.Reader, mem *memquery.Records, t
 			agree(t, query.SpanQuery{Where: []query.Filter{f, g}, Limit: 1 + i%7, Offset: i % 3})
 		}
 	}
+	// Ordered by the finding a filter compares with a number: the value
+	// index gives the order.
+	for i, f := range filters {
+		if ref, err := f.Ref(); err == nil && ref.Source == query.SourceFinding && f.Validate() == nil {
+			for _, desc := range []bool{false, true} {
+				agree(t, query.SpanQuery{Where: []query.Filter{f}, OrderBy: f.Field, Desc: desc})
+				agree(t, query.SpanQuery{Where: []query.Filter{f, filters[rng.IntN(len(filters))]}, OrderBy: f.Field, Desc: desc, Limit: 1 + i%7, Offset: i % 3})
+			}
+		}
+	}
 	// The corpus must exercise something: most valid filters match.
 	assert.Greater(t, matched, valid/3, "filters matching some span")
 

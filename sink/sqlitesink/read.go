@@ -366,6 +366,9 @@ func spansSQL(q SpanQuery, walk bool, ix indexedSet) (string, []any, error) {
 		return "", nil, err
 	}
 	b := builder{indexed: ix}
+	if by, ok := orderedByValue(q, ref); ok && !walk {
+		return byValueSQL(q, ref, by, ix)
+	}
 	if walk {
 		b.add(`SELECT ` + spanColumns + ` FROM spans s INDEXED BY spans_start WHERE 1`)
 	} else {
@@ -375,6 +378,53 @@ func spansSQL(q SpanQuery, walk bool, ix indexedSet) (string, []any, error) {
 		return "", nil, err
 	}
 	b.orderBy(ref, q.Desc)
+	if err := b.limit(q.Limit, q.Offset); err != nil {
+		return "", nil, err
+	}
+	return b.String(), b.args, nil
+}
+
+// orderedByValue returns a filter of q that the value index answers in the
+// order q wants: q is ordered by a finding, and one of its filters compares
+// that finding with a number, so every span it keeps has a number there.
+func orderedByValue(q SpanQuery, order query.Ref) (query.Filter, bool) {
+	if order.Source != query.SourceFinding {
+		return query.Filter{}, false
+	}
+	for _, f := range q.Where {
+		ref, err := f.Ref()
+		if err != nil || ref != order || !(f.Op.IsOrdering() || f.Op == query.OpEq) {
+			continue
+		}
+		switch f.Value.Kind() {
+		case stagetrace.KindInt64:
+			return f, true
+		case stagetrace.KindFloat64:
+			if !math.IsNaN(f.Value.AsFloat64()) {
+				return f, true
+			}
+		}
+	}
+	return query.Filter{}, false
+}
+
+// byValueSQL selects the spans of q, ordered by a finding that filter by
+// compares with a number, by walking the range of the value index that by
+// keeps, in the order wanted: the first spans of a top-N are found without
+// reading or sorting the others. Ties go by the order spans were written
+// in, as orderBy has it.
+func byValueSQL(q SpanQuery, order query.Ref, by query.Filter, ix indexedSet) (string, []any, error) {
+	b := builder{indexed: ix}
+	b.add(`SELECT ` + spanColumns + ` FROM span_values v CROSS JOIN spans s WHERE s.id = v.span_id AND `)
+	b.valueCond(order, by)
+	if err := b.where(q.Where); err != nil {
+		return "", nil, err
+	}
+	if q.Desc {
+		b.add(" ORDER BY v.val DESC, v.span_id DESC")
+	} else {
+		b.add(" ORDER BY v.val, v.span_id")
+	}
 	if err := b.limit(q.Limit, q.Offset); err != nil {
 		return "", nil, err
 	}
