@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -296,4 +297,35 @@ func TestTopByFindingWalksTheValueIndex(t *testing.T) {
 		assert.Contains(t, plan, "SEARCH v USING PRIMARY KEY (source=? AND key_id=? AND type=? AND val>?)")
 		assert.NotContains(t, plan, "TEMP B-TREE")
 	}
+}
+
+// TestLogStaysBoundedUnderSteadyWrites writes batch after batch with no
+// pause: the log must not grow with them, as it did when the background
+// checkpoint never caught up with the last frame.
+func TestLogStaysBoundedUnderSteadyWrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "steady.db")
+	s, err := Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	s.walLimit = 256 // frames: 1 MiB
+	ctx := context.Background()
+	base := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	var largest int64
+	for i := range 400 {
+		var b stagetrace.Batch
+		for j := range 200 {
+			n := i*200 + j
+			b.Spans = append(b.Spans, stagetrace.StageSpan{
+				RunID: fmt.Sprintf("r%d", n/8), Name: "s", TraceID: stagetrace.TraceID{byte(n >> 16), byte(n >> 8), byte(n), 1},
+				SpanID: stagetrace.SpanID{byte(n >> 16), byte(n >> 8), byte(n), 1}, StartTime: base, EndTime: base.Add(time.Second),
+				Findings: stagetrace.Attrs{{Key: "input_tokens", Value: stagetrace.Int64Value(int64(n * 7919 % 10000))}},
+			})
+		}
+		require.NoError(t, s.Write(ctx, b))
+		if fi, err := os.Stat(path + "-wal"); err == nil {
+			largest = max(largest, fi.Size())
+		}
+	}
+	// The limit, a checkpoint interval's worth of batches, and room.
+	assert.Less(t, largest, int64(32<<20), "largest log: %d bytes", largest)
 }

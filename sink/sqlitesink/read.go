@@ -417,7 +417,12 @@ func byValueSQL(q SpanQuery, order query.Ref, by query.Filter, ix indexedSet) (s
 	b := builder{indexed: ix}
 	b.add(`SELECT ` + spanColumns + ` FROM span_values v CROSS JOIN spans s WHERE s.id = v.span_id AND `)
 	b.valueCond(order, by)
-	if err := b.where(q.Where); err != nil {
+	// The range is by's condition: given again, SQLite would first
+	// collect every span it keeps.
+	rest := slices.DeleteFunc(slices.Clone(q.Where), func(f query.Filter) bool {
+		return f.Field == by.Field && f.Op == by.Op && f.Value.Equal(by.Value)
+	})
+	if err := b.where(rest); err != nil {
 		return "", nil, err
 	}
 	if q.Desc {

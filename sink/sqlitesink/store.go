@@ -53,6 +53,8 @@ type Store struct {
 	// kick wakes the checkpointer; written records since its last run.
 	kick    chan struct{}
 	pending int // guarded by sem
+	// walLimit is walRestartFrames, lowered by tests.
+	walLimit int64
 
 	// sem is a one-slot lock serializing writes and retention, taken in a
 	// way that honours a context.
@@ -167,6 +169,7 @@ func newStore(path string, cfg config, readOnly bool) *Store {
 		resIDs:   make(map[[32]byte]int64),
 		resCache: make(map[int64]*stagetrace.Resource),
 		kick:     make(chan struct{}, 1),
+		walLimit: walRestartFrames,
 	}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	return s
