@@ -240,6 +240,9 @@ func assertExecutorsAgree(t *testing.T, s query.Reader, mem *memquery.Records, t
 			Labels: []query.LabelMatcher{{Name: "stage", Op: query.OpMatch, Value: "^inf"}, {Name: "region", Op: query.OpNe, Value: "eu"}}},
 		{Name: "latency", Step: time.Second, Until: base.Add(time.Minute), Labels: []query.LabelMatcher{{Name: "region", Op: query.OpNotMatch, Value: "u"}}},
 		{Name: "score", Step: time.Millisecond},
+		// No label read: the points alone, of events in span rows and not.
+		{Name: "latency", Step: 2 * time.Second, Until: base.Add(time.Minute), Agg: query.AggSum},
+		{Name: "input_tokens", Instant: true, Until: base.Add(time.Minute), Agg: query.AggMax},
 	} {
 		want, errMem := mem.Metrics(ctx, q)
 		got, errStore := s.Metrics(ctx, q)

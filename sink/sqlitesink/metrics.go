@@ -128,6 +128,24 @@ func (s *Store) Metrics(ctx context.Context, q MetricQuery) ([]Series, error) {
 		}
 		return nil
 	}
+	if len(q.Labels) == 0 && len(q.By) == 0 {
+		// No label is read: the points alone, from the index.
+		if err := collect(`SELECT time_ns, value FROM metric_points WHERE name = ? AND time_ns >= ? AND time_ns < ?`,
+			func(rows *sql.Rows, p *sample) error { return rows.Scan(&p.ns, &p.value) }, q.Name, since, until); err != nil {
+			return nil, err
+		}
+		if err := collect(`SELECT time_ns, metric_value FROM events WHERE metric_name = ? AND time_ns >= ? AND time_ns < ?`,
+			func(rows *sql.Rows, p *sample) error { return rows.Scan(&p.ns, &p.value) }, q.Name, since, until); err != nil {
+			return nil, err
+		}
+		if err := collect(`SELECT s.end_ns, v.val FROM span_values v JOIN spans s ON s.id = v.span_id
+WHERE v.source = ? AND v.key_id = (SELECT k.id FROM keys k WHERE k.name = ?) AND v.type = ?
+	AND s.end_ns >= ? AND s.end_ns < ?`, func(rows *sql.Rows, p *sample) error { return rows.Scan(&p.ns, &p.value) },
+			sourceFinding, q.Name, typeNumber, since, until); err != nil {
+			return nil, err
+		}
+		return agg.Series(), nil
+	}
 	// Metric events kept in their span's row.
 	if err := collect(`SELECT p.time_ns, p.value, p.seq, s.run_id, s.stage, s.name, s.attrs, s.events
 FROM metric_points p JOIN spans s ON s.id = p.span_id
