@@ -6,7 +6,7 @@ STATICCHECK := $(BIN)/staticcheck
 OUT         ?= stagetrace-out
 FUZZTIME    ?= 10s
 
-.PHONY: all demo test vet lint unit fuzz fuzz-short bench reliability chromium tools clean collector collector-test e2e flakes mdatagen
+.PHONY: all demo test vet lint unit fuzz fuzz-short bench bench-store reliability chromium tools clean collector collector-test e2e flakes mdatagen
 
 all: test
 
@@ -81,10 +81,16 @@ flakes:
 reliability:
 	$(GO) test -tags reliability -count=1 -timeout 30m -v ./reliability/
 
-## bench: the benchmarks recorded in BENCHMARKS.md
-bench:
+## bench: the benchmarks recorded in BENCHMARKS.md (bench-store included)
+bench: bench-store
 	$(GO) test -run='^$$' -bench=. -benchmem -count=6 -cpu=1 ./processor/ ./integration/ ./rules/
 	$(GO) test -run='^$$' -bench='Insert' -benchtime=20000x -count=3 ./sink/sqlitesink/
+
+## bench-store: the SQLite store at a million spans (scale build tag; about 10 minutes, 3 GB of temporary files): ingest against JSON lines, then the goal queries against memquery
+SCALE_SPANS ?= 1000000
+bench-store:
+	STAGETRACE_SCALE_SPANS=$(SCALE_SPANS) $(GO) test -tags scale -run='^$$' -bench='StoreIngest' -benchtime=1x -timeout=60m ./integration/
+	STAGETRACE_SCALE_SPANS=$(SCALE_SPANS) $(GO) test -tags scale -run='^$$' -bench='StoreQueries' -benchtime=7x -timeout=60m ./integration/
 
 ## collector: build ./bin/otelcol-stagetrace with the pinned OpenTelemetry Collector Builder
 BUILDER_VERSION := v0.165.0

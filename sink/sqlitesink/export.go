@@ -101,8 +101,9 @@ func (s *Store) eachSpan(ctx context.Context, text string, args []any, fn func(*
 		return err
 	}
 	defer rows.Close()
+	r := newSpanRow()
 	for rows.Next() {
-		_, st, err := scanSpan(rows)
+		_, st, err := r.scan(rows)
 		if err != nil {
 			return err
 		}

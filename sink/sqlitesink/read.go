@@ -39,37 +39,55 @@ func (st *storedSpan) decodeEvents() ([]stagetrace.TraceEvent, error) {
 	return events, nil
 }
 
+// spanRow holds the columns of a row of spanColumns as scanned: one
+// allocation, reused from row to row, rather than one per column (the
+// address of each is handed to Scan, so each would escape).
+type spanRow struct {
+	rowID                     int64
+	trace, span, parent       sql.RawBytes
+	attrs, findings, events   sql.RawBytes
+	start, end, status, kind  int64
+	runID, stage, name, scope string
+	statusMessage             string
+	resourceID                sql.NullInt64
+	dest                      []any
+}
+
+func newSpanRow() *spanRow {
+	r := &spanRow{}
+	r.dest = []any{&r.rowID, &r.trace, &r.span, &r.parent, &r.runID, &r.stage, &r.name, &r.start, &r.end,
+		&r.status, &r.statusMessage, &r.kind, &r.scope, &r.resourceID, &r.attrs, &r.findings, &r.events}
+	return r
+}
+
 // scanSpan reads a row of spanColumns. The blob columns are read in place
 // (sql.RawBytes): what is kept of them is decoded or copied.
 func scanSpan(row scanner) (stagetrace.StageSpan, storedSpan, error) {
-	var (
-		st                        storedSpan
-		trace, span, parent       sql.RawBytes
-		attrs, findings, events   sql.RawBytes
-		start, end, status, kind  int64
-		runID, stage, name, scope string
-		statusMessage             string
-	)
-	if err := row.Scan(&st.rowID, &trace, &span, &parent, &runID, &stage, &name, &start, &end,
-		&status, &statusMessage, &kind, &scope, &st.resourceID, &attrs, &findings, &events); err != nil {
+	return newSpanRow().scan(row)
+}
+
+func (r *spanRow) scan(row scanner) (stagetrace.StageSpan, storedSpan, error) {
+	var st storedSpan
+	if err := row.Scan(r.dest...); err != nil {
 		return stagetrace.StageSpan{}, st, err
 	}
+	st.rowID, st.resourceID = r.rowID, r.resourceID
 	s := &st.StageSpan
-	copy(s.TraceID[:], trace)
-	copy(s.SpanID[:], span)
-	copy(s.ParentSpanID[:], parent)
-	s.RunID, s.Stage, s.Name = runID, stage, name
-	s.StartTime, s.EndTime = timeOf(start), timeOf(end)
-	s.Status, s.StatusMessage = stagetrace.StatusCode(status), statusMessage
-	s.Kind, s.Scope = stagetrace.SpanKind(kind), scope
-	if len(events) > 0 {
-		st.events = bytes.Clone(events)
+	copy(s.TraceID[:], r.trace)
+	copy(s.SpanID[:], r.span)
+	copy(s.ParentSpanID[:], r.parent)
+	s.RunID, s.Stage, s.Name = r.runID, r.stage, r.name
+	s.StartTime, s.EndTime = timeOf(r.start), timeOf(r.end)
+	s.Status, s.StatusMessage = stagetrace.StatusCode(r.status), r.statusMessage
+	s.Kind, s.Scope = stagetrace.SpanKind(r.kind), r.scope
+	if len(r.events) > 0 {
+		st.events = bytes.Clone(r.events)
 	}
 	var err error
-	if s.Attrs, err = decodeAttrs(attrs); err != nil {
+	if s.Attrs, err = decodeAttrs(r.attrs); err != nil {
 		return *s, st, fmt.Errorf("span %s: attrs: %w", s.SpanID, err)
 	}
-	if s.Findings, err = decodeAttrs(findings); err != nil {
+	if s.Findings, err = decodeAttrs(r.findings); err != nil {
 		return *s, st, fmt.Errorf("span %s: findings: %w", s.SpanID, err)
 	}
 	return *s, st, nil
