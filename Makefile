@@ -20,6 +20,7 @@ test: vet lint unit collector-test e2e fuzz-short
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags reliability ./reliability/
+	$(GO) vet -tags scale ./integration/
 	cd collector && $(GO) vet ./... && $(GO) vet -tags e2e ./...
 
 lint: $(STATICCHECK)
