@@ -53,6 +53,7 @@ FUZZ_TARGETS := \
 	./rules:FuzzGlob \
 	./query:FuzzParse \
 	./sink/sqlitesink:FuzzDecodeAttrs \
+	./sink/sqlitesink:FuzzLookupAttr \
 	./redact:FuzzGlob \
 	./redact:FuzzRedactString \
 	./redact:FuzzScrub \

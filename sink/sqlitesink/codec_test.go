@@ -178,6 +178,30 @@ func FuzzDecodeAttrs(f *testing.F) {
 	})
 }
 
+// FuzzLookupAttr checks that lookupAttr, which reads past the attributes
+// it does not want, finds what decodeAttrs and Attrs.Get find, and fails
+// only on a column decodeAttrs refuses too.
+func FuzzLookupAttr(f *testing.F) {
+	f.Add(appendAttrs(nil, everyKind()), "string")
+	f.Add(appendAttrs(nil, stagetrace.Attrs{{Key: "k", Value: stagetrace.Int64Value(1)}, {Key: "k", Value: stagetrace.Int64Value(2)}}), "k")
+	f.Add([]byte{}, "k")
+	f.Add(deep(10), "k")
+	f.Fuzz(func(t *testing.T, b []byte, key string) {
+		got, found, err := lookupAttr(b, key)
+		attrs, derr := decodeAttrs(b)
+		if derr != nil {
+			return // lookupAttr may stop before the damage
+		}
+		if err != nil {
+			t.Fatalf("lookupAttr failed on a column that decodes: %v", err)
+		}
+		want, ok := attrs.Get(key)
+		if found != ok || (ok && !got.Equal(want)) {
+			t.Fatalf("lookupAttr(%q) = %v, %v; Get = %v, %v", key, got, found, want, ok)
+		}
+	})
+}
+
 func TestEventsColumnRoundTrip(t *testing.T) {
 	span := stagetrace.StageSpan{RunID: "r", Stage: "s", TraceID: stagetrace.TraceID{1}, SpanID: stagetrace.SpanID{2}}
 	events := []*stagetrace.TraceEvent{
