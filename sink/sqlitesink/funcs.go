@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"modernc.org/sqlite"
 
@@ -46,8 +47,11 @@ var funcErr error
 func init() {
 	funcErr = errors.Join(
 		sqlite.RegisterDeterministicScalarFunction(regexpFunc, 2, regexpSQL),
-		sqlite.RegisterDeterministicScalarFunction(valueFunc, 2, valueSQL),
-		sqlite.RegisterDeterministicScalarFunction(matchFunc, 5, matchSQL),
+		// These two read a whole attrs column per row and keep nothing of
+		// their arguments (decoded strings are copies; matchSQL clones what
+		// a cache may keep), so the column is read in place, not copied.
+		sqlite.RegisterFunction(valueFunc, &sqlite.FunctionImpl{NArgs: 2, Deterministic: true, VolatileArgs: true, Scalar: valueSQL}),
+		sqlite.RegisterFunction(matchFunc, &sqlite.FunctionImpl{NArgs: 5, Deterministic: true, VolatileArgs: true, Scalar: matchSQL}),
 		sqlite.RegisterFunction(pointsFunc, &sqlite.FunctionImpl{NArgs: 2, Deterministic: true,
 			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &packedPoints{}, nil }}),
 	)
@@ -144,7 +148,10 @@ func filterOf(key string, args []driver.Value) (query.Filter, error) {
 	if !ok1 || !ok2 {
 		return query.Filter{}, fmt.Errorf("%s: bad operator or kind", matchFunc)
 	}
-	f := query.Filter{Field: query.AttrPrefix + key, Op: query.Op(op)}
+	// The arguments are SQLite's memory, reused for the next row: the
+	// operator and a string value are cloned, since matching may cache
+	// them (compiled regular expressions are kept by pattern).
+	f := query.Filter{Field: query.AttrPrefix + key, Op: query.Op(strings.Clone(op))}
 	switch stagetrace.Kind(kind) {
 	case stagetrace.KindEmpty:
 	case stagetrace.KindInt64:
@@ -155,7 +162,7 @@ func filterOf(key string, args []driver.Value) (query.Filter, error) {
 		f.Value = stagetrace.Float64Value(math.Float64frombits(uint64(n)))
 	case stagetrace.KindString:
 		s, _ := args[2].(string)
-		f.Value = stagetrace.StringValue(s)
+		f.Value = stagetrace.StringValue(strings.Clone(s))
 	case stagetrace.KindBool:
 		n, _ := args[2].(int64)
 		f.Value = stagetrace.BoolValue(n != 0)
