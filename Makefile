@@ -6,7 +6,7 @@ STATICCHECK := $(BIN)/staticcheck
 OUT         ?= stagetrace-out
 FUZZTIME    ?= 10s
 
-.PHONY: all demo test vet lint unit fuzz fuzz-short bench reliability chromium tools clean collector collector-test e2e flakes mdatagen fixtures node
+.PHONY: all demo test vet lint unit fuzz fuzz-short bench bench-store reliability chromium tools clean collector collector-test e2e flakes mdatagen fixtures node
 
 all: test
 
@@ -20,6 +20,7 @@ test: vet lint unit collector-test e2e fuzz-short
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags reliability ./reliability/
+	$(GO) vet -tags scale ./integration/
 	cd collector && $(GO) vet ./... && $(GO) vet -tags e2e ./...
 
 lint: $(STATICCHECK)
@@ -53,6 +54,7 @@ FUZZ_TARGETS := \
 	./query:FuzzParse \
 	./query:FuzzLogFilters \
 	./sink/sqlitesink:FuzzDecodeAttrs \
+	./sink/sqlitesink:FuzzLookupAttr \
 	./redact:FuzzGlob \
 	./redact:FuzzRedactString \
 	./redact:FuzzScrub \
@@ -82,11 +84,17 @@ flakes:
 reliability:
 	$(GO) test -tags reliability -count=1 -timeout 30m -v ./reliability/
 
-## bench: the benchmarks recorded in BENCHMARKS.md; the paired ones (BenchmarkOverhead, BenchmarkExportPaired, BenchmarkProcessorPaired) give the summary table's ratios
-bench:
+## bench: the benchmarks recorded in BENCHMARKS.md (bench-store included); the paired ones (BenchmarkOverhead, BenchmarkExportPaired, BenchmarkProcessorPaired) give the summary table's ratios
+bench: bench-store
 	$(GO) test -run='^$$' -bench=. -benchmem -count=6 -cpu=1 ./processor/ ./integration/ ./rules/
 	$(GO) test -run='^$$' -bench='Insert' -benchtime=20000x -count=3 ./sink/sqlitesink/
 	cd collector && $(GO) test -run='^$$' -bench='Paired' -benchmem -count=6 -cpu=1 ./stagetraceprocessor/ ./stagetraceexporter/
+
+## bench-store: the SQLite store at a million spans (scale build tag; about 10 minutes, 3 GB of temporary files): ingest against JSON lines, then the goal queries against memquery
+SCALE_SPANS ?= 1000000
+bench-store:
+	STAGETRACE_SCALE_SPANS=$(SCALE_SPANS) $(GO) test -tags scale -run='^$$' -bench='StoreIngest' -benchtime=1x -timeout=60m ./integration/
+	STAGETRACE_SCALE_SPANS=$(SCALE_SPANS) $(GO) test -tags scale -run='^$$' -bench='StoreQueries' -benchtime=7x -timeout=60m ./integration/
 
 ## collector: build ./bin/otelcol-stagetrace with the pinned OpenTelemetry Collector Builder
 BUILDER_VERSION := v0.165.0

@@ -190,6 +190,7 @@ func (q *MetricQuery) Normalize(now time.Time) error {
 type Aggregator struct {
 	q   MetricQuery
 	all map[string]*aggSeries
+	one *aggSeries // the only series, when q.By is empty
 }
 
 // aggBucket holds the values of one step: they are summed in order of
@@ -202,6 +203,8 @@ type aggBucket struct {
 type aggSeries struct {
 	labels  map[string]string
 	buckets map[int64]*aggBucket
+	last    *aggBucket // the bucket of the last point, at lastT
+	lastT   int64
 }
 
 // NewAggregator returns an aggregator for q, which Normalize accepted.
@@ -223,6 +226,15 @@ func (a *Aggregator) Add(ns int64, value float64, label func(name string) (strin
 			return nil
 		}
 	}
+	if len(q.By) == 0 {
+		// One series: no labels to read, no key to build for each point.
+		if a.one == nil {
+			a.one = &aggSeries{labels: map[string]string{}, buckets: map[int64]*aggBucket{}}
+			a.all[""] = a.one
+		}
+		a.one.add(q, ns, value)
+		return nil
+	}
 	labels := make(map[string]string, len(q.By))
 	var key strings.Builder
 	for _, name := range q.By {
@@ -238,18 +250,28 @@ func (a *Aggregator) Add(ns int64, value float64, label func(name string) (strin
 		se = &aggSeries{labels: labels, buckets: map[int64]*aggBucket{}}
 		a.all[key.String()] = se
 	}
+	se.add(q, ns, value)
+	return nil
+}
+
+// add adds a point to the bucket of its step.
+func (se *aggSeries) add(q *MetricQuery, ns int64, value float64) {
 	t := q.Until.UnixNano()
 	if !q.Instant {
 		step := q.Step.Nanoseconds()
 		t = floorDiv(ns, step) * step
 	}
-	b := se.buckets[t]
-	if b == nil {
-		b = &aggBucket{}
-		se.buckets[t] = b
+	// Points mostly come in order of time: the bucket is often the last.
+	b := se.last
+	if b == nil || se.lastT != t {
+		b = se.buckets[t]
+		if b == nil {
+			b = &aggBucket{}
+			se.buckets[t] = b
+		}
+		se.last, se.lastT = b, t
 	}
 	b.values = append(b.values, value)
-	return nil
 }
 
 // Series returns the series of the points added, ordered by their labels,

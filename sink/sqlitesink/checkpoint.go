@@ -16,6 +16,15 @@ import (
 const (
 	checkpointRecords = 2000
 	checkpointEvery   = time.Second
+	// walRestartFrames bounds the log. A checkpoint that runs while
+	// batches keep coming copies the frames it found, but the log starts
+	// over only once a checkpoint has copied every frame before the next
+	// write, which under a steady stream never happens: the log grew to
+	// gigabytes, and every read searched it. Past this many frames (64 MiB
+	// of 4 KiB pages) the checkpointer takes the write lock, so that no
+	// batch is appended while it copies, and the next write starts the log
+	// over.
+	walRestartFrames = 16384
 )
 
 func (s *Store) openCheckpointer() error {
@@ -55,10 +64,36 @@ func (s *Store) written(n int) {
 // not wait for readers or writers: frames a reader still needs are copied
 // next time.
 func (s *Store) checkpoint(ctx context.Context) error {
-	if _, err := s.cdb.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
-		return fmt.Errorf("sqlitesink: checkpoint: %w", err)
+	_, err := s.checkpointFrames(ctx)
+	return err
+}
+
+// checkpointFrames checkpoints and returns the number of frames in the
+// log.
+func (s *Store) checkpointFrames(ctx context.Context) (int64, error) {
+	var busy, frames, copied int64
+	if err := s.cdb.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
+		return 0, fmt.Errorf("sqlitesink: checkpoint: %w", err)
 	}
-	return nil
+	return frames, nil
+}
+
+// backgroundCheckpoint checkpoints without the write lock, and again with
+// it when the log is past walRestartFrames (see there).
+func (s *Store) backgroundCheckpoint(ctx context.Context) error {
+	frames, err := s.checkpointFrames(ctx)
+	if err != nil || frames < s.walLimit {
+		return err
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.unlock()
+	if s.closed.Load() {
+		return nil
+	}
+	_, err = s.checkpointFrames(ctx)
+	return err
 }
 
 func (s *Store) checkpointLoop() {
@@ -72,7 +107,7 @@ func (s *Store) checkpointLoop() {
 		case <-s.kick:
 		case <-t.C:
 		}
-		if err := s.checkpoint(s.bgCtx); err != nil && s.bgCtx.Err() == nil {
+		if err := s.backgroundCheckpoint(s.bgCtx); err != nil && s.bgCtx.Err() == nil {
 			s.cfg.logger.Warn("stagetrace sqlite store: checkpoint failed", "path", s.path, "error", err)
 		}
 	}

@@ -373,3 +373,39 @@ func decodeEvents(b []byte, span *stagetrace.StageSpan) ([]stagetrace.TraceEvent
 	}
 	return events, nil
 }
+
+// lookupAttr returns the value of the first attribute named key in a
+// column written by appendAttrs, reading past the others without decoding
+// them, as stagetrace.Attrs.Get finds it.
+func lookupAttr(b []byte, key string) (stagetrace.Value, bool, error) {
+	if len(b) == 0 {
+		return stagetrace.Value{}, false, nil
+	}
+	d := decoder{b: b}
+	n := d.count(2)
+	for range n {
+		k := d.bytes()
+		if d.err == nil && string(k) == key {
+			v := d.value(0)
+			return v, d.err == nil, d.err
+		}
+		d.skipValue()
+		if d.err != nil {
+			break
+		}
+	}
+	return stagetrace.Value{}, false, d.err
+}
+
+// skipValue reads past a value without keeping it.
+func (d *decoder) skipValue() {
+	switch k := stagetrace.Kind(d.byte()); {
+	case d.err != nil:
+	case k.IsContainer():
+		d.skipContainer(k)
+	case k == stagetrace.KindString || k == stagetrace.KindBytes:
+		d.bytes()
+	default:
+		d.payload(k, 0)
+	}
+}

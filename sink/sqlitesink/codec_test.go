@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -177,6 +178,30 @@ func FuzzDecodeAttrs(f *testing.F) {
 	})
 }
 
+// FuzzLookupAttr checks that lookupAttr, which reads past the attributes
+// it does not want, finds what decodeAttrs and Attrs.Get find, and fails
+// only on a column decodeAttrs refuses too.
+func FuzzLookupAttr(f *testing.F) {
+	f.Add(appendAttrs(nil, everyKind()), "string")
+	f.Add(appendAttrs(nil, stagetrace.Attrs{{Key: "k", Value: stagetrace.Int64Value(1)}, {Key: "k", Value: stagetrace.Int64Value(2)}}), "k")
+	f.Add([]byte{}, "k")
+	f.Add(deep(10), "k")
+	f.Fuzz(func(t *testing.T, b []byte, key string) {
+		got, found, err := lookupAttr(b, key)
+		attrs, derr := decodeAttrs(b)
+		if derr != nil {
+			return // lookupAttr may stop before the damage
+		}
+		if err != nil {
+			t.Fatalf("lookupAttr failed on a column that decodes: %v", err)
+		}
+		want, ok := attrs.Get(key)
+		if found != ok || (ok && !got.Equal(want)) {
+			t.Fatalf("lookupAttr(%q) = %v, %v; Get = %v, %v", key, got, found, want, ok)
+		}
+	})
+}
+
 func TestEventsColumnRoundTrip(t *testing.T) {
 	span := stagetrace.StageSpan{RunID: "r", Stage: "s", TraceID: stagetrace.TraceID{1}, SpanID: stagetrace.SpanID{2}}
 	events := []*stagetrace.TraceEvent{
@@ -203,8 +228,10 @@ func TestFindingFilterUsesTheValueIndex(t *testing.T) {
 	s, err := Open(filepath.Join(t.TempDir(), "plan.db"))
 	require.NoError(t, err)
 	defer s.Close()
+	ix, err := s.indexedKeys(context.Background())
+	require.NoError(t, err)
 	for _, where := range []string{"finding.input_tokens>500", `gen_ai.request.model="gpt-4o"`, "finding.score exists"} {
-		text, args, err := spansSQL(SpanQuery{Where: query.MustParse(where)}, false)
+		text, args, err := spansSQL(SpanQuery{Where: query.MustParse(where)}, false, ix)
 		require.NoError(t, err)
 		joined := explain(t, s, text, args)
 		assert.Contains(t, joined, "SEARCH v USING PRIMARY KEY (source=? AND key_id=?", where)
@@ -240,7 +267,7 @@ func TestWalkByStartGivesTheSameSpans(t *testing.T) {
 	} {
 		var got [2][]string
 		for i, walk := range []bool{false, true} {
-			text, args, err := spansSQL(q, walk)
+			text, args, err := spansSQL(q, walk, nil)
 			require.NoError(t, err)
 			if walk {
 				plan := explain(t, s, text, args)
@@ -255,11 +282,11 @@ func TestWalkByStartGivesTheSameSpans(t *testing.T) {
 		}
 		assert.Equal(t, got[0], got[1], "%+v", q)
 		assert.Len(t, got[0], q.Limit)
-		walk, err := s.walkByStart(context.Background(), q)
+		walk, err := s.walkByStart(context.Background(), q, nil)
 		require.NoError(t, err)
 		assert.True(t, walk, "so many matches: walk the index")
 	}
-	walk, err := s.walkByStart(context.Background(), SpanQuery{Where: query.MustParse("finding.n>5"), Limit: 1000})
+	walk, err := s.walkByStart(context.Background(), SpanQuery{Where: query.MustParse("finding.n>5"), Limit: 1000}, nil)
 	require.NoError(t, err)
 	assert.False(t, walk, "few matches for many wanted: collect them")
 }
@@ -277,4 +304,52 @@ func explain(t *testing.T, s *Store, text string, args []any) string {
 	}
 	require.NoError(t, rows.Close())
 	return strings.Join(plan, "\n")
+}
+
+// TestTopByFindingWalksTheValueIndex checks the plan of a top-N by a
+// finding that a filter compares with a number: the value index range in
+// the order wanted, with no sort.
+func TestTopByFindingWalksTheValueIndex(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "plan.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	for _, desc := range []bool{false, true} {
+		q := SpanQuery{Where: query.MustParse("finding.input_tokens>500 and stage=inference"), OrderBy: "finding.input_tokens", Desc: desc, Limit: 10}
+		text, args, err := spansSQL(q, false, nil)
+		require.NoError(t, err)
+		plan := explain(t, s, text, args)
+		assert.Contains(t, plan, "SEARCH v USING PRIMARY KEY (source=? AND key_id=? AND type=? AND val>?)")
+		assert.NotContains(t, plan, "TEMP B-TREE")
+	}
+}
+
+// TestLogStaysBoundedUnderSteadyWrites writes batch after batch with no
+// pause: the log must not grow with them, as it did when the background
+// checkpoint never caught up with the last frame.
+func TestLogStaysBoundedUnderSteadyWrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "steady.db")
+	s, err := Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	s.walLimit = 256 // frames: 1 MiB
+	ctx := context.Background()
+	base := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	var largest int64
+	for i := range 400 {
+		var b stagetrace.Batch
+		for j := range 200 {
+			n := i*200 + j
+			b.Spans = append(b.Spans, stagetrace.StageSpan{
+				RunID: fmt.Sprintf("r%d", n/8), Name: "s", TraceID: stagetrace.TraceID{byte(n >> 16), byte(n >> 8), byte(n), 1},
+				SpanID: stagetrace.SpanID{byte(n >> 16), byte(n >> 8), byte(n), 1}, StartTime: base, EndTime: base.Add(time.Second),
+				Findings: stagetrace.Attrs{{Key: "input_tokens", Value: stagetrace.Int64Value(int64(n * 7919 % 10000))}},
+			})
+		}
+		require.NoError(t, s.Write(ctx, b))
+		if fi, err := os.Stat(path + "-wal"); err == nil {
+			largest = max(largest, fi.Size())
+		}
+	}
+	// The limit, a checkpoint interval's worth of batches, and room.
+	assert.Less(t, largest, int64(32<<20), "largest log: %d bytes", largest)
 }

@@ -152,9 +152,14 @@ func checkRuns(t *testing.T, s *sqlitesink.Store, want map[string]int) {
 	spans, err := s.Spans(context.Background(), sqlitesink.SpanQuery{})
 	require.NoError(t, err)
 	assert.Len(t, spans, total)
+	checkIntegrity(t, s.Path())
+}
+
+// checkIntegrity asserts that SQLite finds the file at path sound.
+func checkIntegrity(t *testing.T, path string) {
+	t.Helper()
 	var integrity string
-	// The file is sound.
-	db, err := openRaw(s.Path())
+	db, err := openRaw(path)
 	require.NoError(t, err)
 	defer db.Close()
 	require.NoError(t, db.QueryRow(`PRAGMA integrity_check`).Scan(&integrity))

@@ -14,6 +14,7 @@ import (
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/query/memquery"
+	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
 // corpusSpans returns spans made to trip the executors up: an attribute
@@ -96,11 +97,51 @@ func corpusFilters(traceID string) []query.Filter {
 // and in pairs, every ordering both ways, with pages; they must return the
 // same spans in the same order, and refuse the same queries.
 func TestExecutorsAgree(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	spans := corpusSpans(rng, 240)
+	corpusKeys := []string{"k", "gen_ai.usage.input_tokens", "name"}
+	for _, c := range []struct {
+		name string
+		// open opens the store holding b: attributes indexed or not,
+		// from the start or added to a file holding spans.
+		open func(t *testing.T, b stagetrace.Batch) *sqlitesink.Store
+	}{
+		{"attrs-not-indexed", func(t *testing.T, b stagetrace.Batch) *sqlitesink.Store {
+			s, _ := openStore(t)
+			require.NoError(t, s.Write(context.Background(), b))
+			return s
+		}},
+		{"attrs-indexed", func(t *testing.T, b stagetrace.Batch) *sqlitesink.Store {
+			s, _ := openStore(t, sqlitesink.WithIndexedAttrs(corpusKeys...))
+			require.NoError(t, s.Write(context.Background(), b))
+			return s
+		}},
+		{"attrs-indexed-on-reopen", func(t *testing.T, b stagetrace.Batch) *sqlitesink.Store {
+			s, path := openStore(t)
+			require.NoError(t, s.Write(context.Background(), b))
+			require.NoError(t, s.Close())
+			s, err := sqlitesink.Open(path, sqlitesink.WithIndexedAttrs(corpusKeys...))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			return s
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			spans := corpusSpans(rng, 240)
+			events := corpusEvents(spans)
+			s := c.open(t, stagetrace.Batch{Spans: spans, Events: events})
+			require.NoError(t, s.ForceFlush(context.Background()))
+			mem := memquery.New(stagetrace.Batch{Spans: spans, Events: events})
+			assertExecutorsAgree(t, s, mem, spans[0].TraceID.String(), rng)
+		})
+	}
+}
+
+// corpusEvents returns the events of the corpus: metric events of some of
+// spans, and (odd i) of spans never seen, and an event of a run with no
+// spans.
+func corpusEvents(spans []stagetrace.StageSpan) []stagetrace.TraceEvent {
 	events := []stagetrace.TraceEvent{{Name: "exception", RunID: "r7", Time: base.Add(time.Hour)}}
 	for i := 0; i < len(spans); i += 3 {
-		// Metric events of spans, and (odd i) of spans never seen.
 		sp := spans[i]
 		if i%2 == 1 {
 			sp.SpanID[1] = 0xff
@@ -115,12 +156,16 @@ func TestExecutorsAgree(t *testing.T) {
 			},
 		})
 	}
-	s, _ := openStore(t)
-	ctx := context.Background()
-	require.NoError(t, s.Write(ctx, stagetrace.Batch{Spans: spans, Events: events}))
-	require.NoError(t, s.ForceFlush(ctx))
-	mem := memquery.New(stagetrace.Batch{Spans: spans, Events: events})
+	return events
+}
 
+// assertExecutorsAgree runs the corpus of queries against the store and
+// the in-memory executor, which must hold the same records as the corpus
+// (corpusSpans, corpusEvents) and maybe more. traceID is a trace of the
+// records.
+func assertExecutorsAgree(t *testing.T, s query.Reader, mem *memquery.Records, traceID string, rng *rand.Rand) {
+	t.Helper()
+	ctx := context.Background()
 	ids := func(spans []stagetrace.StageSpan) []string {
 		out := make([]string, len(spans))
 		for i := range spans {
@@ -140,7 +185,7 @@ func TestExecutorsAgree(t *testing.T) {
 		return len(want)
 	}
 
-	filters := corpusFilters(spans[0].TraceID.String())
+	filters := corpusFilters(traceID)
 	matched, valid := 0, 0
 	for i, f := range filters {
 		if n := agree(t, query.SpanQuery{Where: []query.Filter{f}}); n > 0 {
@@ -150,6 +195,16 @@ func TestExecutorsAgree(t *testing.T) {
 			valid++
 			g := filters[rng.IntN(len(filters))]
 			agree(t, query.SpanQuery{Where: []query.Filter{f, g}, Limit: 1 + i%7, Offset: i % 3})
+		}
+	}
+	// Ordered by the finding a filter compares with a number: the value
+	// index gives the order.
+	for i, f := range filters {
+		if ref, err := f.Ref(); err == nil && ref.Source == query.SourceFinding && f.Validate() == nil {
+			for _, desc := range []bool{false, true} {
+				agree(t, query.SpanQuery{Where: []query.Filter{f}, OrderBy: f.Field, Desc: desc})
+				agree(t, query.SpanQuery{Where: []query.Filter{f, filters[rng.IntN(len(filters))]}, OrderBy: f.Field, Desc: desc, Limit: 1 + i%7, Offset: i % 3})
+			}
 		}
 	}
 	// The corpus must exercise something: most valid filters match.
@@ -185,6 +240,9 @@ func TestExecutorsAgree(t *testing.T) {
 			Labels: []query.LabelMatcher{{Name: "stage", Op: query.OpMatch, Value: "^inf"}, {Name: "region", Op: query.OpNe, Value: "eu"}}},
 		{Name: "latency", Step: time.Second, Until: base.Add(time.Minute), Labels: []query.LabelMatcher{{Name: "region", Op: query.OpNotMatch, Value: "u"}}},
 		{Name: "score", Step: time.Millisecond},
+		// No label read: the points alone, of events in span rows and not.
+		{Name: "latency", Step: 2 * time.Second, Until: base.Add(time.Minute), Agg: query.AggSum},
+		{Name: "input_tokens", Instant: true, Until: base.Add(time.Minute), Agg: query.AggMax},
 	} {
 		want, errMem := mem.Metrics(ctx, q)
 		got, errStore := s.Metrics(ctx, q)

@@ -55,7 +55,11 @@ func (s *Store) csvColumns(ctx context.Context, q SpanQuery) ([]string, error) {
 	if len(q.Attrs) > 0 {
 		return q.Attrs, nil
 	}
-	ids, args, err := spansSQL(q, false)
+	ix, err := s.indexedKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids, args, err := spansSQL(q, false, ix)
 	if err != nil {
 		return nil, err
 	}
@@ -97,8 +101,9 @@ func (s *Store) eachSpan(ctx context.Context, text string, args []any, fn func(*
 		return err
 	}
 	defer rows.Close()
+	r := newSpanRow()
 	for rows.Next() {
-		_, st, err := scanSpan(rows)
+		_, st, err := r.scan(rows)
 		if err != nil {
 			return err
 		}

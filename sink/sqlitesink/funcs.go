@@ -2,9 +2,11 @@ package sqlitesink
 
 import (
 	"database/sql/driver"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"modernc.org/sqlite"
 
@@ -25,6 +27,17 @@ const (
 	// strings, 0 or 1 for booleans, NULL when absent, NaN or not scalar.
 	// Ordering by a finding uses it.
 	valueFunc = "stagetrace_value"
+	// stagetrace_match(column, key, op, kind, value) is 1 when the
+	// attribute key of an attrs column satisfies the filter op value, as
+	// query.Filter.Match decides, else 0. It answers a filter on an
+	// attribute the store does not index (see WithIndexedAttrs). The value
+	// comes as filterArgs gives it.
+	matchFunc = "stagetrace_match"
+	// stagetrace_points(time, value) is an aggregate: the (INTEGER, REAL)
+	// pairs of its rows packed into one blob, 16 bytes little endian each
+	// (see unpackPoints), so that a metric query hands hundreds of
+	// thousands of points over in one row instead of one row each.
+	pointsFunc = "stagetrace_points"
 )
 
 // funcErr is why the functions could not be registered (another package
@@ -34,7 +47,13 @@ var funcErr error
 func init() {
 	funcErr = errors.Join(
 		sqlite.RegisterDeterministicScalarFunction(regexpFunc, 2, regexpSQL),
-		sqlite.RegisterDeterministicScalarFunction(valueFunc, 2, valueSQL),
+		// These two read a whole attrs column per row and keep nothing of
+		// their arguments (decoded strings are copies; matchSQL clones what
+		// a cache may keep), so the column is read in place, not copied.
+		sqlite.RegisterFunction(valueFunc, &sqlite.FunctionImpl{NArgs: 2, Deterministic: true, VolatileArgs: true, Scalar: valueSQL}),
+		sqlite.RegisterFunction(matchFunc, &sqlite.FunctionImpl{NArgs: 5, Deterministic: true, VolatileArgs: true, Scalar: matchSQL}),
+		sqlite.RegisterFunction(pointsFunc, &sqlite.FunctionImpl{NArgs: 2, Deterministic: true,
+			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &packedPoints{}, nil }}),
 	)
 	if funcErr != nil {
 		funcErr = fmt.Errorf("sqlitesink: registering SQL functions: %w", funcErr)
@@ -94,6 +113,134 @@ func sortValue(v stagetrace.Value) driver.Value {
 			return int64(1)
 		}
 		return int64(0)
+	}
+	return nil
+}
+
+// filterArgs returns the op, kind and value arguments of stagetrace_match
+// for f. A float goes as its bits, so that NaN (which SQLite would make
+// NULL) and the difference between 5 and 5.0 survive the trip.
+func filterArgs(f query.Filter) []any {
+	v := f.Value
+	var val any
+	switch v.Kind() {
+	case stagetrace.KindInt64:
+		val = v.AsInt64()
+	case stagetrace.KindFloat64:
+		val = int64(math.Float64bits(v.AsFloat64()))
+	case stagetrace.KindString:
+		val = v.AsString()
+	case stagetrace.KindBool:
+		val = int64(0)
+		if v.AsBool() {
+			val = int64(1)
+		}
+	default:
+		val = int64(0)
+	}
+	return []any{string(f.Op), int64(v.Kind()), val}
+}
+
+// filterOf rebuilds the filter on attribute key that filterArgs wrote.
+func filterOf(key string, args []driver.Value) (query.Filter, error) {
+	op, ok1 := args[0].(string)
+	kind, ok2 := args[1].(int64)
+	if !ok1 || !ok2 {
+		return query.Filter{}, fmt.Errorf("%s: bad operator or kind", matchFunc)
+	}
+	// The arguments are SQLite's memory, reused for the next row: the
+	// operator and a string value are cloned, since matching may cache
+	// them (compiled regular expressions are kept by pattern).
+	f := query.Filter{Field: query.AttrPrefix + key, Op: query.Op(strings.Clone(op))}
+	switch stagetrace.Kind(kind) {
+	case stagetrace.KindEmpty:
+	case stagetrace.KindInt64:
+		n, _ := args[2].(int64)
+		f.Value = stagetrace.Int64Value(n)
+	case stagetrace.KindFloat64:
+		n, _ := args[2].(int64)
+		f.Value = stagetrace.Float64Value(math.Float64frombits(uint64(n)))
+	case stagetrace.KindString:
+		s, _ := args[2].(string)
+		f.Value = stagetrace.StringValue(strings.Clone(s))
+	case stagetrace.KindBool:
+		n, _ := args[2].(int64)
+		f.Value = stagetrace.BoolValue(n != 0)
+	default:
+		return query.Filter{}, fmt.Errorf("%s: bad kind %d", matchFunc, kind)
+	}
+	return f, nil
+}
+
+func matchSQL(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	blob, _ := args[0].([]byte)
+	key, ok := args[1].(string)
+	if !ok {
+		return nil, fmt.Errorf("%s: key is %T, not text", matchFunc, args[1])
+	}
+	v, found, err := lookupAttr(blob, key)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return int64(0), nil
+	}
+	f, err := filterOf(key, args[2:])
+	if err != nil {
+		return nil, err
+	}
+	span := stagetrace.StageSpan{Attrs: stagetrace.Attrs{{Key: key, Value: v}}}
+	if f.Match(&span) {
+		return int64(1), nil
+	}
+	return int64(0), nil
+}
+
+// packedPoints is one evaluation of stagetrace_points.
+type packedPoints struct{ b []byte }
+
+func (p *packedPoints) Step(_ *sqlite.FunctionContext, args []driver.Value) error {
+	ns, ok := args[0].(int64)
+	if !ok {
+		return fmt.Errorf("%s: time is %T, not an integer", pointsFunc, args[0])
+	}
+	var v float64
+	switch x := args[1].(type) {
+	case float64:
+		v = x
+	case int64:
+		v = float64(x)
+	default:
+		return fmt.Errorf("%s: value is %T, not a number", pointsFunc, args[1])
+	}
+	p.b = binary.LittleEndian.AppendUint64(p.b, uint64(ns))
+	p.b = binary.LittleEndian.AppendUint64(p.b, math.Float64bits(v))
+	return nil
+}
+
+func (p *packedPoints) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
+	return fmt.Errorf("%s is not a window function", pointsFunc)
+}
+
+func (p *packedPoints) WindowValue(*sqlite.FunctionContext) (driver.Value, error) {
+	if p.b == nil {
+		return []byte{}, nil
+	}
+	return p.b, nil
+}
+
+func (p *packedPoints) Final(*sqlite.FunctionContext) {}
+
+// unpackPoints calls fn with each (time, value) pair stagetrace_points
+// packed.
+func unpackPoints(b []byte, fn func(ns int64, value float64) error) error {
+	if len(b)%16 != 0 {
+		return fmt.Errorf("%s: %d bytes is not a whole number of points", pointsFunc, len(b))
+	}
+	for ; len(b) > 0; b = b[16:] {
+		if err := fn(int64(binary.LittleEndian.Uint64(b)), math.Float64frombits(binary.LittleEndian.Uint64(b[8:]))); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ CREATE INDEX IF NOT EXISTS logs_run ON logs (run_id, time_ns);
 CREATE INDEX IF NOT EXISTS logs_level ON logs (level, time_ns);
 `
 
-func migrate4to5(ctx context.Context, tx *sql.Tx) error {
+func migrate5to6(ctx context.Context, tx *sql.Tx) error {
 	_, err := tx.ExecContext(ctx, schemaLogs)
 	return err
 }

@@ -114,7 +114,7 @@ func TestLogsExpireWithTheirRun(t *testing.T) {
 	assert.Equal(t, 0, count(t, path, "logs"), "the runs' logs, and those under no run that are as old")
 }
 
-func TestMigrateV4AddsLogs(t *testing.T) {
+func TestMigrateV5AddsLogs(t *testing.T) {
 	s, path := openStore(t)
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
@@ -122,7 +122,7 @@ func TestMigrateV4AddsLogs(t *testing.T) {
 	require.NoError(t, s.Close())
 	db, err := sql.Open("sqlite", path)
 	require.NoError(t, err)
-	_, err = db.Exec(`DROP TABLE logs; PRAGMA user_version = 4`)
+	_, err = db.Exec(`DROP TABLE logs; PRAGMA user_version = 5`)
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 

@@ -128,6 +128,29 @@ func (s *Store) Metrics(ctx context.Context, q MetricQuery) ([]Series, error) {
 		}
 		return nil
 	}
+	if len(q.Labels) == 0 && len(q.By) == 0 {
+		// No label is read: the points alone, from the indexes, packed
+		// into one blob per source (stagetrace_points).
+		var blobs [3][]byte
+		err := db.QueryRowContext(ctx, `SELECT
+	(SELECT `+pointsFunc+`(time_ns, value) FROM metric_points WHERE name = ? AND time_ns >= ? AND time_ns < ?),
+	(SELECT `+pointsFunc+`(time_ns, metric_value) FROM events WHERE metric_name = ? AND time_ns >= ? AND time_ns < ?),
+	(SELECT `+pointsFunc+`(s.end_ns, v.val) FROM span_values v JOIN spans s ON s.id = v.span_id
+		WHERE v.source = ? AND v.key_id = (SELECT k.id FROM keys k WHERE k.name = ?) AND v.type = ?
+		AND s.end_ns >= ? AND s.end_ns < ?)`,
+			q.Name, since, until, q.Name, since, until, sourceFinding, q.Name, typeNumber, since, until,
+		).Scan(&blobs[0], &blobs[1], &blobs[2])
+		if err != nil {
+			return nil, fmt.Errorf("sqlitesink: metrics: %w", err)
+		}
+		noLabel := func(string) (string, error) { return "", nil }
+		for _, b := range blobs {
+			if err := unpackPoints(b, func(ns int64, value float64) error { return agg.Add(ns, value, noLabel) }); err != nil {
+				return nil, fmt.Errorf("sqlitesink: metrics: %w", err)
+			}
+		}
+		return agg.Series(), nil
+	}
 	// Metric events kept in their span's row.
 	if err := collect(`SELECT p.time_ns, p.value, p.seq, s.run_id, s.stage, s.name, s.attrs, s.events
 FROM metric_points p JOIN spans s ON s.id = p.span_id

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/rules"
 )
 
 // Defaults used when no option says otherwise.
@@ -37,6 +40,7 @@ type config struct {
 	busyTimeout time.Duration
 	readers     int
 	logger      *slog.Logger
+	indexed     []string
 }
 
 func newConfig(opts []Option) (config, error) {
@@ -46,6 +50,7 @@ func newConfig(opts []Option) (config, error) {
 		chunk:       DefaultRetentionChunk,
 		busyTimeout: DefaultBusyTimeout,
 		readers:     DefaultReaders,
+		indexed:     DefaultIndexedAttrs(),
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -67,6 +72,12 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if c.readers <= 0 {
 		errs = append(errs, fmt.Errorf("readers %d is not positive", c.readers))
+	}
+	for _, k := range c.indexed {
+		if k == "" {
+			errs = append(errs, errors.New("an indexed attribute key is empty"))
+			break
+		}
 	}
 	if c.now == nil {
 		errs = append(errs, errors.New("nil clock"))
@@ -108,3 +119,31 @@ func WithReaders(n int) Option { return func(c *config) { c.readers = n } }
 // WithLogger sets where background retention reports its errors. Default:
 // nowhere.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// DefaultIndexedAttrs returns the attribute keys a store indexes when
+// WithIndexedAttrs is not given: the GenAI keys with few distinct values
+// that spans are most often picked by. Findings are always indexed.
+func DefaultIndexedAttrs() []string {
+	return []string{
+		string(attributes.GenAIRequestModel),
+		string(attributes.GenAIResponseModel),
+		string(attributes.GenAIOperationName),
+		string(attributes.GenAISystem),
+		string(rules.GenAIProviderName),
+	}
+}
+
+// WithIndexedAttrs sets the attribute keys whose values the store indexes,
+// in place of DefaultIndexedAttrs. Every finding is indexed, and so is
+// ClampedTimeAttr. A filter on another attribute key gives the same
+// answer, read from each candidate span's attributes instead of an index:
+// fast enough with a selective filter on something indexed beside it, or a
+// limit in order of start, and a scan of every span otherwise.
+//
+// The keys a file indexes are kept in it and only grow: Open indexes the
+// spans already stored under a key new to the file (which takes time in
+// proportion to the file), and every later writer indexes it too. A key
+// the option leaves out stays indexed if the file already indexes it.
+func WithIndexedAttrs(keys ...string) Option {
+	return func(c *config) { c.indexed = append([]string(nil), keys...) }
+}

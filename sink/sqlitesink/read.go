@@ -39,37 +39,55 @@ func (st *storedSpan) decodeEvents() ([]stagetrace.TraceEvent, error) {
 	return events, nil
 }
 
+// spanRow holds the columns of a row of spanColumns as scanned: one
+// allocation, reused from row to row, rather than one per column (the
+// address of each is handed to Scan, so each would escape).
+type spanRow struct {
+	rowID                     int64
+	trace, span, parent       sql.RawBytes
+	attrs, findings, events   sql.RawBytes
+	start, end, status, kind  int64
+	runID, stage, name, scope string
+	statusMessage             string
+	resourceID                sql.NullInt64
+	dest                      []any
+}
+
+func newSpanRow() *spanRow {
+	r := &spanRow{}
+	r.dest = []any{&r.rowID, &r.trace, &r.span, &r.parent, &r.runID, &r.stage, &r.name, &r.start, &r.end,
+		&r.status, &r.statusMessage, &r.kind, &r.scope, &r.resourceID, &r.attrs, &r.findings, &r.events}
+	return r
+}
+
 // scanSpan reads a row of spanColumns. The blob columns are read in place
 // (sql.RawBytes): what is kept of them is decoded or copied.
 func scanSpan(row scanner) (stagetrace.StageSpan, storedSpan, error) {
-	var (
-		st                        storedSpan
-		trace, span, parent       sql.RawBytes
-		attrs, findings, events   sql.RawBytes
-		start, end, status, kind  int64
-		runID, stage, name, scope string
-		statusMessage             string
-	)
-	if err := row.Scan(&st.rowID, &trace, &span, &parent, &runID, &stage, &name, &start, &end,
-		&status, &statusMessage, &kind, &scope, &st.resourceID, &attrs, &findings, &events); err != nil {
+	return newSpanRow().scan(row)
+}
+
+func (r *spanRow) scan(row scanner) (stagetrace.StageSpan, storedSpan, error) {
+	var st storedSpan
+	if err := row.Scan(r.dest...); err != nil {
 		return stagetrace.StageSpan{}, st, err
 	}
+	st.rowID, st.resourceID = r.rowID, r.resourceID
 	s := &st.StageSpan
-	copy(s.TraceID[:], trace)
-	copy(s.SpanID[:], span)
-	copy(s.ParentSpanID[:], parent)
-	s.RunID, s.Stage, s.Name = runID, stage, name
-	s.StartTime, s.EndTime = timeOf(start), timeOf(end)
-	s.Status, s.StatusMessage = stagetrace.StatusCode(status), statusMessage
-	s.Kind, s.Scope = stagetrace.SpanKind(kind), scope
-	if len(events) > 0 {
-		st.events = bytes.Clone(events)
+	copy(s.TraceID[:], r.trace)
+	copy(s.SpanID[:], r.span)
+	copy(s.ParentSpanID[:], r.parent)
+	s.RunID, s.Stage, s.Name = r.runID, r.stage, r.name
+	s.StartTime, s.EndTime = timeOf(r.start), timeOf(r.end)
+	s.Status, s.StatusMessage = stagetrace.StatusCode(r.status), r.statusMessage
+	s.Kind, s.Scope = stagetrace.SpanKind(r.kind), r.scope
+	if len(r.events) > 0 {
+		st.events = bytes.Clone(r.events)
 	}
 	var err error
-	if s.Attrs, err = decodeAttrs(attrs); err != nil {
+	if s.Attrs, err = decodeAttrs(r.attrs); err != nil {
 		return *s, st, fmt.Errorf("span %s: attrs: %w", s.SpanID, err)
 	}
-	if s.Findings, err = decodeAttrs(findings); err != nil {
+	if s.Findings, err = decodeAttrs(r.findings); err != nil {
 		return *s, st, fmt.Errorf("span %s: findings: %w", s.SpanID, err)
 	}
 	return *s, st, nil
@@ -145,10 +163,28 @@ func (s *Store) traceRows(ctx context.Context, traceID stagetrace.TraceID, n int
 }
 
 // sortByStart orders spans by start, then as they were written.
+// A span is a few hundred bytes: they are sorted by index and moved once.
 func sortByStart(st []storedSpan) {
-	slices.SortFunc(st, func(a, b storedSpan) int {
+	byStart := func(a, b *storedSpan) int {
 		return cmp.Or(a.StartTime.Compare(b.StartTime), cmp.Compare(a.rowID, b.rowID))
-	})
+	}
+	idx := make([]int32, len(st))
+	sorted := true
+	for i := range idx {
+		idx[i] = int32(i)
+		if i > 0 && byStart(&st[i-1], &st[i]) > 0 {
+			sorted = false
+		}
+	}
+	if sorted {
+		return
+	}
+	slices.SortFunc(idx, func(a, b int32) int { return byStart(&st[a], &st[b]) })
+	out := make([]storedSpan, len(st))
+	for k, i := range idx {
+		out[k] = st[i]
+	}
+	copy(st, out)
 }
 
 // Span returns one span, or ErrNotFound.
@@ -341,12 +377,16 @@ type SpanQuery = query.SpanQuery
 
 // spansSQL returns the statement selecting the spans of q. With walk, it
 // walks the start-time index (see walkByStart).
-func spansSQL(q SpanQuery, walk bool) (string, []any, error) {
+// ix are the attribute keys the file indexes.
+func spansSQL(q SpanQuery, walk bool, ix indexedSet) (string, []any, error) {
 	ref, err := orderRef(q.OrderBy)
 	if err != nil {
 		return "", nil, err
 	}
-	var b builder
+	b := builder{indexed: ix}
+	if by, ok := orderedByValue(q, ref); ok && !walk {
+		return byValueSQL(q, ref, by, ix)
+	}
 	if walk {
 		b.add(`SELECT ` + spanColumns + ` FROM spans s INDEXED BY spans_start WHERE 1`)
 	} else {
@@ -362,14 +402,70 @@ func spansSQL(q SpanQuery, walk bool) (string, []any, error) {
 	return b.String(), b.args, nil
 }
 
+// orderedByValue returns a filter of q that the value index answers in the
+// order q wants: q is ordered by a finding, and one of its filters compares
+// that finding with a number, so every span it keeps has a number there.
+func orderedByValue(q SpanQuery, order query.Ref) (query.Filter, bool) {
+	if order.Source != query.SourceFinding {
+		return query.Filter{}, false
+	}
+	for _, f := range q.Where {
+		ref, err := f.Ref()
+		if err != nil || ref != order || !(f.Op.IsOrdering() || f.Op == query.OpEq) {
+			continue
+		}
+		switch f.Value.Kind() {
+		case stagetrace.KindInt64:
+			return f, true
+		case stagetrace.KindFloat64:
+			if !math.IsNaN(f.Value.AsFloat64()) {
+				return f, true
+			}
+		}
+	}
+	return query.Filter{}, false
+}
+
+// byValueSQL selects the spans of q, ordered by a finding that filter by
+// compares with a number, by walking the range of the value index that by
+// keeps, in the order wanted: the first spans of a top-N are found without
+// reading or sorting the others. Ties go by the order spans were written
+// in, as orderBy has it.
+func byValueSQL(q SpanQuery, order query.Ref, by query.Filter, ix indexedSet) (string, []any, error) {
+	b := builder{indexed: ix}
+	b.add(`SELECT ` + spanColumns + ` FROM span_values v CROSS JOIN spans s WHERE s.id = v.span_id AND `)
+	b.valueCond(order, by)
+	// The range is by's condition: given again, SQLite would first
+	// collect every span it keeps.
+	rest := slices.DeleteFunc(slices.Clone(q.Where), func(f query.Filter) bool {
+		return f.Field == by.Field && f.Op == by.Op && f.Value.Equal(by.Value)
+	})
+	if err := b.where(rest); err != nil {
+		return "", nil, err
+	}
+	if q.Desc {
+		b.add(" ORDER BY v.val DESC, v.span_id DESC")
+	} else {
+		b.add(" ORDER BY v.val, v.span_id")
+	}
+	if err := b.limit(q.Limit, q.Offset); err != nil {
+		return "", nil, err
+	}
+	return b.String(), b.args, nil
+}
+
 // querySQL returns the statement selecting the spans of q, choosing how
 // SQLite finds them.
 func (s *Store) querySQL(ctx context.Context, q SpanQuery) (string, []any, error) {
-	walk, err := s.walkByStart(ctx, q)
+	ix, err := s.indexedKeys(ctx)
 	if err != nil {
 		return "", nil, err
 	}
-	return spansSQL(q, walk)
+	walk, err := s.walkByStart(ctx, q, ix)
+	if err != nil {
+		return "", nil, err
+	}
+	return spansSQL(q, walk, ix)
 }
 
 // walkByStart reports whether the first spans of q, in order of start, are
@@ -382,15 +478,17 @@ func (s *Store) querySQL(ctx context.Context, q SpanQuery) (string, []any, error
 // passed, about a tenth of that, and it passes (wanted × spans / matches)
 // of them. So walk when every value filter matches more than
 // sqrt(wanted × spans / 10) spans, which a count capped at that bound
-// tells cheaply.
-func (s *Store) walkByStart(ctx context.Context, q SpanQuery) (bool, error) {
+// tells cheaply. A filter on an attribute the file does not index is
+// checked on each span either way, and counts for nothing here.
+func (s *Store) walkByStart(ctx context.Context, q SpanQuery, ix indexedSet) (bool, error) {
 	ref, err := orderRef(q.OrderBy)
 	if err != nil || q.Limit <= 0 || ref.Source != query.SourceBuiltin || ref.Name != query.FieldStartTime {
 		return false, err
 	}
 	var values []query.Filter
 	for _, f := range q.Where {
-		if r, err := f.Ref(); err == nil && r.Source != query.SourceBuiltin {
+		r, err := f.Ref()
+		if err == nil && r.Source != query.SourceBuiltin && (r.Source == query.SourceFinding || ix[r.Name]) {
 			values = append(values, f)
 		}
 	}
@@ -454,7 +552,11 @@ type RunFilter = query.RunFilter
 
 // Runs returns the runs f selects, newest first.
 func (s *Store) Runs(ctx context.Context, f RunFilter) ([]stagetrace.Run, error) {
-	var b builder
+	ix, err := s.indexedKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := builder{indexed: ix}
 	b.add(`SELECT ` + runColumns + ` FROM runs r WHERE 1`)
 	if !f.Since.IsZero() {
 		b.add(` AND r.first_start_ns >= ?`, unixNano(f.Since))

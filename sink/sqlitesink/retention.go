@@ -79,8 +79,6 @@ func (s *Store) expireChunk(ctx context.Context, cutoff int64) (n int, err error
 	}
 	in := "(?" + strings.Repeat(", ?", len(ids)-1) + ")"
 
-	// span_values is keyed by value, not by span, so each row is deleted
-	// by its full key, rebuilt from the span's lossless columns.
 	// span_values and metric_points are keyed by value, not by span, so
 	// each row is deleted by its full key, rebuilt from the span's
 	// lossless columns.
@@ -110,12 +108,20 @@ func (s *Store) expireChunk(ctx context.Context, cutoff int64) (n int, err error
 	if err := closeRows(rows); err != nil {
 		return 0, err
 	}
+	// Only the attribute keys the file indexes have rows; the set is read
+	// again inside this transaction, in case another writer grew it.
+	if err := s.refreshIndexed(ctx, tx); err != nil {
+		return 0, err
+	}
 	for _, st := range spans {
 		for _, src := range []struct {
 			source int64
 			attrs  stagetrace.Attrs
 		}{{sourceAttr, st.Attrs}, {sourceFinding, st.Findings}} {
 			for _, kv := range src.attrs {
+				if src.source == sourceAttr && !s.attrIndex[kv.Key] {
+					continue
+				}
 				typ, val := indexValue(kv.Value)
 				if _, err := delValue.ExecContext(ctx, src.source, kv.Key, typ, val, st.rowID); err != nil {
 					return 0, err

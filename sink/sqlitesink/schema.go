@@ -12,7 +12,7 @@ import (
 
 // SchemaVersion is the schema version this package writes and reads. It
 // is kept in the file's PRAGMA user_version.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // applicationID marks a SQLite file as a stagetrace store (PRAGMA
 // application_id; "stgt" in ASCII), so that the store refuses to adopt an
@@ -44,7 +44,8 @@ var migrations = []func(ctx context.Context, tx *sql.Tx) error{
 	migrate1to2,
 	migrate2to3,
 	migrate3to4,
-	migrate4to5, // logs.go
+	migrate4to5,
+	migrate5to6, // logs.go
 }
 
 // schemaV1 is the first schema: spans with their events, their indexed
@@ -300,6 +301,34 @@ func migrate3to4(ctx context.Context, tx *sql.Tx) error {
 }
 
 // --- End of version 4 ----------------------------------------------------
+
+// --- Version 5: attributes indexed by choice -----------------------------
+//
+// Up to version 4 every scalar attribute of every span had a row in
+// span_values, most of them at random places in the index, which set the
+// pace of writes. From version 5 findings are indexed as before, but an
+// attribute only when its key is in attr_index; a filter on any other key
+// reads the span's attrs column (stagetrace_match). The set only grows
+// (see ensureIndexed), so that a query planned with an index finds every
+// span under it.
+
+const schemaV5 = `
+CREATE TABLE attr_index (
+	name TEXT PRIMARY KEY -- an attribute key whose values span_values holds for every span
+) WITHOUT ROWID;
+`
+
+// migrate4to5 keeps indexing every attribute key the file indexed: its
+// rows are all there, and dropping them would rewrite the index.
+func migrate4to5(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, schemaV5+`
+INSERT INTO attr_index (name)
+	SELECT k.name FROM keys k
+	WHERE EXISTS (SELECT 1 FROM span_values v WHERE v.source = ? AND v.key_id = k.id)`, sourceAttr)
+	return err
+}
+
+// --- End of version 5 ----------------------------------------------------
 
 // rollback rolls tx back. A transaction that its context's end already
 // rolled back is no error of its own: the error that ended it is reported.

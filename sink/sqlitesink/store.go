@@ -53,14 +53,17 @@ type Store struct {
 	// kick wakes the checkpointer; written records since its last run.
 	kick    chan struct{}
 	pending int // guarded by sem
+	// walLimit is walRestartFrames, lowered by tests.
+	walLimit int64
 
 	// sem is a one-slot lock serializing writes and retention, taken in a
 	// way that honours a context.
 	sem chan struct{}
 	// Guarded by sem.
-	keyIDs map[string]int64   // committed keys.id by name
-	resIDs map[[32]byte]int64 // committed resources.id by hash of attrs
-	buf    []byte
+	keyIDs    map[string]int64   // committed keys.id by name
+	attrIndex indexedSet         // the attribute keys the file indexes
+	resIDs    map[[32]byte]int64 // committed resources.id by hash of attrs
+	buf       []byte
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -166,6 +169,7 @@ func newStore(path string, cfg config, readOnly bool) *Store {
 		resIDs:   make(map[[32]byte]int64),
 		resCache: make(map[int64]*stagetrace.Resource),
 		kick:     make(chan struct{}, 1),
+		walLimit: walRestartFrames,
 	}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	return s
@@ -252,6 +256,9 @@ func (s *Store) openWriter() error {
 		return fmt.Errorf("sqlitesink: open %s: journal mode is %s, not wal", s.path, mode)
 	}
 	if err := migrate(ctx, s.wdb, s.path); err != nil {
+		return err
+	}
+	if err := s.ensureIndexed(ctx); err != nil {
 		return err
 	}
 	return s.stmts.prepare(ctx, s.wdb)

@@ -415,6 +415,7 @@ func TestOpenRejectsBadOptions(t *testing.T) {
 		{sqlitesink.WithBusyTimeout(-1), "negative busy timeout"},
 		{sqlitesink.WithReaders(0), "readers 0 is not positive"},
 		{sqlitesink.WithClock(nil), "nil clock"},
+		{sqlitesink.WithIndexedAttrs("gen_ai.request.model", ""), "an indexed attribute key is empty"},
 	} {
 		_, err := sqlitesink.Open(path, tt.opt)
 		assert.ErrorContains(t, err, tt.want)

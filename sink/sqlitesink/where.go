@@ -48,6 +48,8 @@ const elapsedMS = "((s.end_ns - s.start_ns) / 1e6)"
 type builder struct {
 	strings.Builder
 	args []any
+	// indexed are the attribute keys whose values span_values holds.
+	indexed indexedSet
 }
 
 func (b *builder) add(sql string, args ...any) {
@@ -85,6 +87,11 @@ func (b *builder) filter(f query.Filter, scan bool) error {
 	ref, _ := f.Ref()
 	if ref.Source == query.SourceBuiltin {
 		return b.builtin(ref.Name, f)
+	}
+	if ref.Source == query.SourceAttr && !b.indexed[ref.Name] {
+		// Not indexed: read from the span's attributes.
+		b.add(matchFunc+"(s.attrs, ?, ?, ?, ?)", append([]any{ref.Name}, filterArgs(f)...)...)
+		return nil
 	}
 	if scan {
 		b.add("+")

@@ -125,6 +125,9 @@ func (s *Store) Write(ctx context.Context, b stagetrace.Batch) error {
 	if err != nil {
 		return fmt.Errorf("sqlitesink: write: %w", err)
 	}
+	if err := s.refreshIndexed(ctx, tx); err != nil {
+		return errors.Join(fmt.Errorf("sqlitesink: write: %w", err), rollback(tx))
+	}
 	w := s.newBatchWriter(ctx, tx)
 	if err := w.write(ctx, b); err != nil {
 		return errors.Join(fmt.Errorf("sqlitesink: write: %w", err), rollback(tx))
@@ -494,8 +497,13 @@ func (w *batchWriter) spanAdded(ctx context.Context, p pendingSpan) error {
 	return w.writeValues(ctx, p.id, sourceFinding, p.sp.Findings)
 }
 
+// writeValues indexes the values of attrs: every finding, and the
+// attributes whose key the file indexes.
 func (w *batchWriter) writeValues(ctx context.Context, spanID int64, source int64, attrs stagetrace.Attrs) error {
 	for i := range attrs {
+		if source == sourceAttr && !w.s.attrIndex[attrs[i].Key] {
+			continue
+		}
 		keyID, err := w.keyID(ctx, attrs[i].Key)
 		if err != nil {
 			return err
