@@ -713,3 +713,25 @@ func group(s string) string {
 	}
 	return b.String()
 }
+
+// CSS returns the report's style sheet, for a page that embeds reports
+// (Fragment) to serve as a file of its own.
+func CSS() (string, error) {
+	var b strings.Builder
+	if err := page.ExecuteTemplate(&b, "css", nil); err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	return b.String(), nil
+}
+
+// Fragment returns the report of d without the document around it (no
+// head, no style sheet, no footer), to embed in a page that links CSS.
+// Every value in it is escaped.
+func Fragment(d Data) (template.HTML, error) {
+	var b strings.Builder
+	if err := page.ExecuteTemplate(&b, "content", build(d)); err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	//nolint:gosec // the output of html/template, escaped as it was executed.
+	return template.HTML(b.String()), nil
+}
