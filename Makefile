@@ -58,7 +58,8 @@ FUZZ_TARGETS := \
 	./redact:FuzzScrub \
 	.:FuzzLimitDepth \
 	./internal/yamlnode:FuzzCheckExpansion \
-	./summary:FuzzSafe
+	./summary:FuzzSafe \
+	./ingest:FuzzDecodeTraces
 
 fuzz-short:
 	@set -e; for t in $(FUZZ_TARGETS); do \
