@@ -5,6 +5,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -19,6 +20,9 @@ import (
 
 var funcs = template.FuncMap{
 	"duration": summary.Duration,
+	"runURL":   runURL,
+	"spanURL":  func(run string, id stagetrace.SpanID) string { return runURL(run) + "/spans/" + id.String() },
+	"elapsed":  func(s stagetrace.StageSpan) string { return summary.Duration(s.Elapsed()) },
 	"time":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000") },
 	"cost":     summary.RunCost,
 	"findings": summary.Findings,
@@ -32,6 +36,10 @@ var funcs = template.FuncMap{
 	"tokens":   func(r stagetrace.Run) int64 { return r.InputTokens + r.OutputTokens },
 	"sortKeys": func() []string { return []string{"", "start", "duration", "spans", "errors", "tokens", "cost"} },
 }
+
+// runURL returns the path of a run's page; the id is one path segment
+// whatever it holds.
+func runURL(id string) string { return "/runs/" + url.PathEscape(id) }
 
 // page is what the layout renders around a page's content.
 type page struct {
@@ -85,10 +93,10 @@ func (s *server) runsPage(w http.ResponseWriter, req *http.Request) {
 	p.sortRuns(runs)
 	v := runsView{Params: p, Runs: runs, API: "/api/v1/runs?" + p.query(p.Offset)}
 	if p.Offset > 0 {
-		v.HasPrev, v.Prev = true, p.query(max(0, p.Offset-p.Limit))
+		v.HasPrev, v.Prev = true, "/?"+p.query(max(0, p.Offset-p.Limit))
 	}
 	if len(runs) == p.Limit {
-		v.HasNext, v.Next = true, p.query(p.Offset+p.Limit)
+		v.HasNext, v.Next = true, "/?"+p.query(p.Offset+p.Limit)
 	}
 	s.render(w, req, "runs", http.StatusOK, page{Title: "stagetrace runs", Data: v})
 }
