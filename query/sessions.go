@@ -158,3 +158,36 @@ func (s *Session) add(run stagetrace.Run) {
 	t := usage.RunTotals(run)
 	s.Merge(&t)
 }
+
+// SessionOf returns the session of a run whose spans are spans: named by
+// the first of them (by start) carrying key, as Sessions places
+// runs; nil when none does.
+func SessionOf(ctx context.Context, r Reader, spans []stagetrace.StageSpan, key string) (*Session, error) {
+	f := SessionFilter{Key: key}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	ref, _ := ParseField(key)
+	byStart := slices.Clone(spans)
+	slices.SortStableFunc(byStart, func(a, b stagetrace.StageSpan) int { return a.StartTime.Compare(b.StartTime) })
+	for i := range byStart {
+		v, ok := Lookup(&byStart[i], ref)
+		if !ok {
+			continue
+		}
+		if f.ID = v.String(); v.Kind() == stagetrace.KindString {
+			f.ID = v.AsString()
+		}
+		if f.ID != "" {
+			break
+		}
+	}
+	if f.ID == "" {
+		return nil, nil
+	}
+	sessions, err := Sessions(ctx, r, f)
+	if err != nil || len(sessions) == 0 {
+		return nil, err
+	}
+	return &sessions[0], nil
+}

@@ -18,6 +18,9 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	// As the command writes it: application/json with nosniff is never
+	// read as HTML.
+	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
 }
 
@@ -64,7 +67,12 @@ func (s *server) apiRun(w http.ResponseWriter, req *http.Request) {
 		s.apiFail(w, req, http.StatusInternalServerError, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, summary.NewRunJSON(run, records, nil))
+	sess, err := query.SessionOf(req.Context(), s.r, records.Spans, query.DefaultSessionKey)
+	if err != nil {
+		s.apiFail(w, req, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, summary.NewRunJSON(run, records, sess))
 }
 
 // apiSpans answers GET /api/v1/spans as "stagetrace spans --json"

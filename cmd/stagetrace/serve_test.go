@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"sync"
@@ -142,6 +143,22 @@ func TestServeReceivesTheGoSDKExporters(t *testing.T) {
 		return len(runs) == 2
 	}, 5*time.Second, 20*time.Millisecond)
 
+	// The API answers with the command's --json shapes, byte for byte.
+	for api, args := range map[string][]string{
+		"/api/v1/runs":          {"runs", "--json", "--db", db},
+		"/api/v1/runs/run-http": {"show", "run-http", "--json", "--db", db},
+		"/api/v1/spans?where=" + url.QueryEscape("stage=chat") + "&limit=50": {"spans", "--json", "--db", db, "--where", "stage=chat", "--desc", "--limit", "50"},
+	} {
+		var stdout, stderr bytes.Buffer
+		require.Equal(t, exitOK, run(args, &stdout, &stderr), stderr.String())
+		resp, err := http.Get("http://" + s.ui + api)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, stdout.String(), string(body), api)
+	}
+
 	require.Equal(t, exitOK, s.stop(), "stderr: %s", s.stderr.String())
 	assert.Contains(t, s.stdout.String(), "6 spans")
 
@@ -231,4 +248,3 @@ func stringsCut(hostport string) (string, string, bool) {
 	}
 	return "", "", false
 }
-
