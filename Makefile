@@ -6,13 +6,17 @@ STATICCHECK := $(BIN)/staticcheck
 OUT         ?= stagetrace-out
 FUZZTIME    ?= 10s
 
-.PHONY: all demo test vet lint unit fuzz fuzz-short bench reliability chromium tools clean collector collector-test e2e flakes mdatagen fixtures node
+.PHONY: all demo serve test vet lint unit fuzz fuzz-short bench reliability chromium tools clean collector collector-test e2e flakes mdatagen fixtures node
 
 all: test
 
 ## demo: run an instrumented chatbot turn; write $(OUT)/runs.jsonl, runs.db and report.html; print the run
 demo:
 	$(GO) run ./examples/quickstart -out $(OUT)
+
+## serve: serve the demo's store (make demo first): OTLP on 4317 (gRPC) and 4318 (HTTP), the web UI on 4040; prints the URL
+serve:
+	$(GO) run ./cmd/stagetrace serve --db $(OUT)/runs.db
 
 ## test: vet, staticcheck, the race-enabled test suite (with the reliability suite in its short form) and short fuzz runs
 test: vet lint unit collector-test e2e fuzz-short
