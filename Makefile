@@ -63,7 +63,7 @@ FUZZ_TARGETS := \
 	.:FuzzLimitDepth \
 	./internal/yamlnode:FuzzCheckExpansion \
 	./summary:FuzzSafe \
-	./ingest:FuzzDecodeTraces
+	./internal/ingest:FuzzDecodeTraces
 
 fuzz-short:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -31,7 +31,7 @@ import (
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/collector/stagetraceprocessor"
 	"github.com/stagetrace/stagetrace/exporter"
-	"github.com/stagetrace/stagetrace/ingest"
+	"github.com/stagetrace/stagetrace/internal/ingest"
 	"github.com/stagetrace/stagetrace/mapping"
 	"github.com/stagetrace/stagetrace/processor"
 	"github.com/stagetrace/stagetrace/rules"
