@@ -191,3 +191,39 @@ func SessionOf(ctx context.Context, r Reader, spans []stagetrace.StageSpan, key 
 	}
 	return &sessions[0], nil
 }
+
+// SessionRuns returns the runs f selects that belong to the session sf
+// names, newest first, f's limit and offset applied to them.
+func SessionRuns(ctx context.Context, r Reader, f RunFilter, sf SessionFilter) ([]stagetrace.Run, error) {
+	if err := sf.Validate(); err != nil {
+		return nil, err
+	}
+	sessions, err := Sessions(ctx, r, sf)
+	if err != nil || len(sessions) == 0 {
+		return nil, err
+	}
+	in := make(map[string]bool, len(sessions[0].Runs))
+	for _, run := range sessions[0].Runs {
+		in[run.ID] = true
+	}
+	limit, offset := f.Limit, f.Offset
+	f.Limit, f.Offset = 0, 0
+	all, err := r.Runs(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	var out []stagetrace.Run
+	for _, run := range all {
+		if in[run.ID] {
+			out = append(out, run)
+		}
+	}
+	if offset >= len(out) {
+		return nil, nil
+	}
+	out = out[offset:]
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}

@@ -146,6 +146,7 @@ func TestServeReceivesTheGoSDKExporters(t *testing.T) {
 	// The API answers with the command's --json shapes, byte for byte.
 	for api, args := range map[string][]string{
 		"/api/v1/runs":          {"runs", "--json", "--db", db},
+		"/api/v1/sessions":      {"sessions", "--json", "--db", db},
 		"/api/v1/runs/run-http": {"show", "run-http", "--json", "--db", db},
 		"/api/v1/spans?where=" + url.QueryEscape("stage=chat") + "&limit=50": {"spans", "--json", "--db", db, "--where", "stage=chat", "--desc", "--limit", "50"},
 	} {

@@ -43,12 +43,11 @@ func (s *server) apiRuns(w http.ResponseWriter, req *http.Request) {
 		s.apiFail(w, req, http.StatusBadRequest, err)
 		return
 	}
-	runs, err := s.r.Runs(req.Context(), p.filter)
+	runs, err := s.runs(req, p)
 	if err != nil {
 		s.apiFail(w, req, http.StatusInternalServerError, err)
 		return
 	}
-	p.sortRuns(runs)
 	if runs == nil {
 		runs = []stagetrace.Run{}
 	}
@@ -92,6 +91,35 @@ func (s *server) apiSpans(w http.ResponseWriter, req *http.Request) {
 		spans = []stagetrace.StageSpan{}
 	}
 	writeJSON(w, http.StatusOK, spans)
+}
+
+// apiSessions answers GET /api/v1/sessions as "stagetrace sessions
+// --json" writes.
+func (s *server) apiSessions(w http.ResponseWriter, req *http.Request) {
+	p, err := parseSessions(req.URL.Query(), time.Now())
+	if err != nil {
+		s.apiFail(w, req, http.StatusBadRequest, err)
+		return
+	}
+	sessions, err := query.Sessions(req.Context(), s.r, p.f)
+	if err != nil {
+		s.apiFail(w, req, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sessions)
+}
+
+// runs returns the page of runs p asks for, sorted.
+func (s *server) runs(req *http.Request, p runsParams) ([]stagetrace.Run, error) {
+	var runs []stagetrace.Run
+	var err error
+	if p.Session != "" {
+		runs, err = query.SessionRuns(req.Context(), s.r, p.filter, query.SessionFilter{Key: query.DefaultSessionKey, ID: p.Session})
+	} else {
+		runs, err = s.r.Runs(req.Context(), p.filter)
+	}
+	p.sortRuns(runs)
+	return runs, err
 }
 
 // apiAlerts answers GET /api/v1/alerts: the monitor's alerts.

@@ -16,6 +16,7 @@ import (
 	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/report"
 	"github.com/stagetrace/stagetrace/summary"
+	"github.com/stagetrace/stagetrace/usage"
 )
 
 var funcs = template.FuncMap{
@@ -33,7 +34,13 @@ var funcs = template.FuncMap{
 		}
 		return c.String()
 	},
-	"tokens":   func(r stagetrace.Run) int64 { return r.InputTokens + r.OutputTokens },
+	"tokens":     func(r stagetrace.Run) int64 { return r.InputTokens + r.OutputTokens },
+	"sessionURL": func(id string) string { return "/?" + url.Values{"session": {id}}.Encode() },
+	"sessionCost": func(ss query.Session) string {
+		var r stagetrace.Run
+		usage.SetRunTotals(&r, &ss.Totals)
+		return summary.RunCost(r)
+	},
 	"sortKeys": func() []string { return []string{"", "start", "duration", "spans", "errors", "tokens", "cost"} },
 }
 
@@ -85,12 +92,11 @@ func (s *server) runsPage(w http.ResponseWriter, req *http.Request) {
 		s.render(w, req, "runs", http.StatusBadRequest, page{Title: "stagetrace runs", Data: runsView{Params: p, Error: err.Error()}})
 		return
 	}
-	runs, err := s.r.Runs(req.Context(), p.filter)
+	runs, err := s.runs(req, p)
 	if err != nil {
 		s.fail(w, req, http.StatusInternalServerError, err)
 		return
 	}
-	p.sortRuns(runs)
 	v := runsView{Params: p, Runs: runs, API: "/api/v1/runs?" + p.query(p.Offset)}
 	if p.Offset > 0 {
 		v.HasPrev, v.Prev = true, "/?"+p.query(max(0, p.Offset-p.Limit))
@@ -209,4 +215,25 @@ func (s *server) spansPage(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	s.render(w, req, "spans", http.StatusOK, page{Title: "stagetrace spans", Data: spansView{Params: p, Spans: spans}})
+}
+
+// sessionsView is the sessions page.
+type sessionsView struct {
+	Params   sessionsParams
+	Sessions []query.Session
+	Error    string
+}
+
+func (s *server) sessionsPage(w http.ResponseWriter, req *http.Request) {
+	p, err := parseSessions(req.URL.Query(), time.Now())
+	if err != nil {
+		s.render(w, req, "sessions", http.StatusBadRequest, page{Title: "stagetrace sessions", Data: sessionsView{Params: p, Error: err.Error()}})
+		return
+	}
+	sessions, err := query.Sessions(req.Context(), s.r, p.f)
+	if err != nil {
+		s.fail(w, req, http.StatusInternalServerError, err)
+		return
+	}
+	s.render(w, req, "sessions", http.StatusOK, page{Title: "stagetrace sessions", Data: sessionsView{Params: p, Sessions: sessions}})
 }

@@ -21,9 +21,11 @@ const (
 // runsParams are the runs list's URL parameters.
 type runsParams struct {
 	Where, Status, Since, Sort string
-	Desc                       bool
-	Limit, Offset              int
-	filter                     query.RunFilter
+	// Session keeps the runs of one session (query.DefaultSessionKey).
+	Session       string
+	Desc          bool
+	Limit, Offset int
+	filter        query.RunFilter
 }
 
 // sortKeys are the columns the runs list sorts by; "" keeps the store's
@@ -43,7 +45,7 @@ var sortKeys = map[string]func(a, b stagetrace.Run) int{
 // parsed by the query language; its values reach the store as bound
 // parameters only.
 func parseRuns(q url.Values, now time.Time) (runsParams, error) {
-	p := runsParams{Where: q.Get("where"), Status: q.Get("status"), Since: q.Get("since"), Sort: q.Get("sort"), Desc: q.Get("desc") == "1"}
+	p := runsParams{Where: q.Get("where"), Status: q.Get("status"), Since: q.Get("since"), Sort: q.Get("sort"), Desc: q.Get("desc") == "1", Session: q.Get("session")}
 	var err error
 	if p.Limit, err = intParam(q, "limit", defaultLimit); err != nil {
 		return p, err
@@ -91,7 +93,7 @@ func (p runsParams) sortRuns(runs []stagetrace.Run) {
 // query returns the parameters as a URL query, with offset replaced.
 func (p runsParams) query(offset int) string {
 	v := url.Values{}
-	for k, s := range map[string]string{"where": p.Where, "status": p.Status, "since": p.Since, "sort": p.Sort} {
+	for k, s := range map[string]string{"where": p.Where, "status": p.Status, "since": p.Since, "sort": p.Sort, "session": p.Session} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -144,4 +146,34 @@ func intParam(q url.Values, name string, def int) (int, error) {
 		return 0, fmt.Errorf("bad %s %q: want a whole number, 0 or more", name, s)
 	}
 	return n, nil
+}
+
+// sessionsParams are the sessions list's URL parameters.
+type sessionsParams struct {
+	Since         string
+	Limit, Offset int
+	f             query.SessionFilter
+}
+
+func parseSessions(q url.Values, now time.Time) (sessionsParams, error) {
+	p := sessionsParams{Since: q.Get("since")}
+	var err error
+	if p.Limit, err = intParam(q, "limit", defaultLimit); err != nil {
+		return p, err
+	}
+	if p.Offset, err = intParam(q, "offset", 0); err != nil {
+		return p, err
+	}
+	if p.Limit < 1 || p.Limit > maxLimit {
+		return p, fmt.Errorf("limit must be from 1 to %d", maxLimit)
+	}
+	p.f = query.SessionFilter{Key: query.DefaultSessionKey, ID: q.Get("session"), Limit: p.Limit, Offset: p.Offset}
+	if p.Since != "" {
+		d, err := time.ParseDuration(p.Since)
+		if err != nil || d <= 0 {
+			return p, fmt.Errorf("bad since %q: want a duration like 15m or 24h", p.Since)
+		}
+		p.f.Since = now.Add(-d)
+	}
+	return p, p.f.Validate()
 }

@@ -60,7 +60,7 @@ func New(r query.Reader, opts ...Option) (http.Handler, error) {
 		return nil, err
 	}
 	s := &server{cfg: cfg, r: r, css: []byte(css), pages: map[string]*template.Template{}}
-	for _, name := range []string{"runs", "run", "span", "spans"} {
+	for _, name := range []string{"runs", "run", "span", "spans", "sessions"} {
 		t, err := template.New("layout.tmpl").Funcs(funcs).ParseFS(templateFiles, "templates/layout.tmpl", "templates/"+name+".tmpl")
 		if err != nil {
 			return nil, fmt.Errorf("web: %w", err)
@@ -78,6 +78,8 @@ func New(r query.Reader, opts ...Option) (http.Handler, error) {
 	mux.HandleFunc("GET /runs/{run}", s.runPage)
 	mux.HandleFunc("GET /runs/{run}/spans/{span}", s.spanPage)
 	mux.HandleFunc("GET /spans", s.spansPage)
+	mux.HandleFunc("GET /sessions", s.sessionsPage)
+	mux.HandleFunc("GET /api/v1/sessions", s.apiSessions)
 	mux.HandleFunc("GET /static/report.css", s.reportCSS)
 	mux.Handle("GET /static/", s.static)
 	mux.HandleFunc("GET /api/v1/runs", s.apiRuns)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/monitor/alert"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
@@ -39,7 +40,7 @@ func store(t *testing.T) *sqlitesink.Store {
 			Findings: findings, Attrs: stagetrace.Attrs{{Key: "app.note", Value: stagetrace.StringValue(hostile)}}}
 	}
 	b := stagetrace.Batch{Spans: []stagetrace.StageSpan{
-		span("run-a", "", "chat turn", 1, 0, 0, 80, nil),
+		span("run-a", "", "chat turn", 1, 0, 0, 80, stagetrace.Attrs{{Key: attributes.FindingSessionID, Value: stagetrace.StringValue("conv-1")}}),
 		span("run-a", "retrieval", "vector search", 2, 1, 1, 12, stagetrace.Attrs{{Key: "documents", Value: stagetrace.Int64Value(4)}}),
 		span("run-a", "inference", "chat gpt-4o", 3, 1, 13, 70, stagetrace.Attrs{
 			{Key: "input_tokens", Value: stagetrace.Int64Value(812)}, {Key: "output_tokens", Value: stagetrace.Int64Value(95)},
@@ -220,4 +221,31 @@ func TestBearerToken(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+func TestSessions(t *testing.T) {
+	base := serve(t)
+	resp, body := get(t, base+"/sessions")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, body, `data-session-id="conv-1"`)
+	assert.Contains(t, body, `href="/?session=conv-1"`)
+
+	_, body = get(t, base+"/?session=conv-1")
+	assert.Contains(t, body, `<span id="session">conv-1</span>`)
+	assert.Equal(t, 1, strings.Count(body, `class="run"`), "only the session's run")
+	assert.Contains(t, body, `data-api="/api/v1/runs?session=conv-1"`, "the page polls the session's runs")
+
+	var runs []map[string]any
+	getJSON(t, base+"/api/v1/runs?session=conv-1", &runs)
+	require.Len(t, runs, 1)
+	assert.Equal(t, "run-a", runs[0]["run_id"])
+	getJSON(t, base+"/api/v1/runs?session=nope", &runs)
+	assert.Empty(t, runs)
+
+	var sessions []map[string]any
+	getJSON(t, base+"/api/v1/sessions", &sessions)
+	require.Len(t, sessions, 1)
+	assert.Equal(t, "conv-1", sessions[0]["id"])
+	resp, _ = get(t, base+"/api/v1/sessions?limit=0")
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }
