@@ -735,3 +735,14 @@ func Fragment(d Data) (template.HTML, error) {
 	//nolint:gosec // the output of html/template, escaped as it was executed.
 	return template.HTML(b.String()), nil
 }
+
+// Charts returns the metric charts of series, as the report draws them,
+// without the document around them, to embed in a page that links CSS.
+func Charts(series []Series) (template.HTML, error) {
+	var b strings.Builder
+	if err := page.ExecuteTemplate(&b, "charts", buildCharts(nil, series)); err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	//nolint:gosec // the output of html/template, escaped as it was executed.
+	return template.HTML(b.String()), nil
+}

@@ -1,6 +1,8 @@
 package summary
 
 import (
+	"time"
+
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/query"
 )
@@ -38,6 +40,33 @@ func NewRunJSON(run stagetrace.Run, records stagetrace.Batch, sess *query.Sessio
 	}
 	if out.Events == nil {
 		out.Events = []stagetrace.TraceEvent{}
+	}
+	return out
+}
+
+// SeriesJSON is a metric series as "stagetrace metrics --json" and the
+// JSON API of "stagetrace serve" write it.
+type SeriesJSON struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels"`
+	Points []PointJSON       `json:"points"`
+}
+
+// PointJSON is a point of SeriesJSON.
+type PointJSON struct {
+	Time  time.Time `json:"time"`
+	Value float64   `json:"value"`
+	Count int       `json:"count"`
+}
+
+// NewSeriesJSON returns series as SeriesJSON, never nil.
+func NewSeriesJSON(series []query.Series) []SeriesJSON {
+	out := make([]SeriesJSON, len(series))
+	for i, se := range series {
+		out[i] = SeriesJSON{Name: se.Name, Labels: se.Labels, Points: make([]PointJSON, len(se.Points))}
+		for j, p := range se.Points {
+			out[i].Points[j] = PointJSON{Time: p.Time, Value: p.Value, Count: p.Count}
+		}
 	}
 	return out
 }

@@ -122,6 +122,25 @@ func (s *server) runs(req *http.Request, p runsParams) ([]stagetrace.Run, error)
 	return runs, err
 }
 
+// apiMetrics answers GET /api/v1/metrics?name= as "stagetrace metrics
+// NAME --json" writes.
+func (s *server) apiMetrics(w http.ResponseWriter, req *http.Request) {
+	p, err := parseMetrics(req.URL.Query(), time.Now())
+	if err == nil && p.Name == "" {
+		err = errors.New("no metric name: give ?name=")
+	}
+	if err != nil {
+		s.apiFail(w, req, http.StatusBadRequest, err)
+		return
+	}
+	series, err := s.r.Metrics(req.Context(), p.q)
+	if err != nil {
+		s.apiFail(w, req, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, summary.NewSeriesJSON(series))
+}
+
 // apiAlerts answers GET /api/v1/alerts: the monitor's alerts.
 func (s *server) apiAlerts(w http.ResponseWriter, _ *http.Request) {
 	alerts := s.alerts()

@@ -34,7 +34,10 @@ var funcs = template.FuncMap{
 		}
 		return c.String()
 	},
-	"tokens":     func(r stagetrace.Run) int64 { return r.InputTokens + r.OutputTokens },
+	"tokens": func(r stagetrace.Run) int64 { return r.InputTokens + r.OutputTokens },
+	"aggs": func() []string {
+		return []string{string(query.AggAvg), string(query.AggSum), string(query.AggMin), string(query.AggMax), string(query.AggCount)}
+	},
 	"sessionURL": func(id string) string { return "/?" + url.Values{"session": {id}}.Encode() },
 	"sessionCost": func(ss query.Session) string {
 		var r stagetrace.Run
@@ -236,4 +239,51 @@ func (s *server) sessionsPage(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	s.render(w, req, "sessions", http.StatusOK, page{Title: "stagetrace sessions", Data: sessionsView{Params: p, Sessions: sessions}})
+}
+
+// metricsView is the metric chart page.
+type metricsView struct {
+	Params metricsParams
+	Charts template.HTML
+	Series int
+	Error  string
+}
+
+func (s *server) metricsPage(w http.ResponseWriter, req *http.Request) {
+	p, err := parseMetrics(req.URL.Query(), time.Now())
+	if err != nil {
+		s.render(w, req, "metrics", http.StatusBadRequest, page{Title: "stagetrace metrics", Data: metricsView{Params: p, Error: err.Error()}})
+		return
+	}
+	v := metricsView{Params: p}
+	if p.Name != "" {
+		series, err := s.r.Metrics(req.Context(), p.q)
+		if err != nil {
+			s.render(w, req, "metrics", http.StatusBadRequest, page{Title: "stagetrace metrics", Data: metricsView{Params: p, Error: err.Error()}})
+			return
+		}
+		charts := make([]report.Series, len(series))
+		for i, se := range series {
+			charts[i] = report.Series{Name: seriesName(se, p.q.By)}
+			for _, pt := range se.Points {
+				charts[i].Points = append(charts[i].Points, report.Point{Time: pt.Time, Value: pt.Value})
+			}
+		}
+		v.Series = len(series)
+		if v.Charts, err = report.Charts(charts); err != nil {
+			s.fail(w, req, http.StatusInternalServerError, err)
+			return
+		}
+	}
+	s.render(w, req, "metrics", http.StatusOK, page{Title: "stagetrace metrics", Data: v})
+}
+
+// seriesName names a series by its metric and its labels, in the order
+// of by.
+func seriesName(se query.Series, by []string) string {
+	name := se.Name
+	for _, l := range by {
+		name += " " + l + "=" + se.Labels[l]
+	}
+	return name
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stagetrace/stagetrace"
@@ -176,4 +177,33 @@ func parseSessions(q url.Values, now time.Time) (sessionsParams, error) {
 		p.f.Since = now.Add(-d)
 	}
 	return p, p.f.Validate()
+}
+
+// metricsParams are the metric chart's URL parameters, as the metrics
+// subcommand's flags.
+type metricsParams struct {
+	Name, Since, Step, Agg, By string
+	q                          query.MetricQuery
+}
+
+func parseMetrics(q url.Values, now time.Time) (metricsParams, error) {
+	p := metricsParams{Name: q.Get("name"), Since: cmp.Or(q.Get("since"), "1h"), Step: cmp.Or(q.Get("step"), "1m"), Agg: cmp.Or(q.Get("agg"), string(query.AggAvg)), By: q.Get("by")}
+	since, err := time.ParseDuration(p.Since)
+	if err != nil || since <= 0 {
+		return p, fmt.Errorf("bad since %q: want a duration like 15m or 24h", p.Since)
+	}
+	step, err := time.ParseDuration(p.Step)
+	if err != nil || step < time.Second {
+		return p, fmt.Errorf("bad step %q: want a duration of at least 1s", p.Step)
+	}
+	p.q = query.MetricQuery{Name: p.Name, Since: now.Add(-since), Until: now, Step: step, Agg: query.Agg(p.Agg)}
+	for _, l := range strings.Split(p.By, ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			p.q.By = append(p.q.By, l)
+		}
+	}
+	if p.Name == "" {
+		return p, nil
+	}
+	return p, p.q.Normalize(now)
 }

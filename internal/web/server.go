@@ -60,7 +60,7 @@ func New(r query.Reader, opts ...Option) (http.Handler, error) {
 		return nil, err
 	}
 	s := &server{cfg: cfg, r: r, css: []byte(css), pages: map[string]*template.Template{}}
-	for _, name := range []string{"runs", "run", "span", "spans", "sessions"} {
+	for _, name := range []string{"runs", "run", "span", "spans", "sessions", "metrics"} {
 		t, err := template.New("layout.tmpl").Funcs(funcs).ParseFS(templateFiles, "templates/layout.tmpl", "templates/"+name+".tmpl")
 		if err != nil {
 			return nil, fmt.Errorf("web: %w", err)
@@ -79,6 +79,8 @@ func New(r query.Reader, opts ...Option) (http.Handler, error) {
 	mux.HandleFunc("GET /runs/{run}/spans/{span}", s.spanPage)
 	mux.HandleFunc("GET /spans", s.spansPage)
 	mux.HandleFunc("GET /sessions", s.sessionsPage)
+	mux.HandleFunc("GET /metrics", s.metricsPage)
+	mux.HandleFunc("GET /api/v1/metrics", s.apiMetrics)
 	mux.HandleFunc("GET /api/v1/sessions", s.apiSessions)
 	mux.HandleFunc("GET /static/report.css", s.reportCSS)
 	mux.Handle("GET /static/", s.static)

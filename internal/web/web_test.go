@@ -249,3 +249,26 @@ func TestSessions(t *testing.T) {
 	resp, _ = get(t, base+"/api/v1/sessions?limit=0")
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }
+
+func TestMetrics(t *testing.T) {
+	base := serve(t)
+	resp, body := get(t, base+"/metrics?name=input_tokens&since=8760h&step=1h&by=stage")
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Contains(t, body, `id="metric-charts" data-series="1"`)
+	assert.Contains(t, body, `data-metric="input_tokens stage=inference"`, "the report's chart drawing")
+	assert.Contains(t, body, "<svg")
+
+	var series []map[string]any
+	getJSON(t, base+"/api/v1/metrics?name=input_tokens&since=8760h&step=1h", &series)
+	require.Len(t, series, 1)
+	points := series[0]["points"].([]any)
+	require.Len(t, points, 1)
+	assert.Equal(t, 812.0, points[0].(map[string]any)["value"])
+
+	_, body = get(t, base+"/metrics")
+	assert.NotContains(t, body, `id="metric-charts"`, "no chart before a metric is named")
+	for _, bad := range []string{"", "name=x&step=10ms", "name=x&since=-1h", "name=x&agg=median"} {
+		resp, _ := get(t, base+"/api/v1/metrics?"+bad)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, bad)
+	}
+}
