@@ -95,6 +95,7 @@ func BenchmarkPages(b *testing.B) {
 	for _, p := range []struct{ name, path string }{
 		{"runs", "/"},
 		{"runs-filtered", "/?where=finding.input_tokens%3E500&status=ok"},
+		{"runs-filtered-none", "/?where=finding.input_tokens%3E1000"},
 		{"runs-page-10", "/?offset=500"},
 		{"run", "/runs/run-7"},
 		{"span", "/runs/run-7/spans/0101010000000000"},
