@@ -180,7 +180,11 @@ type gate struct {
 
 func (g *gate) Write(ctx context.Context, b stagetrace.Batch) error {
 	g.once.Do(func() { close(g.started) })
-	<-g.open
+	select {
+	case <-g.open:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	return g.Sink.Write(ctx, b)
 }
 
@@ -216,14 +220,18 @@ func TestShutdownHonoursContext(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = r.ConsumeTraces(traces(1, false))
 	require.NoError(t, err)
+	_, _, err = r.ConsumeTraces(traces(2, false))
+	require.NoError(t, err)
 	<-g.started
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	err = r.Shutdown(ctx)
 	assert.True(t, errors.Is(err, context.DeadlineExceeded), "%v", err)
-	close(g.open)
-	require.NoError(t, r.Shutdown(context.Background()), "a second Shutdown waits for the drain")
-	assert.Len(t, g.Spans(), 1)
+	// The writer has stopped: the sink's blocked write was cancelled, the
+	// rest dropped and counted.
+	assert.Equal(t, int64(2), r.Stats().WriteErrors)
+	assert.Empty(t, g.Spans())
+	require.NoError(t, r.Shutdown(context.Background()), "a second Shutdown returns at once")
 }
 
 func TestHTTPLogs(t *testing.T) {

@@ -38,6 +38,10 @@ type Receiver struct {
 	closed bool
 	queue  chan stagetrace.Batch
 	done   chan struct{}
+	// writeCtx is the context of the sink's writes; Shutdown cancels it
+	// when its own context ends first, so that the writer stops.
+	writeCtx     context.Context
+	cancelWrites context.CancelFunc
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -79,6 +83,7 @@ func New(sink stagetrace.Sink, opts ...Option) (*Receiver, error) {
 		queue:  make(chan stagetrace.Batch, cfg.queueSize),
 		done:   make(chan struct{}),
 	}
+	r.writeCtx, r.cancelWrites = context.WithCancel(context.Background())
 	go r.drain()
 	return r, nil
 }
@@ -87,7 +92,7 @@ func New(sink stagetrace.Sink, opts ...Option) (*Receiver, error) {
 func (r *Receiver) drain() {
 	defer close(r.done)
 	for b := range r.queue {
-		if err := r.sink.Write(context.Background(), b); err != nil {
+		if err := r.sink.Write(r.writeCtx, b); err != nil {
 			r.count(func(s *Stats) { s.WriteErrors++ })
 			r.cfg.logger.Error("stagetrace serve: writing a batch failed", "spans", len(b.Spans), "events", len(b.Events), "err", err)
 		}
@@ -156,8 +161,10 @@ func (r *Receiver) enqueue(b stagetrace.Batch) error {
 }
 
 // Shutdown refuses new requests and waits until every queued batch is
-// written to the sink, or ctx is done. Calls after the first wait the
-// same way.
+// written to the sink. When ctx ends first, the sink's writes are
+// cancelled, what is left in the queue is dropped (and logged) and the
+// writer stops before Shutdown returns ctx's error. Calls after the first
+// wait the same way.
 func (r *Receiver) Shutdown(ctx context.Context) error {
 	r.mu.Lock()
 	if !r.closed {
@@ -167,8 +174,11 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 	r.mu.Unlock()
 	select {
 	case <-r.done:
+		r.cancelWrites()
 		return nil
 	case <-ctx.Done():
+		r.cancelWrites()
+		<-r.done
 		return fmt.Errorf("ingest: shutdown before the queue drained: %w", ctx.Err())
 	}
 }
