@@ -2,10 +2,9 @@ package ingest
 
 import (
 	"bytes"
-	"context"
 	"testing"
 
-	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/rules"
 )
 
 // FuzzDecodeTraces feeds the OTLP/HTTP body decoder any body, content
@@ -23,20 +22,21 @@ func FuzzDecodeTraces(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// What decoded maps without panicking.
-		r, nerr := New(discard{})
-		if nerr != nil {
-			t.Fatal(nerr)
-		}
-		_, _, _ = r.ConsumeTraces(req.Traces())
-		_ = r.Shutdown(t.Context())
-		if _, _, err := DecodeLogs(contentType, encoding, bytes.NewReader(body), limit); err != nil {
-			return
+		// What decoded places and maps without panicking, with the
+		// presets (no goroutine: the receiver's mapping alone).
+		m := newMapper(config{rules: fuzzRules})
+		m.traces(req.Traces())
+		if lr, _, err := DecodeLogs(contentType, encoding, bytes.NewReader(body), limit); err == nil {
+			m.logs(lr.Logs())
 		}
 	})
 }
 
-type discard struct{}
-
-func (discard) Write(context.Context, stagetrace.Batch) error { return nil }
-func (discard) Shutdown(context.Context) error                { return nil }
+// fuzzRules are the presets serve applies by default.
+var fuzzRules = func() *rules.Set {
+	set, err := rules.Compile(rules.Config{Presets: rules.PresetNames()})
+	if err != nil {
+		panic(err)
+	}
+	return set
+}()

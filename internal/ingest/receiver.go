@@ -28,11 +28,9 @@ var (
 // through a bounded queue. Its HTTPHandler and RegisterGRPC serve OTLP;
 // it is safe for concurrent use.
 type Receiver struct {
-	cfg       config
-	sink      stagetrace.Sink
-	placer    *pdataview.Placer
-	mapper    *mapping.Mapper
-	resources mapping.ResourceCache[string]
+	cfg  config
+	sink stagetrace.Sink
+	m    *mapper
 
 	mu     sync.RWMutex
 	closed bool
@@ -69,19 +67,12 @@ func New(sink stagetrace.Sink, opts ...Option) (*Receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	mo := mapping.Options{StageEvents: cfg.stageEvents}
-	if cfg.rules != nil {
-		// Only a non-nil set: a nil *rules.Set in the interface would not
-		// compare equal to nil.
-		mo.Enrich = cfg.rules
-	}
 	r := &Receiver{
-		cfg:    cfg,
-		sink:   sink,
-		placer: pdataview.NewPlacer("", "", cfg.rules),
-		mapper: mapping.NewMapper(mo),
-		queue:  make(chan stagetrace.Batch, cfg.queueSize),
-		done:   make(chan struct{}),
+		cfg:   cfg,
+		sink:  sink,
+		m:     newMapper(cfg),
+		queue: make(chan stagetrace.Batch, cfg.queueSize),
+		done:  make(chan struct{}),
 	}
 	r.writeCtx, r.cancelWrites = context.WithCancel(context.Background())
 	go r.drain()
@@ -118,8 +109,7 @@ func (r *Receiver) Stats() Stats {
 // ErrQueueFull or ErrShuttingDown, when nothing was queued. td is
 // modified (placement adds run.id and run.stage).
 func (r *Receiver) ConsumeTraces(td ptrace.Traces) (rejected int, msg string, err error) {
-	r.placer.Place(td)
-	b, invalid := pdataview.Traces(r.mapper, &r.resources, td)
+	b, invalid := r.m.traces(td)
 	if invalid > 0 {
 		msg = fmt.Sprintf("%d spans with an invalid trace or span id were dropped", invalid)
 	}
@@ -133,8 +123,7 @@ func (r *Receiver) ConsumeTraces(td ptrace.Traces) (rejected int, msg string, er
 // ConsumeLogs places and maps the log records of ld and queues them, or
 // returns ErrQueueFull or ErrShuttingDown.
 func (r *Receiver) ConsumeLogs(ld plog.Logs) error {
-	r.placer.PlaceLogs(ld)
-	b := pdataview.Logs(ld)
+	b := r.m.logs(ld)
 	if err := r.enqueue(b); err != nil {
 		return err
 	}
@@ -181,4 +170,35 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 		<-r.done
 		return fmt.Errorf("ingest: shutdown before the queue drained: %w", ctx.Err())
 	}
+}
+
+// mapper places and maps requests: the collector's placement and mapping
+// (internal/pdataview), with the receiver's rules.
+type mapper struct {
+	placer    *pdataview.Placer
+	mapper    *mapping.Mapper
+	resources mapping.ResourceCache[string]
+}
+
+func newMapper(cfg config) *mapper {
+	mo := mapping.Options{StageEvents: cfg.stageEvents}
+	if cfg.rules != nil {
+		// Only a non-nil set: a nil *rules.Set in the interface would not
+		// compare equal to nil.
+		mo.Enrich = cfg.rules
+	}
+	return &mapper{placer: pdataview.NewPlacer("", "", cfg.rules), mapper: mapping.NewMapper(mo)}
+}
+
+// traces places and maps td (which it modifies): the batch, and the
+// number of spans dropped for an invalid id.
+func (m *mapper) traces(td ptrace.Traces) (stagetrace.Batch, int) {
+	m.placer.Place(td)
+	return pdataview.Traces(m.mapper, &m.resources, td)
+}
+
+// logs places and maps ld (which it modifies).
+func (m *mapper) logs(ld plog.Logs) stagetrace.Batch {
+	m.placer.PlaceLogs(ld)
+	return pdataview.Logs(ld)
 }
