@@ -238,7 +238,7 @@ func (s *serveCmd) run() (err error) {
 		})
 	}
 	if httpLn != nil {
-		srv := &http.Server{Handler: recv.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		srv := newHTTPServer(recv.HTTPHandler(), logger)
 		go func() { errc <- srv.Serve(httpLn) }()
 		closers = append(closers, srv.Shutdown)
 	}
@@ -255,7 +255,7 @@ func (s *serveCmd) run() (err error) {
 			closeListener(uiLn)
 			return err
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		srv := newHTTPServer(h, logger)
 		go func() { errc <- srv.Serve(uiLn) }()
 		closers = append(closers, srv.Shutdown)
 	}
@@ -273,6 +273,19 @@ func (s *serveCmd) run() (err error) {
 		fmt.Fprintf(s.stdout, "stagetrace serve: stopped; %d spans and %d log records received this time\n", stats.Spans, stats.Logs)
 	}()
 	return nil
+}
+
+// newHTTPServer returns a server of h whose timeouts bound what a slow
+// or idle client holds.
+func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
 }
 
 func closeListener(l net.Listener) {
