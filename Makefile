@@ -6,13 +6,17 @@ STATICCHECK := $(BIN)/staticcheck
 OUT         ?= stagetrace-out
 FUZZTIME    ?= 10s
 
-.PHONY: all demo test vet lint unit fuzz fuzz-short bench bench-store reliability chromium tools clean collector collector-test e2e flakes mdatagen fixtures node
+.PHONY: all demo serve node-optional test vet lint unit fuzz fuzz-short bench bench-store reliability chromium tools clean collector collector-test e2e flakes mdatagen fixtures node
 
 all: test
 
 ## demo: run an instrumented chatbot turn; write $(OUT)/runs.jsonl, runs.db and report.html; print the run
 demo:
 	$(GO) run ./examples/quickstart -out $(OUT)
+
+## serve: serve the demo's store (make demo first): OTLP on 4317 (gRPC) and 4318 (HTTP), the web UI on 4040; prints the URL
+serve:
+	$(GO) run ./cmd/stagetrace serve --db $(OUT)/runs.db
 
 ## test: vet, staticcheck, the race-enabled test suite (with the reliability suite in its short form) and short fuzz runs
 test: vet lint unit collector-test e2e fuzz-short
@@ -32,11 +36,20 @@ $(STATICCHECK):
 
 tools: $(STATICCHECK)
 
-# The report's browser test drives a real headless Chromium. In CI it must
-# not be skipped: STAGETRACE_REQUIRE_CHROMIUM turns a missing browser into
-# a failure there.
-unit: chromium
-	STAGETRACE_REQUIRE_CHROMIUM=$${CI:+1} $(GO) test -race -count=1 ./...
+# The report's and serve's browser tests drive a real headless Chromium,
+# and serve's Node client test the Node OpenTelemetry SDK. In CI they must
+# not be skipped: STAGETRACE_REQUIRE_CHROMIUM and STAGETRACE_REQUIRE_NODE
+# turn a missing tool into a failure there.
+unit: chromium node-optional
+	STAGETRACE_REQUIRE_CHROMIUM=$${CI:+1} STAGETRACE_REQUIRE_NODE=$${CI:+1} $(GO) test -race -count=1 ./...
+
+# node-optional installs Node like make node when it can, and otherwise
+# only warns: serve's Node client test is then skipped, loudly (outside CI).
+node-optional:
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then echo "node: $$(node --version)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	else echo "node and npm are missing and cannot be installed here: run 'make node' as root; the serve test with the Node SDK will be skipped" >&2; fi
 
 ## chromium: install Debian's chromium, which the report's browser test drives
 chromium:
@@ -60,7 +73,8 @@ FUZZ_TARGETS := \
 	./redact:FuzzScrub \
 	.:FuzzLimitDepth \
 	./internal/yamlnode:FuzzCheckExpansion \
-	./summary:FuzzSafe
+	./summary:FuzzSafe \
+	./internal/ingest:FuzzDecodeTraces
 
 fuzz-short:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -145,4 +159,4 @@ node:
 	else echo "node and npm are missing: run 'make node' as root, or install Node.js 20.6 or later" >&2; exit 1; fi
 
 clean:
-	rm -rf $(BIN) $(OUT) collector/_build fixtures/node/node_modules
+	rm -rf $(BIN) $(OUT) collector/_build fixtures/node/node_modules cmd/stagetrace/testdata/node/node_modules

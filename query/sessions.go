@@ -158,3 +158,72 @@ func (s *Session) add(run stagetrace.Run) {
 	t := usage.RunTotals(run)
 	s.Merge(&t)
 }
+
+// SessionOf returns the session of a run whose spans are spans: named by
+// the first of them (by start) carrying key, as Sessions places
+// runs; nil when none does.
+func SessionOf(ctx context.Context, r Reader, spans []stagetrace.StageSpan, key string) (*Session, error) {
+	f := SessionFilter{Key: key}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	ref, _ := ParseField(key)
+	byStart := slices.Clone(spans)
+	slices.SortStableFunc(byStart, func(a, b stagetrace.StageSpan) int { return a.StartTime.Compare(b.StartTime) })
+	for i := range byStart {
+		v, ok := Lookup(&byStart[i], ref)
+		if !ok {
+			continue
+		}
+		if f.ID = v.String(); v.Kind() == stagetrace.KindString {
+			f.ID = v.AsString()
+		}
+		if f.ID != "" {
+			break
+		}
+	}
+	if f.ID == "" {
+		return nil, nil
+	}
+	sessions, err := Sessions(ctx, r, f)
+	if err != nil || len(sessions) == 0 {
+		return nil, err
+	}
+	return &sessions[0], nil
+}
+
+// SessionRuns returns the runs f selects that belong to the session sf
+// names, newest first, f's limit and offset applied to them.
+func SessionRuns(ctx context.Context, r Reader, f RunFilter, sf SessionFilter) ([]stagetrace.Run, error) {
+	if err := sf.Validate(); err != nil {
+		return nil, err
+	}
+	sessions, err := Sessions(ctx, r, sf)
+	if err != nil || len(sessions) == 0 {
+		return nil, err
+	}
+	in := make(map[string]bool, len(sessions[0].Runs))
+	for _, run := range sessions[0].Runs {
+		in[run.ID] = true
+	}
+	limit, offset := f.Limit, f.Offset
+	f.Limit, f.Offset = 0, 0
+	all, err := r.Runs(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	var out []stagetrace.Run
+	for _, run := range all {
+		if in[run.ID] {
+			out = append(out, run)
+		}
+	}
+	if offset >= len(out) {
+		return nil, nil
+	}
+	out = out[offset:]
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}

@@ -2,63 +2,28 @@ package report_test
 
 import (
 	"bytes"
-	"context"
-	"fmt"
 	"image"
 	"image/png"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/stagetrace/stagetrace/internal/chromiumtest"
 	"github.com/stagetrace/stagetrace/report"
 )
 
-// requireChromiumEnv makes a missing Chromium fail the browser tests
-// rather than skip them; CI sets it.
-const requireChromiumEnv = "STAGETRACE_REQUIRE_CHROMIUM"
-
-// chromium returns the path of Debian's chromium, or skips the test
-// loudly: the HTML checks above still run, but nobody has looked at the
-// page in a browser.
-func chromium(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err == nil {
-		return path
-	}
-	msg := "!!! chromium not found: the report was NOT checked in a browser. Install it with `make chromium` (Debian's chromium package)."
-	if os.Getenv(requireChromiumEnv) != "" {
-		t.Fatalf("%s (%s is set)", msg, requireChromiumEnv)
-	}
-	fmt.Fprintln(os.Stderr, msg)
-	t.Skip(msg)
-	return ""
-}
+func chromium(t *testing.T) string { return chromiumtest.Path(t) }
 
 // headless runs chromium headless on the file with args, as a person's
 // browser would open it from disk, and returns its standard output.
 func headless(t *testing.T, bin, file string, args ...string) []byte {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	base := []string{
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir=" + t.TempDir(),
-	}
 	u := url.URL{Scheme: "file", Path: file}
-	cmd := exec.CommandContext(ctx, bin, append(append(base, args...), u.String())...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	require.NoError(t, err, "chromium: %s", stderr.String())
-	return stdout.Bytes()
+	return chromiumtest.Headless(t, bin, u.String(), args...)
 }
 
 func TestReportInChromium(t *testing.T) {

@@ -713,3 +713,36 @@ func group(s string) string {
 	}
 	return b.String()
 }
+
+// CSS returns the report's style sheet, for a page that embeds reports
+// (Fragment) to serve as a file of its own.
+func CSS() (string, error) {
+	var b strings.Builder
+	if err := page.ExecuteTemplate(&b, "css", nil); err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	return b.String(), nil
+}
+
+// Fragment returns the report of d without the document around it (no
+// head, no style sheet, no footer), to embed in a page that links CSS.
+// Every value in it is escaped.
+func Fragment(d Data) (template.HTML, error) {
+	var b strings.Builder
+	if err := page.ExecuteTemplate(&b, "content", build(d)); err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	//nolint:gosec // the output of html/template, escaped as it was executed.
+	return template.HTML(b.String()), nil
+}
+
+// Charts returns the metric charts of series, as the report draws them,
+// without the document around them, to embed in a page that links CSS.
+func Charts(series []Series) (template.HTML, error) {
+	var b strings.Builder
+	if err := page.ExecuteTemplate(&b, "charts", buildCharts(nil, series)); err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	//nolint:gosec // the output of html/template, escaped as it was executed.
+	return template.HTML(b.String()), nil
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+	"github.com/stagetrace/stagetrace/summary"
 )
 
 // hostile is what a sender of spans may put in any string: a screen clear,
@@ -88,7 +89,7 @@ func TestJSONStaysExact(t *testing.T) {
 	b := writeHostile(t, dir)
 	r := runCLI("show", b.Spans[0].RunID, "--json", "--db", filepath.Join(dir, "runs.db"))
 	require.Equal(t, 0, r.code, r.String())
-	var got showJSON
+	var got summary.RunJSON
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
 	require.Len(t, got.Spans, 1)
 	assert.Equal(t, b.Spans[0].Name, got.Spans[0].Span.Name)

@@ -203,7 +203,7 @@ Subcommands:
 	tw.Flush()
 	fmt.Fprint(w, `
 Run "stagetrace SUBCOMMAND -h" for the flags of a subcommand.
-The store is read from --db (default `+defaultDB+`); it is never created or changed.
+The store is read from --db (default `+defaultDB+`); only serve creates or writes it.
 `)
 }
 

@@ -31,7 +31,16 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// asCommandEnv makes the test binary run as the command itself, so that
+// a test can run it as a process of its own and signal it.
+const asCommandEnv = "STAGETRACE_TEST_AS_COMMAND"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asCommandEnv) == "1" {
+		main()
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // base is when the test runs start; now is when the tests run.
 var (

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stagetrace/stagetrace/query"
+	"github.com/stagetrace/stagetrace/summary"
 )
 
 func init() {
@@ -65,13 +66,7 @@ func metricsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 			return err
 		}
 		if src.json {
-			out := make([]seriesJSON, len(series))
-			for i, se := range series {
-				out[i] = seriesJSON{Name: se.Name, Labels: se.Labels, Points: make([]pointJSON, len(se.Points))}
-				for j, p := range se.Points {
-					out[i].Points[j] = pointJSON{Time: p.Time, Value: p.Value, Count: p.Count}
-				}
-			}
+			out := summary.NewSeriesJSON(series)
 			return writeJSON(e.stdout, out)
 		}
 		what := "per " + shortDuration(q.Step)
@@ -130,16 +125,4 @@ func labelsText(by []string, labels map[string]string) string {
 		parts = append(parts, fmt.Sprintf("%s=%q", name, labels[name]))
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
-}
-
-type seriesJSON struct {
-	Name   string            `json:"name"`
-	Labels map[string]string `json:"labels"`
-	Points []pointJSON       `json:"points"`
-}
-
-type pointJSON struct {
-	Time  time.Time `json:"time"`
-	Value float64   `json:"value"`
-	Count int       `json:"count"`
 }

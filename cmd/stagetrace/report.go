@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"slices"
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/monitor"
@@ -71,35 +70,11 @@ func reportFlags(fs *flag.FlagSet, e *env) func([]string) error {
 	}
 }
 
-// sessionOf returns the session of a run whose spans are spans: named by
-// the first of them (by start) carrying key, as query.Sessions places
-// runs; nil when none does.
+// sessionOf returns the session of a run whose spans are spans
+// (query.SessionOf); a bad key is a usage error.
 func (s *source) sessionOf(ctx context.Context, spans []stagetrace.StageSpan, key string) (*query.Session, error) {
-	f := query.SessionFilter{Key: key}
-	if err := f.Validate(); err != nil {
+	if err := (query.SessionFilter{Key: key}).Validate(); err != nil {
 		return nil, usagef("%v", err)
 	}
-	ref, _ := query.ParseField(key)
-	byStart := slices.Clone(spans)
-	slices.SortStableFunc(byStart, func(a, b stagetrace.StageSpan) int { return a.StartTime.Compare(b.StartTime) })
-	for i := range byStart {
-		v, ok := query.Lookup(&byStart[i], ref)
-		if !ok {
-			continue
-		}
-		if f.ID = v.String(); v.Kind() == stagetrace.KindString {
-			f.ID = v.AsString()
-		}
-		if f.ID != "" {
-			break
-		}
-	}
-	if f.ID == "" {
-		return nil, nil
-	}
-	sessions, err := query.Sessions(ctx, s.r, f)
-	if err != nil || len(sessions) == 0 {
-		return nil, err
-	}
-	return &sessions[0], nil
+	return query.SessionOf(ctx, s.r, spans, key)
 }

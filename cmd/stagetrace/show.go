@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/summary"
 )
@@ -50,35 +49,7 @@ func showFlags(fs *flag.FlagSet, e *env) func([]string) error {
 				summary.Safe(sess.ID), len(sess.Runs), sess.InputTokens, sess.OutputTokens, sessionCost(sess), summary.Safe(sess.ID))
 			return err
 		}
-		out := showJSON{Run: run, Events: records.Events, Session: sess}
-		var walk func(n *summary.TreeNode)
-		walk = func(n *summary.TreeNode) {
-			out.Spans = append(out.Spans, treeSpanJSON{Depth: n.Depth, Span: n.Span})
-			for _, c := range n.Children {
-				walk(c)
-			}
-		}
-		for _, r := range summary.Tree(records.Spans) {
-			walk(r)
-		}
-		if out.Events == nil {
-			out.Events = []stagetrace.TraceEvent{}
-		}
+		out := summary.NewRunJSON(run, records, sess)
 		return writeJSON(e.stdout, out)
 	}
-}
-
-// showJSON is show's --json output: the run, its spans in tree order
-// (depth first, children in order of start), its events and its session.
-type showJSON struct {
-	Run    stagetrace.Run          `json:"run"`
-	Spans  []treeSpanJSON          `json:"spans"`
-	Events []stagetrace.TraceEvent `json:"events"`
-	// Session is the run's session, when it belongs to one.
-	Session *query.Session `json:"session,omitempty"`
-}
-
-type treeSpanJSON struct {
-	Depth int                  `json:"depth"`
-	Span  stagetrace.StageSpan `json:"span"`
 }

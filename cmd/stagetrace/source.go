@@ -133,39 +133,12 @@ func (s *source) runs(ctx context.Context, f query.RunFilter) ([]stagetrace.Run,
 }
 
 // sessionRuns returns the runs f selects that belong to the session sf
-// names, newest first, f's limit and offset applied to them.
+// names (query.SessionRuns); a bad session filter is a usage error.
 func (s *source) sessionRuns(ctx context.Context, f query.RunFilter, sf query.SessionFilter) ([]stagetrace.Run, error) {
 	if err := sf.Validate(); err != nil {
 		return nil, usagef("%v", err)
 	}
-	sessions, err := query.Sessions(ctx, s.r, sf)
-	if err != nil || len(sessions) == 0 {
-		return nil, err
-	}
-	in := make(map[string]bool, len(sessions[0].Runs))
-	for _, r := range sessions[0].Runs {
-		in[r.ID] = true
-	}
-	limit, offset := f.Limit, f.Offset
-	f.Limit, f.Offset = 0, 0
-	all, err := s.r.Runs(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	var out []stagetrace.Run
-	for _, r := range all {
-		if in[r.ID] {
-			out = append(out, r)
-		}
-	}
-	if offset >= len(out) {
-		return nil, nil
-	}
-	out = out[offset:]
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
+	return query.SessionRuns(ctx, s.r, f, sf)
 }
 
 // runRecords returns a run's rollup and records, or an error naming the

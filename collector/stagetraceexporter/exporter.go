@@ -13,8 +13,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/stagetrace/stagetrace"
-	"github.com/stagetrace/stagetrace/collector/internal/pdataview"
 	"github.com/stagetrace/stagetrace/exporter"
+	"github.com/stagetrace/stagetrace/internal/pdataview"
 	"github.com/stagetrace/stagetrace/mapping"
 	"github.com/stagetrace/stagetrace/rules"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
@@ -129,53 +129,9 @@ func (w *writer) shutdown(ctx context.Context) error {
 }
 
 // parts maps td into batches of at most exporter.MaxWriteSpans spans, in
-// order, as the SDK exporter writes a large export, and calls f with each:
-// the batch, how many of td's spans it covers (in the order of td) and how
-// many of those were dropped for an invalid trace or span id. parts stops
-// when f returns false.
+// order, as the SDK exporter writes a large export (pdataview.TraceParts).
 func (w *writer) parts(td ptrace.Traces, f func(b stagetrace.Batch, covered, invalid int) bool) {
-	left := td.SpanCount()
-	if left == 0 {
-		return
-	}
-	size := min(left, exporter.MaxWriteSpans)
-	b := w.mapper.Batcher(size)
-	mapped, covered, invalid := 0, 0, 0
-	view := &pdataview.Span{}
-	rss := td.ResourceSpans()
-	for i := 0; i < rss.Len(); i++ {
-		rs := rss.At(i)
-		// One conversion per distinct resource content, across batches.
-		r := rs.Resource()
-		res := w.resources.Get(pdataview.ResourceKey(r), func() *stagetrace.Resource { return pdataview.Resource(r) })
-		sss := rs.ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			ss := sss.At(j)
-			view.ScopeName = ss.Scope().Name()
-			spans := ss.Spans()
-			for k := 0; k < spans.Len(); k++ {
-				s := spans.At(k)
-				covered++
-				left--
-				if s.TraceID().IsEmpty() || s.SpanID().IsEmpty() {
-					invalid++
-				} else {
-					view.Span = s
-					b.Add(view, res)
-					mapped++
-				}
-				if mapped == exporter.MaxWriteSpans && left > 0 {
-					if !f(w.mapper.Finish(b, size), covered, invalid) {
-						return
-					}
-					size = min(left, exporter.MaxWriteSpans)
-					b = w.mapper.Batcher(size)
-					mapped, covered, invalid = 0, 0, 0
-				}
-			}
-		}
-	}
-	f(w.mapper.Finish(b, size), covered, invalid)
+	pdataview.TraceParts(w.mapper, &w.resources, td, exporter.MaxWriteSpans, f)
 }
 
 // write maps td and writes it to every sink at once (exporter.Fanout), in
@@ -216,35 +172,10 @@ func (w *writer) write(ctx context.Context, td ptrace.Traces) error {
 	return nil
 }
 
-// logBatch maps ld into a batch of log events. Every record is kept, an
-// invalid trace id included: it is filed under no run (mapping.AddLog).
-func logBatch(ld plog.Logs) stagetrace.Batch {
-	n := ld.LogRecordCount()
-	if n == 0 {
-		return stagetrace.Batch{}
-	}
-	b := mapping.NewLogBatcher(n, 4)
-	view := &pdataview.Log{}
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			sl := sls.At(j)
-			view.ScopeName = sl.Scope().Name()
-			records := sl.LogRecords()
-			for k := 0; k < records.Len(); k++ {
-				view.Record = records.At(k)
-				b.AddLog(view)
-			}
-		}
-	}
-	return b.Batch()
-}
-
 // writeLogs maps ld and writes it to every sink at once, as write does
 // for traces.
 func (w *writer) writeLogs(ctx context.Context, ld plog.Logs) error {
-	batch := logBatch(ld)
+	batch := pdataview.Logs(ld)
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.shut || w.sinks == nil {

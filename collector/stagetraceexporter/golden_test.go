@@ -1,9 +1,12 @@
 package stagetraceexporter
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -27,6 +31,7 @@ import (
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/collector/stagetraceprocessor"
 	"github.com/stagetrace/stagetrace/exporter"
+	"github.com/stagetrace/stagetrace/internal/ingest"
 	"github.com/stagetrace/stagetrace/mapping"
 	"github.com/stagetrace/stagetrace/processor"
 	"github.com/stagetrace/stagetrace/rules"
@@ -255,6 +260,34 @@ func collectorPath(t *testing.T, set *rules.Set, rulesFile string) *memsink.Sink
 	return mem
 }
 
+// servePath sends the same scenario, recorded without stagetrace, as an
+// OTLP/HTTP protobuf request to the receiver of "stagetrace serve".
+func servePath(t *testing.T, set *rules.Set) *memsink.Sink {
+	t.Helper()
+	rec := &recorder{}
+	tp := sdktrace.NewTracerProvider(
+		sdktrace.WithIDGenerator(&seqIDs{}),
+		sdktrace.WithResource(goldenResource),
+		sdktrace.WithSpanProcessor(rec),
+	)
+	scenario(tp)
+	require.NoError(t, tp.Shutdown(context.Background()))
+	body, err := ptraceotlp.NewExportRequestFromTraces(toPdata(rec.spans)).MarshalProto()
+	require.NoError(t, err)
+
+	mem := memsink.New()
+	recv, err := ingest.New(mem, ingest.WithRules(set), ingest.WithStageEvents())
+	require.NoError(t, err)
+	srv := httptest.NewServer(recv.HTTPHandler())
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+ingest.TracesPath, "application/x-protobuf", bytes.NewReader(body))
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NoError(t, recv.Shutdown(context.Background()))
+	return mem
+}
+
 func attrsString(a stagetrace.Attrs) string {
 	parts := make([]string, len(a))
 	for i, kv := range a {
@@ -293,13 +326,16 @@ func TestGoldenSDKAndCollectorAgree(t *testing.T) {
 	set := goldenRules(t)
 	sdk := sdkPath(t, set)
 	col := collectorPath(t, set, filepath.Join("testdata", "rules.yaml"))
+	srv := servePath(t, set)
 
 	sdkSpans, colSpans := spanLines(sdk.Spans()), spanLines(col.Spans())
 	require.Len(t, sdkSpans, 7)
 	assert.Equal(t, sdkSpans, colSpans)
+	assert.Equal(t, sdkSpans, spanLines(srv.Spans()), "stagetrace serve's OTLP receiver maps as the SDK does")
 	sdkEvents, colEvents := eventLines(sdk.Events()), eventLines(col.Events())
 	require.NotEmpty(t, sdkEvents)
 	assert.Equal(t, sdkEvents, colEvents)
+	assert.Equal(t, sdkEvents, eventLines(srv.Events()), "stagetrace serve's OTLP receiver maps events as the SDK does")
 
 	// The scenario exercises what it means to.
 	byName := map[string]stagetrace.StageSpan{}

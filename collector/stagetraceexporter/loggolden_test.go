@@ -16,6 +16,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/internal/pdataview"
 	"github.com/stagetrace/stagetrace/logexporter"
 	"github.com/stagetrace/stagetrace/sink/memsink"
 )
@@ -140,7 +141,7 @@ func TestLogGoldenSDKAndCollectorAgree(t *testing.T) {
 	require.NoError(t, sdkExp.Export(context.Background(), k.records))
 	require.NoError(t, sdkExp.Shutdown(context.Background()))
 
-	got := logBatch(logsToPdata(k.records))
+	got := pdataview.Logs(logsToPdata(k.records))
 	want := sdkSink.Events()
 	require.Len(t, got.Events, len(want))
 	var e stagetrace.Encoder
