@@ -6,7 +6,7 @@ STATICCHECK := $(BIN)/staticcheck
 OUT         ?= stagetrace-out
 FUZZTIME    ?= 10s
 
-.PHONY: all demo test vet lint unit fuzz fuzz-short bench reliability chromium tools clean collector collector-test e2e flakes mdatagen fixtures node
+.PHONY: all demo test vet lint unit fuzz fuzz-short bench reliability chromium postgresql tools clean collector collector-test e2e flakes mdatagen fixtures node
 
 all: test
 
@@ -34,7 +34,9 @@ tools: $(STATICCHECK)
 # The report's browser test drives a real headless Chromium. In CI it must
 # not be skipped: STAGETRACE_REQUIRE_CHROMIUM turns a missing browser into
 # a failure there.
-unit: chromium
+# The PostgreSQL store's tests start a throwaway cluster of Debian's
+# postgresql (internal/pgtest); in CI a missing server fails them.
+unit: chromium postgresql
 	STAGETRACE_REQUIRE_CHROMIUM=$${CI:+1} $(GO) test -race -count=1 ./...
 
 ## chromium: install Debian's chromium, which the report's browser test drives
@@ -43,6 +45,13 @@ chromium:
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium is missing and cannot be installed here: run 'make chromium' as root (Debian's chromium package); the browser test will be skipped" >&2; fi
+
+## postgresql: install Debian's postgresql, whose initdb and pg_ctl the PostgreSQL store's tests run (or set STAGETRACE_POSTGRES_URL)
+postgresql:
+	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1; then echo "postgresql: $$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -1)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else echo "postgresql is missing and cannot be installed here: run 'make postgresql' as root (Debian's postgresql package) or set STAGETRACE_POSTGRES_URL; the PostgreSQL tests will be skipped" >&2; fi
 
 # Every fuzz target runs for FUZZTIME; go test -fuzz takes one target at a time.
 FUZZ_TARGETS := \
