@@ -1,0 +1,5 @@
+package postgressink_test
+
+const childEnv = "STAGETRACE_POSTGRESSINK_CHILD"
+
+func childWriter(url string) int { return 0 }

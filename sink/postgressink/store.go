@@ -1,0 +1,178 @@
+package postgressink
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/query"
+)
+
+// ErrNotFound is returned by the queries for one thing (a run) when there
+// is no such thing.
+var ErrNotFound = query.ErrNotFound
+
+var (
+	_ stagetrace.Sink    = (*Store)(nil)
+	_ stagetrace.Flusher = (*Store)(nil)
+	_ query.Reader       = (*Store)(nil)
+)
+
+// IsURL reports whether s names a PostgreSQL database (a postgres:// or
+// postgresql:// URL) rather than a file.
+func IsURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// Redacted returns the URL with its password, if any, replaced by "xxxxx",
+// for messages and logs.
+func Redacted(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// Store is a stagetrace.Sink writing to a PostgreSQL database, and the
+// queries on it. It is safe for concurrent use, and any number of Stores,
+// in any number of processes, may write one database at once. Create one
+// with Open.
+type Store struct {
+	name string // the redacted URL
+	cfg  config
+	pool *pgxpool.Pool
+
+	mu     sync.Mutex
+	active int           // writes and queries in progress; guarded by mu
+	closed bool          // guarded by mu
+	idle   chan struct{} // closed when closed and active reaches 0
+
+	closeOnce sync.Once
+	closeErr  error
+	bgCtx     context.Context // cancelled by Shutdown
+	bgCancel  context.CancelFunc
+	bg        sync.WaitGroup
+}
+
+// Open connects to the database at rawURL (postgres://user:password@host/db,
+// or any form pgx accepts), creating or migrating the store's tables
+// under an advisory lock. A database written by a newer version of
+// stagetrace is refused with ErrSchemaTooNew. With WithTTL, expired runs
+// are deleted before Open returns, and then periodically.
+func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		// pgx's message may quote the URL: give ours, redacted.
+		return nil, fmt.Errorf("postgressink: bad URL %s", Redacted(rawURL))
+	}
+	pc.MaxConns = int32(cfg.maxConns)
+	pc.ConnConfig.RuntimeParams["search_path"] = schemaName
+	pc.ConnConfig.RuntimeParams["application_name"] = "stagetrace"
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("postgressink: %s: %w", Redacted(rawURL), err)
+	}
+	s := &Store{name: Redacted(rawURL), cfg: cfg, pool: pool, idle: make(chan struct{})}
+	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgressink: %s: %w", s.name, err)
+	}
+	if cfg.ttl > 0 {
+		if _, err := s.Expire(ctx); err != nil {
+			pool.Close()
+			return nil, err
+		}
+		s.bg.Add(1)
+		go s.retainLoop()
+	}
+	return s, nil
+}
+
+// begin registers a write or query, or returns the closed store's error.
+func (s *Store) begin() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("postgressink: %s: %w", s.name, stagetrace.ErrClosed)
+	}
+	s.active++
+	return nil
+}
+
+func (s *Store) end() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.active--
+	if s.closed && s.active == 0 {
+		close(s.idle)
+	}
+}
+
+// ForceFlush returns at once: every Write has committed its batch on the
+// server before it returns.
+func (s *Store) ForceFlush(ctx context.Context) error { return ctx.Err() }
+
+// Shutdown stops retention, waits for the writes and queries in progress
+// and closes the connections. Later writes and queries fail with
+// [stagetrace.ErrClosed]. If ctx is done first, Shutdown returns ctx's
+// error and the connections are closed when those calls end. Calls after
+// the first return the first call's result.
+func (s *Store) Shutdown(ctx context.Context) error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		if s.active == 0 {
+			close(s.idle)
+		}
+		s.mu.Unlock()
+		s.bgCancel()
+		s.bg.Wait()
+		select {
+		case <-s.idle:
+			s.pool.Close()
+		case <-ctx.Done():
+			go func() {
+				<-s.idle
+				s.pool.Close()
+			}()
+			s.closeErr = fmt.Errorf("postgressink: shutdown: a write is still running: %w", ctx.Err())
+		}
+	})
+	return s.closeErr
+}
+
+// Close is Shutdown without a deadline.
+func (s *Store) Close() error { return s.Shutdown(context.Background()) }
+
+// retainLoop expires runs every retention interval until Shutdown.
+func (s *Store) retainLoop() {
+	defer s.bg.Done()
+	t := time.NewTicker(s.cfg.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.bgCtx.Done():
+			return
+		case <-t.C:
+			n, err := s.Expire(s.bgCtx)
+			switch {
+			case err != nil && s.bgCtx.Err() == nil:
+				s.cfg.logger.Warn("stagetrace postgres store: retention failed", "db", s.name, "deleted_runs", n, "error", err)
+			case n > 0:
+				s.cfg.logger.Debug("stagetrace postgres store: expired runs", "db", s.name, "deleted_runs", n)
+			}
+		}
+	}
+}
