@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/stagetrace/stagetrace"
@@ -62,3 +63,5 @@ func TestExecutorsAgree(t *testing.T) {
 		return s
 	})
 }
+
+func pgx5Connect(ctx context.Context, url string) (*pgx.Conn, error) { return pgx.Connect(ctx, url) }
