@@ -104,14 +104,14 @@ func (s *Store) Metrics(ctx context.Context, q query.MetricQuery) ([]query.Serie
 	if err := collect(`SELECT e.time_ns, e.metric_value, coalesce(sp.run_id, e.run_id), coalesce(sp.stage, e.stage), sp.name, sp.record, e.record
 FROM events e LEFT JOIN LATERAL (SELECT s.run_id, s.stage, s.name, s.record FROM spans s
 	WHERE s.trace_id = e.trace_id AND s.span_id = e.span_id ORDER BY s.id DESC LIMIT 1) sp ON true
-WHERE e.metric_name = $1 AND e.time_ns >= $2 AND e.time_ns < $3`, query.LabelSourceEvent, q.Name, since, until); err != nil {
+WHERE e.metric_name = $1 AND e.time_ns >= $2 AND e.time_ns < $3`, query.LabelSourceEvent, text(q.Name), since, until); err != nil {
 		return nil, err
 	}
 	// Numeric findings, booleans not.
 	if err := collect(`SELECT s.end_ns, v.num, s.run_id, s.stage, s.name, s.record, NULL::bytea
 FROM span_values v JOIN spans s ON s.id = v.span_id
 WHERE v.source = $1 AND v.key = $2 AND v.type = $3 AND s.end_ns >= $4 AND s.end_ns < $5`,
-		query.LabelSourceFinding, int16(sourceFinding), q.Name, int16(typeNumber), since, until); err != nil {
+		query.LabelSourceFinding, int16(sourceFinding), text(q.Name), int16(typeNumber), since, until); err != nil {
 		return nil, err
 	}
 	return agg.Series(), nil

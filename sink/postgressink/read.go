@@ -234,7 +234,7 @@ func (s *Store) runsMatching(ctx context.Context, where []query.Filter) ([]strin
 	err = s.each(ctx, sel, func(sp *stagetrace.StageSpan) error {
 		if !seen[sp.RunID] {
 			seen[sp.RunID] = true
-			ids = append(ids, sp.RunID)
+			ids = append(ids, text(sp.RunID))
 		}
 		return nil
 	})
@@ -247,7 +247,7 @@ func (s *Store) Run(ctx context.Context, runID string) (stagetrace.Run, error) {
 		return stagetrace.Run{}, err
 	}
 	defer s.end()
-	r, err := scanRun(s.pool.QueryRow(ctx, `SELECT `+runColumns+` FROM runs r WHERE r.run_id = $1`, runID))
+	r, err := scanRun(s.pool.QueryRow(ctx, `SELECT `+runColumns+` FROM runs r WHERE r.run_id = $1`, text(runID)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return stagetrace.Run{}, fmt.Errorf("%w: run %q", ErrNotFound, runID)
 	}
@@ -261,7 +261,7 @@ func (s *Store) Run(ctx context.Context, runID string) (stagetrace.Run, error) {
 // event in order of time, or ErrNotFound when the store has no such run.
 func (s *Store) RunRecords(ctx context.Context, runID string) (stagetrace.Batch, error) {
 	var b stagetrace.Batch
-	err := s.each(ctx, &spanSelect{text: `SELECT s.record FROM spans s WHERE s.run_id = $1 ORDER BY s.start_ns, s.id`, args: []any{runID}},
+	err := s.each(ctx, &spanSelect{text: `SELECT s.record FROM spans s WHERE s.run_id = $1 ORDER BY s.start_ns, s.id`, args: []any{text(runID)}},
 		func(sp *stagetrace.StageSpan) error {
 			b.Spans = append(b.Spans, *sp)
 			return nil
@@ -269,7 +269,7 @@ func (s *Store) RunRecords(ctx context.Context, runID string) (stagetrace.Batch,
 	if err != nil {
 		return b, err
 	}
-	if b.Events, err = s.events(ctx, `SELECT record FROM events WHERE run_id = $1 ORDER BY time_ns, id`, runID); err != nil {
+	if b.Events, err = s.events(ctx, `SELECT record FROM events WHERE run_id = $1 ORDER BY time_ns, id`, text(runID)); err != nil {
 		return b, err
 	}
 	slices.SortStableFunc(b.Events, func(x, y stagetrace.TraceEvent) int { return x.Time.Compare(y.Time) })

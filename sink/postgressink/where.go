@@ -110,7 +110,7 @@ func (b *builder) filter(f query.Filter) error {
 	if ref.Source == query.SourceFinding {
 		source = sourceFinding
 	}
-	k := b.arg(ref.Name)
+	k := b.arg(text(ref.Name))
 	b.WriteString("EXISTS (SELECT 1 FROM span_values v WHERE v.span_id = s.id AND v.source = " + b.arg(int16(source)) +
 		" AND md5(v.key) = md5(" + k + ") AND v.key = " + k)
 	if f.Op != query.OpExists {
@@ -137,7 +137,7 @@ func (b *builder) valueCond(op query.Op, w stagetrace.Value) {
 		}
 		b.WriteString("v.type = 1 AND v.num " + sop + " " + b.arg(w.AsFloat64()))
 	case stagetrace.KindString:
-		x := b.arg(w.AsString())
+		x := b.arg(text(w.AsString()))
 		if op == query.OpEq {
 			b.WriteString("v.type = 2 AND md5(v.str) = md5(" + x + ") AND v.str = " + x)
 			return
@@ -170,7 +170,7 @@ func (b *builder) builtin(name string, f query.Filter) error {
 		if optionalColumns[name] {
 			b.WriteString(col + " <> '' AND ")
 		}
-		b.WriteString(col + " " + sqlOps[f.Op] + " " + b.arg(f.Value.AsString()))
+		b.WriteString(col + " " + sqlOps[f.Op] + " " + b.arg(text(f.Value.AsString())))
 	case query.TypeEnum:
 		// The few codes whose names match, computed with the rules
 		// query.Match applies to the names.
@@ -188,7 +188,7 @@ func (b *builder) builtin(name string, f query.Filter) error {
 			b.WriteString("s.trace_id " + sqlOps[f.Op] + " " + b.arg(id[:]))
 		} else {
 			// Lowercase hex sorts as the bytes do.
-			b.WriteString("encode(s.trace_id, 'hex') COLLATE \"C\" " + sqlOps[f.Op] + " " + b.arg(f.Value.AsString()))
+			b.WriteString("encode(s.trace_id, 'hex') COLLATE \"C\" " + sqlOps[f.Op] + " " + b.arg(text(f.Value.AsString())))
 		}
 	case query.TypeNumber:
 		w, _ := f.Value.Number()
@@ -228,7 +228,7 @@ func (b *builder) orderJoin(ref query.Ref) string {
 	}
 	return " LEFT JOIN LATERAL (SELECT CASE v.type WHEN 0 THEN 0 WHEN 2 THEN 2 ELSE 1 END AS cls, v.num, v.str" +
 		" FROM span_values v WHERE v.span_id = s.id AND v.source = " + b.arg(int16(source)) +
-		" AND v.key = " + b.arg(ref.Name) + " LIMIT 1) o ON true"
+		" AND v.key = " + b.arg(text(ref.Name)) + " LIMIT 1) o ON true"
 }
 
 // orderBy adds the ORDER BY clause of ref (see query.CompareOrder), ties

@@ -95,7 +95,7 @@ func encodeBatch(b *stagetrace.Batch) *spanRows {
 		if sp.ParentSpanID.IsValid() {
 			r.parent[i] = sp.ParentSpanID[:]
 		}
-		r.run[i], r.stage[i], r.name[i], r.scope[i] = sp.RunID, sp.Stage, sp.Name, sp.Scope
+		r.run[i], r.stage[i], r.name[i], r.scope[i] = text(sp.RunID), text(sp.Stage), text(sp.Name), text(sp.Scope)
 		r.start[i], r.end[i], r.elapsed[i] = query.UnixNano(sp.StartTime), query.UnixNano(sp.EndTime), sp.ElapsedMS()
 		r.status[i], r.kind[i] = int16(sp.Status), int16(sp.Kind)
 		start := len(buf)
@@ -154,7 +154,10 @@ func writeTx(ctx context.Context, tx pgx.Tx, b *stagetrace.Batch, r *spanRows) e
 			continue
 		}
 		delete(inserted, k) // a copy later in the batch is skipped
-		acc.Get(sp.RunID).AddSpan(sp, nil)
+		// The rollup is keyed as the text columns hold run and stage.
+		cp := *sp
+		cp.RunID, cp.Stage = text(sp.RunID), text(sp.Stage)
+		acc.Get(cp.RunID).AddSpan(&cp, nil)
 		values = appendValues(values, id, sourceAttr, sp.Attrs)
 		values = appendValues(values, id, sourceFinding, sp.Findings)
 	}
@@ -171,13 +174,13 @@ func writeTx(ctx context.Context, tx pgx.Tx, b *stagetrace.Batch, r *spanRows) e
 		if skipped[spanKey{ev.TraceID, ev.SpanID}] {
 			continue // with its span, stored before
 		}
-		acc.Get(ev.RunID).AddEvent(ev)
+		acc.Get(text(ev.RunID)).AddEvent(ev)
 		var metricName, metricValue any
 		if name, value, ok := query.MetricOf(ev); ok {
-			metricName, metricValue = name, value
+			metricName, metricValue = text(name), value
 		}
 		record := bytes.TrimSuffix(enc.AppendEvent(nil, ev), []byte("\n"))
-		events = append(events, []any{ev.RunID, ev.Stage, ev.TraceID[:], ev.SpanID[:], query.UnixNano(ev.Time), metricName, metricValue, record})
+		events = append(events, []any{text(ev.RunID), text(ev.Stage), ev.TraceID[:], ev.SpanID[:], query.UnixNano(ev.Time), metricName, metricValue, record})
 	}
 	if len(events) > 0 {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"run_id", "stage", "trace_id", "span_id", "time_ns", "metric_name", "metric_value", "record"},
@@ -195,7 +198,7 @@ func appendValues(rows [][]any, spanID int64, source int16, attrs stagetrace.Att
 			continue // Attrs.Get finds the first
 		}
 		typ, num, i, str := indexValue(kv.Value)
-		rows = append(rows, []any{spanID, source, kv.Key, typ, num, i, str})
+		rows = append(rows, []any{spanID, source, text(kv.Key), typ, num, i, str})
 	}
 	return rows
 }
@@ -213,7 +216,7 @@ func indexValue(v stagetrace.Value) (typ int16, num, i, str any) {
 		}
 		return typeNumber, f, nil, nil
 	case stagetrace.KindString:
-		return typeString, nil, nil, v.AsString()
+		return typeString, nil, nil, text(v.AsString())
 	case stagetrace.KindBool:
 		b := int64(0)
 		if v.AsBool() {
