@@ -200,7 +200,8 @@ Subcommands:
 	tw.Flush()
 	fmt.Fprint(w, `
 Run "stagetrace SUBCOMMAND -h" for the flags of a subcommand.
-The store is read from --db (default `+defaultDB+`); it is never created or changed.
+The store is read from --db (default `+defaultDB+`): a SQLite file, or a PostgreSQL
+database given as a postgres:// URL; it is never created or changed.
 `)
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -211,7 +212,7 @@ func TestOneInstanceRunsRetention(t *testing.T) {
 	require.NoError(t, s.Write(ctx, stagetrace.Batch{Spans: sharedRuns(12, 3)}))
 
 	other := openStore(t, url)
-	conn, err := pgx5Connect(ctx, url)
+	conn, err := pgx.Connect(ctx, url)
 	require.NoError(t, err)
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(x'7374677400000002'::bigint)`)

@@ -15,6 +15,9 @@ import (
 // while another does, Expire returns 0 at once. Without a TTL it does
 // nothing.
 func (s *Store) Expire(ctx context.Context) (int, error) {
+	if s.readOnly {
+		return 0, ErrReadOnly
+	}
 	if s.cfg.ttl <= 0 {
 		return 0, nil
 	}

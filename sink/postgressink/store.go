@@ -2,12 +2,15 @@ package postgressink
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/stagetrace/stagetrace"
@@ -45,9 +48,10 @@ func Redacted(rawURL string) string {
 // in any number of processes, may write one database at once. Create one
 // with Open.
 type Store struct {
-	name string // the redacted URL
-	cfg  config
-	pool *pgxpool.Pool
+	name     string // the redacted URL
+	cfg      config
+	readOnly bool
+	pool     *pgxpool.Pool
 
 	mu     sync.Mutex
 	active int           // writes and queries in progress; guarded by mu
@@ -61,12 +65,71 @@ type Store struct {
 	bg        sync.WaitGroup
 }
 
+// ErrReadOnly is returned by Write on a store opened with OpenReadOnly.
+var ErrReadOnly = errors.New("postgressink: store is read-only")
+
+// ErrNotStore is returned by OpenReadOnly for a database that holds no
+// store (one that no stagetrace writer opened yet).
+var ErrNotStore = errors.New("postgressink: no stagetrace store in the database")
+
+// OpenReadOnly connects to the store in the database at rawURL for
+// queries only: it never creates, migrates or changes anything. A database
+// without a store is refused with ErrNotStore, one of another schema
+// version with ErrSchemaTooNew or an error saying to migrate it.
+func OpenReadOnly(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
+	s, err := connect(ctx, rawURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.readOnly = true
+	var version int
+	err = s.pool.QueryRow(ctx, `SELECT version FROM `+schemaName+`.schema_version`).Scan(&version)
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.Is(err, pgx.ErrNoRows) || errors.As(err, &pgErr) && pgErr.Code == "42P01": // undefined_table
+		err = fmt.Errorf("%w %s", ErrNotStore, s.name)
+	case err != nil:
+		err = fmt.Errorf("postgressink: %s: %w", s.name, err)
+	case version > SchemaVersion:
+		err = fmt.Errorf("%w: %s has schema version %d, and this stagetrace reads up to version %d: upgrade stagetrace", ErrSchemaTooNew, s.name, version, SchemaVersion)
+	case version < SchemaVersion:
+		err = fmt.Errorf("postgressink: %s has schema version %d: open it for writing once (any stagetrace writer) to migrate it to version %d", s.name, version, SchemaVersion)
+	}
+	if err != nil {
+		s.pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
 // Open connects to the database at rawURL (postgres://user:password@host/db,
 // or any form pgx accepts), creating or migrating the store's tables
 // under an advisory lock. A database written by a newer version of
 // stagetrace is refused with ErrSchemaTooNew. With WithTTL, expired runs
 // are deleted before Open returns, and then periodically.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
+	s, err := connect(ctx, rawURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, s.pool); err != nil {
+		s.pool.Close()
+		return nil, fmt.Errorf("postgressink: %s: %w", s.name, err)
+	}
+	if s.cfg.ttl > 0 {
+		if _, err := s.Expire(ctx); err != nil {
+			s.pool.Close()
+			return nil, err
+		}
+		s.bg.Add(1)
+		go s.retainLoop()
+	}
+	return s, nil
+}
+
+// connect makes the store's connection pool; connections are made when
+// first used.
+func connect(ctx context.Context, rawURL string, opts []Option) (*Store, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
 		return nil, err
@@ -85,18 +148,6 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	}
 	s := &Store{name: Redacted(rawURL), cfg: cfg, pool: pool, idle: make(chan struct{})}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
-	if err := migrate(ctx, pool); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("postgressink: %s: %w", s.name, err)
-	}
-	if cfg.ttl > 0 {
-		if _, err := s.Expire(ctx); err != nil {
-			pool.Close()
-			return nil, err
-		}
-		s.bg.Add(1)
-		go s.retainLoop()
-	}
 	return s, nil
 }
 

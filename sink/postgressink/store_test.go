@@ -64,4 +64,29 @@ func TestExecutorsAgree(t *testing.T) {
 	})
 }
 
-func pgx5Connect(ctx context.Context, url string) (*pgx.Conn, error) { return pgx.Connect(ctx, url) }
+func TestOpenReadOnly(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	_, err := postgressink.OpenReadOnly(ctx, url)
+	require.ErrorIs(t, err, postgressink.ErrNotStore, "an empty database is not made a store")
+
+	w := openStore(t, url)
+	require.NoError(t, w.Write(ctx, stagetrace.Batch{Spans: sharedRuns(1, 3)}))
+	r, err := postgressink.OpenReadOnly(ctx, url)
+	require.NoError(t, err)
+	defer r.Close()
+	run, err := r.Run(ctx, "shared-00")
+	require.NoError(t, err)
+	require.Equal(t, 3, run.Spans)
+	require.ErrorIs(t, r.Write(ctx, stagetrace.Batch{Spans: sharedRuns(1, 3)}), postgressink.ErrReadOnly)
+
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `UPDATE stagetrace.schema_version SET version = 99`)
+	require.NoError(t, err)
+	_, err = postgressink.OpenReadOnly(ctx, url)
+	require.ErrorIs(t, err, postgressink.ErrSchemaTooNew)
+	_, err = postgressink.Open(ctx, url)
+	require.ErrorIs(t, err, postgressink.ErrSchemaTooNew)
+}

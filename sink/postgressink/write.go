@@ -44,6 +44,9 @@ var errRunGone = errors.New("a run was deleted while being updated")
 // a batch delivered twice, or through two collectors, is stored once. The
 // runs of the batch have their rollups updated in the same transaction.
 func (s *Store) Write(ctx context.Context, b stagetrace.Batch) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
