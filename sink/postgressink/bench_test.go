@@ -1,0 +1,129 @@
+package postgressink_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/internal/pgtest"
+	"github.com/stagetrace/stagetrace/sink/postgressink"
+	"github.com/stagetrace/stagetrace/sink/sqlitesink"
+)
+
+// benchBatchSpans is the size of a batch, about what a collector's batch
+// processor sends.
+const benchBatchSpans = 512
+
+// llmBatches makes batches of spans shaped like an LLM pipeline's: a dozen
+// attributes, token and cost findings, random trace ids, twenty spans a
+// run; writer w's ids never meet another writer's.
+func llmBatches(w, batches int) []stagetrace.Batch {
+	rng := rand.New(rand.NewPCG(uint64(w), 1))
+	res := &stagetrace.Resource{Attrs: stagetrace.Attrs{{Key: "service.name", Value: stagetrace.StringValue(fmt.Sprintf("svc-%d", w))}}}
+	out := make([]stagetrace.Batch, batches)
+	n := 0
+	for i := range out {
+		spans := make([]stagetrace.StageSpan, benchBatchSpans)
+		var trace stagetrace.TraceID
+		for j := range spans {
+			if n%20 == 0 {
+				binary.BigEndian.PutUint64(trace[:8], rng.Uint64())
+				binary.BigEndian.PutUint64(trace[8:], rng.Uint64())
+			}
+			start := base.Add(time.Duration(n) * time.Millisecond)
+			sp := stagetrace.StageSpan{
+				TraceID: trace, RunID: fmt.Sprintf("w%d-run-%d", w, n/20), Stage: []string{"retrieval", "inference", "judge"}[n%3],
+				Name: "chat gpt-4o", StartTime: start, EndTime: start.Add(time.Duration(rng.IntN(900)) * time.Millisecond),
+				Kind: stagetrace.SpanKind(3), Scope: "chatbot/llm", Resource: res,
+				Attrs: stagetrace.Attrs{
+					{Key: "gen_ai.operation.name", Value: stagetrace.StringValue("chat")},
+					{Key: "gen_ai.system", Value: stagetrace.StringValue("openai")},
+					{Key: "gen_ai.request.model", Value: stagetrace.StringValue("gpt-4o")},
+					{Key: "gen_ai.response.model", Value: stagetrace.StringValue("gpt-4o-2024-08-06")},
+					{Key: "gen_ai.request.temperature", Value: stagetrace.Float64Value(0.2)},
+					{Key: "gen_ai.request.max_tokens", Value: stagetrace.Int64Value(1024)},
+					{Key: "gen_ai.usage.input_tokens", Value: stagetrace.Int64Value(int64(rng.IntN(4000)))},
+					{Key: "gen_ai.usage.output_tokens", Value: stagetrace.Int64Value(int64(rng.IntN(400)))},
+					{Key: "gen_ai.response.id", Value: stagetrace.StringValue(fmt.Sprintf("chatcmpl-%x", rng.Uint64()))},
+					{Key: "gen_ai.response.finish_reasons", Value: stagetrace.StringSliceValue([]string{"stop"})},
+					{Key: "server.address", Value: stagetrace.StringValue("api.openai.com")},
+					{Key: "http.response.status_code", Value: stagetrace.Int64Value(200)},
+				},
+				Findings: stagetrace.Attrs{
+					{Key: attributes.FindingInputTokens, Value: stagetrace.Int64Value(int64(rng.IntN(4000)))},
+					{Key: attributes.FindingOutputTokens, Value: stagetrace.Int64Value(int64(rng.IntN(400)))},
+					{Key: attributes.FindingCost, Value: stagetrace.Float64Value(float64(rng.IntN(1000)) / 1e5)},
+					{Key: attributes.FindingModel, Value: stagetrace.StringValue("gpt-4o")},
+				},
+			}
+			binary.BigEndian.PutUint64(sp.SpanID[:], rng.Uint64()|1)
+			spans[j] = sp
+			n++
+		}
+		out[i] = stagetrace.Batch{Spans: spans}
+	}
+	return out
+}
+
+// BenchmarkIngest writes b.N batches of benchBatchSpans spans into the
+// SQLite store and into PostgreSQL, from one writer and from two writers
+// (stores with pools of their own, as two collectors), and reports
+// spans/s. Compare the rates of one run: make bench-postgres.
+func BenchmarkIngest(b *testing.B) {
+	ctx := context.Background()
+	b.Run("sqlite", func(b *testing.B) {
+		batches := llmBatches(0, b.N)
+		s, err := sqlitesink.Open(filepath.Join(b.TempDir(), "runs.db"))
+		require.NoError(b, err)
+		defer s.Close()
+		b.ResetTimer()
+		for i := range b.N {
+			if err := s.Write(ctx, batches[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(b.N*benchBatchSpans)/b.Elapsed().Seconds(), "spans/s")
+	})
+	for _, writers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("postgres-%dwriters", writers), func(b *testing.B) {
+			url := pgtest.URL(b)
+			var stores []*postgressink.Store
+			var parts [][]stagetrace.Batch
+			for w := range writers {
+				stores = append(stores, openStore(b, url))
+				parts = append(parts, llmBatches(w, (b.N+writers-1)/writers))
+			}
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for w := range writers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for _, batch := range parts[w] {
+						if err := stores[w].Write(ctx, batch); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.StopTimer()
+			total := 0
+			for _, p := range parts {
+				total += len(p) * benchBatchSpans
+			}
+			b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "spans/s")
+		})
+	}
+}
