@@ -118,11 +118,11 @@ mdatagen: $(MDATAGEN)
 	cd collector/stagetraceexporter && $(MDATAGEN) metadata.yaml
 
 ## collector-test: the collector module's unit tests (its own go.mod)
-collector-test:
+collector-test: postgresql
 	cd collector && $(GO) test -race -count=1 ./...
 
-## e2e: build the collector, send it OTLP from real clients, check JSONL and SQLite
-e2e: collector
+## e2e: build the collector, send it OTLP from real clients, check JSONL and SQLite; two collectors writing one PostgreSQL through a restart of the server
+e2e: collector postgresql
 	cd collector && $(GO) test -tags e2e -count=1 ./e2e/
 
 ## fixtures: record the OTLP that real JavaScript instrumentations of the openai and @anthropic-ai/sdk clients (and that client's own telemetry) export, npm packages pinned by fixtures/node/package-lock.json, driven against a fake provider on 127.0.0.1, into integration/testdata/instrumentations; the Go tests read them without Node
