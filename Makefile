@@ -6,7 +6,7 @@ STATICCHECK := $(BIN)/staticcheck
 OUT         ?= stagetrace-out
 FUZZTIME    ?= 10s
 
-.PHONY: all demo test vet lint unit fuzz fuzz-short bench reliability chromium postgresql tools clean collector collector-test e2e flakes mdatagen fixtures node
+.PHONY: all demo test vet lint unit fuzz fuzz-short bench bench-postgres reliability chromium postgresql tools clean collector collector-test e2e flakes mdatagen fixtures node
 
 all: test
 
@@ -94,6 +94,11 @@ reliability:
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=6 -cpu=1 ./processor/ ./integration/ ./rules/
 	$(GO) test -run='^$$' -bench='Insert' -benchtime=20000x -count=3 ./sink/sqlitesink/
+
+## bench-postgres: ingest of about 1,000,000 spans (1954 batches of 512) into SQLite and into PostgreSQL from one and from two writers, in one run (BENCHMARKS.md)
+BENCH_BATCHES ?= 1954
+bench-postgres: postgresql
+	$(GO) test -run='^$$' -bench='Ingest' -benchtime=$(BENCH_BATCHES)x -count=1 -cpu=1 -timeout 60m ./sink/postgressink/
 
 ## collector: build ./bin/otelcol-stagetrace with the pinned OpenTelemetry Collector Builder
 BUILDER_VERSION := v0.165.0

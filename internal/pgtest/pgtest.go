@@ -188,7 +188,7 @@ func (s *Server) serverOptions() string {
 	return strings.Join([]string{
 		"-k", s.dir, "-c", "listen_addresses=", "-p", "5432",
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=200", "-c", "shared_buffers=64MB",
+		"-c", "max_connections=200", "-c", "shared_buffers=256MB", "-c", "max_wal_size=2GB",
 	}, " ")
 }
 
