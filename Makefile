@@ -61,6 +61,7 @@ FUZZ_TARGETS := \
 	./rules:FuzzGlob \
 	./query:FuzzParse \
 	./sink/sqlitesink:FuzzDecodeAttrs \
+	./sink/postgressink:FuzzText \
 	./redact:FuzzGlob \
 	./redact:FuzzRedactString \
 	./redact:FuzzScrub \
