@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/internal/pgtest"
+	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/sink/postgressink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
@@ -125,5 +128,71 @@ func BenchmarkIngest(b *testing.B) {
 			}
 			b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "spans/s")
 		})
+	}
+}
+
+// BenchmarkQuery runs the same queries on the same spans held by the
+// SQLite store and by PostgreSQL: STAGETRACE_BENCH_BATCHES batches of
+// benchBatchSpans spans (default 200: 102,400 spans; make bench-postgres
+// loads about a million).
+func BenchmarkQuery(b *testing.B) {
+	ctx := context.Background()
+	batches := 200
+	if n, err := strconv.Atoi(os.Getenv("STAGETRACE_BENCH_BATCHES")); err == nil && n > 0 {
+		batches = n
+	}
+	data := llmBatches(0, batches)
+	target := data[len(data)/2].Spans[7]
+	responseID, _ := target.Attrs.Get("gen_ai.response.id")
+	queries := []struct {
+		name string
+		run  func(r query.Reader) error
+	}{
+		{"runs-newest-50", func(r query.Reader) error { _, err := r.Runs(ctx, query.RunFilter{Limit: 50}); return err }},
+		{"run-records", func(r query.Reader) error { _, err := r.RunRecords(ctx, target.RunID); return err }},
+		{"attr-eq-one-span", func(r query.Reader) error {
+			_, err := r.Spans(ctx, query.SpanQuery{Where: []query.Filter{{Field: "gen_ai.response.id", Op: query.OpEq, Value: responseID}}})
+			return err
+		}},
+		{"finding-gt-selective-limit-100", func(r query.Reader) error {
+			_, err := r.Spans(ctx, query.SpanQuery{Where: query.MustParse("finding.input_tokens>3995"), Limit: 100})
+			return err
+		}},
+		{"finding-and-stage-limit-100", func(r query.Reader) error {
+			_, err := r.Spans(ctx, query.SpanQuery{Where: query.MustParse("finding.input_tokens>3000 and stage=inference"), Limit: 100})
+			return err
+		}},
+		{"top-10-by-finding", func(r query.Reader) error {
+			_, err := r.Spans(ctx, query.SpanQuery{Where: query.MustParse("stage=judge"), OrderBy: "finding.cost", Desc: true, Limit: 10})
+			return err
+		}},
+		{"regexp-limit-100", func(r query.Reader) error {
+			_, err := r.Spans(ctx, query.SpanQuery{Where: query.MustParse(`attr.gen_ai.response.id~"^chatcmpl-ff"`), Limit: 100})
+			return err
+		}},
+	}
+	sqlite, err := sqlitesink.Open(filepath.Join(b.TempDir(), "runs.db"))
+	require.NoError(b, err)
+	defer sqlite.Close()
+	pg := openStore(b, pgtest.URL(b))
+	for _, batch := range data {
+		require.NoError(b, sqlite.Write(ctx, batch))
+		require.NoError(b, pg.Write(ctx, batch))
+	}
+	_, err = pg.Spans(ctx, query.SpanQuery{Limit: 1}) // and let the server's statistics settle
+	require.NoError(b, err)
+	for _, q := range queries {
+		for _, st := range []struct {
+			name string
+			r    query.Reader
+		}{{"sqlite", sqlite}, {"postgres", pg}} {
+			b.Run(q.name+"/"+st.name, func(b *testing.B) {
+				for b.Loop() {
+					if err := q.run(st.r); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }

@@ -62,6 +62,7 @@ func compile(q query.SpanQuery) (*spanSelect, error) {
 	if err := b.where(inSQL); err != nil {
 		return nil, err
 	}
+	b.prefilter(inGo)
 	b.orderBy(ref, q.Desc)
 	sel := &spanSelect{inGo: inGo}
 	if len(inGo) == 0 {

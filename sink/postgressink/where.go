@@ -3,6 +3,7 @@ package postgressink
 import (
 	"fmt"
 	"math"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 
@@ -21,6 +22,17 @@ var sqlOps = map[query.Op]string{
 	query.OpGt: ">",
 	query.OpGe: ">=",
 	query.OpLt: "<",
+	query.OpLe: "<=",
+}
+
+// relaxedOps are, for an integer comparison, the comparison of the
+// integers as float64 that it implies: float64 conversion keeps order but
+// may merge neighbours.
+var relaxedOps = map[query.Op]string{
+	query.OpEq: "=",
+	query.OpGt: ">=",
+	query.OpGe: ">=",
+	query.OpLt: "<=",
 	query.OpLe: "<=",
 }
 
@@ -85,6 +97,88 @@ func splitFilters(filters []query.Filter) (inSQL, inGo []query.Filter) {
 	return inSQL, inGo
 }
 
+// prefilter adds, for each regular expression filter (~) that Go checks,
+// a condition every span it matches meets, so that PostgreSQL sends only
+// the candidates: the field exists as a string, and starts with or holds
+// the literal text the pattern requires.
+func (b *builder) prefilter(filters []query.Filter) {
+	for _, f := range filters {
+		if f.Op != query.OpMatch {
+			continue
+		}
+		ref, err := f.Ref()
+		if err != nil {
+			continue
+		}
+		prefix, lit := requiredText(f.Value.AsString())
+		cond := func(col string) string {
+			switch {
+			case prefix != "":
+				return " AND starts_with(" + col + ", " + b.arg(prefix) + ")"
+			case lit != "":
+				return " AND strpos(" + col + ", " + b.arg(lit) + ") > 0"
+			}
+			return ""
+		}
+		switch ref.Source {
+		case query.SourceBuiltin:
+			col, ok := stringColumns[ref.Name]
+			if !ok {
+				continue
+			}
+			if c := cond(col); c != "" {
+				b.WriteString(c)
+			}
+		default:
+			source := sourceAttr
+			if ref.Source == query.SourceFinding {
+				source = sourceFinding
+			}
+			k := b.arg(text(ref.Name))
+			b.WriteString(" AND EXISTS (SELECT 1 FROM span_values v WHERE v.span_id = s.id AND v.source = " + b.arg(int16(source)) +
+				" AND md5(v.key) = md5(" + k + ") AND v.key = " + k + " AND v.type = 2" + cond("v.str") + ")")
+		}
+	}
+}
+
+// requiredText returns the literal text every match of the RE2 pattern
+// starts with (for a pattern anchored at the start of the text), or else
+// some literal text every match holds; "" when there is none that is
+// simple to tell, or that a text column would not hold as it is.
+func requiredText(pattern string) (prefix, lit string) {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return "", ""
+	}
+	re = re.Simplify()
+	literal := func(r *syntax.Regexp) string {
+		if r.Op != syntax.OpLiteral || r.Flags&syntax.FoldCase != 0 {
+			return ""
+		}
+		if s := string(r.Rune); text(s) == s {
+			return s
+		}
+		return ""
+	}
+	if l := literal(re); l != "" {
+		return "", l
+	}
+	if re.Op != syntax.OpConcat {
+		return "", ""
+	}
+	if len(re.Sub) > 1 && re.Sub[0].Op == syntax.OpBeginText {
+		if p := literal(re.Sub[1]); p != "" {
+			return p, ""
+		}
+	}
+	for _, sub := range re.Sub {
+		if l := literal(sub); len(l) > len(lit) {
+			lit = l
+		}
+	}
+	return "", lit
+}
+
 // where adds " AND (condition)" for every filter, which must be valid and
 // not regular expressions.
 func (b *builder) where(filters []query.Filter) error {
@@ -128,8 +222,15 @@ func (b *builder) valueCond(op query.Op, w stagetrace.Value) {
 	sop := sqlOps[op]
 	switch w.Kind() {
 	case stagetrace.KindInt64:
+		// Integers compare exactly; the condition on num before it, which
+		// float64's rounding makes necessary but not sufficient, lets the
+		// index on num find the candidates.
+		wf := b.arg(float64(w.AsInt64()))
+		if rop, ok := relaxedOps[op]; ok {
+			b.WriteString("v.num " + rop + " " + wf + " AND ")
+		}
 		b.WriteString("v.type = 1 AND CASE WHEN v.i IS NOT NULL THEN v.i " + sop + " " + b.arg(w.AsInt64()) +
-			" ELSE v.num " + sop + " " + b.arg(float64(w.AsInt64())) + " END")
+			" ELSE v.num " + sop + " " + wf + " END")
 	case stagetrace.KindFloat64:
 		if math.IsNaN(w.AsFloat64()) {
 			b.WriteString("false")
@@ -216,8 +317,9 @@ func enumSpan(field, n string) *stagetrace.StageSpan {
 }
 
 // orderJoin returns the join that reads the value ref orders by, as o:
-// its class (0 none, 1 number or boolean, 2 string) and its num and str
-// columns; "" for a built-in field.
+// "" for a built-in field. A span has at most one row per key (the
+// first, as Attrs.Get finds it: see appendValues), so the join keeps one
+// row per span.
 func (b *builder) orderJoin(ref query.Ref) string {
 	if ref.Source == query.SourceBuiltin {
 		return ""
@@ -226,9 +328,9 @@ func (b *builder) orderJoin(ref query.Ref) string {
 	if ref.Source == query.SourceFinding {
 		source = sourceFinding
 	}
-	return " LEFT JOIN LATERAL (SELECT CASE v.type WHEN 0 THEN 0 WHEN 2 THEN 2 ELSE 1 END AS cls, v.num, v.str" +
-		" FROM span_values v WHERE v.span_id = s.id AND v.source = " + b.arg(int16(source)) +
-		" AND v.key = " + b.arg(text(ref.Name)) + " LIMIT 1) o ON true"
+	k := b.arg(text(ref.Name))
+	return " LEFT JOIN span_values o ON o.span_id = s.id AND o.source = " + b.arg(int16(source)) +
+		" AND md5(o.key) = md5(" + k + ") AND o.key = " + k
 }
 
 // orderBy adds the ORDER BY clause of ref (see query.CompareOrder), ties
@@ -244,7 +346,8 @@ func (b *builder) orderBy(ref query.Ref, desc bool) {
 	if ref.Source == query.SourceBuiltin {
 		b.WriteString(orderColumns[ref.Name] + dir)
 	} else {
-		b.WriteString("coalesce(o.cls, 0)" + dir + ", o.num" + dir + ", o.str" + dir)
+		b.WriteString("CASE WHEN o.type IS NULL OR o.type = 0 THEN 0 WHEN o.type = 2 THEN 2 ELSE 1 END" + dir +
+			", o.num" + dir + ", o.str" + dir)
 	}
 	b.WriteString(", s.id" + dir)
 }
