@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -177,6 +178,9 @@ func start() (*Server, error) {
 	if err := s.pgctl("-l", filepath.Join(dir, "log"), "-o", s.serverOptions(), "start"); err != nil {
 		return nil, errors.Join(err, os.RemoveAll(dir))
 	}
+	if err := s.watch(); err != nil {
+		return nil, errors.Join(err, s.stop())
+	}
 	s.admin = (&url.URL{Scheme: "postgres", User: url.User("postgres"), Path: "/postgres",
 		RawQuery: url.Values{"host": {dir}, "port": {"5432"}}.Encode()}).String()
 	return s, nil
@@ -191,6 +195,35 @@ func (s *Server) serverOptions() string {
 		"-c", "max_connections=200", "-c", "shared_buffers=256MB", "-c", "max_wal_size=2GB",
 	}, " ")
 }
+
+// watch starts a watchdog process that stops the cluster and removes its
+// directory once this process is gone, so that a test binary that panics
+// or is killed (Main's cleanup then never runs) leaves nothing running.
+func (s *Server) watch() error {
+	var stop []string
+	for _, a := range s.command(filepath.Join(s.bin, "pg_ctl"), "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "stop").Args {
+		stop = append(stop, shellQuote(a))
+	}
+	script := fmt.Sprintf(`while kill -0 %d 2>/dev/null; do sleep 1; done; %s >/dev/null 2>&1; rm -rf %s`,
+		os.Getpid(), strings.Join(stop, " "), shellQuote(s.dir))
+	cmd := exec.Command("sh", "-c", script)
+	// Its own process group: a signal to the tests' group leaves it to
+	// clean up after them.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("pgtest: watchdog: %w", err)
+	}
+	// Not waited for: it outlives this process by design, and init
+	// reaps it.
+	return cmd.Process.Release()
+}
+
+// shellQuote quotes a word for sh.
+func shellQuote(w string) string { return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'" }
+
+// Dir returns the directory of the cluster this package started, "" for a
+// server given by URLEnv.
+func (s *Server) Dir() string { return s.dir }
 
 func (s *Server) pgctl(args ...string) error {
 	args = append([]string{"-D", filepath.Join(s.dir, "data"), "-w", "-t", "60"}, args...)
