@@ -28,17 +28,30 @@ import (
 // processor sends.
 const benchBatchSpans = 512
 
-// llmBatches makes batches of spans shaped like an LLM pipeline's: a dozen
+// llmGen makes batches of spans shaped like an LLM pipeline's: a dozen
 // attributes, token and cost findings, random trace ids, twenty spans a
-// run; writer w's ids never meet another writer's.
-func llmBatches(w, batches int) []stagetrace.Batch {
-	rng := rand.New(rand.NewPCG(uint64(w), 1))
-	res := &stagetrace.Resource{Attrs: stagetrace.Attrs{{Key: "service.name", Value: stagetrace.StringValue(fmt.Sprintf("svc-%d", w))}}}
-	out := make([]stagetrace.Batch, batches)
-	n := 0
-	for i := range out {
+// run; writer w's ids never meet another writer's. Batches are made as
+// they are written, so that a million spans need not fit in memory: every
+// store's rate includes making them alike.
+type llmGen struct {
+	w     int
+	rng   *rand.Rand
+	res   *stagetrace.Resource
+	n     int
+	trace stagetrace.TraceID
+}
+
+func newLLMGen(w int) *llmGen {
+	return &llmGen{w: w, rng: rand.New(rand.NewPCG(uint64(w), 1)),
+		res: &stagetrace.Resource{Attrs: stagetrace.Attrs{{Key: "service.name", Value: stagetrace.StringValue(fmt.Sprintf("svc-%d", w))}}}}
+}
+
+func (g *llmGen) next() stagetrace.Batch {
+	rng, res, w := g.rng, g.res, g.w
+	trace := g.trace
+	n := g.n
+	{
 		spans := make([]stagetrace.StageSpan, benchBatchSpans)
-		var trace stagetrace.TraceID
 		for j := range spans {
 			if n%20 == 0 {
 				binary.BigEndian.PutUint64(trace[:8], rng.Uint64())
@@ -74,9 +87,9 @@ func llmBatches(w, batches int) []stagetrace.Batch {
 			spans[j] = sp
 			n++
 		}
-		out[i] = stagetrace.Batch{Spans: spans}
+		g.n, g.trace = n, trace
+		return stagetrace.Batch{Spans: spans}
 	}
-	return out
 }
 
 // BenchmarkIngest writes b.N batches of benchBatchSpans spans into the
@@ -86,13 +99,13 @@ func llmBatches(w, batches int) []stagetrace.Batch {
 func BenchmarkIngest(b *testing.B) {
 	ctx := context.Background()
 	b.Run("sqlite", func(b *testing.B) {
-		batches := llmBatches(0, b.N)
+		gen := newLLMGen(0)
 		s, err := sqlitesink.Open(filepath.Join(b.TempDir(), "runs.db"))
 		require.NoError(b, err)
 		defer s.Close()
 		b.ResetTimer()
-		for i := range b.N {
-			if err := s.Write(ctx, batches[i]); err != nil {
+		for range b.N {
+			if err := s.Write(ctx, gen.next()); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -103,10 +116,9 @@ func BenchmarkIngest(b *testing.B) {
 		b.Run(fmt.Sprintf("postgres-%dwriters", writers), func(b *testing.B) {
 			url := pgtest.URL(b)
 			var stores []*postgressink.Store
-			var parts [][]stagetrace.Batch
-			for w := range writers {
+			per := (b.N + writers - 1) / writers
+			for range writers {
 				stores = append(stores, openStore(b, url))
-				parts = append(parts, llmBatches(w, (b.N+writers-1)/writers))
 			}
 			b.ResetTimer()
 			var wg sync.WaitGroup
@@ -114,8 +126,9 @@ func BenchmarkIngest(b *testing.B) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					for _, batch := range parts[w] {
-						if err := stores[w].Write(ctx, batch); err != nil {
+					gen := newLLMGen(w)
+					for range per {
+						if err := stores[w].Write(ctx, gen.next()); err != nil {
 							b.Error(err)
 							return
 						}
@@ -124,10 +137,7 @@ func BenchmarkIngest(b *testing.B) {
 			}
 			wg.Wait()
 			b.StopTimer()
-			total := 0
-			for _, p := range parts {
-				total += len(p) * benchBatchSpans
-			}
+			total := per * writers * benchBatchSpans
 			b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "spans/s")
 		})
 	}
@@ -143,9 +153,8 @@ func BenchmarkQuery(b *testing.B) {
 	if n, err := strconv.Atoi(os.Getenv("STAGETRACE_BENCH_BATCHES")); err == nil && n > 0 {
 		batches = n
 	}
-	data := llmBatches(0, batches)
-	target := data[len(data)/2].Spans[7]
-	responseID, _ := target.Attrs.Get("gen_ai.response.id")
+	var target stagetrace.StageSpan
+	var responseID stagetrace.Value // of the target, once loaded
 	queries := []struct {
 		name string
 		run  func(r query.Reader) error
@@ -178,10 +187,16 @@ func BenchmarkQuery(b *testing.B) {
 	defer sqlite.Close()
 	url := pgtest.URL(b)
 	pg := openStore(b, url)
-	for _, batch := range data {
+	gen := newLLMGen(0)
+	for i := range batches {
+		batch := gen.next()
+		if i == batches/2 {
+			target = batch.Spans[7]
+		}
 		require.NoError(b, sqlite.Write(ctx, batch))
 		require.NoError(b, pg.Write(ctx, batch))
 	}
+	responseID, _ = target.Attrs.Get("gen_ai.response.id")
 	// The statistics autovacuum gathers after a load, at once.
 	conn, err := pgx.Connect(ctx, url)
 	require.NoError(b, err)
