@@ -6,7 +6,7 @@ STATICCHECK := $(BIN)/staticcheck
 OUT         ?= stagetrace-out
 FUZZTIME    ?= 10s
 
-.PHONY: all demo serve node-optional test vet lint unit fuzz fuzz-short bench bench-store reliability chromium tools clean collector collector-test e2e flakes mdatagen fixtures node
+.PHONY: all demo serve node-optional test vet lint unit fuzz fuzz-short bench bench-store bench-postgres reliability chromium postgresql tools clean collector collector-test e2e flakes mdatagen fixtures node
 
 all: test
 
@@ -39,8 +39,10 @@ tools: $(STATICCHECK)
 # The report's and serve's browser tests drive a real headless Chromium,
 # and serve's Node client test the Node OpenTelemetry SDK. In CI they must
 # not be skipped: STAGETRACE_REQUIRE_CHROMIUM and STAGETRACE_REQUIRE_NODE
-# turn a missing tool into a failure there.
-unit: chromium node-optional
+# turn a missing tool into a failure there. The PostgreSQL store's tests
+# start a throwaway cluster of Debian's postgresql (internal/pgtest); in CI
+# a missing server fails them.
+unit: chromium node-optional postgresql
 	STAGETRACE_REQUIRE_CHROMIUM=$${CI:+1} STAGETRACE_REQUIRE_NODE=$${CI:+1} $(GO) test -race -count=1 ./...
 
 # node-optional installs Node like make node when it can, and otherwise
@@ -58,6 +60,13 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium is missing and cannot be installed here: run 'make chromium' as root (Debian's chromium package); the browser test will be skipped" >&2; fi
 
+## postgresql: install Debian's postgresql, whose initdb and pg_ctl the PostgreSQL store's tests run (or set STAGETRACE_POSTGRES_URL)
+postgresql:
+	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1; then echo "postgresql: $$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -1)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else echo "postgresql is missing and cannot be installed here: run 'make postgresql' as root (Debian's postgresql package) or set STAGETRACE_POSTGRES_URL; the PostgreSQL tests will be skipped" >&2; fi
+
 # Every fuzz target runs for FUZZTIME; go test -fuzz takes one target at a time.
 FUZZ_TARGETS := \
 	.:FuzzEncodeRoundTrip \
@@ -68,6 +77,7 @@ FUZZ_TARGETS := \
 	./query:FuzzLogFilters \
 	./sink/sqlitesink:FuzzDecodeAttrs \
 	./sink/sqlitesink:FuzzLookupAttr \
+	./sink/postgressink:FuzzText \
 	./redact:FuzzGlob \
 	./redact:FuzzRedactString \
 	./redact:FuzzScrub \
@@ -110,6 +120,11 @@ bench-store:
 	STAGETRACE_SCALE_SPANS=$(SCALE_SPANS) $(GO) test -tags scale -run='^$$' -bench='StoreIngest' -benchtime=1x -timeout=60m ./integration/
 	STAGETRACE_SCALE_SPANS=$(SCALE_SPANS) $(GO) test -tags scale -run='^$$' -bench='StoreQueries' -benchtime=7x -timeout=60m ./integration/
 
+## bench-postgres: ingest of about 1,000,000 spans (1954 batches of 512) into SQLite and into PostgreSQL from one and from two writers, in one run (BENCHMARKS.md)
+BENCH_BATCHES ?= 1954
+bench-postgres: postgresql
+	$(GO) test -run='^$$' -bench='Ingest' -benchtime=$(BENCH_BATCHES)x -count=1 -cpu=1 -timeout 60m ./sink/postgressink/
+
 ## collector: build ./bin/otelcol-stagetrace with the pinned OpenTelemetry Collector Builder
 BUILDER_VERSION := v0.165.0
 BUILDER := $(BIN)/builder
@@ -133,11 +148,11 @@ mdatagen: $(MDATAGEN)
 	cd collector/stagetraceexporter && $(MDATAGEN) metadata.yaml
 
 ## collector-test: the collector module's unit tests (its own go.mod)
-collector-test:
+collector-test: postgresql
 	cd collector && $(GO) test -race -count=1 ./...
 
-## e2e: build the collector and the command, send the collector OTLP from real clients (hostile input included), check JSONL, SQLite and what the command prints
-e2e: collector
+## e2e: build the collector and the command, send the collector OTLP from real clients (hostile input included), check JSONL, SQLite and what the command prints; two collectors writing one PostgreSQL through a restart of the server
+e2e: collector postgresql
 	$(GO) build -o $(BIN)/stagetrace ./cmd/stagetrace
 	cd collector && STAGETRACE_BIN=$(BIN)/stagetrace $(GO) test -tags e2e -count=1 ./e2e/
 

@@ -7,8 +7,9 @@
 // Options win over the environment, setting by setting. The variables are:
 //
 //	STAGETRACE_SINKS         comma-separated kind:target sinks, kinds jsonl,
-//	                         sqlite and http, e.g.
+//	                         sqlite, http and postgres, e.g.
 //	                         jsonl:./runs.jsonl,http:https://ingest.example/v1
+//	                         or postgres:postgres://stagetrace@db.internal/traces
 //	STAGETRACE_RULES         a rules file (YAML or JSON)
 //	STAGETRACE_PRESETS       comma-separated rule presets, e.g. genai,openinference
 //	STAGETRACE_BAGGAGE_KEYS  comma-separated baggage members to trust

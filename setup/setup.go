@@ -22,6 +22,7 @@ import (
 	"github.com/stagetrace/stagetrace/rules"
 	"github.com/stagetrace/stagetrace/sink/httpsink"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
+	"github.com/stagetrace/stagetrace/sink/postgressink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
@@ -40,9 +41,12 @@ const (
 	KindJSONL  = "jsonl"
 	KindSQLite = "sqlite"
 	KindHTTP   = "http"
+	// KindPostgres is a PostgreSQL store; its target is a postgres://
+	// URL, whose password is never printed.
+	KindPostgres = "postgres"
 )
 
-var knownKinds = []string{KindJSONL, KindSQLite, KindHTTP}
+var knownKinds = []string{KindJSONL, KindSQLite, KindHTTP, KindPostgres}
 
 // Option configures Install and NewExporter. An option overrides the
 // environment variable of the same setting.
@@ -207,8 +211,8 @@ func splitList(s string) []string {
 
 // SinkSpec is one parsed entry of a sink spec: a kind and its target.
 type SinkSpec struct {
-	Kind   string // jsonl, sqlite or http
-	Target string // a file path, or a URL for http
+	Kind   string // jsonl, sqlite, http or postgres
+	Target string // a file path, or a URL for http and postgres
 }
 
 // ParseSinkSpec parses a comma-separated list of kind:target entries, the
@@ -224,13 +228,16 @@ func ParseSinkSpec(spec string) ([]SinkSpec, error) {
 		kind, target, ok := strings.Cut(e, ":")
 		kind, target = strings.TrimSpace(kind), strings.TrimSpace(target)
 		if !ok {
-			return nil, fmt.Errorf("%q is not kind:target (known kinds: %s)", e, strings.Join(knownKinds, ", "))
+			return nil, fmt.Errorf("%q is not kind:target (known kinds: %s)", redactEntry(e), strings.Join(knownKinds, ", "))
 		}
 		if !slices.Contains(knownKinds, kind) {
-			return nil, fmt.Errorf("unknown sink kind %q in %q (known: %s)", kind, e, strings.Join(knownKinds, ", "))
+			return nil, fmt.Errorf("unknown sink kind %q in %q (known: %s)", kind, redactEntry(e), strings.Join(knownKinds, ", "))
 		}
 		if target == "" {
 			return nil, fmt.Errorf("empty target in %q", e)
+		}
+		if kind == KindPostgres && !postgressink.IsURL(target) {
+			return nil, fmt.Errorf("the target of %q is not a postgres:// URL", redactEntry(e))
 		}
 		out = append(out, SinkSpec{Kind: kind, Target: target})
 	}
@@ -238,7 +245,7 @@ func ParseSinkSpec(spec string) ([]SinkSpec, error) {
 }
 
 // open opens the sink s describes.
-func (s SinkSpec) open() (stagetrace.Sink, error) {
+func (s SinkSpec) open(ctx context.Context) (stagetrace.Sink, error) {
 	switch s.Kind {
 	case KindJSONL:
 		return jsonlsink.New(s.Target)
@@ -246,8 +253,30 @@ func (s SinkSpec) open() (stagetrace.Sink, error) {
 		return sqlitesink.Open(s.Target)
 	case KindHTTP:
 		return httpsink.New(s.Target)
+	case KindPostgres:
+		return postgressink.Open(ctx, s.Target)
 	}
 	return nil, fmt.Errorf("unknown sink kind %q", s.Kind)
+}
+
+// String returns the spec as kind:target, a URL's password masked.
+func (s SinkSpec) String() string { return s.Kind + ":" + redactTarget(s.Target) }
+
+// redactEntry masks the password of the URL in a kind:target entry.
+func redactEntry(e string) string {
+	kind, target, ok := strings.Cut(e, ":")
+	if !ok {
+		return redactTarget(e)
+	}
+	return kind + ":" + redactTarget(target)
+}
+
+// redactTarget masks the password of a URL target; a path stays as it is.
+func redactTarget(target string) string {
+	if strings.Contains(target, "://") {
+		return postgressink.Redacted(strings.TrimSpace(target))
+	}
+	return target
 }
 
 // resolved is the configuration after options and environment are merged
@@ -349,9 +378,9 @@ func (c *config) ruleSet() (*rules.Set, error) {
 func (c *config) openSinks(ctx context.Context, r resolved) ([]stagetrace.Sink, error) {
 	sinks := append([]stagetrace.Sink(nil), c.sinks...)
 	for _, s := range r.specs {
-		sink, err := s.open()
+		sink, err := s.open(ctx)
 		if err != nil {
-			return nil, errors.Join(errVar(r.specsFrom, fmt.Errorf("%s:%s: %w", s.Kind, s.Target, err)), shutdownSinks(ctx, sinks))
+			return nil, errors.Join(errVar(r.specsFrom, fmt.Errorf("%s: %w", s, err)), shutdownSinks(ctx, sinks))
 		}
 		sinks = append(sinks, sink)
 	}

@@ -3,6 +3,7 @@ package setup_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,11 +22,42 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/pgtest"
 	"github.com/stagetrace/stagetrace/setup"
+	"github.com/stagetrace/stagetrace/sink/postgressink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(leakCheck{m})) }
+
+// leakCheck fails the tests that passed when they left a goroutine behind.
+type leakCheck struct{ m *testing.M }
+
+func (l leakCheck) Run() int {
+	code := l.m.Run()
+	if err := goleak.Find(); code == 0 && err != nil {
+		fmt.Fprintln(os.Stderr, "goleak:", err)
+		return 1
+	}
+	return code
+}
+
+// TestEnvPostgres installs with STAGETRACE_SINKS=postgres:postgres://…: the
+// span is in the database once Shutdown returns.
+func TestEnvPostgres(t *testing.T) {
+	url := pgtest.URL(t)
+	path := filepath.Join(t.TempDir(), "runs.jsonl")
+	spans := oneSpan(t, context.Background(), path, nil, env(map[string]string{
+		setup.EnvSinks: "jsonl:" + path + ",postgres:" + url, setup.EnvRunID: "run-pg",
+	}))
+	require.Len(t, spans, 1)
+	store, err := postgressink.OpenReadOnly(context.Background(), url)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, store.Close()) }()
+	run, err := store.Run(context.Background(), "run-pg")
+	require.NoError(t, err)
+	assert.Equal(t, 1, run.Spans)
+}
 
 // env returns a lookup over vars.
 func env(vars map[string]string) setup.Option {
@@ -254,7 +286,10 @@ func TestBadValuesNameTheirVariable(t *testing.T) {
 		want string
 	}{
 		{"no sinks", map[string]string{}, "setup: STAGETRACE_SINKS: no sinks configured"},
-		{"unknown kind", map[string]string{setup.EnvSinks: "kafka:x"}, `setup: STAGETRACE_SINKS: unknown sink kind "kafka" in "kafka:x" (known: jsonl, sqlite, http)`},
+		{"unknown kind", map[string]string{setup.EnvSinks: "kafka:x"}, `setup: STAGETRACE_SINKS: unknown sink kind "kafka" in "kafka:x" (known: jsonl, sqlite, http, postgres)`},
+		{"postgres not a URL", map[string]string{setup.EnvSinks: "postgres:./runs.db"}, `setup: STAGETRACE_SINKS: the target of "postgres:./runs.db" is not a postgres:// URL`},
+		{"unknown kind hides password", map[string]string{setup.EnvSinks: "postgress:postgres://u:s3cret@h/db"}, `unknown sink kind "postgress" in "postgress:postgres://u:xxxxx@h/db"`},
+		{"no server hides password", map[string]string{setup.EnvSinks: "postgres:postgres://u:s3cret@/db?host=/nonexistent&connect_timeout=2"}, `setup: STAGETRACE_SINKS: postgres:postgres://u:xxxxx@/db?`},
 		{"no colon", map[string]string{setup.EnvSinks: "runs.jsonl"}, `setup: STAGETRACE_SINKS: "runs.jsonl" is not kind:target`},
 		{"empty target", map[string]string{setup.EnvSinks: "jsonl:"}, `setup: STAGETRACE_SINKS: empty target in "jsonl:"`},
 		{"bad url", map[string]string{setup.EnvSinks: "http:ftp://x"}, "setup: STAGETRACE_SINKS: http:ftp://x:"},

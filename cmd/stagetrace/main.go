@@ -203,7 +203,8 @@ Subcommands:
 	tw.Flush()
 	fmt.Fprint(w, `
 Run "stagetrace SUBCOMMAND -h" for the flags of a subcommand.
-The store is read from --db (default `+defaultDB+`); only serve creates or writes it.
+The store is read from --db (default `+defaultDB+`): a SQLite file, or a PostgreSQL
+database given as a postgres:// URL; only serve creates or writes it.
 `)
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/exporter"
+	"github.com/stagetrace/stagetrace/internal/pgtest"
 	"github.com/stagetrace/stagetrace/processor"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
@@ -39,7 +41,20 @@ func TestMain(m *testing.M) {
 	if os.Getenv(asCommandEnv) == "1" {
 		main()
 	}
-	goleak.VerifyTestMain(m)
+	// pgtest stops the PostgreSQL cluster the tests started.
+	os.Exit(pgtest.Main(leakCheck{m}))
+}
+
+// leakCheck fails the tests that passed when they left a goroutine behind.
+type leakCheck struct{ m *testing.M }
+
+func (l leakCheck) Run() int {
+	code := l.m.Run()
+	if err := goleak.Find(); code == 0 && err != nil {
+		fmt.Fprintln(os.Stderr, "goleak:", err)
+		return 1
+	}
+	return code
 }
 
 // base is when the test runs start; now is when the tests run.

@@ -28,7 +28,7 @@ const defaultReport = "report.html"
 func reportFlags(fs *flag.FlagSet, e *env) func([]string) error {
 	// The source flags without --json: the output is HTML.
 	src := &sourceFlags{db: pathFlag{value: defaultDB}}
-	fs.Var(&src.db, "db", "the `path` of the SQLite store to read")
+	fs.Var(&src.db, "db", dbUsage)
 	fs.StringVar(&src.jsonl, "jsonl", "", "read this JSONL `file` (as the jsonl sink writes it) instead of the store")
 	out := fs.String("o", defaultReport, "the `file` to write")
 	sessionKey := fs.String("session-key", query.DefaultSessionKey, "the `field` naming a run's session, whose runs, tokens and cost the report shows")

@@ -16,12 +16,16 @@ import (
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/query/memquery"
+	"github.com/stagetrace/stagetrace/sink/postgressink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 	"github.com/stagetrace/stagetrace/summary"
 )
 
 // defaultDB is where make demo and the quickstart write the store.
 const defaultDB = "./stagetrace-out/runs.db"
+
+// dbUsage describes --db.
+const dbUsage = "the `store` to read: the path of a SQLite file, or a postgres:// URL of a PostgreSQL database"
 
 // pathFlag is a path flag that knows whether it was given.
 type pathFlag struct {
@@ -47,7 +51,7 @@ type sourceFlags struct {
 // one, --jsonl.
 func addSourceFlags(fs *flag.FlagSet, withJSONL bool) *sourceFlags {
 	f := &sourceFlags{db: pathFlag{value: defaultDB}}
-	fs.Var(&f.db, "db", "the `path` of the SQLite store to read")
+	fs.Var(&f.db, "db", dbUsage)
 	if withJSONL {
 		fs.StringVar(&f.jsonl, "jsonl", "", "read this JSONL `file` (as the jsonl sink writes it) instead of the store")
 	}
@@ -76,6 +80,14 @@ func (f *sourceFlags) open(stderr io.Writer) (*source, error) {
 		warnSkipped(stderr, f.jsonl, r.Skipped())
 		return &source{r: r, path: f.jsonl}, nil
 	}
+	if postgressink.IsURL(f.db.value) {
+		st, err := postgressink.OpenReadOnly(context.Background(), f.db.value)
+		if err != nil {
+			return nil, err
+		}
+		// The URL's password is never printed.
+		return &source{r: st, path: postgressink.Redacted(f.db.value)}, nil
+	}
 	st, err := openStore(f.db.value)
 	if err != nil {
 		return nil, err
@@ -83,8 +95,8 @@ func (f *sourceFlags) open(stderr io.Writer) (*source, error) {
 	return &source{r: st, path: f.db.value}, nil
 }
 
-// openStore opens the store at path for reading. A missing file is an
-// error, not a new store.
+// openStore opens the SQLite store at path for reading. A missing file is
+// an error, not a new store.
 func openStore(path string) (*sqlitesink.Store, error) {
 	st, err := sqlitesink.OpenReadOnly(path)
 	if errors.Is(err, fs.ErrNotExist) {

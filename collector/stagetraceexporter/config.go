@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/confmap"
@@ -15,6 +16,7 @@ import (
 	"github.com/stagetrace/stagetrace/collector/internal/ruleset"
 	"github.com/stagetrace/stagetrace/internal/yamlnode"
 	"github.com/stagetrace/stagetrace/rules"
+	"github.com/stagetrace/stagetrace/sink/postgressink"
 )
 
 // Config is the configuration of the stagetrace exporter.
@@ -31,6 +33,9 @@ type Config struct {
 	JSONL *JSONLConfig `mapstructure:"jsonl"`
 	// SQLite, when set, writes records to a SQLite store.
 	SQLite *SQLiteConfig `mapstructure:"sqlite"`
+	// Postgres, when set, writes records to a PostgreSQL store, which
+	// many collectors may share.
+	Postgres *PostgresConfig `mapstructure:"postgres"`
 	// StageEvents synthesizes stage_start and stage_end events on each
 	// span that opens a stage.
 	StageEvents bool `mapstructure:"stage_events"`
@@ -63,6 +68,20 @@ type SQLiteConfig struct {
 	Path string `mapstructure:"path"`
 	// TTL deletes runs older than this; 0 keeps everything.
 	TTL time.Duration `mapstructure:"ttl"`
+}
+
+// PostgresConfig configures the PostgreSQL sink.
+type PostgresConfig struct {
+	// URL is the database, postgres://user:password@host:port/db; give
+	// the password from the environment (${env:STAGETRACE_PG_PASSWORD}).
+	// It is opaque: the collector never prints it.
+	URL configopaque.String `mapstructure:"url"`
+	// TTL deletes runs older than this; 0 keeps everything. Of the
+	// collectors sharing a database, one at a time deletes.
+	TTL time.Duration `mapstructure:"ttl"`
+	// MaxConns is the number of connections the exporter opens at most;
+	// 0 is postgressink.DefaultMaxConns.
+	MaxConns int `mapstructure:"max_conns"`
 }
 
 // PricesConfig is a price table: what a million tokens cost, per model.
@@ -147,8 +166,20 @@ func (p *PricesConfig) rulesPrices() (*rules.Prices, error) {
 // Validate checks the configuration, naming the field at fault.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.JSONL == nil && c.SQLite == nil {
-		errs = append(errs, errors.New("jsonl, sqlite: at least one sink must be configured"))
+	if c.JSONL == nil && c.SQLite == nil && c.Postgres == nil {
+		errs = append(errs, errors.New("jsonl, sqlite, postgres: at least one sink must be configured"))
+	}
+	if p := c.Postgres; p != nil {
+		// Never the URL itself in a message: it holds the password.
+		if !postgressink.IsURL(string(p.URL)) {
+			errs = append(errs, errors.New("postgres.url: must be a postgres:// URL"))
+		}
+		if p.TTL < 0 {
+			errs = append(errs, fmt.Errorf("postgres.ttl: must not be negative, got %v", p.TTL))
+		}
+		if p.MaxConns != 0 && (p.MaxConns < 2 || p.MaxConns > 1000) {
+			errs = append(errs, fmt.Errorf("postgres.max_conns: must be 0 (the default) or between 2 and 1000, got %d", p.MaxConns))
+		}
 	}
 	if c.JSONL != nil {
 		if c.JSONL.Path == "" {

@@ -18,6 +18,7 @@ import (
 	"github.com/stagetrace/stagetrace/mapping"
 	"github.com/stagetrace/stagetrace/rules"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
+	"github.com/stagetrace/stagetrace/sink/postgressink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
@@ -35,7 +36,7 @@ func newStageExporter(cfg *Config, set *rules.Set, logger *slog.Logger) *stageEx
 	return &stageExporter{cfg: cfg, logger: logger, w: newWriter(mapping.Options{StageEvents: cfg.StageEvents}, set)}
 }
 
-func (e *stageExporter) start(context.Context, component.Host) error {
+func (e *stageExporter) start(ctx context.Context, _ component.Host) error {
 	var sinks []stagetrace.Sink
 	if j := e.cfg.JSONL; j != nil {
 		opts := []jsonlsink.Option{jsonlsink.WithLogger(e.logger)}
@@ -62,6 +63,24 @@ func (e *stageExporter) start(context.Context, component.Host) error {
 				_ = o.Shutdown(context.Background())
 			}
 			return fmt.Errorf("sqlite: %w", err)
+		}
+		sinks = append(sinks, s)
+	}
+	if p := e.cfg.Postgres; p != nil {
+		opts := []postgressink.Option{postgressink.WithLogger(e.logger)}
+		if p.TTL > 0 {
+			opts = append(opts, postgressink.WithTTL(p.TTL))
+		}
+		if p.MaxConns > 0 {
+			opts = append(opts, postgressink.WithMaxConns(p.MaxConns))
+		}
+		// The store's errors name the database with its password masked.
+		s, err := postgressink.Open(ctx, string(p.URL), opts...)
+		if err != nil {
+			for _, o := range sinks {
+				_ = o.Shutdown(context.Background())
+			}
+			return fmt.Errorf("postgres: %w", err)
 		}
 		sinks = append(sinks, s)
 	}

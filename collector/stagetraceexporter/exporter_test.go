@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -28,12 +29,25 @@ import (
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/collector/internal/ruleset"
+	"github.com/stagetrace/stagetrace/internal/pgtest"
 	"github.com/stagetrace/stagetrace/mapping"
 	"github.com/stagetrace/stagetrace/sink/memsink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(leakCheck{m})) }
+
+// leakCheck fails the tests that passed when they left a goroutine behind.
+type leakCheck struct{ m *testing.M }
+
+func (l leakCheck) Run() int {
+	code := l.m.Run()
+	if err := goleak.Find(); code == 0 && err != nil {
+		fmt.Fprintln(os.Stderr, "goleak:", err)
+		return 1
+	}
+	return code
+}
 
 func TestFactoryDefaults(t *testing.T) {
 	f := NewFactory()
@@ -163,6 +177,7 @@ func TestValidateNamesField(t *testing.T) {
 		field string
 	}{
 		{"no sink", Config{}, "at least one sink"},
+		{"postgres url", Config{Postgres: &PostgresConfig{URL: "db.internal"}}, "postgres.url"},
 		{"jsonl path", Config{JSONL: &JSONLConfig{}}, "jsonl.path"},
 		{"jsonl size", Config{JSONL: &JSONLConfig{Path: "x", MaxSizeBytes: -1}}, "jsonl.max_size_bytes"},
 		{"jsonl backups", Config{JSONL: &JSONLConfig{Path: "x", MaxBackups: -1}}, "jsonl.max_backups"},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/query/memquery"
+	"github.com/stagetrace/stagetrace/query/querytest"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
@@ -42,8 +43,8 @@ func fixturePaths(version int) (db, jsonl string) {
 // and two recorded turns (resources, events, usage findings, errors).
 func fixtureRecords(t *testing.T) stagetrace.Batch {
 	rng := rand.New(rand.NewPCG(7, 8))
-	spans := corpusSpans(rng, 240)
-	b := stagetrace.Batch{Spans: spans, Events: corpusEvents(spans)}
+	spans := querytest.Spans(rng, 240)
+	b := stagetrace.Batch{Spans: spans, Events: querytest.Events(spans)}
 	s, _ := openStore(t)
 	rec := fill(t, s)
 	b.Spans = append(b.Spans, rec.mem.Spans()...)
@@ -98,7 +99,7 @@ func TestSchemaFixtures(t *testing.T) {
 			spans, err := s.Spans(context.Background(), sqlitesink.SpanQuery{Limit: 1})
 			require.NoError(t, err)
 			require.Len(t, spans, 1)
-			assertExecutorsAgree(t, s, mem, spans[0].TraceID.String(), rand.New(rand.NewPCG(1, 2)))
+			querytest.Check(t, s, mem, spans[0].TraceID.String(), rand.New(rand.NewPCG(1, 2)))
 			checkIntegrity(t, path)
 
 			// The migrated file takes writes and keeps its rollups.

@@ -1,0 +1,97 @@
+package postgressink
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Defaults used when no option says otherwise.
+const (
+	// DefaultRetentionInterval is how often expired runs are deleted when
+	// WithTTL is set.
+	DefaultRetentionInterval = time.Minute
+	// DefaultRetentionChunk is the number of runs deleted per
+	// transaction, so that retention never holds its locks for long.
+	DefaultRetentionChunk = 500
+	// DefaultMaxConns is the number of connections a store opens at most.
+	DefaultMaxConns = 8
+)
+
+// maxRetentionChunk bounds WithRetentionChunk.
+const maxRetentionChunk = 10000
+
+// Option configures a Store.
+type Option func(*config)
+
+type config struct {
+	ttl      time.Duration
+	now      func() time.Time
+	interval time.Duration
+	chunk    int
+	maxConns int
+	logger   *slog.Logger
+}
+
+func newConfig(opts []Option) (config, error) {
+	c := config{
+		now:      time.Now,
+		interval: DefaultRetentionInterval,
+		chunk:    DefaultRetentionChunk,
+		maxConns: DefaultMaxConns,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	var errs []error
+	if c.ttl < 0 {
+		errs = append(errs, fmt.Errorf("negative TTL %v", c.ttl))
+	}
+	if c.interval <= 0 {
+		errs = append(errs, fmt.Errorf("retention interval %v is not positive", c.interval))
+	}
+	if c.chunk <= 0 || c.chunk > maxRetentionChunk {
+		errs = append(errs, fmt.Errorf("retention chunk %d is not between 1 and %d", c.chunk, maxRetentionChunk))
+	}
+	if c.maxConns < 2 || c.maxConns > 1000 {
+		errs = append(errs, fmt.Errorf("max connections %d is not between 2 and 1000", c.maxConns))
+	}
+	if c.now == nil {
+		errs = append(errs, errors.New("nil clock"))
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("postgressink: %w", err)
+	}
+	return c, nil
+}
+
+// WithTTL keeps runs for d after their last span ended: older runs are
+// deleted, whole, when the store opens and then every retention interval.
+// Zero, the default, keeps runs forever.
+func WithTTL(d time.Duration) Option { return func(c *config) { c.ttl = d } }
+
+// WithClock sets the clock retention and metric queries read, for tests.
+// Default time.Now.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithRetentionInterval sets how often expired runs are deleted while the
+// store is open. Default DefaultRetentionInterval.
+func WithRetentionInterval(d time.Duration) Option { return func(c *config) { c.interval = d } }
+
+// WithRetentionChunk sets how many runs retention deletes per transaction.
+// Default DefaultRetentionChunk.
+func WithRetentionChunk(runs int) Option { return func(c *config) { c.chunk = runs } }
+
+// WithMaxConns sets how many connections to the server the store opens at
+// most, writes and queries together. Default DefaultMaxConns.
+func WithMaxConns(n int) Option { return func(c *config) { c.maxConns = n } }
+
+// WithLogger sets where background retention reports its errors. Default:
+// nowhere. The URL's password is never logged.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
