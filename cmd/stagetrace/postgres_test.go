@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/internal/pgtest"
@@ -77,4 +82,47 @@ func TestPostgresDBErrors(t *testing.T) {
 	r = runCLI("runs", "--db", withPassword)
 	assert.NotZero(t, r.code)
 	assert.NotContains(t, r.stderr+r.stdout, "s3cret")
+}
+
+// TestServeOnPostgres runs serve with --db naming a PostgreSQL database:
+// spans sent over OTLP land there, the UI's API and the command reading
+// the same URL agree, and the password is printed nowhere.
+func TestServeOnPostgres(t *testing.T) {
+	url := pgtest.URL(t)
+	withPassword := strings.Replace(url, "postgres@", "postgres:s3cret@", 1)
+	require.Contains(t, withPassword, "s3cret")
+	s := startServe(t, "--db", withPassword)
+	assert.Contains(t, s.stdout.String(), "stagetrace serve: store postgres")
+	assert.NotContains(t, s.stdout.String()+s.stderr.String(), "s3cret")
+
+	ctx := context.Background()
+	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(s.http), otlptracehttp.WithInsecure())
+	require.NoError(t, err)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
+	pipeline(tp, "run-pg")
+	require.NoError(t, tp.ForceFlush(ctx))
+	require.NoError(t, tp.Shutdown(ctx))
+
+	require.Eventually(t, func() bool {
+		var runs []json.RawMessage
+		getJSON(t, "http://"+s.ui+"/api/v1/runs", &runs)
+		return len(runs) == 1
+	}, 5*time.Second, 20*time.Millisecond)
+	r := runCLI("runs", "--json", "--db", url)
+	require.Zero(t, r.code, r.stderr)
+	resp, err := http.Get("http://" + s.ui + "/api/v1/runs")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, r.stdout, string(body), "the API and the command read the same store")
+	require.Equal(t, exitOK, s.stop(), "stderr: %s", s.stderr.String())
+
+	st, err := postgressink.OpenReadOnly(ctx, url)
+	require.NoError(t, err)
+	defer st.Close()
+	run, err := st.Run(ctx, "run-pg")
+	require.NoError(t, err)
+	assert.Equal(t, 3, run.Spans)
+	assert.Equal(t, int64(812), run.InputTokens, "the genai preset read the tokens")
 }

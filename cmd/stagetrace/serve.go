@@ -22,7 +22,9 @@ import (
 	"github.com/stagetrace/stagetrace/internal/web"
 	"github.com/stagetrace/stagetrace/monitor"
 	"github.com/stagetrace/stagetrace/monitor/alert"
+	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/rules"
+	"github.com/stagetrace/stagetrace/sink/postgressink"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 	"github.com/stagetrace/stagetrace/summary"
 )
@@ -52,7 +54,7 @@ var serveContext = func() (context.Context, context.CancelFunc) {
 const shutdownTimeout = 30 * time.Second
 
 func serveFlags(fs *flag.FlagSet, e *env) func([]string) error {
-	db := fs.String("db", defaultDB, "the `path` of the SQLite store to write and read; created if missing")
+	db := fs.String("db", defaultDB, "the `store` to write and read: the path of a SQLite file, created if missing, or a postgres:// URL of a PostgreSQL database")
 	grpcAddr := fs.String("otlp-grpc", defaultOTLPGRPC, "the `address` of the OTLP/gRPC receiver (\"\" for none)")
 	httpAddr := fs.String("otlp-http", defaultOTLPHTTP, "the `address` of the OTLP/HTTP receiver (\"\" for none)")
 	uiAddr := fs.String("ui", defaultUI, "the `address` of the web UI and JSON API (\"\" for none)")
@@ -136,6 +138,44 @@ func loadRules(path string, presets []string) (*rules.Set, error) {
 	return set, nil
 }
 
+// serveStore is the store serve writes and its UI reads: SQLite or
+// PostgreSQL.
+type serveStore interface {
+	stagetrace.Sink
+	query.Reader
+}
+
+// openServeStore opens the store named by db for writing: a PostgreSQL
+// database for a postgres:// URL, else a SQLite file, created with its
+// directory when missing.
+func openServeStore(db string, ttl time.Duration, logger *slog.Logger) (serveStore, error) {
+	if postgressink.IsURL(db) {
+		opts := []postgressink.Option{postgressink.WithLogger(logger)}
+		if ttl > 0 {
+			opts = append(opts, postgressink.WithTTL(ttl))
+		}
+		return postgressink.Open(context.Background(), db, opts...)
+	}
+	if dir := filepath.Dir(db); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	opts := []sqlitesink.Option{sqlitesink.WithLogger(logger)}
+	if ttl > 0 {
+		opts = append(opts, sqlitesink.WithTTL(ttl))
+	}
+	return sqlitesink.Open(db, opts...)
+}
+
+// storeName is db as it may be printed: a URL without its password.
+func storeName(db string) string {
+	if postgressink.IsURL(db) {
+		return postgressink.Redacted(db)
+	}
+	return db
+}
+
 type serveCmd struct {
 	db, grpcAddr, httpAddr, uiAddr string
 	token                          string
@@ -149,17 +189,7 @@ type serveCmd struct {
 
 func (s *serveCmd) run() (err error) {
 	logger := slog.New(slog.NewTextHandler(s.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if dir := filepath.Dir(s.db); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-	}
-	var storeOpts []sqlitesink.Option
-	storeOpts = append(storeOpts, sqlitesink.WithLogger(logger))
-	if s.ttl > 0 {
-		storeOpts = append(storeOpts, sqlitesink.WithTTL(s.ttl))
-	}
-	store, err := sqlitesink.Open(s.db, storeOpts...)
+	store, err := openServeStore(s.db, s.ttl, logger)
 	if err != nil {
 		return err
 	}
@@ -298,7 +328,7 @@ func closeListener(l net.Listener) {
 // send to it. The token itself is never printed.
 func (s *serveCmd) printAddresses(grpcLn, httpLn, uiLn net.Listener) {
 	w := s.stdout
-	fmt.Fprintf(w, "stagetrace serve: store %s\n", summary.Safe(s.db))
+	fmt.Fprintf(w, "stagetrace serve: store %s\n", summary.Safe(storeName(s.db)))
 	if grpcLn != nil {
 		fmt.Fprintf(w, "  OTLP/gRPC  %s\n", grpcLn.Addr())
 	}
