@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/internal/benchpair"
 	"github.com/stagetrace/stagetrace/logexporter"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
 )
@@ -92,4 +93,53 @@ func benchLogExport(b *testing.B, exp sdklog.Exporter, records []sdklog.Record) 
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(records)), "ns/record")
 	require.NoError(b, exp.Shutdown(ctx))
+}
+
+// BenchmarkLogExportPaired is the paired form of BenchmarkLogExport512,
+// the figure BENCHMARKS.md records: the log exporter writing batches of
+// 512 records to a JSONL file and stdoutlog encoding the same batches to
+// io.Discard, in turn, round after round (internal/benchpair).
+// "stdoutlog/stagetrace" is stdoutlog's time per record over ours, the
+// speed-up (goal: at least 10).
+func BenchmarkLogExportPaired(b *testing.B) {
+	records := emittedRecords(b, 512)
+	sink, err := jsonlsink.New(filepath.Join(b.TempDir(), "runs.jsonl"))
+	require.NoError(b, err)
+	ours, err := logexporter.New(logexporter.WithSinks(sink))
+	require.NoError(b, err)
+	std, err := stdoutlog.New(stdoutlog.WithWriter(io.Discard))
+	require.NoError(b, err)
+	// Our side exports the batch 8 times a round, stdoutlog once: each
+	// side then runs some milliseconds, its share of garbage collection
+	// included.
+	exps := []sdklog.Exporter{ours, std}
+	batches := [][][]sdklog.Record{
+		{records, records, records, records, records, records, records, records},
+		{records},
+	}
+	units := []int{8 * len(records), len(records)}
+	names := []string{"stagetrace", "stdoutlog"}
+	rounds := benchpair.New(names, units)
+	ctx := context.Background()
+	allocs := make([]uint64, len(exps))
+	round := 0
+	for b.Loop() {
+		for _, i := range benchpair.Order(len(exps), round) {
+			a0 := heapAllocs()
+			rounds.Time(i, func() {
+				for _, batch := range batches[i] {
+					if err := exps[i].Export(ctx, batch); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			allocs[i] += heapAllocs() - a0
+		}
+		round++
+	}
+	rounds.Report(b, "record", 0)
+	for i, exp := range exps {
+		b.ReportMetric(float64(allocs[i])/float64(b.N*units[i]), "allocs/record-"+names[i])
+		require.NoError(b, exp.Shutdown(ctx))
+	}
 }
