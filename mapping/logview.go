@@ -36,23 +36,27 @@ type LogView interface {
 // event.name and otel.scope.name attributes, after the record's own.
 func (b *Batcher) AddLog(v LogView) {
 	start := len(b.arena)
-	b.arena = v.AppendAttributes(b.arena)
-	all := b.arena[start:]
 	var run, stage string
-	kept := 0
-	for i := range all {
-		switch kv := all[i]; kv.Key {
-		case string(attributes.RunID):
-			run = kv.Value.String()
-		case string(attributes.RunStage):
-			stage = kv.Value.String()
-		case string(attributes.StageInherited):
-		default:
-			all[kept] = kv
-			kept++
+	if pv, ok := v.(placedLogView); ok {
+		b.arena, run, stage = pv.appendUnplaced(b.arena)
+	} else {
+		b.arena = v.AppendAttributes(b.arena)
+		all := b.arena[start:]
+		kept := 0
+		for i := range all {
+			switch kv := all[i]; logPlacement(kv.Key) {
+			case placeRun:
+				run = kv.Value.String()
+			case placeStage:
+				stage = kv.Value.String()
+			case placeDrop:
+			default:
+				all[kept] = kv
+				kept++
+			}
 		}
+		b.arena = b.arena[:start+kept]
 	}
-	b.arena = b.arena[:start+kept]
 	if name := v.EventName(); name != "" {
 		b.arena = append(b.arena, stagetrace.Attr{Key: string(attributes.LogEventName), Value: stagetrace.StringValue(name)})
 	}
@@ -74,4 +78,37 @@ func (b *Batcher) AddLog(v LogView) {
 		Severity: v.Severity(),
 		Body:     v.Body(),
 	})
+}
+
+// placement is what AddLog does with an attribute of a log record.
+type placement uint8
+
+const (
+	placeNone  placement = iota // an attribute of the event
+	placeRun                    // run.id: the event's run, not kept
+	placeStage                  // run.stage: the event's stage, not kept
+	placeDrop                   // run.stage_inherited: means nothing on a log, not kept
+)
+
+// logPlacement returns what AddLog does with the attribute of key.
+func logPlacement(key string) placement {
+	switch key {
+	case string(attributes.RunID):
+		return placeRun
+	case string(attributes.RunStage):
+		return placeStage
+	case string(attributes.StageInherited):
+		return placeDrop
+	}
+	return placeNone
+}
+
+// placedLogView is a LogView that takes the run and stage out of its
+// attributes as it appends them (by logPlacement), so that AddLog neither
+// converts them nor moves the others down over them.
+type placedLogView interface {
+	// appendUnplaced appends the record's attributes but the placement
+	// ones to dst and returns the run and stage those name, read as
+	// stagetrace.Value.String reads them.
+	appendUnplaced(dst stagetrace.Attrs) (_ stagetrace.Attrs, run, stage string)
 }

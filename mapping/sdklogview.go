@@ -15,7 +15,10 @@ type SDKLog struct {
 	Record *sdklog.Record
 }
 
-var _ LogView = (*SDKLog)(nil)
+var (
+	_ LogView       = (*SDKLog)(nil)
+	_ placedLogView = (*SDKLog)(nil)
+)
 
 // Time returns the record's timestamp, else its observed timestamp.
 func (l SDKLog) Time() time.Time {
@@ -52,4 +55,31 @@ func (l SDKLog) AppendAttributes(dst stagetrace.Attrs) stagetrace.Attrs {
 		return true
 	})
 	return dst
+}
+
+// appendUnplaced is AppendAttributes without the placement attributes,
+// whose values it returns: a log record's run and stage are strings set
+// by the log processor, read here without converting them.
+func (l SDKLog) appendUnplaced(dst stagetrace.Attrs) (_ stagetrace.Attrs, run, stage string) {
+	l.Record.WalkAttributes(func(kv attribute.KeyValue) bool {
+		switch logPlacement(string(kv.Key)) {
+		case placeNone:
+			dst = append(dst, stagetrace.Attr{Key: string(kv.Key), Value: otelconv.FromAttribute(kv.Value)})
+		case placeRun:
+			run = placementString(kv.Value)
+		case placeStage:
+			stage = placementString(kv.Value)
+		}
+		return true
+	})
+	return dst, run, stage
+}
+
+// placementString returns v as stagetrace.Value.String returns it once
+// converted, without converting a string.
+func placementString(v attribute.Value) string {
+	if v.Type() == attribute.STRING {
+		return v.AsString()
+	}
+	return otelconv.FromAttribute(v).String()
 }
