@@ -518,7 +518,7 @@ const hexDigits = "0123456789abcdef"
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0 // s[start:i] is pending, to be copied as is
-	for i := 0; i < len(s); {
+	for i := safePrefix(s); i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if !jsonSafe[c] {
@@ -547,6 +547,27 @@ func appendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// safePrefix returns the length of a prefix of s, a multiple of 8 bytes,
+// that holds only ASCII bytes written as they are (jsonSafe). It tests
+// eight bytes at a time, as most strings are keys and names of nothing
+// else, so that appendString looks at each of their bytes once, not
+// byte by byte.
+func safePrefix(s string) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// A byte of x is set in the mask when it is not ASCII, when it
+		// is below 0x20, or when it is '"' or '\\' (a zero byte of x^q).
+		quote, backslash := x^('"'*lo), x^('\\'*lo)
+		if (x|(x-0x20*lo)&^x|(quote-lo)&^quote|(backslash-lo)&^backslash)&hi != 0 {
+			break
+		}
+	}
+	return i
 }
 
 func appendEscapedASCII(dst []byte, c byte) []byte {

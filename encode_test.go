@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -538,4 +539,35 @@ func TestAppendTimeMatchesAppendFormat(t *testing.T) {
 		want := tm.UTC().AppendFormat(nil, timeLayout)
 		assert.Equal(t, string(want), string(appendTime(nil, tm)))
 	}
+}
+
+// TestSafePrefixStopsAtEveryUnsafeByte puts each byte value at each place
+// of a string otherwise safe: safePrefix must stop at the word holding the
+// first byte appendString escapes or decodes (not jsonSafe ASCII), and
+// appendString must write what it writes byte by byte.
+func TestSafePrefixStopsAtEveryUnsafeByte(t *testing.T) {
+	for pos := range 17 {
+		for c := range 256 {
+			b := []byte(strings.Repeat("abcdefgh", 3))
+			b[pos] = byte(c)
+			s := string(b)
+			want := len(s) / 8 * 8
+			if c >= utf8.RuneSelf || !jsonSafe[c] {
+				want = pos / 8 * 8
+			}
+			require.Equal(t, want, safePrefix(s), "byte %#x at %d", c, pos)
+			// s[:want] is plain ASCII written as it is: the whole string
+			// encodes as its escaped tail after that prefix does.
+			tail := appendStringBytewise(t, s[want:])
+			assert.Equal(t, `"`+s[:want]+tail[1:], string(appendString(nil, s)), "byte %#x at %d", c, pos)
+		}
+	}
+}
+
+// appendStringBytewise is appendString with no word-wise prefix: s is
+// short of a full word of safe bytes at its start, or has none.
+func appendStringBytewise(t *testing.T, s string) string {
+	t.Helper()
+	require.Zero(t, safePrefix(s[:min(len(s), 8)]))
+	return string(appendString(nil, s))
 }

@@ -89,8 +89,11 @@ func (e *Exporter) Map(records []sdklog.Record) stagetrace.Batch {
 		view.Record = &records[i]
 		b.AddLog(view)
 	}
-	if per := b.AttrCount() / len(records); per > 0 {
-		e.attrsPerRecord.Store(int64(per + 1))
+	// The mean rounded up: a batch like the last fits its array exactly,
+	// which matters as much as the batch's events to the garbage
+	// collector; a batch with more attributes grows it once.
+	if n := b.AttrCount(); n > 0 {
+		e.attrsPerRecord.Store(int64((n + len(records) - 1) / len(records)))
 	}
 	return b.Batch()
 }
