@@ -549,25 +549,31 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// safePrefix returns the length of a prefix of s, a multiple of 8 bytes,
-// that holds only ASCII bytes written as they are (jsonSafe). It tests
-// eight bytes at a time, as most strings are keys and names of nothing
-// else, so that appendString looks at each of their bytes once, not
-// byte by byte.
+// safePrefix returns the length of a prefix of s that holds only ASCII
+// bytes written as they are (jsonSafe): all of s, or a multiple of 8
+// bytes. It tests eight bytes at a time, the last eight of a string of
+// eight or more too, as most strings are keys and names of nothing else,
+// so that appendString copies them at once rather than byte by byte.
 func safePrefix(s string) int {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		// A byte of x is set in the mask when it is not ASCII, when it
-		// is below 0x20, or when it is '"' or '\\' (a zero byte of x^q).
+	if len(s) < 8 {
+		return 0
+	}
+	for i := 0; ; {
+		j := min(i, len(s)-8) // the last word overlaps the one before
+		x := uint64(s[j]) | uint64(s[j+1])<<8 | uint64(s[j+2])<<16 | uint64(s[j+3])<<24 |
+			uint64(s[j+4])<<32 | uint64(s[j+5])<<40 | uint64(s[j+6])<<48 | uint64(s[j+7])<<56
+		// A byte's high bit is set in the mask when the byte is not
+		// ASCII, is below 0x20, or is '"' or '\\' (a zero byte of x^q);
+		// every byte below 0x80 keeps these tests exact.
 		quote, backslash := x^('"'*lo), x^('\\'*lo)
 		if (x|(x-0x20*lo)&^x|(quote-lo)&^quote|(backslash-lo)&^backslash)&hi != 0 {
-			break
+			return i
+		}
+		if i += 8; i >= len(s) {
+			return len(s)
 		}
 	}
-	return i
 }
 
 func appendEscapedASCII(dst []byte, c byte) []byte {

@@ -542,32 +542,59 @@ func TestAppendTimeMatchesAppendFormat(t *testing.T) {
 }
 
 // TestSafePrefixStopsAtEveryUnsafeByte puts each byte value at each place
-// of a string otherwise safe: safePrefix must stop at the word holding the
-// first byte appendString escapes or decodes (not jsonSafe ASCII), and
-// appendString must write what it writes byte by byte.
+// of strings otherwise safe, of every length up to three words: safePrefix
+// must stop at the word holding the first byte appendString escapes or
+// decodes (not jsonSafe ASCII), take the whole of a safe string of a word
+// or more, and appendString must write what it writes byte by byte.
 func TestSafePrefixStopsAtEveryUnsafeByte(t *testing.T) {
-	for pos := range 17 {
-		for c := range 256 {
-			b := []byte(strings.Repeat("abcdefgh", 3))
-			b[pos] = byte(c)
-			s := string(b)
-			want := len(s) / 8 * 8
-			if c >= utf8.RuneSelf || !jsonSafe[c] {
-				want = pos / 8 * 8
+	for n := 1; n <= 24; n++ {
+		for pos := range n {
+			for c := range 256 {
+				b := []byte(strings.Repeat("abcdefgh", 3)[:n])
+				b[pos] = byte(c)
+				s := string(b)
+				var want int
+				switch {
+				case c >= utf8.RuneSelf || !jsonSafe[c]:
+					want = pos / 8 * 8
+				case n >= 8:
+					want = n
+				}
+				require.Equal(t, want, safePrefix(s), "byte %#x at %d of %d", c, pos, n)
+				assert.Equal(t, appendStringBytewise(s), string(appendString(nil, s)), "byte %#x at %d of %d", c, pos, n)
 			}
-			require.Equal(t, want, safePrefix(s), "byte %#x at %d", c, pos)
-			// s[:want] is plain ASCII written as it is: the whole string
-			// encodes as its escaped tail after that prefix does.
-			tail := appendStringBytewise(t, s[want:])
-			assert.Equal(t, `"`+s[:want]+tail[1:], string(appendString(nil, s)), "byte %#x at %d", c, pos)
 		}
 	}
 }
 
-// appendStringBytewise is appendString with no word-wise prefix: s is
-// short of a full word of safe bytes at its start, or has none.
-func appendStringBytewise(t *testing.T, s string) string {
-	t.Helper()
-	require.Zero(t, safePrefix(s[:min(len(s), 8)]))
-	return string(appendString(nil, s))
+// appendStringBytewise is appendString as it reads a string byte by
+// byte, its reference.
+func appendStringBytewise(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if jsonSafe[c] {
+				b.WriteByte(c)
+			} else {
+				b.Write(appendEscapedASCII(nil, c))
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteString("\ufffd")
+		case r == '\u2028' || r == '\u2029':
+			b.WriteString(`\u202`)
+			b.WriteByte(hexDigits[r&0xf])
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	b.WriteByte('"')
+	return b.String()
 }
