@@ -59,6 +59,11 @@ const maxCachedResources = 64
 // without caching. An Encoder is not safe for concurrent use.
 type Encoder struct {
 	resources map[*Resource][]byte
+
+	// sec and secText are the last whole second of an event time written
+	// and its digits: the events of a batch are mostly of one second.
+	sec     int64
+	secText []byte
 }
 
 // AppendSpan appends s as one JSON line, newline included, to dst.
@@ -113,7 +118,7 @@ func (e *Encoder) AppendEvent(dst []byte, ev *TraceEvent) []byte {
 	dst = append(dst, `,"span_id":`...)
 	dst = appendSpanID(dst, ev.SpanID)
 	dst = append(dst, `,"ts":`...)
-	dst = appendUnixTime(dst, ev.Time)
+	dst = e.appendUnixTime(dst, ev.Time)
 	if ev.IsLog() {
 		dst = append(dst, `,"severity":"`...)
 		dst = append(dst, ev.Severity.Level().String()...)
@@ -231,6 +236,27 @@ func appendUnixTime(dst []byte, t time.Time) []byte {
 	} else {
 		dst = strconv.AppendInt(dst, sec, 10)
 	}
+	return appendNanos(dst, nsec)
+}
+
+// appendUnixTime is the function appendUnixTime, writing the digits of
+// the same whole second as the last time from e's copy of them.
+func (e *Encoder) appendUnixTime(dst []byte, t time.Time) []byte {
+	sec := t.Unix()
+	if e == nil || sec < 0 {
+		return appendUnixTime(dst, t)
+	}
+	if sec != e.sec || len(e.secText) == 0 {
+		e.sec, e.secText = sec, strconv.AppendInt(e.secText[:0], sec, 10)
+	}
+	dst = append(dst, e.secText...)
+	return appendNanos(dst, int64(t.Nanosecond()))
+}
+
+// appendNanos writes nsec nanoseconds, less than a second, as the
+// fraction of appendUnixTime: nothing for none, else a '.' and its
+// digits without trailing zeros.
+func appendNanos(dst []byte, nsec int64) []byte {
 	if nsec == 0 {
 		return dst
 	}

@@ -125,6 +125,7 @@ func TestEncoderEmptyResourceIsEmptyObject(t *testing.T) {
 }
 
 func TestEncodeUnixTime(t *testing.T) {
+	enc := &Encoder{}
 	for _, tc := range []struct {
 		sec, nsec int64
 		want      string
@@ -138,10 +139,18 @@ func TestEncodeUnixTime(t *testing.T) {
 		{-2, 750000000, "-1.25"},
 		{0, -1, "-0.000000001"},
 		{math.MaxInt64 >> 2, 0, "2305843009213693951"},
+		{1795255200, 5, "1795255200.000000005"},
+		{1795255201, 5, "1795255201.000000005"},
+		{0, 5, "0.000000005"},
 	} {
 		tm := time.Unix(tc.sec, tc.nsec)
 		got := string(appendUnixTime(nil, tm))
 		assert.Equal(t, tc.want, got)
+		// An Encoder keeps the digits of the last second: the same
+		// time twice reuses them, the next case replaces them.
+		assert.Equal(t, tc.want, string(enc.appendUnixTime(nil, tm)))
+		assert.Equal(t, tc.want, string(enc.appendUnixTime([]byte{}, tm)))
+		assert.Equal(t, tc.want, string((*Encoder)(nil).appendUnixTime(nil, tm)))
 		back, ok := parseUnixTime([]byte(got))
 		if assert.True(t, ok, got) {
 			assert.True(t, tm.Equal(back), "%s: got %v, want %v", got, back, tm)
