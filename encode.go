@@ -318,18 +318,23 @@ func appendValue(dst []byte, v Value) []byte { return appendValueAt(dst, v, 0) }
 
 // appendValueAt writes v, a value inside level slices and maps.
 func appendValueAt(dst []byte, v Value, level int) []byte {
+	// The scalars read v's fields, not its methods: a call on v copies
+	// all of it first, and that copy of a Value just stored stalls the
+	// processor, a cost as large as writing the scalar.
+	switch v.kind {
+	case KindBool:
+		return strconv.AppendBool(dst, v.num != 0)
+	case KindInt64:
+		return strconv.AppendInt(dst, int64(v.num), 10)
+	case KindFloat64:
+		return appendFloat(dst, math.Float64frombits(v.num))
+	case KindString:
+		return appendString(dst, v.str)
+	}
 	if level >= MaxDepth && v.Kind().IsContainer() {
 		return appendString(dst, TruncatedMarker)
 	}
 	switch v.Kind() {
-	case KindBool:
-		return strconv.AppendBool(dst, v.AsBool())
-	case KindInt64:
-		return strconv.AppendInt(dst, v.AsInt64(), 10)
-	case KindFloat64:
-		return appendFloat(dst, v.AsFloat64())
-	case KindString:
-		return appendString(dst, v.AsString())
 	case KindBytes:
 		dst = append(dst, `{"$bytes":"`...)
 		dst = base64.StdEncoding.AppendEncode(dst, v.AsBytes())
