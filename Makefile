@@ -108,7 +108,7 @@ flakes:
 reliability:
 	$(GO) test -tags reliability -count=1 -timeout 30m -v ./reliability/
 
-## bench: the benchmarks recorded in BENCHMARKS.md (bench-store included); the paired ones (BenchmarkOverhead, BenchmarkExportPaired, BenchmarkProcessorPaired) give the summary table's ratios
+## bench: the benchmarks recorded in BENCHMARKS.md (bench-store included); the paired ones (BenchmarkOverhead, BenchmarkExportPaired, BenchmarkLogExportPaired, BenchmarkProcessorPaired) give the summary table's ratios
 bench: bench-store
 	$(GO) test -run='^$$' -bench=. -benchmem -count=6 -cpu=1 ./processor/ ./integration/ ./rules/
 	$(GO) test -run='^$$' -bench='Insert' -benchtime=20000x -count=3 ./sink/sqlitesink/
