@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/sqlfields"
 	"github.com/stagetrace/stagetrace/query"
 )
 
@@ -34,24 +35,6 @@ var relaxedOps = map[query.Op]string{
 	query.OpGe: ">=",
 	query.OpLt: "<=",
 	query.OpLe: "<=",
-}
-
-// stringColumns are the columns of the built-in string fields.
-var stringColumns = map[string]string{
-	query.FieldName:  "s.name",
-	query.FieldStage: "s.stage",
-	query.FieldRunID: "s.run_id",
-	query.FieldScope: "s.scope",
-}
-
-// optionalColumns are the built-in string fields that a span has only
-// when not empty (see query.Lookup).
-var optionalColumns = map[string]bool{query.FieldStage: true, query.FieldScope: true}
-
-// enumColumns are the columns of the built-in enum fields.
-var enumColumns = map[string]string{
-	query.FieldStatus: "s.status",
-	query.FieldKind:   "s.kind",
 }
 
 // orderColumns are the SQL expressions of the built-in order-by fields.
@@ -122,7 +105,7 @@ func (b *builder) prefilter(filters []query.Filter) {
 		}
 		switch ref.Source {
 		case query.SourceBuiltin:
-			col, ok := stringColumns[ref.Name]
+			col, ok := sqlfields.StringColumns[ref.Name]
 			if !ok {
 				continue
 			}
@@ -258,8 +241,8 @@ func (b *builder) valueCond(op query.Op, w stagetrace.Value) {
 func (b *builder) builtin(name string, f query.Filter) error {
 	typ, _ := query.Builtin(name)
 	if f.Op == query.OpExists {
-		if optionalColumns[name] {
-			b.WriteString(stringColumns[name] + " <> ''")
+		if sqlfields.OptionalColumns[name] {
+			b.WriteString(sqlfields.StringColumns[name] + " <> ''")
 		} else {
 			b.WriteString("true")
 		}
@@ -267,8 +250,8 @@ func (b *builder) builtin(name string, f query.Filter) error {
 	}
 	switch typ {
 	case query.TypeString:
-		col := stringColumns[name]
-		if optionalColumns[name] {
+		col := sqlfields.StringColumns[name]
+		if sqlfields.OptionalColumns[name] {
 			b.WriteString(col + " <> '' AND ")
 		}
 		b.WriteString(col + " " + sqlOps[f.Op] + " " + b.arg(text(f.Value.AsString())))
@@ -282,7 +265,7 @@ func (b *builder) builtin(name string, f query.Filter) error {
 				codes = append(codes, int16(code))
 			}
 		}
-		b.WriteString(enumColumns[name] + " = ANY(" + b.arg(codes) + "::smallint[])")
+		b.WriteString(sqlfields.EnumColumns[name] + " = ANY(" + b.arg(codes) + "::smallint[])")
 	case query.TypeID:
 		if f.Op == query.OpEq || f.Op == query.OpNe {
 			id, _ := query.ParseTraceID(f.Value.AsString())

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -357,34 +356,4 @@ func mergeRuns(a, b *stagetrace.Run) stagetrace.Run {
 	t.Merge(&bt)
 	usage.SetRunTotals(&out, &t)
 	return out
-}
-
-// The time columns of runs hold Unix nanoseconds; the zero time ("no time")
-// is stored as zeroTimeNS, below every other, so that it sorts first as
-// usage.Rollup orders it, and times outside the range of int64
-// nanoseconds as its nearest end.
-const zeroTimeNS = math.MinInt64
-
-var (
-	minStoredTime = time.Unix(0, zeroTimeNS+1).UTC()
-	maxStoredTime = time.Unix(0, math.MaxInt64).UTC()
-)
-
-func timeOf(ns int64) time.Time {
-	if ns == zeroTimeNS {
-		return time.Time{}
-	}
-	return time.Unix(0, ns).UTC()
-}
-
-func unixNano(t time.Time) int64 {
-	switch {
-	case t.IsZero():
-		return zeroTimeNS
-	case t.Before(minStoredTime):
-		return zeroTimeNS + 1
-	case t.After(maxStoredTime):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
 }

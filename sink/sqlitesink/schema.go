@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/query"
 )
 
 // SchemaVersion is the schema version this package writes and reads. It
@@ -226,7 +227,7 @@ func migrate2to3(ctx context.Context, tx *sql.Tx) error {
 			rows.Close()
 			return err
 		}
-		ev.Time = timeOf(ns)
+		ev.Time = query.StoredTime(ns)
 		acc.addEvent(&ev)
 	}
 	if err := closeRows(rows); err != nil {
@@ -239,7 +240,7 @@ func migrate2to3(ctx context.Context, tx *sql.Tx) error {
 //
 // Up to version 3 the time columns stored the zero time as 0, so that a
 // time at Unix 0 read back as the zero time. Version 4 stores the zero time
-// as zeroTimeNS (see unixNano); migrate3to4 rewrites the zeros of version
+// as query.ZeroTimeNS (see unixNano); migrate3to4 rewrites the zeros of version
 // 3, which meant the zero time, in the columns and in the events of spans.
 
 // timeColumnsV3 are the time columns of version 3, as table.column.
@@ -252,7 +253,7 @@ var timeColumnsV3 = []struct{ table, column string }{
 func migrate3to4(ctx context.Context, tx *sql.Tx) error {
 	for _, c := range timeColumnsV3 {
 		q := fmt.Sprintf(`UPDATE %s SET %s = ? WHERE %s = 0`, c.table, c.column, c.column)
-		if _, err := tx.ExecContext(ctx, q, int64(zeroTimeNS)); err != nil {
+		if _, err := tx.ExecContext(ctx, q, int64(query.ZeroTimeNS)); err != nil {
 			return fmt.Errorf("%s.%s: %w", c.table, c.column, err)
 		}
 	}
