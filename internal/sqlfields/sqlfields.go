@@ -26,3 +26,28 @@ var EnumColumns = map[string]string{
 	query.FieldStatus: "s.status",
 	query.FieldKind:   "s.kind",
 }
+
+// Value types in span_values.type: how a value compares. Numbers (and
+// booleans) compare as numbers, strings as strings; the others exist but
+// compare with nothing.
+const (
+	TypeOther  = 0 // slices, maps, bytes and NaN
+	TypeNumber = 1
+	TypeString = 2
+	TypeBool   = 3
+)
+
+// Sources in span_values.source.
+const (
+	SourceAttr    = 0
+	SourceFinding = 1
+)
+
+// SourceOf is the span_values.source code of a reference's source: an
+// attribute's or a finding's.
+func SourceOf(src query.Source) int {
+	if src == query.SourceFinding {
+		return SourceFinding
+	}
+	return SourceAttr
+}

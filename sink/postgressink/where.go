@@ -113,10 +113,7 @@ func (b *builder) prefilter(filters []query.Filter) {
 				b.WriteString(c)
 			}
 		default:
-			source := sourceAttr
-			if ref.Source == query.SourceFinding {
-				source = sourceFinding
-			}
+			source := sqlfields.SourceOf(ref.Source)
 			k := b.arg(text(ref.Name))
 			b.WriteString(" AND EXISTS (SELECT 1 FROM span_values v WHERE v.span_id = s.id AND v.source = " + b.arg(int16(source)) +
 				" AND md5(v.key) = md5(" + k + ") AND v.key = " + k + " AND v.type = 2" + cond("v.str") + ")")
@@ -183,10 +180,7 @@ func (b *builder) filter(f query.Filter) error {
 	if ref.Source == query.SourceBuiltin {
 		return b.builtin(ref.Name, f)
 	}
-	source := sourceAttr
-	if ref.Source == query.SourceFinding {
-		source = sourceFinding
-	}
+	source := sqlfields.SourceOf(ref.Source)
 	k := b.arg(text(ref.Name))
 	b.WriteString("EXISTS (SELECT 1 FROM span_values v WHERE v.span_id = s.id AND v.source = " + b.arg(int16(source)) +
 		" AND md5(v.key) = md5(" + k + ") AND v.key = " + k)
@@ -307,10 +301,7 @@ func (b *builder) orderJoin(ref query.Ref) string {
 	if ref.Source == query.SourceBuiltin {
 		return ""
 	}
-	source := sourceAttr
-	if ref.Source == query.SourceFinding {
-		source = sourceFinding
-	}
+	source := sqlfields.SourceOf(ref.Source)
 	k := b.arg(text(ref.Name))
 	return " LEFT JOIN span_values o ON o.span_id = s.id AND o.source = " + b.arg(int16(source)) +
 		" AND md5(o.key) = md5(" + k + ") AND o.key = " + k

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/sqlfields"
 	"github.com/stagetrace/stagetrace/query"
 )
 
@@ -25,16 +26,16 @@ const applicationID = 0x73746774
 // typeOther, so that an index range on (source, key_id, type, val)
 // compares numbers with numbers and strings with strings.
 const (
-	typeOther  = 0 // slices, maps, bytes and NaN: they exist, but compare with nothing
-	typeNumber = 1
-	typeString = 2
-	typeBool   = 3
+	typeOther  = sqlfields.TypeOther
+	typeNumber = sqlfields.TypeNumber
+	typeString = sqlfields.TypeString
+	typeBool   = sqlfields.TypeBool
 )
 
 // Sources in span_values.source.
 const (
-	sourceAttr    = 0
-	sourceFinding = 1
+	sourceAttr    = sqlfields.SourceAttr
+	sourceFinding = sqlfields.SourceFinding
 )
 
 // migrations[i] takes a file from schema version i to i+1. A new file goes
