@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/sqlfields"
 	"github.com/stagetrace/stagetrace/query"
 )
 
@@ -111,7 +112,7 @@ WHERE e.metric_name = $1 AND e.time_ns >= $2 AND e.time_ns < $3`, query.LabelSou
 	if err := collect(`SELECT s.end_ns, v.num, s.run_id, s.stage, s.name, s.record, NULL::bytea
 FROM span_values v JOIN spans s ON s.id = v.span_id
 WHERE v.source = $1 AND v.key = $2 AND v.type = $3 AND s.end_ns >= $4 AND s.end_ns < $5`,
-		query.LabelSourceFinding, int16(sourceFinding), text(q.Name), int16(typeNumber), since, until); err != nil {
+		query.LabelSourceFinding, int16(sqlfields.SourceFinding), text(q.Name), int16(sqlfields.TypeNumber), since, until); err != nil {
 		return nil, err
 	}
 	return agg.Series(), nil

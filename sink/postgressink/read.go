@@ -176,10 +176,10 @@ func (s *Store) Runs(ctx context.Context, f query.RunFilter) ([]stagetrace.Run, 
 	var b builder
 	b.WriteString(`SELECT ` + runColumns + ` FROM runs r WHERE true`)
 	if !f.Since.IsZero() {
-		b.WriteString(` AND r.first_start_ns >= ` + b.arg(unixNano(f.Since)))
+		b.WriteString(` AND r.first_start_ns >= ` + b.arg(query.StoredUnixNano(f.Since)))
 	}
 	if !f.Until.IsZero() {
-		b.WriteString(` AND r.first_start_ns < ` + b.arg(unixNano(f.Until)))
+		b.WriteString(` AND r.first_start_ns < ` + b.arg(query.StoredUnixNano(f.Until)))
 	}
 	switch f.Status {
 	case query.RunStatusOK:

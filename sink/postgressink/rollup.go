@@ -2,6 +2,7 @@ package postgressink
 
 import (
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/usage"
 )
 
@@ -16,7 +17,7 @@ const (
 )
 
 func runArgs(r *stagetrace.Run) []any {
-	return []any{r.ID, unixNano(r.Start), unixNano(r.End), int64(r.Stages), int64(r.Spans), int64(r.Errors),
+	return []any{r.ID, query.StoredUnixNano(r.Start), query.StoredUnixNano(r.End), int64(r.Stages), int64(r.Spans), int64(r.Errors),
 		r.InputTokens, r.OutputTokens, r.CacheReadInputTokens, r.CacheCreationInputTokens, r.ReasoningOutputTokens, r.TotalTokens,
 		r.CostNanos, r.Currency, r.CostSpans, r.CostErrors, r.CostUnknown}
 }
@@ -33,7 +34,7 @@ func scanRun(row scanner) (stagetrace.Run, error) {
 		return r, err
 	}
 	t.Cost = usage.Cost{Nanos: t.CostNanos}.Float64()
-	r.Start, r.End = timeOf(first), timeOf(last)
+	r.Start, r.End = query.StoredTime(first), query.StoredTime(last)
 	r.Stages, r.Spans, r.Errors = int(stages), int(spans), int(errs)
 	usage.SetRunTotals(&r, &t)
 	return r, nil

@@ -29,22 +29,11 @@ const (
 	retentionLockKey int64 = 0x7374677400000002
 )
 
-// Value types in span_values.type. num holds numbers (and booleans as 0
-// and 1) as float8, i the int64 of integers and booleans exactly, str
-// strings: numbers compare as numbers, strings as strings (bytewise, in
-// the C collation).
-const (
-	typeOther  = 0 // slices, maps, bytes and NaN: they exist, but compare with nothing
-	typeNumber = 1
-	typeString = 2
-	typeBool   = 3
-)
-
-// Sources in span_values.source.
-const (
-	sourceAttr    = 0
-	sourceFinding = 1
-)
+// span_values.type and span_values.source hold the codes of
+// internal/sqlfields. num holds numbers (and booleans as 0 and 1) as
+// float8, i the int64 of integers and booleans exactly, str strings:
+// numbers compare as numbers, strings as strings (bytewise, in the C
+// collation).
 
 // migrations[i] takes the database from schema version i to i+1.
 var migrations = []string{schemaV1}

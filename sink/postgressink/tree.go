@@ -9,26 +9,10 @@ import (
 )
 
 // SpanRef names a span: by its trace and span ids, or by its span id alone.
-type SpanRef struct {
-	TraceID stagetrace.TraceID // zero: whichever trace holds SpanID
-	SpanID  stagetrace.SpanID
-}
+type SpanRef = query.SpanRef
 
 // SpanNode is a span in a span tree, with its children in order of start.
-type SpanNode struct {
-	Span     stagetrace.StageSpan
-	Depth    int // 0 for the tree's root
-	Children []*SpanNode
-}
-
-// Walk calls fn for the node and its descendants, depth first, children
-// in order of start.
-func (n *SpanNode) Walk(fn func(*SpanNode)) {
-	fn(n)
-	for _, c := range n.Children {
-		c.Walk(fn)
-	}
-}
+type SpanNode = query.SpanNode
 
 // Span returns one span, or ErrNotFound.
 func (s *Store) Span(ctx context.Context, traceID stagetrace.TraceID, spanID stagetrace.SpanID) (stagetrace.StageSpan, error) {
@@ -66,39 +50,9 @@ func (s *Store) SpanTree(ctx context.Context, ref SpanRef, maxDepth int, attrs [
 	if err != nil {
 		return nil, err
 	}
-	children := map[stagetrace.SpanID][]int{}
-	root := -1
-	for i := range spans {
-		if spans[i].SpanID == ref.SpanID && root < 0 {
-			root = i
-		}
-		if spans[i].ParentSpanID.IsValid() {
-			children[spans[i].ParentSpanID] = append(children[spans[i].ParentSpanID], i)
-		}
-	}
-	if root < 0 {
+	top := query.BuildTree(spans, ref.SpanID, maxDepth, proj)
+	if top == nil {
 		return nil, fmt.Errorf("%w: span %s in trace %s", ErrNotFound, ref.SpanID, ref.TraceID)
-	}
-	// Breadth first; a span reached twice (through corrupt parent links)
-	// is kept once. spans are in order of start, so children are too.
-	seen := map[stagetrace.SpanID]bool{ref.SpanID: true}
-	top := &SpanNode{Span: proj.Apply(spans[root])}
-	queue := []*SpanNode{top}
-	for len(queue) > 0 {
-		n := queue[0]
-		queue = queue[1:]
-		if maxDepth > 0 && n.Depth >= maxDepth {
-			continue
-		}
-		for _, i := range children[n.Span.SpanID] {
-			if seen[spans[i].SpanID] {
-				continue
-			}
-			seen[spans[i].SpanID] = true
-			c := &SpanNode{Span: proj.Apply(spans[i]), Depth: n.Depth + 1}
-			n.Children = append(n.Children, c)
-			queue = append(queue, c)
-		}
 	}
 	return top, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/sqlfields"
 	"github.com/stagetrace/stagetrace/query"
 )
 
@@ -34,24 +35,6 @@ var relaxedOps = map[query.Op]string{
 	query.OpGe: ">=",
 	query.OpLt: "<=",
 	query.OpLe: "<=",
-}
-
-// stringColumns are the columns of the built-in string fields.
-var stringColumns = map[string]string{
-	query.FieldName:  "s.name",
-	query.FieldStage: "s.stage",
-	query.FieldRunID: "s.run_id",
-	query.FieldScope: "s.scope",
-}
-
-// optionalColumns are the built-in string fields that a span has only
-// when not empty (see query.Lookup).
-var optionalColumns = map[string]bool{query.FieldStage: true, query.FieldScope: true}
-
-// enumColumns are the columns of the built-in enum fields.
-var enumColumns = map[string]string{
-	query.FieldStatus: "s.status",
-	query.FieldKind:   "s.kind",
 }
 
 // orderColumns are the SQL expressions of the built-in order-by fields.
@@ -122,7 +105,7 @@ func (b *builder) prefilter(filters []query.Filter) {
 		}
 		switch ref.Source {
 		case query.SourceBuiltin:
-			col, ok := stringColumns[ref.Name]
+			col, ok := sqlfields.StringColumns[ref.Name]
 			if !ok {
 				continue
 			}
@@ -130,10 +113,7 @@ func (b *builder) prefilter(filters []query.Filter) {
 				b.WriteString(c)
 			}
 		default:
-			source := sourceAttr
-			if ref.Source == query.SourceFinding {
-				source = sourceFinding
-			}
+			source := sqlfields.SourceOf(ref.Source)
 			k := b.arg(text(ref.Name))
 			b.WriteString(" AND EXISTS (SELECT 1 FROM span_values v WHERE v.span_id = s.id AND v.source = " + b.arg(int16(source)) +
 				" AND md5(v.key) = md5(" + k + ") AND v.key = " + k + " AND v.type = 2" + cond("v.str") + ")")
@@ -200,10 +180,7 @@ func (b *builder) filter(f query.Filter) error {
 	if ref.Source == query.SourceBuiltin {
 		return b.builtin(ref.Name, f)
 	}
-	source := sourceAttr
-	if ref.Source == query.SourceFinding {
-		source = sourceFinding
-	}
+	source := sqlfields.SourceOf(ref.Source)
 	k := b.arg(text(ref.Name))
 	b.WriteString("EXISTS (SELECT 1 FROM span_values v WHERE v.span_id = s.id AND v.source = " + b.arg(int16(source)) +
 		" AND md5(v.key) = md5(" + k + ") AND v.key = " + k)
@@ -258,8 +235,8 @@ func (b *builder) valueCond(op query.Op, w stagetrace.Value) {
 func (b *builder) builtin(name string, f query.Filter) error {
 	typ, _ := query.Builtin(name)
 	if f.Op == query.OpExists {
-		if optionalColumns[name] {
-			b.WriteString(stringColumns[name] + " <> ''")
+		if sqlfields.OptionalColumns[name] {
+			b.WriteString(sqlfields.StringColumns[name] + " <> ''")
 		} else {
 			b.WriteString("true")
 		}
@@ -267,8 +244,8 @@ func (b *builder) builtin(name string, f query.Filter) error {
 	}
 	switch typ {
 	case query.TypeString:
-		col := stringColumns[name]
-		if optionalColumns[name] {
+		col := sqlfields.StringColumns[name]
+		if sqlfields.OptionalColumns[name] {
 			b.WriteString(col + " <> '' AND ")
 		}
 		b.WriteString(col + " " + sqlOps[f.Op] + " " + b.arg(text(f.Value.AsString())))
@@ -282,7 +259,7 @@ func (b *builder) builtin(name string, f query.Filter) error {
 				codes = append(codes, int16(code))
 			}
 		}
-		b.WriteString(enumColumns[name] + " = ANY(" + b.arg(codes) + "::smallint[])")
+		b.WriteString(sqlfields.EnumColumns[name] + " = ANY(" + b.arg(codes) + "::smallint[])")
 	case query.TypeID:
 		if f.Op == query.OpEq || f.Op == query.OpNe {
 			id, _ := query.ParseTraceID(f.Value.AsString())
@@ -324,10 +301,7 @@ func (b *builder) orderJoin(ref query.Ref) string {
 	if ref.Source == query.SourceBuiltin {
 		return ""
 	}
-	source := sourceAttr
-	if ref.Source == query.SourceFinding {
-		source = sourceFinding
-	}
+	source := sqlfields.SourceOf(ref.Source)
 	k := b.arg(text(ref.Name))
 	return " LEFT JOIN span_values o ON o.span_id = s.id AND o.source = " + b.arg(int16(source)) +
 		" AND md5(o.key) = md5(" + k + ") AND o.key = " + k

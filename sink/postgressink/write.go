@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/sqlfields"
 	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/usage"
 )
@@ -161,8 +161,8 @@ func writeTx(ctx context.Context, tx pgx.Tx, b *stagetrace.Batch, r *spanRows) e
 		cp := *sp
 		cp.RunID, cp.Stage = text(sp.RunID), text(sp.Stage)
 		acc.Get(cp.RunID).AddSpan(&cp, nil)
-		values = appendValues(values, id, sourceAttr, sp.Attrs)
-		values = appendValues(values, id, sourceFinding, sp.Findings)
+		values = appendValues(values, id, sqlfields.SourceAttr, sp.Attrs)
+		values = appendValues(values, id, sqlfields.SourceFinding, sp.Findings)
 	}
 	if len(values) > 0 {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"span_values"}, []string{"span_id", "source", "key", "type", "num", "i", "str"},
@@ -211,23 +211,23 @@ func appendValues(rows [][]any, spanID int64, source int16, attrs stagetrace.Att
 func indexValue(v stagetrace.Value) (typ int16, num, i, str any) {
 	switch v.Kind() {
 	case stagetrace.KindInt64:
-		return typeNumber, float64(v.AsInt64()), v.AsInt64(), nil
+		return sqlfields.TypeNumber, float64(v.AsInt64()), v.AsInt64(), nil
 	case stagetrace.KindFloat64:
 		f := v.AsFloat64()
 		if math.IsNaN(f) {
-			return typeOther, nil, nil, nil // NaN compares with nothing
+			return sqlfields.TypeOther, nil, nil, nil // NaN compares with nothing
 		}
-		return typeNumber, f, nil, nil
+		return sqlfields.TypeNumber, f, nil, nil
 	case stagetrace.KindString:
-		return typeString, nil, nil, text(v.AsString())
+		return sqlfields.TypeString, nil, nil, text(v.AsString())
 	case stagetrace.KindBool:
 		b := int64(0)
 		if v.AsBool() {
 			b = 1
 		}
-		return typeBool, float64(b), b, nil
+		return sqlfields.TypeBool, float64(b), b, nil
 	}
-	return typeOther, nil, nil, nil
+	return sqlfields.TypeOther, nil, nil, nil
 }
 
 // storeRollups folds the rollups of a batch into the runs table with the
@@ -357,34 +357,4 @@ func mergeRuns(a, b *stagetrace.Run) stagetrace.Run {
 	t.Merge(&bt)
 	usage.SetRunTotals(&out, &t)
 	return out
-}
-
-// The time columns of runs hold Unix nanoseconds; the zero time ("no time")
-// is stored as zeroTimeNS, below every other, so that it sorts first as
-// usage.Rollup orders it, and times outside the range of int64
-// nanoseconds as its nearest end.
-const zeroTimeNS = math.MinInt64
-
-var (
-	minStoredTime = time.Unix(0, zeroTimeNS+1).UTC()
-	maxStoredTime = time.Unix(0, math.MaxInt64).UTC()
-)
-
-func timeOf(ns int64) time.Time {
-	if ns == zeroTimeNS {
-		return time.Time{}
-	}
-	return time.Unix(0, ns).UTC()
-}
-
-func unixNano(t time.Time) int64 {
-	switch {
-	case t.IsZero():
-		return zeroTimeNS
-	case t.Before(minStoredTime):
-		return zeroTimeNS + 1
-	case t.After(maxStoredTime):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/query"
 )
 
 // The attrs, findings and resource columns hold attributes in a compact
@@ -341,7 +342,7 @@ func appendEvents(dst []byte, events []*stagetrace.TraceEvent) []byte {
 
 func appendEvent(dst []byte, ev *stagetrace.TraceEvent) []byte {
 	dst = appendString(dst, ev.Name)
-	dst = binary.AppendVarint(dst, unixNano(ev.Time))
+	dst = binary.AppendVarint(dst, query.StoredUnixNano(ev.Time))
 	return appendAttrs(dst, ev.Attrs)
 }
 
@@ -361,7 +362,7 @@ func decodeEvents(b []byte, span *stagetrace.StageSpan) ([]stagetrace.TraceEvent
 			TraceID: span.TraceID,
 			SpanID:  span.SpanID,
 		}
-		ev.Time = timeOf(d.varint())
+		ev.Time = query.StoredTime(d.varint())
 		ev.Attrs = d.attrs(0)
 		if d.err != nil {
 			return nil, d.err

@@ -69,8 +69,8 @@ func (w *batchWriter) writeLogs(ctx context.Context, logs []*stagetrace.TraceEve
 		if ev.Body.Kind() != stagetrace.KindEmpty {
 			body = w.blob(stagetrace.Attrs{{Key: bodyKey, Value: ev.Body}})
 		}
-		attrs := w.blob(markClamped(ev.Attrs, timeClamped(ev.Time)))
-		ns := unixNano(ev.Time)
+		attrs := w.blob(markClamped(ev.Attrs, query.StoredTimeClamped(ev.Time)))
+		ns := query.StoredUnixNano(ev.Time)
 		res, err := stmt.ExecContext(ctx, ev.RunID, ev.Stage, ev.TraceID[:], ev.SpanID[:], ns,
 			int64(ev.Severity.Level()), ev.Severity.Number, ev.Severity.Text, body, ev.Body.String(), attrs,
 			logDigest(ev, ns, body, attrs))
@@ -183,7 +183,7 @@ func (s *Store) logs(ctx context.Context, where string, args ...any) ([]stagetra
 		}
 		copy(ev.TraceID[:], trace)
 		copy(ev.SpanID[:], span)
-		ev.Time = timeOf(ns)
+		ev.Time = query.StoredTime(ns)
 		if ev.Attrs, err = decodeAttrs(attrs); err == nil && body != nil {
 			var b stagetrace.Attrs
 			if b, err = decodeAttrs(body); err == nil && len(b) == 1 {

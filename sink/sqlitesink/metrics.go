@@ -105,7 +105,7 @@ func (s *Store) Metrics(ctx context.Context, q MetricQuery) ([]Series, error) {
 	if err != nil {
 		return nil, err
 	}
-	since, until := unixNano(q.Since), unixNano(q.Until)
+	since, until := query.StoredUnixNano(q.Since), query.StoredUnixNano(q.Until)
 	agg := query.NewAggregator(q)
 	collect := func(text string, scan func(*sql.Rows, *sample) error, args ...any) error {
 		rows, err := db.QueryContext(ctx, text, args...)

@@ -77,7 +77,7 @@ func (r *spanRow) scan(row scanner) (stagetrace.StageSpan, storedSpan, error) {
 	copy(s.SpanID[:], r.span)
 	copy(s.ParentSpanID[:], r.parent)
 	s.RunID, s.Stage, s.Name = r.runID, r.stage, r.name
-	s.StartTime, s.EndTime = timeOf(r.start), timeOf(r.end)
+	s.StartTime, s.EndTime = query.StoredTime(r.start), query.StoredTime(r.end)
 	s.Status, s.StatusMessage = stagetrace.StatusCode(r.status), r.statusMessage
 	s.Kind, s.Scope = stagetrace.SpanKind(r.kind), r.scope
 	if len(r.events) > 0 {
@@ -202,26 +202,10 @@ func (s *Store) Span(ctx context.Context, traceID stagetrace.TraceID, spanID sta
 // SpanRef names a span: by its trace and span ids, or by its span id alone.
 // Spans are indexed by trace: finding one by span id alone reads every
 // span, so give the trace id when it is known.
-type SpanRef struct {
-	TraceID stagetrace.TraceID // zero: whichever trace holds SpanID
-	SpanID  stagetrace.SpanID
-}
+type SpanRef = query.SpanRef
 
 // SpanNode is a span in a span tree, with its children in order of start.
-type SpanNode struct {
-	Span     stagetrace.StageSpan
-	Depth    int // 0 for the tree's root
-	Children []*SpanNode
-}
-
-// Walk calls fn for the node and its descendants, depth first, children
-// in order of start.
-func (n *SpanNode) Walk(fn func(*SpanNode)) {
-	fn(n)
-	for _, c := range n.Children {
-		c.Walk(fn)
-	}
-}
+type SpanNode = query.SpanNode
 
 // SpanTree returns the span ref names and its descendants down to
 // maxDepth levels below it (0: all), children in order of start. With
@@ -251,44 +235,12 @@ func (s *Store) SpanTree(ctx context.Context, ref SpanRef, maxDepth int, attrs [
 	if !found {
 		return nil, fmt.Errorf("%w: span %s in trace %s", ErrNotFound, ref.SpanID, ref.TraceID)
 	}
-	// The span ids of the tree, breadth first, with their depth. A span
-	// reached twice (through corrupt parent links) is kept once.
-	depth := map[stagetrace.SpanID]int{ref.SpanID: 0}
-	order := []stagetrace.SpanID{ref.SpanID}
-	for i := 0; i < len(order); i++ {
-		d := depth[order[i]]
-		if maxDepth > 0 && d >= maxDepth {
-			continue
-		}
-		for _, c := range children[order[i]] {
-			if _, seen := depth[c]; !seen {
-				depth[c] = d + 1
-				order = append(order, c)
-			}
-		}
-	}
+	order, depth := query.TreeDepths(children, ref.SpanID, maxDepth)
 	spans, err := s.traceSpans(ctx, ref.TraceID, order, size)
 	if err != nil {
 		return nil, err
 	}
-	nodes := make(map[stagetrace.SpanID]*SpanNode, len(order))
-	for i := range spans {
-		id := spans[i].SpanID
-		if d, ok := depth[id]; ok && nodes[id] == nil {
-			nodes[id] = &SpanNode{Span: proj.Apply(spans[i].StageSpan), Depth: d}
-		}
-	}
-	// spans come in order of start, so children are appended in order.
-	for i := range spans {
-		n := nodes[spans[i].SpanID]
-		if n == nil || n.Depth == 0 {
-			continue
-		}
-		if p := nodes[spans[i].ParentSpanID]; p != nil && p.Depth == n.Depth-1 {
-			p.Children = append(p.Children, n)
-		}
-	}
-	root := nodes[ref.SpanID]
+	root := query.LinkTree(len(spans), func(i int) *stagetrace.StageSpan { return &spans[i].StageSpan }, ref.SpanID, depth, proj)
 	if root == nil {
 		return nil, fmt.Errorf("%w: span %s in trace %s", ErrNotFound, ref.SpanID, ref.TraceID)
 	}
@@ -675,7 +627,7 @@ func (s *Store) events(ctx context.Context, where string, args ...any) ([]staget
 		}
 		copy(ev.TraceID[:], trace)
 		copy(ev.SpanID[:], span)
-		ev.Time = timeOf(ns)
+		ev.Time = query.StoredTime(ns)
 		if ev.Attrs, err = decodeAttrs(attrs); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("sqlitesink: event %s: %w", ev.Name, err)

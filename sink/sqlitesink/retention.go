@@ -134,7 +134,7 @@ func (s *Store) expireChunk(ctx context.Context, cutoff int64) (n int, err error
 		}
 		for seq := range events {
 			if name, _, ok := query.MetricOf(&events[seq]); ok {
-				if _, err := delPoint.ExecContext(ctx, name, unixNano(events[seq].Time), st.rowID, int64(seq)); err != nil {
+				if _, err := delPoint.ExecContext(ctx, name, query.StoredUnixNano(events[seq].Time), st.rowID, int64(seq)); err != nil {
 					return 0, err
 				}
 			}

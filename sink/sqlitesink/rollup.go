@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/usage"
 )
 
@@ -74,7 +75,7 @@ func scanRun(row scanner) (stagetrace.Run, error) {
 		return r, err
 	}
 	t.Cost = usage.Cost{Nanos: t.CostNanos}.Float64()
-	r.Start, r.End = timeOf(first), timeOf(last)
+	r.Start, r.End = query.StoredTime(first), query.StoredTime(last)
 	usage.SetRunTotals(&r, &t)
 	return r, nil
 }
@@ -129,7 +130,7 @@ func (r rollups) store(ctx context.Context, tx *sql.Tx, stageStmt, runStmt *sql.
 			newStages += n
 		}
 		run, t := acc.Run(), acc.Totals()
-		if _, err := runStmt.ExecContext(ctx, id, unixNano(run.Start), unixNano(run.End), newStages,
+		if _, err := runStmt.ExecContext(ctx, id, query.StoredUnixNano(run.Start), query.StoredUnixNano(run.End), newStages,
 			run.Spans, run.Errors, t.InputTokens, t.OutputTokens, t.CacheReadInputTokens,
 			t.CacheCreationInputTokens, t.ReasoningOutputTokens, t.TotalTokens,
 			t.CostNanos, t.Currency, t.CostSpans, t.CostErrors, t.CostUnknown); err != nil {

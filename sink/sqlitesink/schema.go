@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/sqlfields"
+	"github.com/stagetrace/stagetrace/query"
 )
 
 // SchemaVersion is the schema version this package writes and reads. It
@@ -24,16 +26,16 @@ const applicationID = 0x73746774
 // typeOther, so that an index range on (source, key_id, type, val)
 // compares numbers with numbers and strings with strings.
 const (
-	typeOther  = 0 // slices, maps, bytes and NaN: they exist, but compare with nothing
-	typeNumber = 1
-	typeString = 2
-	typeBool   = 3
+	typeOther  = sqlfields.TypeOther
+	typeNumber = sqlfields.TypeNumber
+	typeString = sqlfields.TypeString
+	typeBool   = sqlfields.TypeBool
 )
 
 // Sources in span_values.source.
 const (
-	sourceAttr    = 0
-	sourceFinding = 1
+	sourceAttr    = sqlfields.SourceAttr
+	sourceFinding = sqlfields.SourceFinding
 )
 
 // migrations[i] takes a file from schema version i to i+1. A new file goes
@@ -226,7 +228,7 @@ func migrate2to3(ctx context.Context, tx *sql.Tx) error {
 			rows.Close()
 			return err
 		}
-		ev.Time = timeOf(ns)
+		ev.Time = query.StoredTime(ns)
 		acc.addEvent(&ev)
 	}
 	if err := closeRows(rows); err != nil {
@@ -239,7 +241,7 @@ func migrate2to3(ctx context.Context, tx *sql.Tx) error {
 //
 // Up to version 3 the time columns stored the zero time as 0, so that a
 // time at Unix 0 read back as the zero time. Version 4 stores the zero time
-// as zeroTimeNS (see unixNano); migrate3to4 rewrites the zeros of version
+// as query.ZeroTimeNS (see unixNano); migrate3to4 rewrites the zeros of version
 // 3, which meant the zero time, in the columns and in the events of spans.
 
 // timeColumnsV3 are the time columns of version 3, as table.column.
@@ -252,7 +254,7 @@ var timeColumnsV3 = []struct{ table, column string }{
 func migrate3to4(ctx context.Context, tx *sql.Tx) error {
 	for _, c := range timeColumnsV3 {
 		q := fmt.Sprintf(`UPDATE %s SET %s = ? WHERE %s = 0`, c.table, c.column, c.column)
-		if _, err := tx.ExecContext(ctx, q, int64(zeroTimeNS)); err != nil {
+		if _, err := tx.ExecContext(ctx, q, int64(query.ZeroTimeNS)); err != nil {
 			return fmt.Errorf("%s.%s: %w", c.table, c.column, err)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -386,17 +385,10 @@ func (s *Store) closedError() error {
 	return fmt.Errorf("sqlitesink: %s: %w", s.path, stagetrace.ErrClosed)
 }
 
-// The time columns hold Unix nanoseconds, the range of an int64: from
-// minStoredTime to maxStoredTime. The zero time ("no time") is stored as
-// zeroTimeNS, the one value below that range, so that every time in it,
-// Unix 0 included, reads back as written. A time outside it is stored as
-// the nearest bound, and the span or event is marked with ClampedTimeAttr.
-const zeroTimeNS = math.MinInt64
-
-var (
-	minStoredTime = time.Unix(0, zeroTimeNS+1).UTC()
-	maxStoredTime = time.Unix(0, math.MaxInt64).UTC()
-)
+// The time columns hold Unix nanoseconds as query.StoredUnixNano writes
+// them: the zero time as query.ZeroTimeNS, and a time outside the range
+// of int64 nanoseconds as the nearest bound, the span or event then
+// marked with ClampedTimeAttr.
 
 // ClampedTimeAttr is the attribute, true, that the store adds to a span or
 // an event whose time (a span's start or end, or the time of one of its
@@ -405,29 +397,5 @@ var (
 // Lines sink keeps such times exactly.
 const ClampedTimeAttr = "stagetrace.time_clamped"
 
-// timeOf converts Unix nanoseconds back to a time, as unixNano writes it.
-func timeOf(ns int64) time.Time {
-	if ns == zeroTimeNS {
-		return time.Time{}
-	}
-	return time.Unix(0, ns).UTC()
-}
-
-// unixNano is t in Unix nanoseconds: zeroTimeNS for the zero time, and
-// the nearest end of the range for a time outside it (see timeClamped).
-func unixNano(t time.Time) int64 {
-	switch {
-	case t.IsZero():
-		return zeroTimeNS
-	case t.Before(minStoredTime):
-		return zeroTimeNS + 1
-	case t.After(maxStoredTime):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
-}
-
-// timeClamped reports whether unixNano stores t as another time.
-func timeClamped(t time.Time) bool {
-	return !t.IsZero() && (t.Before(minStoredTime) || t.After(maxStoredTime))
-}
+// unixNano is query.StoredUnixNano, named for the runs filter.
+func unixNano(t time.Time) int64 { return query.StoredUnixNano(t) }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/sqlfields"
 	"github.com/stagetrace/stagetrace/query"
 )
 
@@ -22,23 +23,12 @@ var sqlOps = map[query.Op]string{
 	query.OpLe: "<=",
 }
 
-// stringColumns are the columns of the built-in string fields.
-var stringColumns = map[string]string{
-	query.FieldName:  "s.name",
-	query.FieldStage: "s.stage",
-	query.FieldRunID: "s.run_id",
-	query.FieldScope: "s.scope",
-}
-
-// optionalColumns are the built-in string fields that a span has only
-// when not empty (see query.Lookup).
-var optionalColumns = map[string]bool{query.FieldStage: true, query.FieldScope: true}
-
-// enumColumns are the columns of the built-in enum fields.
-var enumColumns = map[string]string{
-	query.FieldStatus: "s.status",
-	query.FieldKind:   "s.kind",
-}
+// The columns of the built-in fields, shared with the PostgreSQL store.
+var (
+	stringColumns   = sqlfields.StringColumns
+	optionalColumns = sqlfields.OptionalColumns
+	enumColumns     = sqlfields.EnumColumns
+)
 
 // elapsedMS is elapsed_ms as SQL computes it: the same float64 division
 // StageSpan.ElapsedMS does, so SQL and query.Match agree to the bit.
@@ -185,7 +175,7 @@ func (b *builder) builtin(name string, f query.Filter) error {
 			return nil
 		}
 		t, _ := query.TimeOf(f.Value)
-		b.add("s.start_ns "+sqlOps[f.Op]+" ?", unixNano(t))
+		b.add("s.start_ns "+sqlOps[f.Op]+" ?", query.StoredUnixNano(t))
 	default:
 		return fmt.Errorf("no SQL for built-in field %q", name)
 	}

@@ -268,11 +268,11 @@ func (w *batchWriter) blob(attrs stagetrace.Attrs) []byte {
 // spanTimeClamped reports whether the store keeps another time than sp's
 // start, end or the time of one of its events.
 func spanTimeClamped(sp *stagetrace.StageSpan, events []*stagetrace.TraceEvent) bool {
-	if timeClamped(sp.StartTime) || timeClamped(sp.EndTime) {
+	if query.StoredTimeClamped(sp.StartTime) || query.StoredTimeClamped(sp.EndTime) {
 		return true
 	}
 	for _, ev := range events {
-		if timeClamped(ev.Time) {
+		if query.StoredTimeClamped(ev.Time) {
 			return true
 		}
 	}
@@ -391,7 +391,7 @@ func (w *batchWriter) writeSpan(ctx context.Context, sp *stagetrace.StageSpan, e
 	w.nextID++
 	w.spans.args = append(w.spans.args, id, w.tnos[sp.TraceID],
 		sp.TraceID[:], sp.SpanID[:], parent, sp.RunID, sp.Stage, sp.Name,
-		unixNano(sp.StartTime), unixNano(sp.EndTime), int64(sp.Status), sp.StatusMessage,
+		query.StoredUnixNano(sp.StartTime), query.StoredUnixNano(sp.EndTime), int64(sp.Status), sp.StatusMessage,
 		int64(sp.Kind), sp.Scope, resID, w.blob(sp.Attrs), w.blob(sp.Findings), w.eventsBlob(events))
 	w.pending = append(w.pending, pendingSpan{sp: sp, events: events, id: id})
 	if len(w.pending) < spanRows {
@@ -485,7 +485,7 @@ func (w *batchWriter) spanAdded(ctx context.Context, p pendingSpan) error {
 	for seq, ev := range p.events {
 		w.rollups.addEvent(ev)
 		if name, value, ok := query.MetricOf(ev); ok {
-			w.points.args = append(w.points.args, name, unixNano(ev.Time), p.id, int64(seq), value)
+			w.points.args = append(w.points.args, name, query.StoredUnixNano(ev.Time), p.id, int64(seq), value)
 			if err := w.points.added(ctx); err != nil {
 				return err
 			}
@@ -551,7 +551,7 @@ func (w *batchWriter) writeOrphan(ctx context.Context, ev *stagetrace.TraceEvent
 	}
 	w.rollups.addEvent(ev)
 	w.events.args = append(w.events.args, ev.RunID, ev.Stage, ev.TraceID[:], ev.SpanID[:], ev.Name,
-		unixNano(ev.Time), w.blob(markClamped(ev.Attrs, timeClamped(ev.Time))), metricName, metricValue)
+		query.StoredUnixNano(ev.Time), w.blob(markClamped(ev.Attrs, query.StoredTimeClamped(ev.Time))), metricName, metricValue)
 	return w.events.added(ctx)
 }
 
