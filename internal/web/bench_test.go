@@ -21,6 +21,11 @@ import (
 // million spans, in runs of spansPerRun.
 const benchSpansEnv = "STAGETRACE_BENCH_SPANS"
 
+// benchDBEnv names a file for the benchmarks' store: written there when
+// absent, reused as it is when present, so that a store of a million
+// spans is built once across runs.
+const benchDBEnv = "STAGETRACE_BENCH_DB"
+
 const spansPerRun = 1000
 
 var (
@@ -41,12 +46,18 @@ func benchStore(b *testing.B) string {
 				return
 			}
 		}
-		dir, err := os.MkdirTemp("", "stagetrace-web-bench")
-		if err != nil {
-			benchErr = err
-			return
+		if benchDB = os.Getenv(benchDBEnv); benchDB != "" {
+			if _, err := os.Stat(benchDB); err == nil {
+				return
+			}
+		} else {
+			dir, err := os.MkdirTemp("", "stagetrace-web-bench")
+			if err != nil {
+				benchErr = err
+				return
+			}
+			benchDB = filepath.Join(dir, "runs.db")
 		}
-		benchDB = filepath.Join(dir, "runs.db")
 		st, err := sqlitesink.Open(benchDB)
 		if err != nil {
 			benchErr = err
