@@ -579,6 +579,11 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]stagetrace.Run, error)
 	if err != nil {
 		return nil, err
 	}
+	return s.queryRuns(ctx, text, args...)
+}
+
+// queryRuns returns the runs a statement selecting runColumns gives.
+func (s *Store) queryRuns(ctx context.Context, text string, args ...any) ([]stagetrace.Run, error) {
 	db, err := s.readDB()
 	if err != nil {
 		return nil, err
@@ -606,7 +611,13 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]stagetrace.Run, error)
 // walks the runs newest first (see walkRuns).
 func runsSQL(f RunFilter, walk bool, ix indexedSet) (string, []any, error) {
 	b := builder{indexed: ix}
-	b.add(`SELECT ` + runColumns + ` FROM runs r WHERE 1`)
+	if walk && len(f.Where) > 0 {
+		// Without statistics SQLite may read every run and sort them,
+		// checking each: the walk must stop at the page's last run.
+		b.add(`SELECT ` + runColumns + ` FROM runs r INDEXED BY runs_first_start WHERE 1`)
+	} else {
+		b.add(`SELECT ` + runColumns + ` FROM runs r WHERE 1`)
+	}
 	if !f.Since.IsZero() {
 		b.add(` AND r.first_start_ns >= ?`, unixNano(f.Since))
 	}
