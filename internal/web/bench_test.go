@@ -95,8 +95,9 @@ func benchStore(b *testing.B) string {
 
 // BenchmarkPages renders the UI's pages over a store of a million spans
 // (STAGETRACE_BENCH_SPANS): the server time of one page, by ns/op.
+// STAGETRACE_BENCH_DB keeps the store in a file for the next run.
 //
-//	go test -run='^$' -bench=Pages -benchtime=20x ./internal/web/
+//	go test -run='^$' -bench=Pages -benchtime=10x ./internal/web/
 func BenchmarkPages(b *testing.B) {
 	st, err := sqlitesink.OpenReadOnly(benchStore(b))
 	require.NoError(b, err)
