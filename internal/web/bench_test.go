@@ -21,6 +21,11 @@ import (
 // million spans, in runs of spansPerRun.
 const benchSpansEnv = "STAGETRACE_BENCH_SPANS"
 
+// benchDBEnv names a file for the benchmarks' store: written there when
+// absent, reused as it is when present, so that a store of a million
+// spans is built once across runs.
+const benchDBEnv = "STAGETRACE_BENCH_DB"
+
 const spansPerRun = 1000
 
 var (
@@ -41,12 +46,18 @@ func benchStore(b *testing.B) string {
 				return
 			}
 		}
-		dir, err := os.MkdirTemp("", "stagetrace-web-bench")
-		if err != nil {
-			benchErr = err
-			return
+		if benchDB = os.Getenv(benchDBEnv); benchDB != "" {
+			if _, err := os.Stat(benchDB); err == nil {
+				return
+			}
+		} else {
+			dir, err := os.MkdirTemp("", "stagetrace-web-bench")
+			if err != nil {
+				benchErr = err
+				return
+			}
+			benchDB = filepath.Join(dir, "runs.db")
 		}
-		benchDB = filepath.Join(dir, "runs.db")
 		st, err := sqlitesink.Open(benchDB)
 		if err != nil {
 			benchErr = err
@@ -84,8 +95,9 @@ func benchStore(b *testing.B) string {
 
 // BenchmarkPages renders the UI's pages over a store of a million spans
 // (STAGETRACE_BENCH_SPANS): the server time of one page, by ns/op.
+// STAGETRACE_BENCH_DB keeps the store in a file for the next run.
 //
-//	go test -run='^$' -bench=Pages -benchtime=20x ./internal/web/
+//	go test -run='^$' -bench=Pages -benchtime=10x ./internal/web/
 func BenchmarkPages(b *testing.B) {
 	st, err := sqlitesink.OpenReadOnly(benchStore(b))
 	require.NoError(b, err)

@@ -201,6 +201,12 @@ func Check(t *testing.T, s query.Reader, mem *memquery.Records, traceID string, 
 		{}, {Status: query.RunStatusOK}, {Status: query.RunStatusError}, {Limit: 2, Offset: 1},
 		{Since: base.Add(2 * time.Second), Until: base.Add(5 * time.Second)},
 		{Where: query.MustParse("finding.score>5 and stage~^inf")}, {Status: "bad"},
+		// Paged, so that a store may walk the runs rather than collect
+		// every matching span.
+		{Where: query.MustParse("finding.score exists"), Limit: 2, Offset: 1},
+		{Where: query.MustParse("finding.score>5 and stage~^inf"), Limit: 3},
+		{Where: query.MustParse("finding.score exists"), Status: query.RunStatusError, Limit: 3, Offset: 1},
+		{Where: query.MustParse("finding.score>1000"), Limit: 2},
 	} {
 		want, errMem := mem.Runs(ctx, f)
 		got, errStore := s.Runs(ctx, f)

@@ -437,18 +437,33 @@ func (s *Store) walkByStart(ctx context.Context, q SpanQuery, ix indexedSet) (bo
 	if err != nil || q.Limit <= 0 || ref.Source != query.SourceBuiltin || ref.Name != query.FieldStartTime {
 		return false, err
 	}
-	var values []query.Filter
-	for _, f := range q.Where {
-		r, err := f.Ref()
-		if err == nil && r.Source != query.SourceBuiltin && (r.Source == query.SourceFinding || ix[r.Name]) {
-			values = append(values, f)
-		}
-	}
+	values := valueFilters(q.Where, ix)
 	if len(values) == 0 {
 		// SQLite walks the index on its own when nothing else can drive
 		// the query.
 		return false, nil
 	}
+	return s.matchMany(ctx, values, q.Limit+q.Offset)
+}
+
+// valueFilters returns the filters of where that the value index answers.
+func valueFilters(where []query.Filter, ix indexedSet) []query.Filter {
+	var values []query.Filter
+	for _, f := range where {
+		r, err := f.Ref()
+		if err == nil && r.Source != query.SourceBuiltin && (r.Source == query.SourceFinding || ix[r.Name]) {
+			values = append(values, f)
+		}
+	}
+	return values
+}
+
+// matchMany reports whether every filter of values matches at least
+// sqrt(wanted × spans / 10) spans, counting each only up to that bound:
+// the point past which finding the first wanted results by a walk in
+// order, checking each span, costs less than collecting every match
+// (see walkByStart and walkRuns).
+func (s *Store) matchMany(ctx context.Context, values []query.Filter, wanted int) (bool, error) {
 	db, err := s.readDB()
 	if err != nil {
 		return false, err
@@ -457,7 +472,7 @@ func (s *Store) walkByStart(ctx context.Context, q SpanQuery, ix indexedSet) (bo
 	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM spans`).Scan(&spans); err != nil {
 		return false, fmt.Errorf("sqlitesink: %w", err)
 	}
-	bound := int64(math.Sqrt(float64(q.Limit+q.Offset) * float64(spans) / 10))
+	bound := int64(math.Sqrt(float64(wanted) * float64(spans) / 10))
 	for _, f := range values {
 		if f.Validate() != nil {
 			return false, nil // reported by the query itself
@@ -508,39 +523,24 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]stagetrace.Run, error)
 	if err != nil {
 		return nil, err
 	}
-	b := builder{indexed: ix}
-	b.add(`SELECT ` + runColumns + ` FROM runs r WHERE 1`)
-	if !f.Since.IsZero() {
-		b.add(` AND r.first_start_ns >= ?`, unixNano(f.Since))
-	}
-	if !f.Until.IsZero() {
-		b.add(` AND r.first_start_ns < ?`, unixNano(f.Until))
-	}
-	switch f.Status {
-	case "":
-	case statusOK:
-		b.add(` AND r.errors = 0`)
-	case statusError:
-		b.add(` AND r.errors > 0`)
-	default:
-		return nil, fmt.Errorf("sqlitesink: unknown run status %q: want ok or error", f.Status)
-	}
-	if len(f.Where) > 0 {
-		b.add(` AND r.run_id IN (SELECT s.run_id FROM spans s WHERE 1`)
-		if err := b.where(f.Where); err != nil {
-			return nil, err
-		}
-		b.add(`)`)
-	}
-	b.add(` ORDER BY r.first_start_ns DESC, r.run_id`)
-	if err := b.limit(f.Limit, f.Offset); err != nil {
+	walk, err := s.walkRuns(ctx, f, ix)
+	if err != nil {
 		return nil, err
 	}
+	text, args, err := runsSQL(f, walk, ix)
+	if err != nil {
+		return nil, err
+	}
+	return s.queryRuns(ctx, text, args...)
+}
+
+// queryRuns returns the runs a statement selecting runColumns gives.
+func (s *Store) queryRuns(ctx context.Context, text string, args ...any) ([]stagetrace.Run, error) {
 	db, err := s.readDB()
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.QueryContext(ctx, b.String(), b.args...)
+	rows, err := db.QueryContext(ctx, text, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitesink: %w", err)
 	}
@@ -557,6 +557,74 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]stagetrace.Run, error)
 		return nil, fmt.Errorf("sqlitesink: %w", err)
 	}
 	return runs, nil
+}
+
+// runsSQL returns the statement selecting the runs of f. With walk, it
+// walks the runs newest first (see walkRuns).
+func runsSQL(f RunFilter, walk bool, ix indexedSet) (string, []any, error) {
+	b := builder{indexed: ix}
+	if walk && len(f.Where) > 0 {
+		// Without statistics SQLite may read every run and sort them,
+		// checking each: the walk must stop at the page's last run.
+		b.add(`SELECT ` + runColumns + ` FROM runs r INDEXED BY runs_first_start WHERE 1`)
+	} else {
+		b.add(`SELECT ` + runColumns + ` FROM runs r WHERE 1`)
+	}
+	if !f.Since.IsZero() {
+		b.add(` AND r.first_start_ns >= ?`, unixNano(f.Since))
+	}
+	if !f.Until.IsZero() {
+		b.add(` AND r.first_start_ns < ?`, unixNano(f.Until))
+	}
+	switch f.Status {
+	case "":
+	case statusOK:
+		b.add(` AND r.errors = 0`)
+	case statusError:
+		b.add(` AND r.errors > 0`)
+	default:
+		return "", nil, fmt.Errorf("sqlitesink: unknown run status %q: want ok or error", f.Status)
+	}
+	if len(f.Where) > 0 {
+		if walk {
+			// Runs newest first, each checked for one matching span
+			// through its own spans, until the page is full.
+			b.add(` AND EXISTS (SELECT 1 FROM spans s WHERE s.run_id = r.run_id`)
+		} else {
+			b.add(` AND r.run_id IN (SELECT s.run_id FROM spans s WHERE 1`)
+		}
+		if err := b.whereScan(f.Where, walk); err != nil {
+			return "", nil, err
+		}
+		b.add(`)`)
+	}
+	b.add(` ORDER BY r.first_start_ns DESC, r.run_id`)
+	if err := b.limit(f.Limit, f.Offset); err != nil {
+		return "", nil, err
+	}
+	return b.String(), b.args, nil
+}
+
+// walkRuns reports whether the first runs f selects are best found by
+// walking the runs newest first and looking, in each, for one span that
+// the filters keep, rather than by collecting every span they keep and
+// the runs of these.
+//
+// The choice is walkByStart's: collecting costs a lookup per matching
+// span, however few runs are wanted; walking costs the spans passed over
+// until enough runs hold a match, about (wanted × spans / matches): few
+// when many spans match, every span of the store when none does. So walk
+// only when every filter the value index answers matches at least
+// matchMany's bound (at a million spans and a page of 50 runs, ≈ 2,200).
+func (s *Store) walkRuns(ctx context.Context, f RunFilter, ix indexedSet) (bool, error) {
+	if f.Limit <= 0 {
+		return false, nil
+	}
+	values := valueFilters(f.Where, ix)
+	if len(values) == 0 {
+		return false, nil
+	}
+	return s.matchMany(ctx, values, f.Limit+f.Offset)
 }
 
 // Run returns the rollup of one run, or ErrNotFound.
