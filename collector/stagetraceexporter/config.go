@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -60,6 +61,16 @@ type JSONLConfig struct {
 	MaxSizeBytes int64 `mapstructure:"max_size_bytes"`
 	// MaxBackups is the number of rotated files kept.
 	MaxBackups int `mapstructure:"max_backups"`
+}
+
+// Unmarshal refuses a max_size_bytes that no int64 holds: YAML reads
+// such a number as a float, which would otherwise turn into MinInt64 and
+// be refused as negative.
+func (j *JSONLConfig) Unmarshal(conf *confmap.Conf) error {
+	if f, ok := conf.Get("max_size_bytes").(float64); ok && (f >= math.MaxInt64 || f < math.MinInt64 || f != math.Trunc(f)) {
+		return fmt.Errorf("jsonl.max_size_bytes: want a whole number of bytes up to %d, got %v", int64(math.MaxInt64), f)
+	}
+	return conf.Unmarshal(j)
 }
 
 // SQLiteConfig configures the SQLite sink.

@@ -124,6 +124,8 @@ func TestLoadConfigPriceNotANumber(t *testing.T) {
 			"prices.models[gpt-4o].input: want a price per million tokens, got 1e400, a number out of range",
 		}},
 		{"quoted", []string{`prices.models[gpt-4o].input: want a price per million tokens, got the string "2.5"`}},
+		{"size_out_of_range", []string{"jsonl.max_size_bytes: want a whole number of bytes up to 9223372036854775807, got 1e+20"}},
+		{"size_fraction", []string{"jsonl.max_size_bytes: want a whole number of bytes up to 9223372036854775807, got 1.5"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := NewFactory().CreateDefaultConfig().(*Config)
