@@ -15,7 +15,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/stagetrace/stagetrace/attributes"
-	"github.com/stagetrace/stagetrace/internal/benchpair"
 	"github.com/stagetrace/stagetrace/logexporter"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
 )
@@ -119,27 +118,16 @@ func BenchmarkLogExportPaired(b *testing.B) {
 	}
 	units := []int{8 * len(records), len(records)}
 	names := []string{"stagetrace", "stdoutlog"}
-	rounds := benchpair.New(names, units)
 	ctx := context.Background()
-	allocs := make([]uint64, len(exps))
-	round := 0
-	for b.Loop() {
-		for _, i := range benchpair.Order(len(exps), round) {
-			a0 := heapAllocs()
-			rounds.Time(i, func() {
-				for _, batch := range batches[i] {
-					if err := exps[i].Export(ctx, batch); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-			allocs[i] += heapAllocs() - a0
+	pairedRounds(b, names, units, "record", func(i int) error {
+		for _, batch := range batches[i] {
+			if err := exps[i].Export(ctx, batch); err != nil {
+				return err
+			}
 		}
-		round++
-	}
-	rounds.Report(b, "record", 0)
-	for i, exp := range exps {
-		b.ReportMetric(float64(allocs[i])/float64(b.N*units[i]), "allocs/record-"+names[i])
+		return nil
+	})
+	for _, exp := range exps {
 		require.NoError(b, exp.Shutdown(ctx))
 	}
 }

@@ -37,27 +37,42 @@ func runPaired(b *testing.B, names []string, exps []sdktrace.SpanExporter, batch
 			units[i] += len(spans)
 		}
 	}
+	pairedRounds(b, names, units, "span", func(i int) error {
+		for _, spans := range batches[i] {
+			if err := exps[i].ExportSpans(ctx, spans); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, exp := range exps {
+		require.NoError(b, exp.Shutdown(ctx))
+	}
+}
+
+// pairedRounds runs the sides in turn, once per op, in the order
+// internal/benchpair gives each round: run(i) does one round's work of side
+// i, units[i] of unit. It reports the paired figures (side 0 is the base)
+// and each side's allocations per unit.
+func pairedRounds(b *testing.B, names []string, units []int, unit string, run func(i int) error) {
 	rounds := benchpair.New(names, units)
-	allocs := make([]uint64, len(exps))
+	allocs := make([]uint64, len(names))
 	round := 0
 	for b.Loop() {
-		for _, i := range benchpair.Order(len(exps), round) {
+		for _, i := range benchpair.Order(len(names), round) {
 			a0 := heapAllocs()
 			rounds.Time(i, func() {
-				for _, spans := range batches[i] {
-					if err := exps[i].ExportSpans(ctx, spans); err != nil {
-						b.Fatal(err)
-					}
+				if err := run(i); err != nil {
+					b.Fatal(err)
 				}
 			})
 			allocs[i] += heapAllocs() - a0
 		}
 		round++
 	}
-	rounds.Report(b, "span", 0)
-	for i, exp := range exps {
-		b.ReportMetric(float64(allocs[i])/float64(b.N*units[i]), "allocs/span-"+names[i])
-		require.NoError(b, exp.Shutdown(ctx))
+	rounds.Report(b, unit, 0)
+	for i := range names {
+		b.ReportMetric(float64(allocs[i])/float64(b.N*units[i]), "allocs/"+unit+"-"+names[i])
 	}
 }
 

@@ -106,30 +106,23 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 // given Content-Type and Content-Encoding, at most limit bytes before and
 // after decompression.
 func DecodeTraces(contentType, contentEncoding string, body io.Reader, limit int64) (ptraceotlp.ExportRequest, Format, error) {
-	req := ptraceotlp.NewExportRequest()
-	f, err := FormatOf(contentType)
-	if err != nil {
-		return req, f, err
-	}
-	b, err := readBody(contentEncoding, body, limit)
-	if err != nil {
-		return req, f, err
-	}
-	if f == JSON {
-		err = req.UnmarshalJSON(b)
-	} else {
-		err = req.UnmarshalProto(b)
-	}
-	if err != nil {
-		return req, f, &BodyError{err}
-	}
-	return req, f, nil
+	return decode(ptraceotlp.NewExportRequest(), contentType, contentEncoding, body, limit)
 }
 
 // DecodeLogs decodes an OTLP/HTTP log export request body, as
 // DecodeTraces does a trace one.
 func DecodeLogs(contentType, contentEncoding string, body io.Reader, limit int64) (plogotlp.ExportRequest, Format, error) {
-	req := plogotlp.NewExportRequest()
+	return decode(plogotlp.NewExportRequest(), contentType, contentEncoding, body, limit)
+}
+
+// exportRequest is an OTLP export request of pdata: traces or logs.
+type exportRequest interface {
+	UnmarshalJSON([]byte) error
+	UnmarshalProto([]byte) error
+}
+
+// decode reads body into req, as DecodeTraces describes.
+func decode[R exportRequest](req R, contentType, contentEncoding string, body io.Reader, limit int64) (R, Format, error) {
 	f, err := FormatOf(contentType)
 	if err != nil {
 		return req, f, err
