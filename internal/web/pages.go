@@ -110,6 +110,21 @@ func (s *server) runsPage(w http.ResponseWriter, req *http.Request) {
 	s.render(w, req, "runs", http.StatusOK, page{Title: "stagetrace runs", Data: v})
 }
 
+// runOrFail returns the run the request names with its records, or
+// answers 404 (no such run) or 500 and returns false.
+func (s *server) runOrFail(w http.ResponseWriter, req *http.Request) (stagetrace.Run, stagetrace.Batch, bool) {
+	run, records, err := s.runRecords(req)
+	if errors.Is(err, query.ErrNotFound) {
+		s.fail(w, req, http.StatusNotFound, errors.New("no run "+strconv.Quote(req.PathValue("run"))))
+		return run, records, false
+	}
+	if err != nil {
+		s.fail(w, req, http.StatusInternalServerError, err)
+		return run, records, false
+	}
+	return run, records, true
+}
+
 // runView is the run page.
 type runView struct {
 	Run    stagetrace.Run
@@ -118,13 +133,8 @@ type runView struct {
 }
 
 func (s *server) runPage(w http.ResponseWriter, req *http.Request) {
-	run, records, err := s.runRecords(req)
-	if errors.Is(err, query.ErrNotFound) {
-		s.fail(w, req, http.StatusNotFound, errors.New("no run "+strconv.Quote(req.PathValue("run"))))
-		return
-	}
-	if err != nil {
-		s.fail(w, req, http.StatusInternalServerError, err)
+	run, records, ok := s.runOrFail(w, req)
+	if !ok {
 		return
 	}
 	d := report.FromRecords(records.Spans, records.Events)
@@ -164,13 +174,8 @@ type spanView struct {
 }
 
 func (s *server) spanPage(w http.ResponseWriter, req *http.Request) {
-	run, records, err := s.runRecords(req)
-	if errors.Is(err, query.ErrNotFound) {
-		s.fail(w, req, http.StatusNotFound, errors.New("no run "+strconv.Quote(req.PathValue("run"))))
-		return
-	}
-	if err != nil {
-		s.fail(w, req, http.StatusInternalServerError, err)
+	run, records, ok := s.runOrFail(w, req)
+	if !ok {
 		return
 	}
 	id := req.PathValue("span")

@@ -48,14 +48,8 @@ var sortKeys = map[string]func(a, b stagetrace.Run) int{
 func parseRuns(q url.Values, now time.Time) (runsParams, error) {
 	p := runsParams{Where: q.Get("where"), Status: q.Get("status"), Since: q.Get("since"), Sort: q.Get("sort"), Desc: q.Get("desc") == "1", Session: q.Get("session")}
 	var err error
-	if p.Limit, err = intParam(q, "limit", defaultLimit); err != nil {
+	if p.Limit, p.Offset, err = pageParams(q); err != nil {
 		return p, err
-	}
-	if p.Offset, err = intParam(q, "offset", 0); err != nil {
-		return p, err
-	}
-	if p.Limit < 1 || p.Limit > maxLimit {
-		return p, fmt.Errorf("limit must be from 1 to %d", maxLimit)
 	}
 	if p.Sort != "" && sortKeys[p.Sort] == nil {
 		return p, fmt.Errorf("unknown sort %q: want start, duration, spans, errors, tokens or cost", p.Sort)
@@ -121,20 +115,29 @@ type spansParams struct {
 func parseSpans(q url.Values) (spansParams, error) {
 	p := spansParams{Where: q.Get("where")}
 	var err error
-	if p.Limit, err = intParam(q, "limit", defaultLimit); err != nil {
+	if p.Limit, p.Offset, err = pageParams(q); err != nil {
 		return p, err
-	}
-	if p.Offset, err = intParam(q, "offset", 0); err != nil {
-		return p, err
-	}
-	if p.Limit < 1 || p.Limit > maxLimit {
-		return p, fmt.Errorf("limit must be from 1 to %d", maxLimit)
 	}
 	p.q = query.SpanQuery{Limit: p.Limit, Offset: p.Offset, Desc: true}
 	if p.q.Where, err = query.Parse(p.Where); err != nil {
 		return p, fmt.Errorf("bad filter: %w", err)
 	}
 	return p, query.ValidateAll(p.q.Where)
+}
+
+// pageParams reads a page's limit (1 to maxLimit, default defaultLimit)
+// and offset.
+func pageParams(q url.Values) (limit, offset int, err error) {
+	if limit, err = intParam(q, "limit", defaultLimit); err != nil {
+		return 0, 0, err
+	}
+	if offset, err = intParam(q, "offset", 0); err != nil {
+		return 0, 0, err
+	}
+	if limit < 1 || limit > maxLimit {
+		return 0, 0, fmt.Errorf("limit must be from 1 to %d", maxLimit)
+	}
+	return limit, offset, nil
 }
 
 func intParam(q url.Values, name string, def int) (int, error) {
@@ -159,14 +162,8 @@ type sessionsParams struct {
 func parseSessions(q url.Values, now time.Time) (sessionsParams, error) {
 	p := sessionsParams{Since: q.Get("since")}
 	var err error
-	if p.Limit, err = intParam(q, "limit", defaultLimit); err != nil {
+	if p.Limit, p.Offset, err = pageParams(q); err != nil {
 		return p, err
-	}
-	if p.Offset, err = intParam(q, "offset", 0); err != nil {
-		return p, err
-	}
-	if p.Limit < 1 || p.Limit > maxLimit {
-		return p, fmt.Errorf("limit must be from 1 to %d", maxLimit)
 	}
 	p.f = query.SessionFilter{Key: query.DefaultSessionKey, ID: q.Get("session"), Limit: p.Limit, Offset: p.Offset}
 	if p.Since != "" {
