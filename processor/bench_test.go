@@ -132,8 +132,26 @@ func benchSpans(b *testing.B, sampled bool, sps ...sdktrace.SpanProcessor) {
 type overheadVariant struct {
 	name    string
 	sampled bool // place spans through the first processor's Sampler
-	sps     func() []sdktrace.SpanProcessor
+	// floor, when set, are attributes that a sampler around AlwaysSample
+	// adds to every span, without looking at anything: the least any
+	// design that sets them as the span is created can cost.
+	floor []attribute.KeyValue
+	sps   func() []sdktrace.SpanProcessor
 }
+
+// floorSampler is AlwaysSample with constant attributes.
+type floorSampler struct {
+	inner sdktrace.Sampler
+	kv    []attribute.KeyValue
+}
+
+func (f floorSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	res := f.inner.ShouldSample(p)
+	res.Attributes = f.kv
+	return res
+}
+
+func (f floorSampler) Description() string { return "floor{" + f.inner.Description() + "}" }
 
 // BenchmarkOverhead is the paired form of BenchmarkSpanStartEnd and
 // BenchmarkSpanStartEndRules: every variant runs in turn, a chunk of spans
@@ -153,6 +171,8 @@ func BenchmarkOverhead(b *testing.B) {
 		benchOverhead(b, benchAttrs, []overheadVariant{
 			{name: "noop", sps: noop},
 			{name: "naive", sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{naiveProcessor{}} }},
+			// What the Sampler gives these spans: run, stage, inherited.
+			{name: "floor", floor: []attribute.KeyValue{attributes.Run("run-0001"), attributes.Stage("retrieve"), inheritedAttr}, sps: noop},
 			{name: "processor", sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New()} }},
 			{name: "sampler", sampled: true, sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New()} }},
 			{name: "wrapping", sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{NewWrapping(noopProcessor{})} }},
@@ -162,6 +182,9 @@ func BenchmarkOverhead(b *testing.B) {
 	b.Run("genai", func(b *testing.B) {
 		benchOverhead(b, genai, []overheadVariant{
 			{name: "noop", sps: noop},
+			// What the Sampler gives these spans: run, and the stage the
+			// preset's rule names, which they open.
+			{name: "floor", floor: []attribute.KeyValue{attributes.Run("run-0001"), attributes.Stage("chat")}, sps: noop},
 			{name: "rules", sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New(WithRules(set))} }},
 			{name: "sampler+rules", sampled: true, sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New(WithRules(set))} }},
 			{name: "wrapping+rules", sps: func() []sdktrace.SpanProcessor {
@@ -198,8 +221,11 @@ func benchOverhead(b *testing.B, attrs []attribute.KeyValue, variants []overhead
 	for i, v := range variants {
 		sps := v.sps()
 		var smp sdktrace.Sampler = sdktrace.AlwaysSample()
-		if v.sampled {
+		switch {
+		case v.sampled:
 			smp = sps[0].(*Processor).Sampler(smp)
+		case v.floor != nil:
+			smp = floorSampler{inner: smp, kv: v.floor}
 		}
 		opts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(smp)}
 		for _, sp := range sps {

@@ -1,10 +1,6 @@
 package processor
 
-import (
-	"context"
-
-	"go.opentelemetry.io/otel/trace"
-)
+import "context"
 
 // Place returns the run and the stage of a record made in ctx that is not
 // a span, such as a log record: those a span started from ctx, with no
@@ -32,6 +28,6 @@ func (p *Processor) Place(ctx context.Context) (run, stage string) {
 	}
 	// A record that is no span belongs to the span in ctx, as a child
 	// started there would: that span is its parent.
-	r := p.resolveFor(in, trace.SpanContextFromContext(ctx), false, false, nil)
+	r := p.resolveFor(in, nil, false, false, nil)
 	return r.run, r.stage
 }

@@ -25,6 +25,8 @@ type Processor struct {
 	// pending holds, in wrapping mode, the values each live span gets
 	// when it ends.
 	pending *pendingTable
+	// ended hands out, in wrapping mode, the wrappers of ended spans.
+	ended endedSpans
 	// sampling is set once the sampler of Sampler has run: it places
 	// spans, except those it records in deferred for OnStart.
 	sampling atomic.Bool
@@ -65,8 +67,10 @@ func (p *Processor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 		p.next.OnStart(parent, s)
 		return
 	}
-	if p.sampling.Load() && !p.takeDeferred(s) {
-		// The sampler placed s, as it starts, from its start options.
+	if p.sampling.Load() && (p.deferred.n.Load() == 0 || !p.takeDeferred(s)) {
+		// The sampler placed s, as it starts, from its start options. The
+		// count is checked here, so that the call is made only while the
+		// sampler has left spans to OnStart.
 		return
 	}
 	in := inputsOf(parent)
@@ -102,7 +106,9 @@ func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 			v.stage, v.inherited = "", false
 		}
 		if v.run != "" || v.stage != "" {
-			s = &endedSpan{ReadOnlySpan: s, add: v}
+			e := p.ended.next()
+			e.ReadOnlySpan, e.add = s, v
+			s = e
 		}
 	}
 	p.next.OnEnd(s)
@@ -245,14 +251,16 @@ func (r resolution) deferrable() bool {
 // the run id function.
 func (p *Processor) resolve(in inputs, s sdktrace.ReadOnlySpan, start []attribute.KeyValue) resolution {
 	_, _, hasRun, hasStage := runStage(start)
-	return p.resolveFor(in, s.Parent(), hasRun, hasStage, s)
+	parent := s.Parent()
+	return p.resolveFor(in, &parent, hasRun, hasStage, s)
 }
 
 // resolveFor is resolve for a span whose own attributes hold run.id when
-// hasRun and run.stage when hasStage, and whose parent is parent. s is
-// handed to the run id function; it is nil when a sampler decides, before
-// the span exists, and the Sampler is not used with a run id function.
-func (p *Processor) resolveFor(in inputs, parent trace.SpanContext, hasRun, hasStage bool, s sdktrace.ReadOnlySpan) resolution {
+// hasRun and run.stage when hasStage, and whose parent is parent, or the
+// span in in.ctx when parent is nil. s is handed to the run id function;
+// it is nil when a sampler decides, before the span exists, and the
+// Sampler is not used with a run id function.
+func (p *Processor) resolveFor(in inputs, parent *trace.SpanContext, hasRun, hasStage bool, s sdktrace.ReadOnlySpan) resolution {
 	var r resolution
 	if !hasRun && in.run != "" {
 		r.run, r.runFrom = in.run, fromContext
@@ -298,10 +306,10 @@ func (p *Processor) resolveFor(in inputs, parent trace.SpanContext, hasRun, hasS
 }
 
 // parentValues returns the run id and stage of the in-process parent span
-// of a span whose parent is par, and where each was found: the parent's
-// attributes, or in wrapping mode the values the live parent gets at its
-// end.
-func (p *Processor) parentValues(ctx context.Context, par trace.SpanContext) (v values, runFrom, stageFrom source) {
+// of a span whose parent is par (nil: the span in ctx), and where each was
+// found: the parent's attributes, or in wrapping mode the values the live
+// parent gets at its end.
+func (p *Processor) parentValues(ctx context.Context, par *trace.SpanContext) (v values, runFrom, stageFrom source) {
 	ps, ok := trace.SpanFromContext(ctx).(sdktrace.ReadOnlySpan)
 	if !ok {
 		// No span, a remote one or one of another SDK: nothing to read.
@@ -309,7 +317,7 @@ func (p *Processor) parentValues(ctx context.Context, par trace.SpanContext) (v 
 	}
 	psc := ps.SpanContext()
 	// With trace.WithNewRoot the span in ctx is not the parent.
-	if par.SpanID() != psc.SpanID() || par.TraceID() != psc.TraceID() {
+	if par != nil && (par.SpanID() != psc.SpanID() || par.TraceID() != psc.TraceID()) {
 		return v, fromNone, fromNone
 	}
 	run, stage, hasRun, hasStage := runStage(ps.Attributes())
@@ -476,4 +484,44 @@ func (s *endedSpan) Attributes() []attribute.KeyValue {
 		out = append(out, inheritedAttr)
 	}
 	return out
+}
+
+// endedChunkLen is how many wrappers one allocation of endedSpans holds.
+const endedChunkLen = 16
+
+// endedSpans allocates the wrappers of ended spans in arrays of
+// endedChunkLen: one allocation for many spans, where one allocation per
+// ended span was a fifth of what wrapping mode costs. A chunk stays alive
+// while next holds any of its wrappers, and with it the spans the other
+// wrappers hold: a BatchSpanProcessor exports spans in the order they
+// ended, so it lets go of neighbours together; a next that keeps a few
+// spans for long keeps up to endedChunkLen spans' memory for each.
+type endedSpans struct {
+	cur atomic.Pointer[endedChunk]
+}
+
+type endedChunk struct {
+	// used counts the wrappers handed out; past endedChunkLen the chunk
+	// is full.
+	used  atomic.Int32
+	spans [endedChunkLen]endedSpan
+}
+
+// next returns a zero wrapper that no other call returns.
+func (a *endedSpans) next() *endedSpan {
+	for {
+		c := a.cur.Load()
+		if c != nil {
+			if i := c.used.Add(1) - 1; i < endedChunkLen {
+				return &c.spans[i]
+			}
+		}
+		// Full or none yet: whoever swaps in a new chunk takes its first
+		// wrapper, the others try again with it.
+		nc := new(endedChunk)
+		nc.used.Store(1)
+		if a.cur.CompareAndSwap(c, nc) {
+			return &nc.spans[0]
+		}
+	}
 }

@@ -98,12 +98,28 @@ func (s *sampler) ShouldSample(params sdktrace.SamplingParameters) sdktrace.Samp
 		return res
 	}
 	in := inputsOf(params.ParentContext)
-	parent := trace.SpanContextFromContext(params.ParentContext)
-	// Without a run id function (Sampler checked), nothing needs the span.
-	r := p.resolveFor(in, parent, o.hasRun, o.hasStage, nil)
+	withRules := p.cfg.rules.NeedsStart()
+	// The common case: the context names both run and stage, and the span
+	// neither, so that the parent, baggage and defaults cannot change
+	// what resolveFor would return. This runs on every span: it is kept
+	// short.
+	fromCtx := !o.hasRun && !o.hasStage && in.run != "" && in.stage != ""
+	if fromCtx && !withRules && len(res.Attributes) == 0 {
+		res.Attributes = s.shared(values{run: in.run, stage: in.stage, inherited: !in.mark.Claim()})
+		return res
+	}
+	var r resolution
+	if fromCtx {
+		r = resolution{values: values{run: in.run, stage: in.stage}, runFrom: fromContext, stageFrom: fromContext}
+	} else {
+		// The parent is the span in the context: the SDK puts an invalid
+		// one there for a new root. Without a run id function (Sampler
+		// checked), nothing needs the span.
+		r = p.resolveFor(in, nil, o.hasRun, o.hasStage, nil)
+	}
 
 	var st *ruleState
-	if p.cfg.rules.NeedsStart() {
+	if withRules {
 		st = ruleStates.Get().(*ruleState)
 		defer st.release()
 		attrs := params.Attributes
@@ -159,21 +175,26 @@ type own struct {
 	emptyRun, emptyStage bool
 }
 
-func ownOf(lists ...[]attribute.KeyValue) own {
+func ownOf(first, then []attribute.KeyValue) own {
 	var o own
-	for _, attrs := range lists {
-		for _, a := range attrs {
-			switch a.Key {
-			case attributes.RunID:
-				_, o.hasRun = stringOrSet(a.Value)
-				o.emptyRun = !o.hasRun
-			case attributes.RunStage:
-				_, o.hasStage = stringOrSet(a.Value)
-				o.emptyStage = !o.hasStage
-			}
+	o.scan(first)
+	o.scan(then)
+	return o
+}
+
+func (o *own) scan(attrs []attribute.KeyValue) {
+	for i := range attrs {
+		// By index: a KeyValue is 64 bytes, not worth copying to compare
+		// its key.
+		switch attrs[i].Key {
+		case attributes.RunID:
+			_, o.hasRun = stringOrSet(attrs[i].Value)
+			o.emptyRun = !o.hasRun
+		case attributes.RunStage:
+			_, o.hasStage = stringOrSet(attrs[i].Value)
+			o.emptyStage = !o.hasStage
 		}
 	}
-	return o
 }
 
 // deferredKey identifies, as well as a sampler can before the span exists,
@@ -216,7 +237,7 @@ func (p *Processor) takeDeferred(s sdktrace.ReadWriteSpan) bool {
 	if d.n.Load() == 0 {
 		return false
 	}
-	if o := ownOf(s.Attributes()); !o.emptyRun && !o.emptyStage {
+	if o := ownOf(nil, s.Attributes()); !o.emptyRun && !o.emptyStage {
 		return false
 	}
 	k := deferredKey{tid: s.SpanContext().TraceID(), psid: s.Parent().SpanID()}

@@ -232,3 +232,38 @@ func TestContextWithSpanAfterEnd(t *testing.T) {
 		assert.Equal(t, want[m.name], runStageOf(spans["late-child"].Attributes).run)
 	})
 }
+
+// TestEndedSpansDistinct checks that the wrappers of ended spans, which
+// are allocated many at a time, are each handed out once and zeroed, from
+// many goroutines and across many allocations.
+func TestEndedSpansDistinct(t *testing.T) {
+	const goroutines, each = 8, 5 * endedChunkLen
+	var a endedSpans
+	got := make([][]*endedSpan, goroutines)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				e := a.next()
+				// A wrapper handed out twice would fail the zero check
+				// for one of the goroutines, or the race detector.
+				if e.ReadOnlySpan != nil || e.add != (values{}) {
+					t.Errorf("wrapper not zero: %+v", e.add)
+				}
+				e.add = values{run: "r", stage: "s"}
+				got[g] = append(got[g], e)
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[*endedSpan]bool{}
+	for _, es := range got {
+		for _, e := range es {
+			require.False(t, seen[e], "wrapper handed out twice")
+			seen[e] = true
+		}
+	}
+	assert.Len(t, seen, goroutines*each)
+}
