@@ -186,8 +186,8 @@ func ownOf(first, then []attribute.KeyValue) own {
 
 func (o *own) scan(attrs []attribute.KeyValue) {
 	for i := range attrs {
-		// By index: a KeyValue is 64 bytes, not worth copying to compare
-		// its key.
+		// By index, so that only the key of each 64-byte KeyValue is
+		// read.
 		switch attrs[i].Key {
 		case attributes.RunID:
 			_, o.hasRun = stringOrSet(attrs[i].Value)
