@@ -39,7 +39,7 @@ func (s *captureSink) Write(ctx context.Context, b stagetrace.Batch) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.batches = append(s.batches, b)
+	s.batches = append(s.batches, b.Clone()) // the exporter reuses b's arrays
 	return s.err
 }
 
