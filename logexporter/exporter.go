@@ -141,6 +141,7 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	e.stopOnce.Do(func() {
 		e.stopped.Store(true)
+		e.spare.Store(nil) // the arrays of the last batch are of no more use
 		if e.owned {
 			e.stopErr = e.sinks.Shutdown(ctx)
 			return

@@ -63,24 +63,61 @@ func AppendKeyValues(dst stagetrace.Attrs, kvs []attribute.KeyValue) stagetrace.
 // for concurrent use. Values converted through it stay valid after Reset.
 type Slab struct {
 	strs [][]string
+	// seen are the last string slices converted, as given and as
+	// converted. The spans of a batch often carry the same slice
+	// (gen_ai.response.finish_reasons ["stop"]): converting it again
+	// would cost the SDK's copy of it, an allocation per span, for an
+	// equal value. Values are immutable, so the spans can share one.
+	seen [4]seenSlice
+	next int // the entry of seen to replace next
+}
+
+type seenSlice struct {
+	in  attribute.Value
+	out stagetrace.Value
 }
 
 // Reset starts a new array for the headers, of about n of them; the
 // values converted before keep theirs.
 func (s *Slab) Reset(n int) { s.strs = make([][]string, 0, n) }
 
+// Reuse empties s, keeping its array for the headers of the values
+// converted next: the values converted before then change. Call it only
+// once nothing reads those values any more.
+func (s *Slab) Reuse() {
+	clear(s.strs) // the old headers keep no strings alive
+	s.strs = s.strs[:0]
+	s.seen, s.next = [len(s.seen)]seenSlice{}, 0
+}
+
 // AppendKeyValues is AppendKeyValues converting string slices into s.
 func (s *Slab) AppendKeyValues(dst stagetrace.Attrs, kvs []attribute.KeyValue) stagetrace.Attrs {
 	for _, kv := range kvs {
 		var v stagetrace.Value
 		if kv.Value.Type() == attribute.STRINGSLICE {
-			v = s.stringSlice(kv.Value.AsStringSlice())
+			v = s.stringSliceOf(kv.Value)
 		} else {
 			v = FromAttribute(kv.Value)
 		}
 		dst = append(dst, stagetrace.Attr{Key: string(kv.Key), Value: v})
 	}
 	return dst
+}
+
+// stringSliceOf converts in, a string slice, or returns the conversion
+// of an equal slice converted lately.
+func (s *Slab) stringSliceOf(in attribute.Value) stagetrace.Value {
+	for i := range s.seen {
+		// Comparing two values compares the slices' elements, without
+		// copying them.
+		if s.seen[i].out.Kind() == stagetrace.KindStringSlice && s.seen[i].in == in {
+			return s.seen[i].out
+		}
+	}
+	out := s.stringSlice(in.AsStringSlice())
+	s.seen[s.next] = seenSlice{in: in, out: out}
+	s.next = (s.next + 1) % len(s.seen)
+	return out
 }
 
 func (s *Slab) stringSlice(ss []string) stagetrace.Value {
