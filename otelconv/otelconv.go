@@ -6,6 +6,8 @@
 package otelconv
 
 import (
+	"slices"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -48,13 +50,43 @@ func FromAttribute(v attribute.Value) stagetrace.Value {
 	return stagetrace.Value{}
 }
 
+// FromAttributeInto sets *dst to v converted, as FromAttribute returns it.
+// It is the form for loops over many attributes: scalars, most of them,
+// are converted in place, where a call to FromAttribute copies the 48-byte
+// values in and out, which costs more than converting them.
+func FromAttributeInto(dst *stagetrace.Value, v *attribute.Value) {
+	switch v.Type() {
+	case attribute.STRING:
+		*dst = stagetrace.StringValue(v.AsString())
+	case attribute.INT64:
+		*dst = stagetrace.Int64Value(v.AsInt64())
+	case attribute.FLOAT64:
+		*dst = stagetrace.Float64Value(v.AsFloat64())
+	case attribute.BOOL:
+		*dst = stagetrace.BoolValue(v.AsBool())
+	default:
+		*dst = FromAttribute(*v)
+	}
+}
+
 // AppendKeyValues appends OpenTelemetry attributes to dst as model
 // attributes.
 func AppendKeyValues(dst stagetrace.Attrs, kvs []attribute.KeyValue) stagetrace.Attrs {
-	for _, kv := range kvs {
-		dst = append(dst, stagetrace.Attr{Key: string(kv.Key), Value: FromAttribute(kv.Value)})
+	dst, out := grow(dst, len(kvs))
+	for i := range kvs {
+		out[i].Key = string(kvs[i].Key)
+		FromAttributeInto(&out[i].Value, &kvs[i].Value)
 	}
 	return dst
+}
+
+// grow extends dst by n attributes, to be set, and returns it and them.
+// Every field of the new attributes must be set: an array being reused
+// holds old ones there.
+func grow(dst stagetrace.Attrs, n int) (_, added stagetrace.Attrs) {
+	dst = slices.Grow(dst, n)
+	dst = dst[:len(dst)+n]
+	return dst, dst[len(dst)-n:]
 }
 
 // Slab holds the slice headers of the values a batch of conversions makes,
@@ -92,14 +124,15 @@ func (s *Slab) Reuse() {
 
 // AppendKeyValues is AppendKeyValues converting string slices into s.
 func (s *Slab) AppendKeyValues(dst stagetrace.Attrs, kvs []attribute.KeyValue) stagetrace.Attrs {
-	for _, kv := range kvs {
-		var v stagetrace.Value
+	dst, out := grow(dst, len(kvs))
+	for i := range kvs {
+		kv := &kvs[i]
+		out[i].Key = string(kv.Key)
 		if kv.Value.Type() == attribute.STRINGSLICE {
-			v = s.stringSliceOf(kv.Value)
+			out[i].Value = s.stringSliceOf(kv.Value)
 		} else {
-			v = FromAttribute(kv.Value)
+			FromAttributeInto(&out[i].Value, &kv.Value)
 		}
-		dst = append(dst, stagetrace.Attr{Key: string(kv.Key), Value: v})
 	}
 	return dst
 }

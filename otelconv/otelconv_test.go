@@ -40,6 +40,16 @@ func TestAttributeValuesRoundTrip(t *testing.T) {
 			back := otelconv.ToAttribute(v)
 			assert.Equal(t, tt.in.Type(), back.Type())
 			assert.Equal(t, tt.in.String(), back.String())
+
+			// Converted in place, over a value of another kind, as in an
+			// array being reused: the same value, nothing of the old one.
+			into := stagetrace.StringSliceValue([]string{"old"})
+			otelconv.FromAttributeInto(&into, &tt.in)
+			assert.Equal(t, v.GoString(), into.GoString())
+			assert.Equal(t, math.Float64bits(v.AsFloat64()), math.Float64bits(into.AsFloat64()))
+			if v.Kind() != stagetrace.KindFloat64 { // NaN is not equal to itself
+				assert.Equal(t, v.AsInterface(), into.AsInterface())
+			}
 		})
 	}
 }
