@@ -64,6 +64,12 @@ type Encoder struct {
 	// and its digits: the events of a batch are mostly of one second.
 	sec     int64
 	secText []byte
+	// utcSec and utcText are the same for span times: the last whole
+	// second written and its text up to the fraction, from the quote to
+	// the '.'; a span starts and ends in one second, mostly, and so do
+	// the spans of a batch.
+	utcSec  int64
+	utcText []byte
 }
 
 // AppendSpan appends s as one JSON line, newline included, to dst.
@@ -81,9 +87,9 @@ func (e *Encoder) AppendSpan(dst []byte, s *StageSpan) []byte {
 	dst = append(dst, `,"parent_span_id":`...)
 	dst = appendSpanID(dst, s.ParentSpanID)
 	dst = append(dst, `,"start_time":`...)
-	dst = appendTime(dst, s.StartTime)
+	dst = e.appendTime(dst, s.StartTime)
 	dst = append(dst, `,"end_time":`...)
-	dst = appendTime(dst, s.EndTime)
+	dst = e.appendTime(dst, s.EndTime)
 	dst = append(dst, `,"elapsed_ms":`...)
 	// A Duration in milliseconds is finite and below 1e13, so 'f' never
 	// needs an exponent and the result is always a JSON number.
@@ -193,6 +199,26 @@ func appendTime(dst []byte, t time.Time) []byte {
 	dst = append(dst, ':')
 	dst = appendDigits(dst, sec, 2)
 	dst = append(dst, '.')
+	dst = appendDigits(dst, t.Nanosecond(), 9)
+	return append(dst, 'Z', '"')
+}
+
+// appendTime is the function appendTime, writing the text of the same
+// whole second as the last time from e's copy of it.
+func (e *Encoder) appendTime(dst []byte, t time.Time) []byte {
+	sec := t.Unix()
+	if e == nil || sec < 0 {
+		return appendTime(dst, t)
+	}
+	if sec != e.utcSec || len(e.utcText) == 0 {
+		text := appendTime(e.utcText[:0], t.Truncate(time.Second))
+		if len(text) != len(`"2006-01-02T15:04:05.000000000Z"`) {
+			e.utcText = text[:0]      // written over: cached for no second
+			return appendTime(dst, t) // a year of more than four digits
+		}
+		e.utcSec, e.utcText = sec, text[:len(`"2006-01-02T15:04:05.`)]
+	}
+	dst = append(dst, e.utcText...)
 	dst = appendDigits(dst, t.Nanosecond(), 9)
 	return append(dst, 'Z', '"')
 }

@@ -550,6 +550,32 @@ func TestAppendTimeMatchesAppendFormat(t *testing.T) {
 	}
 }
 
+// An Encoder keeps the text of the last whole second of a span time: the
+// same second again reuses it, another replaces it, and a year it cannot
+// keep (past 9999, before 1970) leaves nothing stale behind.
+func TestEncoderAppendTimeKeepsTheLastSecond(t *testing.T) {
+	base := time.Date(2026, 12, 6, 19, 4, 5, 0, time.UTC)
+	enc := &Encoder{}
+	for _, tm := range []time.Time{
+		base.Add(123),
+		base.Add(999999999),
+		base.Add(time.Second),
+		base.Add(-time.Nanosecond),
+		base.Add(7).In(time.FixedZone("x", 5*3600+1800)),
+		time.Date(10000, 1, 1, 0, 0, 0, 5, time.UTC),
+		base.Add(8),
+		time.Date(1969, 12, 31, 23, 59, 59, 5, time.UTC),
+		base.Add(9),
+		time.Unix(base.Unix(), 10), // with no location
+		time.Now(),
+	} {
+		want := tm.UTC().AppendFormat(nil, timeLayout)
+		assert.Equal(t, string(want), string(enc.appendTime(nil, tm)), "%v", tm)
+		assert.Equal(t, string(want), string(enc.appendTime([]byte("x"), tm))[1:], "%v", tm)
+		assert.Equal(t, string(want), string((*Encoder)(nil).appendTime(nil, tm)), "%v", tm)
+	}
+}
+
 // TestSafePrefixStopsAtEveryUnsafeByte puts each byte value at each place
 // of strings otherwise safe, of every length up to three words: safePrefix
 // must stop at the word holding the first byte appendString escapes or

@@ -161,10 +161,88 @@ func (e *TraceEvent) IsLog() bool {
 }
 
 // Batch is what sinks receive: the spans and events of one export call.
-// A sink must not modify a Batch; it may keep references to it.
+//
+// A Batch is lent to a sink for the duration of its Write: once Write has
+// returned, the caller may reuse the batch's arrays (its spans, its
+// events, their attribute and finding slices, and the slices the values
+// in them hold) for the next batch, so that exporting costs no allocation
+// per batch. A sink must not modify a Batch, and a sink that keeps any
+// part of it past Write (queues it, keeps its records in memory) must
+// keep a copy: [Batch.Clone]. Strings and Resources are never reused, and
+// may be kept as they are.
 type Batch struct {
 	Spans  []StageSpan
 	Events []TraceEvent
+}
+
+// Clone returns a deep copy of b that shares nothing with it but strings
+// and Resources: what a sink keeps past Write. Attributes and findings of
+// the copy are held in one array.
+func (b Batch) Clone() Batch {
+	n := 0
+	for i := range b.Spans {
+		n += len(b.Spans[i].Attrs) + len(b.Spans[i].Findings)
+	}
+	for i := range b.Events {
+		n += len(b.Events[i].Attrs)
+	}
+	arena := make(Attrs, 0, n)
+	out := Batch{Spans: slices.Clone(b.Spans), Events: slices.Clone(b.Events)}
+	for i := range out.Spans {
+		s := &out.Spans[i]
+		s.Attrs, arena = cloneAttrsInto(s.Attrs, arena)
+		s.Findings, arena = cloneAttrsInto(s.Findings, arena)
+	}
+	for i := range out.Events {
+		ev := &out.Events[i]
+		ev.Attrs, arena = cloneAttrsInto(ev.Attrs, arena)
+		ev.Body = cloneValue(ev.Body)
+	}
+	return out
+}
+
+// cloneAttrsInto appends deep copies of a to arena and returns them, full
+// (appending to them cannot reach into the rest of arena), and arena. A
+// nil a stays nil.
+func cloneAttrsInto(a, arena Attrs) (Attrs, Attrs) {
+	if a == nil {
+		return nil, arena
+	}
+	start := len(arena)
+	for i := range a {
+		arena = append(arena, Attr{Key: a[i].Key, Value: cloneValue(a[i].Value)})
+	}
+	return arena[start:len(arena):len(arena)], arena
+}
+
+// cloneValue returns a deep copy of v: its slices copied, its elements and
+// entries too.
+func cloneValue(v Value) Value {
+	switch v.kind {
+	case KindBytes:
+		return BytesValue(slices.Clone(v.AsBytes()))
+	case KindBoolSlice:
+		return BoolSliceValue(slices.Clone(v.AsBoolSlice()))
+	case KindInt64Slice:
+		return Int64SliceValue(slices.Clone(v.AsInt64Slice()))
+	case KindFloat64Slice:
+		return Float64SliceValue(slices.Clone(v.AsFloat64Slice()))
+	case KindStringSlice:
+		// Also what makes a StringSliceRef, whose header lives in an
+		// array the caller reuses, a value of its own.
+		return StringSliceValue(slices.Clone(v.AsStringSlice()))
+	case KindSlice:
+		in := v.AsSlice()
+		out := make([]Value, len(in))
+		for i := range in {
+			out[i] = cloneValue(in[i])
+		}
+		return SliceValue(out...)
+	case KindMap:
+		out, _ := cloneAttrsInto(v.AsMap(), nil)
+		return MapValue(out...)
+	}
+	return v
 }
 
 // Len returns the number of records in the batch.
@@ -215,6 +293,11 @@ func (b Batch) LimitDepth() int {
 // different exporters; a sink that is not safe for that must serialize
 // itself. After Shutdown returns, Write returns an error matching
 // [ErrClosed].
+//
+// Write borrows its batch: the caller may overwrite the batch's arrays
+// once Write returns, so a sink that keeps any of it past Write, or hands
+// it to a goroutine that outlives the call, keeps a copy ([Batch.Clone]).
+// Strings and Resources may be kept as they are.
 type Sink interface {
 	Write(ctx context.Context, b Batch) error
 	Shutdown(ctx context.Context) error

@@ -42,3 +42,48 @@ func TestRunJSON(t *testing.T) {
 		})
 	}
 }
+
+// A clone shares nothing a writer may reuse: overwriting every array and
+// slice of the original changes nothing in the copy.
+func TestBatchCloneSharesNothing(t *testing.T) {
+	header := []string{"a", "b"}
+	bytes := []byte("raw")
+	ints := []int64{1, 2}
+	inner := Attrs{{Key: "k", Value: StringValue("v")}}
+	values := []Value{Int64Value(1), MapValue(inner...)}
+	res := &Resource{Attrs: Attrs{{Key: "service.name", Value: StringValue("svc")}}}
+	b := Batch{
+		Spans: []StageSpan{{
+			RunID: "r", Name: "s", Resource: res,
+			Attrs:    Attrs{{Key: "ref", Value: StringSliceRef(&header)}, {Key: "ints", Value: Int64SliceValue(ints)}},
+			Findings: Attrs{{Key: "score", Value: Float64Value(0.5)}},
+		}},
+		Events: []TraceEvent{{
+			Name:  LogEventName,
+			Attrs: Attrs{{Key: "nested", Value: SliceValue(values...)}, {Key: "bytes", Value: BytesValue(bytes)}},
+			Body:  MapValue(inner...),
+		}},
+	}
+	want, err := json.Marshal(b.Spans[0])
+	require.NoError(t, err)
+	wantEvent, err := json.Marshal(b.Events[0])
+	require.NoError(t, err)
+	c := b.Clone()
+
+	header[0], ints[0], bytes[0], inner[0].Value = "X", 9, 'X', StringValue("X")
+	values[0] = StringValue("X")
+	header = []string{"replaced"}
+	b.Spans[0].Attrs[1] = Attr{Key: "X"}
+	b.Spans[0].Findings[0] = Attr{Key: "X"}
+	b.Events[0].Attrs[1] = Attr{Key: "X"}
+	b.Spans[0], b.Events[0] = StageSpan{}, TraceEvent{}
+
+	got, err := json.Marshal(c.Spans[0])
+	require.NoError(t, err)
+	assert.JSONEq(t, string(want), string(got))
+	gotEvent, err := json.Marshal(c.Events[0])
+	require.NoError(t, err)
+	assert.JSONEq(t, string(wantEvent), string(gotEvent))
+	assert.Same(t, res, c.Spans[0].Resource, "resources are never reused, so shared")
+	assert.Nil(t, Batch{Spans: []StageSpan{{Name: "s"}}}.Clone().Spans[0].Attrs, "nil attributes stay nil")
+}

@@ -105,7 +105,7 @@ func (s *testSink) Write(ctx context.Context, b stagetrace.Batch) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.batches = append(s.batches, b)
+	s.batches = append(s.batches, b.Clone()) // b is only lent (stagetrace.Sink)
 	return nil
 }
 

@@ -153,7 +153,7 @@ func New(next stagetrace.Sink, opts ...Option) (*Sink, error) {
 // Name returns the name of the wrapped sink in metrics, logs and errors.
 func (s *Sink) Name() string { return s.name }
 
-// Write queues b for the wrapped sink and returns at once. When the queue
+// Write queues a copy of b for the wrapped sink and returns at once. When the queue
 // is full, b is spilled to disk under OnFull(Spill), or else dropped; a
 // batch that cannot be spilled (spill limit, disk error) is dropped too.
 // Drops are counted in [Sink.Stats] and the metrics, and logged, but not
@@ -164,6 +164,12 @@ func (s *Sink) Name() string { return s.name }
 // A spill writes to the operating system but does not sync: spilled
 // batches survive a crash of the process, not of the machine.
 func (s *Sink) Write(_ context.Context, b stagetrace.Batch) error {
+	if b.Len() > 0 {
+		// The batch is delivered after Write returns, when the caller may
+		// have reused its arrays: the queue holds a copy, made outside
+		// the lock.
+		b = b.Clone()
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -39,6 +39,19 @@ type Exporter struct {
 	resources mapping.ResourceCache[*resource.Resource]
 	sinks     *Fanout
 	stopped   atomic.Bool
+	// spare is what the last export mapped into, once every sink released
+	// its batch: the next export maps into the same arrays rather than
+	// allocating (and later collecting) a batch's worth of them. Taken
+	// with Swap, so concurrent exports never share one.
+	spare atomic.Pointer[mapState]
+}
+
+// mapState is what one export maps into: the batcher with its arrays, the
+// slab of the string slices' headers, and the one view of every span.
+type mapState struct {
+	batcher *mapping.Batcher
+	slab    otelconv.Slab
+	view    mapping.SDKSpan
 }
 
 var (
@@ -90,37 +103,63 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	st := e.spare.Swap(nil)
+	if st == nil {
+		st = new(mapState)
+	}
 	var errs error
 	for len(spans) > 0 {
 		n := min(len(spans), MaxWriteSpans)
-		batch := e.Map(spans[:n])
+		batch := e.mapInto(st, spans[:n])
 		spans = spans[n:]
 		if e.cfg.redactor != nil {
 			e.cfg.redactor.Batch(&batch)
 		}
-		if err := e.sinks.Write(ctx, batch); err != nil {
+		released, err := e.sinks.WriteReleased(ctx, batch)
+		if err != nil {
 			errs = errors.Join(errs, err)
 		}
+		if !released {
+			// A sink abandoned at its timeout may still read the batch:
+			// its arrays are left to it.
+			st = new(mapState)
+		}
 	}
+	// No sink holds the last batch (they copy what they keep): its arrays
+	// serve the next export.
+	e.spare.Store(st)
 	return errs
 }
 
 // Map maps spans into a batch without writing it anywhere.
 func (e *Exporter) Map(spans []sdktrace.ReadOnlySpan) stagetrace.Batch {
-	b := e.mapper.Batcher(len(spans))
-	var lastRes *resource.Resource
-	var res *stagetrace.Resource
+	return e.mapInto(new(mapState), spans)
+}
+
+// mapInto maps spans into st's arrays, overwriting the batch mapped there
+// before, and returns the batch.
+func (e *Exporter) mapInto(st *mapState, spans []sdktrace.ReadOnlySpan) stagetrace.Batch {
+	if st.batcher == nil {
+		st.batcher = e.mapper.Batcher(len(spans))
+	} else {
+		st.batcher.Reset()
+	}
+	st.slab.Reuse()
 	// One view serves the whole batch: a fresh SDKSpan per span would be
 	// boxed into the SpanView interface, an allocation per span.
-	view := &mapping.SDKSpan{Slab: new(otelconv.Slab)}
+	view := &st.view
+	view.Slab = &st.slab
+	var lastRes *resource.Resource
+	var res *stagetrace.Resource
 	for _, s := range spans {
 		if r := s.Resource(); r != lastRes || res == nil {
 			lastRes, res = r, e.resource(r)
 		}
 		view.Span = s
-		b.Add(view, res)
+		st.batcher.Add(view, res)
 	}
-	return e.mapper.Finish(b, len(spans))
+	view.Span = nil // keeps no span of the export alive
+	return e.mapper.Finish(st.batcher, len(spans))
 }
 
 // resource returns the model resource of r, converted once per resource.
@@ -155,5 +194,6 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 // Calls after the first return the first call's result.
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	e.stopped.Store(true)
+	e.spare.Store(nil) // the arrays of the last batch are of no more use
 	return e.sinks.Shutdown(ctx)
 }

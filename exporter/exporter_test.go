@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,7 +40,7 @@ func (s *captureSink) Write(ctx context.Context, b stagetrace.Batch) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.batches = append(s.batches, b)
+	s.batches = append(s.batches, b.Clone()) // the exporter reuses b's arrays
 	return s.err
 }
 
@@ -507,4 +508,92 @@ func TestLargeExportIsWrittenInParts(t *testing.T) {
 		}
 	}
 	assert.Equal(t, int64(n), next, "every span once")
+}
+
+// endedSpans returns one ended span per name, each with the attribute i
+// (from first on), the string slice tags ([name]) and an event.
+func endedSpans(t *testing.T, first int, names ...string) []sdktrace.ReadOnlySpan {
+	t.Helper()
+	rec := tracetest.NewSpanRecorder()
+	tracer := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)).Tracer("t")
+	for i, name := range names {
+		_, span := tracer.Start(context.Background(), name, trace.WithAttributes(
+			attribute.Int("i", first+i), attribute.StringSlice("tags", []string{name})))
+		span.AddEvent("e", trace.WithAttributes(attribute.StringSlice("tags", []string{name, name})))
+		span.End()
+	}
+	return rec.Ended()
+}
+
+// Each export maps into the arrays of the last one: what the sinks kept
+// of the earlier exports stays as it was written.
+func TestExportsKeepEarlierSpans(t *testing.T) {
+	sink := &captureSink{}
+	exp, err := exporter.New(exporter.WithSinks(sink))
+	require.NoError(t, err)
+	defer exp.Shutdown(context.Background())
+	ctx := context.Background()
+	require.NoError(t, exp.ExportSpans(ctx, endedSpans(t, 0, "a", "b", "b")))
+	require.NoError(t, exp.ExportSpans(ctx, endedSpans(t, 3, "c")))
+	require.NoError(t, exp.ExportSpans(ctx, endedSpans(t, 4, "d", "e", "f", "f")))
+	spans, events := sink.spans(), sink.events()
+	require.Len(t, spans, 8)
+	require.Len(t, events, 8)
+	for i, name := range []string{"a", "b", "b", "c", "d", "e", "f", "f"} {
+		assert.Equal(t, name, spans[i].Name)
+		n, _ := spans[i].Attrs.Get("i")
+		assert.Equal(t, int64(i), n.AsInt64(), "span %d", i)
+		tags, _ := spans[i].Attrs.Get("tags")
+		assert.Equal(t, []string{name}, tags.AsStringSlice(), "span %d", i)
+		tags, _ = events[i].Attrs.Get("tags")
+		assert.Equal(t, []string{name, name}, tags.AsStringSlice(), "event %d", i)
+	}
+}
+
+// lateSink holds its first Write past any timeout, until released, and
+// then reads the batch it was given: a sink the fan-out abandoned.
+type lateSink struct {
+	captureSink
+	release chan struct{}
+	read    chan []string // the names and tags the late Write read
+	calls   atomic.Int32
+}
+
+func (s *lateSink) Write(ctx context.Context, b stagetrace.Batch) error {
+	if s.calls.Add(1) == 1 {
+		<-s.release
+		var read []string
+		for _, sp := range b.Spans {
+			tags, _ := sp.Attrs.Get("tags")
+			read = append(read, sp.Name, tags.AsStringSlice()[0])
+		}
+		s.read <- read
+	}
+	return s.captureSink.Write(ctx, b)
+}
+
+// A batch a sink was abandoned with at its timeout is not reused, in a
+// later part of the same export or in later exports: the sink still reads
+// it whole once it wakes up.
+func TestAbandonedBatchIsNotReused(t *testing.T) {
+	late := &lateSink{release: make(chan struct{}), read: make(chan []string, 1)}
+	exp, err := exporter.New(exporter.WithSinks(late), exporter.WithSinkTimeout(20*time.Millisecond))
+	require.NoError(t, err)
+	ctx := context.Background()
+	names := make([]string, exporter.MaxWriteSpans+1)
+	for i := range names {
+		names[i] = []string{"a", "b"}[i%2]
+	}
+	err = exp.ExportSpans(ctx, endedSpans(t, 0, names...)) // two parts: the first is abandoned
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not finished")
+	require.NoError(t, exp.ExportSpans(ctx, endedSpans(t, 0, "c", "d")))
+	close(late.release)
+	read := <-late.read
+	require.Len(t, read, 2*exporter.MaxWriteSpans)
+	for i := 0; i < len(read); i += 2 {
+		want := names[i/2]
+		assert.Equal(t, []string{want, want}, read[i:i+2], "span %d", i/2)
+	}
+	require.NoError(t, exp.Shutdown(ctx))
 }

@@ -60,7 +60,17 @@ func NewFanout(timeout time.Duration, sinks ...stagetrace.Sink) (*Fanout, error)
 // Write writes b to every sink. A failing sink does not stop the others:
 // their errors are joined, each naming its sink.
 func (f *Fanout) Write(ctx context.Context, b stagetrace.Batch) error {
-	return eachSink(ctx, f.sinks, f.timeout, "write", func(ctx context.Context, s stagetrace.Sink) error {
+	_, err := f.WriteReleased(ctx, b)
+	return err
+}
+
+// WriteReleased is Write, and also reports whether b is released: every
+// sink's Write has returned, so none can still read b, and its arrays may
+// be reused for the next batch (see stagetrace.Sink). A sink abandoned at
+// its timeout, or at ctx's end, may read b later: b is then not released,
+// and must be left to that sink.
+func (f *Fanout) WriteReleased(ctx context.Context, b stagetrace.Batch) (released bool, err error) {
+	return eachSinkFinished(ctx, f.sinks, f.timeout, "write", func(ctx context.Context, s stagetrace.Sink) error {
 		return s.Write(ctx, b)
 	})
 }
@@ -94,12 +104,19 @@ func (f *Fanout) Shutdown(ctx context.Context) error {
 // not zero) has passed. A sink still running then is abandoned: its
 // goroutine ends when the sink returns, and the error names it.
 func eachSink(ctx context.Context, sinks []stagetrace.Sink, timeout time.Duration, what string, op func(context.Context, stagetrace.Sink) error) error {
+	_, err := eachSinkFinished(ctx, sinks, timeout, what, op)
+	return err
+}
+
+// eachSinkFinished is eachSink, and also reports whether every sink's op
+// returned (none was abandoned).
+func eachSinkFinished(ctx context.Context, sinks []stagetrace.Sink, timeout time.Duration, what string, op func(context.Context, stagetrace.Sink) error) (bool, error) {
 	if len(sinks) == 1 && timeout == 0 && ctx.Done() == nil {
 		// Nothing could interrupt the sink anyway: no goroutine is needed.
 		if err := op(ctx, sinks[0]); err != nil {
-			return sinkError(0, sinks[0], what, err)
+			return true, sinkError(0, sinks[0], what, err)
 		}
-		return nil
+		return true, nil
 	}
 	if timeout > 0 {
 		// One deadline for all: they start together. Waiting on it below,
@@ -128,10 +145,10 @@ func eachSink(ctx context.Context, sinks []stagetrace.Sink, timeout time.Duratio
 					errs = append(errs, sinkError(i, sinks[i], what, fmt.Errorf("not finished: %w", ctx.Err())))
 				}
 			}
-			return errors.Join(errs...)
+			return false, errors.Join(errs...)
 		}
 	}
-	return errors.Join(errs...)
+	return true, errors.Join(errs...)
 }
 
 type result struct {

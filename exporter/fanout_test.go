@@ -56,3 +56,26 @@ func TestFanoutWritesFlushesAndShutsDownEverySink(t *testing.T) {
 		s.mu.Unlock()
 	}
 }
+
+// A batch is released once every sink's Write has returned, failing or
+// not; a sink abandoned at the timeout may still read it, so it is not.
+func TestFanoutReleasesABatchOnlyWhenEverySinkReturned(t *testing.T) {
+	b := stagetrace.Batch{Spans: []stagetrace.StageSpan{{RunID: "r", Name: "s"}}}
+	for _, timeout := range []time.Duration{0, time.Minute} {
+		f, err := exporter.NewFanout(timeout, &captureSink{err: errors.New("disk full")}, &captureSink{})
+		require.NoError(t, err)
+		released, err := f.WriteReleased(context.Background(), b)
+		assert.Error(t, err)
+		assert.True(t, released, "timeout %v", timeout)
+		require.NoError(t, f.Shutdown(context.Background()))
+	}
+
+	hung := &captureSink{block: make(chan struct{})}
+	f, err := exporter.NewFanout(20*time.Millisecond, &captureSink{}, hung)
+	require.NoError(t, err)
+	released, err := f.WriteReleased(context.Background(), b)
+	assert.ErrorContains(t, err, "sink 1 (*exporter_test.captureSink) write: not finished")
+	assert.False(t, released)
+	close(hung.block)
+	require.NoError(t, f.Shutdown(context.Background()))
+}

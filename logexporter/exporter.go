@@ -23,6 +23,11 @@ type Exporter struct {
 
 	// attrsPerRecord sizes the next batch's attribute array from the last.
 	attrsPerRecord atomic.Int64
+	// spare is the batcher of the last export whose batch every sink
+	// released: the next export maps into its arrays rather than
+	// allocating (and later collecting) a batch's worth of them. Taken
+	// with Swap, so concurrent exports never share one.
+	spare atomic.Pointer[mapping.Batcher]
 
 	stopped  atomic.Bool
 	stopOnce sync.Once
@@ -73,17 +78,38 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	if len(records) == 0 {
 		return nil
 	}
-	batch := e.Map(records)
+	b := e.spare.Swap(nil)
+	if b == nil {
+		b = e.newBatcher(len(records))
+	} else {
+		b.Reset()
+	}
+	batch := e.mapInto(b, records)
 	if e.cfg.redactor != nil {
 		e.cfg.redactor.Batch(&batch)
 	}
-	return e.sinks.Write(ctx, batch)
+	released, err := e.sinks.WriteReleased(ctx, batch)
+	if released {
+		// No sink holds the batch (they copy what they keep): its arrays
+		// serve the next export. A sink abandoned at its timeout keeps
+		// them instead.
+		e.spare.Store(b)
+	}
+	return err
 }
 
 // Map maps records into a batch of log events without writing it
 // anywhere. The batch shares nothing with records.
 func (e *Exporter) Map(records []sdklog.Record) stagetrace.Batch {
-	b := mapping.NewLogBatcher(len(records), int(e.attrsPerRecord.Load()))
+	return e.mapInto(e.newBatcher(len(records)), records)
+}
+
+func (e *Exporter) newBatcher(records int) *mapping.Batcher {
+	return mapping.NewLogBatcher(records, int(e.attrsPerRecord.Load()))
+}
+
+// mapInto maps records into b, empty, and returns its batch.
+func (e *Exporter) mapInto(b *mapping.Batcher, records []sdklog.Record) stagetrace.Batch {
 	view := &mapping.SDKLog{}
 	for i := range records {
 		view.Record = &records[i]
@@ -115,6 +141,7 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	e.stopOnce.Do(func() {
 		e.stopped.Store(true)
+		e.spare.Store(nil) // the arrays of the last batch are of no more use
 		if e.owned {
 			e.stopErr = e.sinks.Shutdown(ctx)
 			return

@@ -3,12 +3,15 @@ package logexporter_test
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/stagetrace/stagetrace"
@@ -138,4 +141,99 @@ func TestMapSharesNothingWithRecords(t *testing.T) {
 	b := e.Map([]sdklog.Record{r})
 	buf[0] = 'X'
 	assert.Equal(t, []byte("abc"), b.Events[0].Body.AsBytes())
+}
+
+// keep is a log processor keeping a clone of every record, as the SDK's
+// batch processor hands them to an exporter.
+type keep struct {
+	mu      sync.Mutex
+	records []sdklog.Record
+}
+
+func (k *keep) OnEmit(_ context.Context, r *sdklog.Record) error {
+	k.mu.Lock()
+	k.records = append(k.records, r.Clone())
+	k.mu.Unlock()
+	return nil
+}
+func (k *keep) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
+func (k *keep) Shutdown(context.Context) error                         { return nil }
+func (k *keep) ForceFlush(context.Context) error                       { return nil }
+
+// recordsWithAttrs returns one record per body, emitted through the SDK,
+// with the attributes n (from first on) and tags ([body, body]).
+func recordsWithAttrs(t *testing.T, first int, bodies ...string) []sdklog.Record {
+	t.Helper()
+	k := &keep{}
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(k))
+	logger := lp.Logger("test")
+	for i, body := range bodies {
+		var r log.Record
+		r.SetBody(attribute.StringValue(body))
+		r.AddAttributes(attribute.Int("n", first+i), attribute.StringSlice("tags", []string{body, body}))
+		logger.Emit(context.Background(), r)
+	}
+	require.NoError(t, lp.Shutdown(context.Background()))
+	return k.records
+}
+
+// Each export maps into the arrays of the last one: what the sinks kept of
+// the earlier exports stays as it was written.
+func TestExportsKeepEarlierRecords(t *testing.T) {
+	mem := memsink.New()
+	e, err := logexporter.New(logexporter.WithSinks(mem))
+	require.NoError(t, err)
+	defer e.Shutdown(context.Background())
+	ctx := context.Background()
+	require.NoError(t, e.Export(ctx, recordsWithAttrs(t, 1, "a", "b")))
+	require.NoError(t, e.Export(ctx, recordsWithAttrs(t, 3, "c")))
+	require.NoError(t, e.Export(ctx, recordsWithAttrs(t, 4, "d", "e", "f")))
+	events := mem.Events()
+	require.Len(t, events, 6)
+	for i, ev := range events {
+		body := string(rune('a' + i))
+		assert.Equal(t, body, ev.Body.AsString())
+		n, _ := ev.Attrs.Get("n")
+		assert.Equal(t, int64(i+1), n.AsInt64(), "record %s", body)
+		tags, _ := ev.Attrs.Get("tags")
+		assert.Equal(t, []string{body, body}, tags.AsStringSlice(), "record %s", body)
+	}
+}
+
+// lateSink holds its first Write past any timeout, until released, and
+// then reads the batch it was given: a sink the fan-out abandoned.
+type lateSink struct {
+	*memsink.Sink
+	release chan struct{}
+	read    chan []string // the bodies the late Write read
+	calls   atomic.Int32
+}
+
+func (s *lateSink) Write(ctx context.Context, b stagetrace.Batch) error {
+	if s.calls.Add(1) == 1 {
+		<-s.release
+		var bodies []string
+		for _, ev := range b.Events {
+			bodies = append(bodies, ev.Body.AsString())
+		}
+		s.read <- bodies
+	}
+	return s.Sink.Write(ctx, b)
+}
+
+// A batch a sink was abandoned with at its timeout is not reused: the
+// sink still reads it whole once it wakes up, after later exports.
+func TestAbandonedBatchIsNotReused(t *testing.T) {
+	late := &lateSink{Sink: memsink.New(), release: make(chan struct{}), read: make(chan []string, 1)}
+	e, err := logexporter.New(logexporter.WithSinks(late), logexporter.WithSinkTimeout(20*time.Millisecond))
+	require.NoError(t, err)
+	ctx := context.Background()
+	err = e.Export(ctx, []sdklog.Record{record("a"), record("b")})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not finished")
+	require.NoError(t, e.Export(ctx, []sdklog.Record{record("c"), record("d")}))
+	require.NoError(t, e.Export(ctx, []sdklog.Record{record("e"), record("f")}))
+	close(late.release)
+	assert.Equal(t, []string{"a", "b"}, <-late.read)
+	require.NoError(t, e.Shutdown(ctx))
 }

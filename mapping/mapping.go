@@ -75,6 +75,20 @@ func NewLogBatcher(records, attrs int) *Batcher {
 	}
 }
 
+// Reset empties b for the next batch, keeping its arrays: the batch it
+// returned before, and every attribute slice of it, is then overwritten
+// by the spans or records added next. Call it only once no sink can still
+// read that batch (see stagetrace.Sink).
+func (b *Batcher) Reset() {
+	// Not cleared: what the arrays still point to past their new lengths
+	// is one batch's strings at most, and zeroing them would cost what
+	// allocating them did.
+	b.batch.Spans, b.batch.Events = b.batch.Spans[:0], b.batch.Events[:0]
+	b.arena = b.arena[:0]
+	b.evalNames = b.evalNames[:0]
+	b.nested, b.lastRes = false, nil
+}
+
 // Batch returns what has been mapped so far.
 func (b *Batcher) Batch() stagetrace.Batch {
 	if b.nested {

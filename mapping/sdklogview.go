@@ -51,7 +51,8 @@ func (l SDKLog) Scope() string { return l.Record.InstrumentationScope().Name }
 // AppendAttributes appends the record's attributes to dst.
 func (l SDKLog) AppendAttributes(dst stagetrace.Attrs) stagetrace.Attrs {
 	l.Record.WalkAttributes(func(kv attribute.KeyValue) bool {
-		dst = append(dst, stagetrace.Attr{Key: string(kv.Key), Value: otelconv.FromAttribute(kv.Value)})
+		dst = append(dst, stagetrace.Attr{Key: string(kv.Key)})
+		otelconv.FromAttributeInto(&dst[len(dst)-1].Value, &kv.Value)
 		return true
 	})
 	return dst
@@ -64,7 +65,8 @@ func (l SDKLog) appendUnplaced(dst stagetrace.Attrs) (_ stagetrace.Attrs, run, s
 	l.Record.WalkAttributes(func(kv attribute.KeyValue) bool {
 		switch logPlacement(string(kv.Key)) {
 		case placeNone:
-			dst = append(dst, stagetrace.Attr{Key: string(kv.Key), Value: otelconv.FromAttribute(kv.Value)})
+			dst = append(dst, stagetrace.Attr{Key: string(kv.Key)})
+			otelconv.FromAttributeInto(&dst[len(dst)-1].Value, &kv.Value)
 		case placeRun:
 			run = placementString(kv.Value)
 		case placeStage:

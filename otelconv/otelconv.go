@@ -6,6 +6,8 @@
 package otelconv
 
 import (
+	"slices"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -48,13 +50,43 @@ func FromAttribute(v attribute.Value) stagetrace.Value {
 	return stagetrace.Value{}
 }
 
+// FromAttributeInto sets *dst to v converted, as FromAttribute returns it.
+// It is the form for loops over many attributes: scalars, most of them,
+// are converted in place, where a call to FromAttribute copies the 48-byte
+// values in and out, which costs more than converting them.
+func FromAttributeInto(dst *stagetrace.Value, v *attribute.Value) {
+	switch v.Type() {
+	case attribute.STRING:
+		*dst = stagetrace.StringValue(v.AsString())
+	case attribute.INT64:
+		*dst = stagetrace.Int64Value(v.AsInt64())
+	case attribute.FLOAT64:
+		*dst = stagetrace.Float64Value(v.AsFloat64())
+	case attribute.BOOL:
+		*dst = stagetrace.BoolValue(v.AsBool())
+	default:
+		*dst = FromAttribute(*v)
+	}
+}
+
 // AppendKeyValues appends OpenTelemetry attributes to dst as model
 // attributes.
 func AppendKeyValues(dst stagetrace.Attrs, kvs []attribute.KeyValue) stagetrace.Attrs {
-	for _, kv := range kvs {
-		dst = append(dst, stagetrace.Attr{Key: string(kv.Key), Value: FromAttribute(kv.Value)})
+	dst, out := grow(dst, len(kvs))
+	for i := range kvs {
+		out[i].Key = string(kvs[i].Key)
+		FromAttributeInto(&out[i].Value, &kvs[i].Value)
 	}
 	return dst
+}
+
+// grow extends dst by n attributes, to be set, and returns it and them.
+// Every field of the new attributes must be set: an array being reused
+// holds old ones there.
+func grow(dst stagetrace.Attrs, n int) (_, added stagetrace.Attrs) {
+	dst = slices.Grow(dst, n)
+	dst = dst[:len(dst)+n]
+	return dst, dst[len(dst)-n:]
 }
 
 // Slab holds the slice headers of the values a batch of conversions makes,
@@ -63,24 +95,62 @@ func AppendKeyValues(dst stagetrace.Attrs, kvs []attribute.KeyValue) stagetrace.
 // for concurrent use. Values converted through it stay valid after Reset.
 type Slab struct {
 	strs [][]string
+	// seen are the last string slices converted, as given and as
+	// converted. The spans of a batch often carry the same slice
+	// (gen_ai.response.finish_reasons ["stop"]): converting it again
+	// would cost the SDK's copy of it, an allocation per span, for an
+	// equal value. Values are immutable, so the spans can share one.
+	seen [4]seenSlice
+	next int // the entry of seen to replace next
+}
+
+type seenSlice struct {
+	in  attribute.Value
+	out stagetrace.Value
 }
 
 // Reset starts a new array for the headers, of about n of them; the
 // values converted before keep theirs.
 func (s *Slab) Reset(n int) { s.strs = make([][]string, 0, n) }
 
+// Reuse empties s, keeping its array for the headers of the values
+// converted next: the values converted before then change. Call it only
+// once nothing reads those values any more.
+func (s *Slab) Reuse() {
+	clear(s.strs) // the old headers keep no strings alive
+	s.strs = s.strs[:0]
+	s.seen, s.next = [len(s.seen)]seenSlice{}, 0
+}
+
 // AppendKeyValues is AppendKeyValues converting string slices into s.
 func (s *Slab) AppendKeyValues(dst stagetrace.Attrs, kvs []attribute.KeyValue) stagetrace.Attrs {
-	for _, kv := range kvs {
-		var v stagetrace.Value
+	dst, out := grow(dst, len(kvs))
+	for i := range kvs {
+		kv := &kvs[i]
+		out[i].Key = string(kv.Key)
 		if kv.Value.Type() == attribute.STRINGSLICE {
-			v = s.stringSlice(kv.Value.AsStringSlice())
+			out[i].Value = s.stringSliceOf(kv.Value)
 		} else {
-			v = FromAttribute(kv.Value)
+			FromAttributeInto(&out[i].Value, &kv.Value)
 		}
-		dst = append(dst, stagetrace.Attr{Key: string(kv.Key), Value: v})
 	}
 	return dst
+}
+
+// stringSliceOf converts in, a string slice, or returns the conversion
+// of an equal slice converted lately.
+func (s *Slab) stringSliceOf(in attribute.Value) stagetrace.Value {
+	for i := range s.seen {
+		// Comparing two values compares the slices' elements, without
+		// copying them.
+		if s.seen[i].out.Kind() == stagetrace.KindStringSlice && s.seen[i].in == in {
+			return s.seen[i].out
+		}
+	}
+	out := s.stringSlice(in.AsStringSlice())
+	s.seen[s.next] = seenSlice{in: in, out: out}
+	s.next = (s.next + 1) % len(s.seen)
+	return out
 }
 
 func (s *Slab) stringSlice(ss []string) stagetrace.Value {

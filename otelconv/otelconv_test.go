@@ -40,6 +40,16 @@ func TestAttributeValuesRoundTrip(t *testing.T) {
 			back := otelconv.ToAttribute(v)
 			assert.Equal(t, tt.in.Type(), back.Type())
 			assert.Equal(t, tt.in.String(), back.String())
+
+			// Converted in place, over a value of another kind, as in an
+			// array being reused: the same value, nothing of the old one.
+			into := stagetrace.StringSliceValue([]string{"old"})
+			otelconv.FromAttributeInto(&into, &tt.in)
+			assert.Equal(t, v.GoString(), into.GoString())
+			assert.Equal(t, math.Float64bits(v.AsFloat64()), math.Float64bits(into.AsFloat64()))
+			if v.Kind() != stagetrace.KindFloat64 { // NaN is not equal to itself
+				assert.Equal(t, v.AsInterface(), into.AsInterface())
+			}
 		})
 	}
 }
@@ -85,4 +95,42 @@ func TestSlabConvertsAsAppendKeyValues(t *testing.T) {
 	again := slab.AppendKeyValues(nil, kvs[:1])
 	assert.True(t, again[0].Value.Equal(got[0].Value))
 	assert.Equal(t, []string{"a", "b"}, got[0].Value.AsStringSlice(), "a value outlives Reset")
+}
+
+// Equal string slices converted one after another share one conversion:
+// neither the SDK's copy nor a header is made again for them.
+func TestSlabSharesEqualStringSlices(t *testing.T) {
+	stop := attribute.StringSlice("finish_reasons", []string{"stop"})
+	var slab otelconv.Slab
+	first := slab.AppendKeyValues(make(stagetrace.Attrs, 0, 2), []attribute.KeyValue{stop})
+	other := []attribute.KeyValue{attribute.StringSlice("other", []string{"stop"})} // equal, not the same
+	allocs := testing.AllocsPerRun(100, func() {
+		got := slab.AppendKeyValues(first[:1], other)
+		if !got[1].Value.Equal(first[0].Value) {
+			t.Fatalf("converted %v, want %v", got[1].Value, first[0].Value)
+		}
+	})
+	assert.Zero(t, allocs)
+
+	got := slab.AppendKeyValues(nil, []attribute.KeyValue{
+		attribute.StringSlice("a", []string{"stop", "length"}),
+		attribute.StringSlice("b", []string{"length"}),
+		stop,
+	})
+	assert.Equal(t, []string{"stop", "length"}, got[0].Value.AsStringSlice())
+	assert.Equal(t, []string{"length"}, got[1].Value.AsStringSlice())
+	assert.Equal(t, []string{"stop"}, got[2].Value.AsStringSlice())
+}
+
+// After Reuse the slab's headers are overwritten by the next conversions,
+// and no conversion from before Reuse is handed out again.
+func TestSlabReuseStartsOver(t *testing.T) {
+	a := attribute.StringSlice("k", []string{"a"})
+	var slab otelconv.Slab
+	slab.AppendKeyValues(nil, []attribute.KeyValue{a})
+	slab.Reuse()
+	b := slab.AppendKeyValues(nil, []attribute.KeyValue{attribute.StringSlice("k", []string{"b"})})
+	again := slab.AppendKeyValues(nil, []attribute.KeyValue{a})
+	assert.Equal(t, []string{"b"}, b[0].Value.AsStringSlice())
+	assert.Equal(t, []string{"a"}, again[0].Value.AsStringSlice())
 }

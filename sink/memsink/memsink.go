@@ -45,7 +45,8 @@ func New() *Sink {
 	return &Sink{seen: make(map[string]struct{})}
 }
 
-// Write records the spans and events of b. Empty batches are counted too.
+// Write records copies of the spans and events of b. Empty batches are
+// counted too.
 // It returns [stagetrace.ErrClosed] after [Sink.Shutdown].
 func (s *Sink) Write(_ context.Context, b stagetrace.Batch) error {
 	s.mu.Lock()
@@ -54,6 +55,7 @@ func (s *Sink) Write(_ context.Context, b stagetrace.Batch) error {
 		return stagetrace.ErrClosed
 	}
 	s.batches++
+	b = b.Clone() // the caller may reuse b's arrays once Write returns
 	s.spans = append(s.spans, b.Spans...)
 	s.events = append(s.events, b.Events...)
 	for i := range b.Spans {

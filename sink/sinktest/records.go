@@ -24,6 +24,7 @@ const (
 	keyText  = "sinktest.text"
 	keyTags  = "sinktest.tags"
 	keyLarge = "sinktest.large"
+	keyRef   = "sinktest.ref"
 )
 
 // generator makes records that differ in every field a sink stores, with

@@ -23,6 +23,12 @@
 //   - Concurrency: Write, ForceFlush and Shutdown are safe to call from
 //     many goroutines, and all the batches of concurrent writers arrive.
 //   - Size: an attribute value of 1 MiB is delivered whole.
+//   - Borrowing: Write borrows its batch. Once Write has returned, the
+//     writer may overwrite the batch's arrays (spans, events, attributes,
+//     findings, the slices values hold) and write them again as the next
+//     batch; what the sink delivers of the first batch is unchanged. A
+//     sink that keeps records past Write keeps copies
+//     ([stagetrace.Batch.Clone]).
 //   - Closing: after Shutdown returns, whatever its result, Write fails
 //     with an error matching [stagetrace.ErrClosed], and delivers nothing.
 //     A second Shutdown returns nil or the first's result. ForceFlush after
@@ -139,6 +145,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"CancelledShutdownIdle", (*suite).cancelledShutdownIdle},
 		{"ConcurrentWriters", (*suite).concurrentWriters},
 		{"LargeValue", (*suite).largeValue},
+		{"BatchReused", (*suite).batchReused},
 		{"ShutdownDeadline", (*suite).shutdownDeadline},
 	}
 	for _, c := range cases {
@@ -445,6 +452,56 @@ func (s *suite) shutdownDeadline(t *testing.T) {
 	}
 	s.assertClosed(t, s.gen.batch(1, 0))
 	s.delivered(t, []stagetrace.Batch{before}, []stagetrace.Batch{stuck})
+}
+
+// batchReused: a writer that reuses a batch's arrays once Write has
+// returned, as the exporters do, changes nothing the sink delivers.
+func (s *suite) batchReused(t *testing.T) {
+	b := s.gen.batch(3, 4)
+	// One string slice through a header the writer owns, as the mapping
+	// converts them (stagetrace.StringSliceRef).
+	headers := [][]string{{"x", "y"}}
+	b.Spans[0].Attrs = append(b.Spans[0].Attrs, stagetrace.Attr{Key: keyRef, Value: stagetrace.StringSliceRef(&headers[0])})
+	first := b.Clone()
+	s.write(t, b)
+
+	// The next batch, in the same arrays: every record, attribute and
+	// value overwritten in place, then new records over the old ones.
+	next := s.gen.batch(len(b.Spans), len(b.Events))
+	for _, sp := range b.Spans {
+		overwrite(sp.Attrs)
+		overwrite(sp.Findings)
+	}
+	for _, ev := range b.Events {
+		overwrite(ev.Attrs)
+		overwrite(ev.Body.AsMap())
+	}
+	headers[0][0], headers[0] = "reused", []string{"reused"}
+	copy(b.Spans, next.Spans)
+	copy(b.Events, next.Events)
+	s.write(t, b)
+
+	s.flush(t)
+	s.delivered(t, []stagetrace.Batch{first, next}, nil)
+	if t.Failed() {
+		t.Log("a sink that keeps a batch past Write must keep a copy (stagetrace.Batch.Clone): the writer reused the batch's arrays")
+	}
+	s.shutdown(t)
+}
+
+// overwrite changes every attribute of a in place, and the elements of
+// the slices its values hold, as a writer reusing a batch's arrays does.
+func overwrite(a stagetrace.Attrs) {
+	for i := range a {
+		for j := range a[i].Value.AsStringSlice() {
+			a[i].Value.AsStringSlice()[j] = "reused"
+		}
+		for j := range a[i].Value.AsBytes() {
+			a[i].Value.AsBytes()[j] = 'r'
+		}
+		overwrite(a[i].Value.AsMap())
+		a[i] = stagetrace.Attr{Key: "reused", Value: stagetrace.StringValue("reused")}
+	}
 }
 
 // write writes b, which must succeed.

@@ -39,6 +39,7 @@ func TestSuite(t *testing.T) {
 		"leaks a goroutine":    "found unexpected goroutines",
 		"honours no deadline":  "Shutdown returns before its deadline",
 		"fails when cancelled": "Shutdown with a done context and nothing pending",
+		"keeps the batch":      "must keep a copy",
 	} {
 		t.Run(defect, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestSuite$", "-test.count=1")
@@ -79,6 +80,9 @@ func (f *fake) Write(_ context.Context, b stagetrace.Batch) error {
 	defer f.mu.Unlock()
 	if f.closed && f.defect != "open after shutdown" {
 		return stagetrace.ErrClosed
+	}
+	if f.defect != "keeps the batch" {
+		b = b.Clone() // the caller may reuse b's arrays once Write returns
 	}
 	for _, s := range b.Spans {
 		if f.defect == "rounds times" {
