@@ -32,7 +32,7 @@ import (
 var writeFixture = flag.Int("write-fixture", 0, "write testdata/schema-vN.db and .jsonl for this schema version, which must be the current one")
 
 // fixtureVersions are the schema versions with a fixture in testdata.
-var fixtureVersions = []int{4}
+var fixtureVersions = []int{4, 6}
 
 func fixturePaths(version int) (db, jsonl string) {
 	base := filepath.Join("testdata", fmt.Sprintf("schema-v%d", version))
