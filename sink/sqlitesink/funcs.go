@@ -64,6 +64,8 @@ func init() {
 			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &packedPoints{}, nil }}),
 		sqlite.RegisterFunction(packPartialsFunc, &sqlite.FunctionImpl{NArgs: 2, Deterministic: true, VolatileArgs: true,
 			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &packedPartials{}, nil }}),
+		sqlite.RegisterFunction(rowsFunc, &sqlite.FunctionImpl{NArgs: -1, Deterministic: true, VolatileArgs: true,
+			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &packedRows{}, nil }}),
 		// Decoding copies what it keeps.
 		sqlite.RegisterFunction(mergePartialsFunc, &sqlite.FunctionImpl{NArgs: 2, Deterministic: true, VolatileArgs: true, Scalar: mergePartialsSQL}),
 	)
