@@ -71,7 +71,8 @@ func (s *ExactSum) Add(v float64) {
 	s.added()
 }
 
-// Merge adds the values of o to the sum.
+// Merge adds the values of o to the sum. It may rewrite how o holds its
+// sum, never its value.
 func (s *ExactSum) Merge(o *ExactSum) {
 	s.posInf = s.posInf || o.posInf
 	s.negInf = s.negInf || o.negInf
@@ -79,8 +80,8 @@ func (s *ExactSum) Merge(o *ExactSum) {
 	if len(o.limbs) == 0 {
 		return
 	}
-	// o's limbs may be as large as its own adds allow: normalize a copy's
-	// worth of carries into s by normalizing o first.
+	// Normalized, o adds at most one 32-bit digit to each limb of s, as
+	// one Add does, which added counts.
 	o.normalize()
 	s.cover(o.lo, o.lo+len(o.limbs))
 	for k, d := range o.limbs {

@@ -275,7 +275,7 @@ func (p *Partial) AppendBinary(b []byte) ([]byte, error) {
 func UnmarshalPartial(b []byte) (Partial, error) {
 	var p Partial
 	n, k := binary.Uvarint(b)
-	if k <= 0 || n > math.MaxInt32*1<<20 || len(b) < k+16 {
+	if k <= 0 || n > 1<<62 || len(b) < k+16 {
 		return p, errBadPartial
 	}
 	p.Count = int(n)
