@@ -2,6 +2,7 @@ package query
 
 import (
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -193,17 +194,107 @@ type Aggregator struct {
 	one *aggSeries // the only series, when q.By is empty
 }
 
-// aggBucket holds the values of one step: they are summed in order of
-// value when the series are made, so that the sums do not depend on the
-// order points came in, which differs between executors.
-type aggBucket struct {
-	values []float64
+// Partial is the aggregate of some data points: their count, least and
+// greatest value, and exact sum. Partials of disjoint sets of points merge
+// into the partial of their union, whatever the order, so that a store may
+// keep partials (rollups) and an executor read points in any order, and
+// every AggAvg, AggSum, AggMin, AggMax and AggCount comes out the same bit
+// for bit.
+type Partial struct {
+	Count    int
+	Min, Max float64 // meaningful when Count > 0
+	Sum      ExactSum
 }
+
+// Add adds one point worth v.
+func (p *Partial) Add(v float64) {
+	if p.Count == 0 {
+		p.Min, p.Max = v, v
+	} else {
+		p.Min, p.Max = least(p.Min, v), greatest(p.Max, v)
+	}
+	p.Count++
+	p.Sum.Add(v)
+}
+
+// Merge adds the points of o.
+func (p *Partial) Merge(o *Partial) {
+	if o.Count == 0 {
+		return
+	}
+	if p.Count == 0 {
+		p.Min, p.Max = o.Min, o.Max
+	} else {
+		p.Min, p.Max = least(p.Min, o.Min), greatest(p.Max, o.Max)
+	}
+	p.Count += o.Count
+	p.Sum.Merge(&o.Sum)
+}
+
+// least and greatest order as cmp.Compare does (NaN first), and -0 before
+// +0, so that which of two equal values is kept does not depend on order.
+func least(a, b float64) float64 {
+	if c := cmp.Compare(a, b); c > 0 || c == 0 && math.Signbit(b) {
+		return b
+	}
+	return a
+}
+
+func greatest(a, b float64) float64 {
+	if c := cmp.Compare(a, b); c < 0 || c == 0 && !math.Signbit(b) {
+		return b
+	}
+	return a
+}
+
+// Value returns the aggregate agg of the points.
+func (p *Partial) Value(agg Agg) float64 {
+	switch agg {
+	case AggSum:
+		return p.Sum.Float64()
+	case AggMin:
+		return p.Min
+	case AggMax:
+		return p.Max
+	case AggCount:
+		return float64(p.Count)
+	}
+	return p.Sum.Float64() / float64(p.Count)
+}
+
+// AppendBinary appends the partial's encoding, which UnmarshalPartial
+// reads.
+func (p *Partial) AppendBinary(b []byte) ([]byte, error) {
+	b = binary.AppendUvarint(b, uint64(p.Count))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(p.Min))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(p.Max))
+	return p.Sum.AppendBinary(b)
+}
+
+// UnmarshalPartial reads a partial AppendBinary encoded, and nothing else.
+func UnmarshalPartial(b []byte) (Partial, error) {
+	var p Partial
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > 1<<62 || len(b) < k+16 {
+		return p, errBadPartial
+	}
+	p.Count = int(n)
+	p.Min = math.Float64frombits(binary.LittleEndian.Uint64(b[k:]))
+	p.Max = math.Float64frombits(binary.LittleEndian.Uint64(b[k+8:]))
+	var err error
+	var rest []byte
+	if p.Sum, rest, err = UnmarshalExactSum(b[k+16:]); err != nil || len(rest) != 0 {
+		return p, errBadPartial
+	}
+	return p, nil
+}
+
+var errBadPartial = errors.New("bad encoding of a metric partial")
 
 type aggSeries struct {
 	labels  map[string]string
-	buckets map[int64]*aggBucket
-	last    *aggBucket // the bucket of the last point, at lastT
+	buckets map[int64]*Partial
+	last    *Partial // the bucket of the last point, at lastT
 	lastT   int64
 }
 
@@ -228,11 +319,7 @@ func (a *Aggregator) Add(ns int64, value float64, label func(name string) (strin
 	}
 	if len(q.By) == 0 {
 		// One series: no labels to read, no key to build for each point.
-		if a.one == nil {
-			a.one = &aggSeries{labels: map[string]string{}, buckets: map[int64]*aggBucket{}}
-			a.all[""] = a.one
-		}
-		a.one.add(q, ns, value)
+		a.single().bucket(q, ns).Add(value)
 		return nil
 	}
 	labels := make(map[string]string, len(q.By))
@@ -247,15 +334,15 @@ func (a *Aggregator) Add(ns int64, value float64, label func(name string) (strin
 	}
 	se := a.all[key.String()]
 	if se == nil {
-		se = &aggSeries{labels: labels, buckets: map[int64]*aggBucket{}}
+		se = &aggSeries{labels: labels, buckets: map[int64]*Partial{}}
 		a.all[key.String()] = se
 	}
-	se.add(q, ns, value)
+	se.bucket(q, ns).Add(value)
 	return nil
 }
 
-// add adds a point to the bucket of its step.
-func (se *aggSeries) add(q *MetricQuery, ns int64, value float64) {
+// bucket returns the bucket of the step of time ns.
+func (se *aggSeries) bucket(q *MetricQuery, ns int64) *Partial {
 	t := q.Until.UnixNano()
 	if !q.Instant {
 		step := q.Step.Nanoseconds()
@@ -266,12 +353,30 @@ func (se *aggSeries) add(q *MetricQuery, ns int64, value float64) {
 	if b == nil || se.lastT != t {
 		b = se.buckets[t]
 		if b == nil {
-			b = &aggBucket{}
+			b = &Partial{}
 			se.buckets[t] = b
 		}
 		se.last, se.lastT = b, t
 	}
-	b.values = append(b.values, value)
+	return b
+}
+
+// AddPartial adds the points p aggregates, all of them in the step of
+// time ns, to the series of a query with no Labels and no By (the caller
+// checks both: a partial has no labels to match or split by).
+func (a *Aggregator) AddPartial(ns int64, p *Partial) {
+	if p.Count == 0 {
+		return
+	}
+	a.single().bucket(&a.q, ns).Merge(p)
+}
+
+func (a *Aggregator) single() *aggSeries {
+	if a.one == nil {
+		a.one = &aggSeries{labels: map[string]string{}, buckets: map[int64]*Partial{}}
+		a.all[""] = a.one
+	}
+	return a.one
 }
 
 // Series returns the series of the points added, ordered by their labels,
@@ -282,24 +387,7 @@ func (a *Aggregator) Series() []Series {
 	for _, se := range a.all {
 		s := Series{Name: q.Name, Labels: se.labels}
 		for t, b := range se.buckets {
-			slices.Sort(b.values)
-			n := len(b.values)
-			sum := 0.0
-			for _, v := range b.values {
-				sum += v
-			}
-			v := sum / float64(n)
-			switch q.Agg {
-			case AggSum:
-				v = sum
-			case AggMin:
-				v = b.values[0]
-			case AggMax:
-				v = b.values[n-1]
-			case AggCount:
-				v = float64(n)
-			}
-			s.Points = append(s.Points, MetricPoint{Time: time.Unix(0, t).UTC(), Value: v, Count: n})
+			s.Points = append(s.Points, MetricPoint{Time: time.Unix(0, t).UTC(), Value: b.Value(q.Agg), Count: b.Count})
 		}
 		slices.SortFunc(s.Points, func(a, b MetricPoint) int { return a.Time.Compare(b.Time) })
 		out = append(out, s)

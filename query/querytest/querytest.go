@@ -225,6 +225,10 @@ func Check(t *testing.T, s query.Reader, mem *memquery.Records, traceID string, 
 		// No label read: the points alone, of events in span rows and not.
 		{Name: "latency", Step: 2 * time.Second, Until: base.Add(time.Minute), Agg: query.AggSum},
 		{Name: "input_tokens", Instant: true, Until: base.Add(time.Minute), Agg: query.AggMax},
+		// Steps of whole minutes, a range cut inside minutes: a store
+		// keeping partials per minute merges them with the points it cuts.
+		{Name: "latency", Step: time.Minute, Since: base.Add(-30 * time.Second), Until: base.Add(time.Hour + 30*time.Second), Agg: query.AggSum},
+		{Name: "score", Step: 5 * time.Minute, Agg: query.AggAvg},
 	} {
 		want, errMem := mem.Metrics(ctx, q)
 		got, errStore := s.Metrics(ctx, q)

@@ -10,11 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/query/memquery"
 	"github.com/stagetrace/stagetrace/query/querytest"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
@@ -32,7 +34,7 @@ import (
 var writeFixture = flag.Int("write-fixture", 0, "write testdata/schema-vN.db and .jsonl for this schema version, which must be the current one")
 
 // fixtureVersions are the schema versions with a fixture in testdata.
-var fixtureVersions = []int{4}
+var fixtureVersions = []int{4, 6}
 
 func fixturePaths(version int) (db, jsonl string) {
 	base := filepath.Join("testdata", fmt.Sprintf("schema-v%d", version))
@@ -101,6 +103,22 @@ func TestSchemaFixtures(t *testing.T) {
 			require.Len(t, spans, 1)
 			querytest.Check(t, s, mem, spans[0].TraceID.String(), rand.New(rand.NewPCG(1, 2)))
 			checkIntegrity(t, path)
+			// Metric minutes, filled by the migration, answer as the
+			// points do.
+			for _, q := range []query.MetricQuery{
+				{Name: "score", Step: time.Minute, Agg: query.AggSum},
+				{Name: "latency", Step: 5 * time.Minute, Agg: query.AggMax},
+				{Name: "time_to_first_token", Instant: true, Agg: query.AggAvg},
+			} {
+				q.Until = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+				want, err := mem.Metrics(context.Background(), q)
+				require.NoError(t, err)
+				require.NotEmpty(t, want, "%+v", q)
+				got, err := s.Metrics(context.Background(), q)
+				require.NoError(t, err)
+				assert.Equal(t, want, got, "%+v", q)
+			}
+			assert.Positive(t, count(t, path, "metric_minutes"))
 
 			// The migrated file takes writes and keeps its rollups.
 			rec := newRecorder(t, s)

@@ -38,6 +38,14 @@ const (
 	// (see unpackPoints), so that a metric query hands hundreds of
 	// thousands of points over in one row instead of one row each.
 	pointsFunc = "stagetrace_points"
+	// stagetrace_merge_partials(a, b) is the query.Partial of the points
+	// of the partials a and b (their AppendBinary encodings): a write
+	// merges its batch's minutes into metric_minutes with it.
+	mergePartialsFunc = "stagetrace_merge_partials"
+	// stagetrace_partials(time, partial) is an aggregate: the (INTEGER,
+	// BLOB) pairs of its rows packed into one blob (see unpackPartials),
+	// as stagetrace_points packs points.
+	packPartialsFunc = "stagetrace_partials"
 )
 
 // funcErr is why the functions could not be registered (another package
@@ -54,6 +62,12 @@ func init() {
 		sqlite.RegisterFunction(matchFunc, &sqlite.FunctionImpl{NArgs: 5, Deterministic: true, VolatileArgs: true, Scalar: matchSQL}),
 		sqlite.RegisterFunction(pointsFunc, &sqlite.FunctionImpl{NArgs: 2, Deterministic: true,
 			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &packedPoints{}, nil }}),
+		sqlite.RegisterFunction(packPartialsFunc, &sqlite.FunctionImpl{NArgs: 2, Deterministic: true, VolatileArgs: true,
+			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &packedPartials{}, nil }}),
+		sqlite.RegisterFunction(rowsFunc, &sqlite.FunctionImpl{NArgs: -1, Deterministic: true, VolatileArgs: true,
+			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &packedRows{}, nil }}),
+		// Decoding copies what it keeps.
+		sqlite.RegisterFunction(mergePartialsFunc, &sqlite.FunctionImpl{NArgs: 2, Deterministic: true, VolatileArgs: true, Scalar: mergePartialsSQL}),
 	)
 	if funcErr != nil {
 		funcErr = fmt.Errorf("sqlitesink: registering SQL functions: %w", funcErr)
@@ -196,6 +210,24 @@ func matchSQL(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, err
 	return int64(0), nil
 }
 
+func mergePartialsSQL(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	a, okA := args[0].([]byte)
+	b, okB := args[1].([]byte)
+	if !okA || !okB {
+		return nil, fmt.Errorf("%s: arguments are %T and %T, not blobs", mergePartialsFunc, args[0], args[1])
+	}
+	pa, err := query.UnmarshalPartial(a)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", mergePartialsFunc, err)
+	}
+	pb, err := query.UnmarshalPartial(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", mergePartialsFunc, err)
+	}
+	pa.Merge(&pb)
+	return pa.AppendBinary(nil)
+}
+
 // packedPoints is one evaluation of stagetrace_points.
 type packedPoints struct{ b []byte }
 
@@ -241,6 +273,62 @@ func unpackPoints(b []byte, fn func(ns int64, value float64) error) error {
 		if err := fn(int64(binary.LittleEndian.Uint64(b)), math.Float64frombits(binary.LittleEndian.Uint64(b[8:]))); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// packedPartials is one evaluation of stagetrace_partials: per row, the
+// time (8 bytes little endian), the partial's length (uvarint) and the
+// partial. The partial is copied into the blob, as VolatileArgs wants.
+type packedPartials struct{ b []byte }
+
+func (p *packedPartials) Step(_ *sqlite.FunctionContext, args []driver.Value) error {
+	ns, ok := args[0].(int64)
+	if !ok {
+		return fmt.Errorf("%s: time is %T, not an integer", packPartialsFunc, args[0])
+	}
+	partial, ok := args[1].([]byte)
+	if !ok {
+		return fmt.Errorf("%s: partial is %T, not a blob", packPartialsFunc, args[1])
+	}
+	p.b = binary.LittleEndian.AppendUint64(p.b, uint64(ns))
+	p.b = binary.AppendUvarint(p.b, uint64(len(partial)))
+	p.b = append(p.b, partial...)
+	return nil
+}
+
+func (p *packedPartials) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
+	return fmt.Errorf("%s is not a window function", packPartialsFunc)
+}
+
+func (p *packedPartials) WindowValue(*sqlite.FunctionContext) (driver.Value, error) {
+	if p.b == nil {
+		return []byte{}, nil
+	}
+	return p.b, nil
+}
+
+func (p *packedPartials) Final(*sqlite.FunctionContext) {}
+
+// unpackPartials calls fn with each (time, partial) pair
+// stagetrace_partials packed.
+func unpackPartials(b []byte, fn func(ns int64, p *query.Partial)) error {
+	for len(b) > 0 {
+		if len(b) < 8 {
+			return fmt.Errorf("%s: truncated", packPartialsFunc)
+		}
+		ns := int64(binary.LittleEndian.Uint64(b))
+		n, k := binary.Uvarint(b[8:])
+		if k <= 0 || n > uint64(len(b)-8-k) {
+			return fmt.Errorf("%s: truncated", packPartialsFunc)
+		}
+		b = b[8+k:]
+		p, err := query.UnmarshalPartial(b[:n])
+		if err != nil {
+			return fmt.Errorf("%s: %w", packPartialsFunc, err)
+		}
+		fn(ns, &p)
+		b = b[n:]
 	}
 	return nil
 }

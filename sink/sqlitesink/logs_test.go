@@ -122,7 +122,7 @@ func TestMigrateV5AddsLogs(t *testing.T) {
 	require.NoError(t, s.Close())
 	db, err := sql.Open("sqlite", path)
 	require.NoError(t, err)
-	_, err = db.Exec(`DROP TABLE logs; PRAGMA user_version = 5`)
+	_, err = db.Exec(`DROP TABLE logs; DROP TABLE metric_minutes; PRAGMA user_version = 5`)
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 

@@ -129,25 +129,8 @@ func (s *Store) Metrics(ctx context.Context, q MetricQuery) ([]Series, error) {
 		return nil
 	}
 	if len(q.Labels) == 0 && len(q.By) == 0 {
-		// No label is read: the points alone, from the indexes, packed
-		// into one blob per source (stagetrace_points).
-		var blobs [3][]byte
-		err := db.QueryRowContext(ctx, `SELECT
-	(SELECT `+pointsFunc+`(time_ns, value) FROM metric_points WHERE name = ? AND time_ns >= ? AND time_ns < ?),
-	(SELECT `+pointsFunc+`(time_ns, metric_value) FROM events WHERE metric_name = ? AND time_ns >= ? AND time_ns < ?),
-	(SELECT `+pointsFunc+`(s.end_ns, v.val) FROM span_values v JOIN spans s ON s.id = v.span_id
-		WHERE v.source = ? AND v.key_id = (SELECT k.id FROM keys k WHERE k.name = ?) AND v.type = ?
-		AND s.end_ns >= ? AND s.end_ns < ?)`,
-			q.Name, since, until, q.Name, since, until, sourceFinding, q.Name, typeNumber, since, until,
-		).Scan(&blobs[0], &blobs[1], &blobs[2])
-		if err != nil {
-			return nil, fmt.Errorf("sqlitesink: metrics: %w", err)
-		}
-		noLabel := func(string) (string, error) { return "", nil }
-		for _, b := range blobs {
-			if err := unpackPoints(b, func(ns int64, value float64) error { return agg.Add(ns, value, noLabel) }); err != nil {
-				return nil, fmt.Errorf("sqlitesink: metrics: %w", err)
-			}
+		if err := s.unlabelledMetrics(ctx, db, q, agg, since, until); err != nil {
+			return nil, err
 		}
 		return agg.Series(), nil
 	}
@@ -186,4 +169,48 @@ WHERE v.source = ? AND v.key_id = (SELECT k.id FROM keys k WHERE k.name = ?) AND
 		return nil, err
 	}
 	return agg.Series(), nil
+}
+
+// unlabelledMetrics adds the points of q, which has no labels to match or
+// split by, to agg: the minutes of metric events q covers whole from
+// metric_minutes, the other metric events and the numeric findings as
+// points, packed into one blob per source (stagetrace_points). One
+// statement reads them all, so that they are of one state of the file.
+func (s *Store) unlabelledMetrics(ctx context.Context, db *sql.DB, q MetricQuery, agg *query.Aggregator, since, until int64) error {
+	step := q.Step.Nanoseconds()
+	if q.Instant {
+		step = 0
+	}
+	// Without whole minutes, the range of minutes is empty and the points
+	// of [since, until) are read from the point indexes.
+	lo, hi, ok := minuteSplit(since, until, step)
+	if !ok {
+		lo, hi = until, until
+	}
+	var blobs [5][]byte
+	var partials []byte
+	err := db.QueryRowContext(ctx, `SELECT
+	(SELECT `+pointsFunc+`(time_ns, value) FROM metric_points WHERE name = ?1 AND time_ns >= ?2 AND time_ns < ?3),
+	(SELECT `+pointsFunc+`(time_ns, value) FROM metric_points WHERE name = ?1 AND time_ns >= ?4 AND time_ns < ?5),
+	(SELECT `+pointsFunc+`(time_ns, metric_value) FROM events WHERE metric_name = ?1 AND time_ns >= ?2 AND time_ns < ?3),
+	(SELECT `+pointsFunc+`(time_ns, metric_value) FROM events WHERE metric_name = ?1 AND time_ns >= ?4 AND time_ns < ?5),
+	(SELECT `+pointsFunc+`(s.end_ns, v.val) FROM span_values v JOIN spans s ON s.id = v.span_id
+		WHERE v.source = ?6 AND v.key_id = (SELECT k.id FROM keys k WHERE k.name = ?1) AND v.type = ?7
+		AND s.end_ns >= ?2 AND s.end_ns < ?5),
+	(SELECT `+packPartialsFunc+`(minute_ns, partial) FROM metric_minutes WHERE name = ?1 AND minute_ns >= ?3 AND minute_ns < ?4)`,
+		q.Name, since, lo, hi, until, sourceFinding, typeNumber,
+	).Scan(&blobs[0], &blobs[1], &blobs[2], &blobs[3], &blobs[4], &partials)
+	if err != nil {
+		return fmt.Errorf("sqlitesink: metrics: %w", err)
+	}
+	noLabel := func(string) (string, error) { return "", nil }
+	for _, b := range blobs {
+		if err := unpackPoints(b, func(ns int64, value float64) error { return agg.Add(ns, value, noLabel) }); err != nil {
+			return fmt.Errorf("sqlitesink: metrics: %w", err)
+		}
+	}
+	if err := unpackPartials(partials, func(ns int64, p *query.Partial) { agg.AddPartial(ns, p) }); err != nil {
+		return fmt.Errorf("sqlitesink: metrics: %w", err)
+	}
+	return nil
 }

@@ -228,7 +228,7 @@ func (s *Store) SpanTree(ctx context.Context, ref SpanRef, maxDepth int, attrs [
 			return nil, err
 		}
 	}
-	children, size, found, err := s.traceShape(ctx, db, ref)
+	children, size, found, err := traceShape(ctx, db, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +236,7 @@ func (s *Store) SpanTree(ctx context.Context, ref SpanRef, maxDepth int, attrs [
 		return nil, fmt.Errorf("%w: span %s in trace %s", ErrNotFound, ref.SpanID, ref.TraceID)
 	}
 	order, depth := query.TreeDepths(children, ref.SpanID, maxDepth)
-	spans, err := s.traceSpans(ctx, ref.TraceID, order, size)
+	spans, err := s.traceSpans(ctx, db, ref.TraceID, order, size)
 	if err != nil {
 		return nil, err
 	}
@@ -277,42 +277,13 @@ func (s *Store) traceOf(ctx context.Context, db *sql.DB, spanID stagetrace.SpanI
 	return trace, fmt.Errorf("sqlitesink: span id %s is in more than one trace: give its trace id", spanID)
 }
 
-// traceShape reads the parent links of a trace from the id index (no row
-// is read), and returns them with the number of spans of the trace and
-// whether ref is one of them.
-func (s *Store) traceShape(ctx context.Context, db *sql.DB, ref SpanRef) (children map[stagetrace.SpanID][]stagetrace.SpanID, size int, found bool, err error) {
-	rows, err := db.QueryContext(ctx, `SELECT span_id, parent_span_id FROM spans INDEXED BY spans_trace WHERE tno = (SELECT tno FROM traces WHERE trace_id = ?)`, ref.TraceID[:])
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("sqlitesink: %w", err)
-	}
-	children = make(map[stagetrace.SpanID][]stagetrace.SpanID)
-	for rows.Next() {
-		var span, parent sql.RawBytes
-		if err := rows.Scan(&span, &parent); err != nil {
-			rows.Close()
-			return nil, 0, false, fmt.Errorf("sqlitesink: %w", err)
-		}
-		size++
-		var id, pid stagetrace.SpanID
-		copy(id[:], span)
-		copy(pid[:], parent)
-		found = found || id == ref.SpanID
-		if pid.IsValid() {
-			children[pid] = append(children[pid], id)
-		}
-	}
-	if err := closeRows(rows); err != nil {
-		return nil, 0, false, fmt.Errorf("sqlitesink: %w", err)
-	}
-	return children, size, found, nil
-}
-
-// traceSpans reads the spans ids of trace, in order of start: the whole
-// trace in one range when the tree is a good part of it, else by id.
-func (s *Store) traceSpans(ctx context.Context, trace stagetrace.TraceID, ids []stagetrace.SpanID, traceSize int) ([]storedSpan, error) {
+// traceSpans reads the spans ids of trace, in order of start, without
+// their events: the whole trace in one range when the tree is a good part
+// of it, else by id.
+func (s *Store) traceSpans(ctx context.Context, db *sql.DB, trace stagetrace.TraceID, ids []stagetrace.SpanID, traceSize int) ([]storedSpan, error) {
 	const byIDLimit = 500 // bound parameters per statement, and rows worth a lookup each
 	if len(ids) > byIDLimit || len(ids) > traceSize/2 {
-		return s.traceRows(ctx, trace, traceSize)
+		return s.traceTree(ctx, db, trace, traceSize)
 	}
 	args := []any{trace[:]}
 	for _, id := range ids {

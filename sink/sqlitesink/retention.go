@@ -97,6 +97,7 @@ func (s *Store) expireChunk(ctx context.Context, cutoff int64) (n int, err error
 		return 0, err
 	}
 	var spans []storedSpan
+	touched := minutes{} // the metric minutes to compute again
 	for rows.Next() {
 		_, st, err := scanSpan(rows)
 		if err != nil {
@@ -134,11 +135,30 @@ func (s *Store) expireChunk(ctx context.Context, cutoff int64) (n int, err error
 		}
 		for seq := range events {
 			if name, _, ok := query.MetricOf(&events[seq]); ok {
-				if _, err := delPoint.ExecContext(ctx, name, query.StoredUnixNano(events[seq].Time), st.rowID, int64(seq)); err != nil {
+				ns := query.StoredUnixNano(events[seq].Time)
+				touched.add(name, ns, 0)
+				if _, err := delPoint.ExecContext(ctx, name, ns, st.rowID, int64(seq)); err != nil {
 					return 0, err
 				}
 			}
 		}
+	}
+	// The minutes of the metric events that came without their span.
+	rows, err = tx.QueryContext(ctx, `SELECT metric_name, time_ns FROM events WHERE metric_name IS NOT NULL AND run_id IN `+in, ids...)
+	if err != nil {
+		return 0, err
+	}
+	for rows.Next() {
+		var name string
+		var ns int64
+		if err := rows.Scan(&name, &ns); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		touched.add(name, ns, 0)
+	}
+	if err := closeRows(rows); err != nil {
+		return 0, err
 	}
 	// The traces of these runs, to delete those left without spans.
 	rows, err = tx.QueryContext(ctx, `SELECT DISTINCT tno FROM spans WHERE run_id IN `+in, ids...)
@@ -162,6 +182,9 @@ func (s *Store) expireChunk(ctx context.Context, cutoff int64) (n int, err error
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE run_id IN `+in, ids...); err != nil {
 			return 0, err
 		}
+	}
+	if err := recomputeMinutes(ctx, tx, touched); err != nil {
+		return 0, err
 	}
 	for len(tnos) > 0 {
 		chunk := tnos[:min(len(tnos), 500)]

@@ -14,7 +14,7 @@ import (
 
 // SchemaVersion is the schema version this package writes and reads. It
 // is kept in the file's PRAGMA user_version.
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 // applicationID marks a SQLite file as a stagetrace store (PRAGMA
 // application_id; "stgt" in ASCII), so that the store refuses to adopt an
@@ -48,6 +48,7 @@ var migrations = []func(ctx context.Context, tx *sql.Tx) error{
 	migrate3to4,
 	migrate4to5,
 	migrate5to6, // logs.go
+	migrate6to7, // minutes.go
 }
 
 // schemaV1 is the first schema: spans with their events, their indexed

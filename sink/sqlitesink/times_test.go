@@ -103,7 +103,7 @@ func TestMigrateV3ZeroTimes(t *testing.T) {
 
 	db, err := sql.Open("sqlite", path)
 	require.NoError(t, err)
-	_, err = db.Exec(`UPDATE spans SET end_ns = 0; DROP TABLE attr_index; PRAGMA user_version = 3`) // attr_index came with version 5
+	_, err = db.Exec(`UPDATE spans SET end_ns = 0; DROP TABLE attr_index; DROP TABLE metric_minutes; PRAGMA user_version = 3`) // attr_index came with version 5, metric_minutes with 7
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 	require.Equal(t, 3, userVersion(t, path))

@@ -59,7 +59,7 @@ func insertSQL(prefix string, cols, rows int) string {
 // statements are prepared once on the store's single write connection and
 // bound to each batch's transaction.
 type statements struct {
-	trace1, traceN, span1, spanN, value1, valueN, event1, eventN, point1, pointN, key, resource, stage, run *sql.Stmt
+	trace1, traceN, span1, spanN, value1, valueN, event1, eventN, point1, pointN, key, resource, stage, run, minute *sql.Stmt
 }
 
 func (st *statements) prepare(ctx context.Context, db *sql.DB) error {
@@ -81,6 +81,7 @@ func (st *statements) prepare(ctx context.Context, db *sql.DB) error {
 		{&st.resource, upsertResourceSQL},
 		{&st.stage, insertStageSQL},
 		{&st.run, upsertRunSQL},
+		{&st.minute, upsertMinuteSQL},
 	} {
 		stmt, err := db.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -93,7 +94,7 @@ func (st *statements) prepare(ctx context.Context, db *sql.DB) error {
 
 func (st *statements) close() error {
 	var errs []error
-	for _, stmt := range []*sql.Stmt{st.trace1, st.traceN, st.span1, st.spanN, st.value1, st.valueN, st.event1, st.eventN, st.point1, st.pointN, st.key, st.resource, st.stage, st.run} {
+	for _, stmt := range []*sql.Stmt{st.trace1, st.traceN, st.span1, st.spanN, st.value1, st.valueN, st.event1, st.eventN, st.point1, st.pointN, st.key, st.resource, st.stage, st.run, st.minute} {
 		if stmt != nil {
 			errs = append(errs, stmt.Close())
 		}
@@ -154,13 +155,14 @@ type batchWriter struct {
 	pending                []pendingSpan
 	tnos                   map[stagetrace.TraceID]int64 // the batch's traces
 	nextID                 int64                        // the id the next span gets; 0 until read
-	stage, run             *sql.Stmt
+	stage, run, minute     *sql.Stmt
 	values, events, points bulk
 	newKeys                map[string]int64
 	newRes                 map[[32]byte]int64
 	resOf                  map[*stagetrace.Resource]int64
 	skipped                map[spanKey]struct{}
 	rollups                rollups
+	minutes                minutes
 	arena                  []byte
 }
 
@@ -180,6 +182,7 @@ func (s *Store) newBatchWriter(ctx context.Context, tx *sql.Tx) *batchWriter {
 		res:     tx.StmtContext(ctx, st.resource),
 		stage:   tx.StmtContext(ctx, st.stage),
 		run:     tx.StmtContext(ctx, st.run),
+		minute:  tx.StmtContext(ctx, st.minute),
 		values:  bulk{one: tx.StmtContext(ctx, st.value1), many: tx.StmtContext(ctx, st.valueN), cols: valueCols, rows: valueRows},
 		events:  bulk{one: tx.StmtContext(ctx, st.event1), many: tx.StmtContext(ctx, st.eventN), cols: eventCols, rows: eventRows},
 		points:  bulk{one: tx.StmtContext(ctx, st.point1), many: tx.StmtContext(ctx, st.pointN), cols: pointCols, rows: pointRows},
@@ -187,6 +190,7 @@ func (s *Store) newBatchWriter(ctx context.Context, tx *sql.Tx) *batchWriter {
 		newRes:  make(map[[32]byte]int64),
 		resOf:   make(map[*stagetrace.Resource]int64),
 		rollups: newRollups(),
+		minutes: minutes{},
 		arena:   s.buf[:0],
 	}
 }
@@ -220,6 +224,9 @@ func (w *batchWriter) write(ctx context.Context, b stagetrace.Batch) error {
 		}
 	}
 	if err := w.events.flush(ctx); err != nil {
+		return err
+	}
+	if err := w.minutes.store(ctx, w.tx, w.minute); err != nil {
 		return err
 	}
 	return w.rollups.store(ctx, w.tx, w.stage, w.run)
@@ -485,7 +492,9 @@ func (w *batchWriter) spanAdded(ctx context.Context, p pendingSpan) error {
 	for seq, ev := range p.events {
 		w.rollups.addEvent(ev)
 		if name, value, ok := query.MetricOf(ev); ok {
-			w.points.args = append(w.points.args, name, query.StoredUnixNano(ev.Time), p.id, int64(seq), value)
+			ns := query.StoredUnixNano(ev.Time)
+			w.minutes.add(name, ns, value)
+			w.points.args = append(w.points.args, name, ns, p.id, int64(seq), value)
 			if err := w.points.added(ctx); err != nil {
 				return err
 			}
@@ -548,6 +557,7 @@ func (w *batchWriter) writeOrphan(ctx context.Context, ev *stagetrace.TraceEvent
 	var metricName, metricValue any
 	if name, value, ok := query.MetricOf(ev); ok {
 		metricName, metricValue = name, value
+		w.minutes.add(name, query.StoredUnixNano(ev.Time), value)
 	}
 	w.rollups.addEvent(ev)
 	w.events.args = append(w.events.args, ev.RunID, ev.Stage, ev.TraceID[:], ev.SpanID[:], ev.Name,
