@@ -10,15 +10,26 @@ import (
 
 // Traces maps td into one batch with m, converting each distinct resource
 // once through resources. Spans with an invalid trace or span id are
-// dropped and counted.
+// dropped and counted. The batch is the caller's: it shares no array with
+// another.
 func Traces(m *mapping.Mapper, resources *mapping.ResourceCache[string], td ptrace.Traces) (stagetrace.Batch, int) {
 	var out stagetrace.Batch
 	invalid := 0
-	TraceParts(m, resources, td, td.SpanCount(), func(b stagetrace.Batch, _, inv int) bool {
+	a := new(Arrays)
+	TraceParts(m, resources, td, td.SpanCount(), &a, func(b stagetrace.Batch, _, inv int) bool {
 		out, invalid = b, inv
 		return true
 	})
 	return out, invalid
+}
+
+// Arrays is what TraceParts maps into: the batcher with the batch's
+// arrays, and the one view of every span. Kept from one call to the next
+// (exporter.Reuse), it lets each batch be mapped into the arrays of the
+// last. The zero Arrays is ready to use.
+type Arrays struct {
+	batcher *mapping.Batcher
+	view    Span
 }
 
 // TraceParts maps td with m into batches of at most max spans, in the
@@ -29,15 +40,23 @@ func Traces(m *mapping.Mapper, resources *mapping.ResourceCache[string], td ptra
 // in parts so that it costs no more per span than a small one, as the SDK
 // exporter does; the command's OTLP receiver maps with it too, so a span
 // is mapped the same way whichever way it came.
-func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td ptrace.Traces, max int, f func(b stagetrace.Batch, covered, invalid int) bool) {
+//
+// Each part is mapped into *a, overwriting the part or batch mapped there
+// before: f must be done with a batch when it returns, or point *a at
+// other Arrays (exporter.Reuse.Write does, when a sink keeps the batch),
+// which the next part is mapped into.
+func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td ptrace.Traces, max int, a **Arrays, f func(b stagetrace.Batch, covered, invalid int) bool) {
 	left := td.SpanCount()
 	if left == 0 || max < 1 {
 		return
 	}
 	size := min(left, max)
-	b := m.Batcher(size)
+	st := *a
+	st.batcher = m.Reuse(st.batcher, size)
 	mapped, covered, invalid := 0, 0, 0
-	view := &Span{}
+	// One view serves the whole batch: a view per span would be boxed
+	// into the SpanView interface, an allocation per span.
+	scope := ""
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -47,7 +66,7 @@ func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td 
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
-			view.ScopeName = ss.Scope().Name()
+			scope = ss.Scope().Name()
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
 				s := spans.At(k)
@@ -56,22 +75,26 @@ func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td 
 				if s.TraceID().IsEmpty() || s.SpanID().IsEmpty() {
 					invalid++
 				} else {
-					view.Span = s
-					b.Add(view, res)
+					view := &st.view
+					view.Span, view.ScopeName = s, scope
+					st.batcher.Add(view, res)
 					mapped++
 				}
 				if mapped == max && left > 0 {
-					if !f(m.Finish(b, size), covered, invalid) {
+					st.view = Span{} // keeps no span of td alive
+					if !f(m.Finish(st.batcher, size), covered, invalid) {
 						return
 					}
 					size = min(left, max)
-					b = m.Batcher(size)
+					st = *a
+					st.batcher = m.Reuse(st.batcher, size)
 					mapped, covered, invalid = 0, 0, 0
 				}
 			}
 		}
 	}
-	f(m.Finish(b, size), covered, invalid)
+	st.view = Span{}
+	f(m.Finish(st.batcher, size), covered, invalid)
 }
 
 // Logs maps ld into a batch of log events. Every record is kept, an
