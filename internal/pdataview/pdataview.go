@@ -4,6 +4,7 @@
 package pdataview
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +42,25 @@ func FromValue(v pcommon.Value) stagetrace.Value {
 		return stagetrace.MapValue(AppendMap(nil, v.Map())...)
 	}
 	return stagetrace.Value{}
+}
+
+// FromValueInto sets *dst to v converted, as FromValue returns it. It is
+// the form for loops over many values: scalars, most of them, are
+// converted in place, where a call to FromValue copies the 48-byte model
+// value out, which costs more than converting it.
+func FromValueInto(dst *stagetrace.Value, v pcommon.Value) {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		*dst = stagetrace.StringValue(v.Str())
+	case pcommon.ValueTypeInt:
+		*dst = stagetrace.Int64Value(v.Int())
+	case pcommon.ValueTypeDouble:
+		*dst = stagetrace.Float64Value(v.Double())
+	case pcommon.ValueTypeBool:
+		*dst = stagetrace.BoolValue(v.Bool())
+	default:
+		*dst = FromValue(v)
+	}
 }
 
 func fromSlice(s pcommon.Slice) stagetrace.Value {
@@ -91,10 +111,17 @@ func fromSlice(s pcommon.Slice) stagetrace.Value {
 // AppendMap appends the entries of m to dst as model attributes, in m's
 // order.
 func AppendMap(dst stagetrace.Attrs, m pcommon.Map) stagetrace.Attrs {
-	m.Range(func(k string, v pcommon.Value) bool {
-		dst = append(dst, stagetrace.Attr{Key: k, Value: FromValue(v)})
-		return true
-	})
+	n := m.Len()
+	// Grown once and set in place: appending each attribute would copy
+	// it, and check the capacity, once per attribute.
+	dst = slices.Grow(dst, n)[:len(dst)+n]
+	out := dst[len(dst)-n:]
+	i := 0
+	for k, v := range m.All() {
+		out[i].Key = k
+		FromValueInto(&out[i].Value, v)
+		i++
+	}
 	return dst
 }
 

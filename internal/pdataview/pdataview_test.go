@@ -78,3 +78,29 @@ func TestSpanView(t *testing.T) {
 	assert.Equal(t, "ev", name)
 	assert.Len(t, v.AppendEventAttributes(0, nil), 1)
 }
+
+// FromValueInto converts as FromValue does, overwriting every field of
+// what dst held before; AppendMap appends after what dst holds.
+func TestFromValueIntoAndAppendMap(t *testing.T) {
+	m := pcommon.NewMap()
+	require.NoError(t, m.FromRaw(map[string]any{
+		"s": "v", "i": int64(7), "d": 2.5, "b": true,
+		"bytes": []byte("x"), "strs": []any{"a", "b"}, "map": map[string]any{"k": "v"},
+	}))
+	m.PutEmpty("empty")
+	for k, v := range m.All() {
+		dst := stagetrace.StringSliceValue([]string{"old"})
+		FromValueInto(&dst, v)
+		assert.Equal(t, FromValue(v), dst, k)
+	}
+	head := stagetrace.Attr{Key: "first", Value: stagetrace.Int64Value(1)}
+	got := AppendMap(stagetrace.Attrs{head}, m)
+	require.Len(t, got, 1+m.Len())
+	assert.Equal(t, head, got[0])
+	i := 1
+	for k, v := range m.All() {
+		assert.Equal(t, k, got[i].Key)
+		assert.Equal(t, FromValue(v), got[i].Value, k)
+		i++
+	}
+}
