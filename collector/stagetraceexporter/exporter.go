@@ -108,8 +108,9 @@ type writer struct {
 	resources mapping.ResourceCache[string]
 	// arrays is what the last write mapped into, once every sink released
 	// its batch: the next write, and each part of a large one, maps into
-	// the same arrays, as the SDK exporter does.
-	arrays exporter.Reuse[pdataview.Arrays]
+	// the same arrays, as the SDK exporter does; logArrays is the same
+	// for the logs, which a component in both pipelines writes at once.
+	arrays, logArrays exporter.Reuse[pdataview.Arrays]
 
 	mu    sync.RWMutex
 	sinks *exporter.Fanout
@@ -148,7 +149,9 @@ func (w *writer) shutdown(ctx context.Context) error {
 		return nil
 	}
 	w.shut = true
-	w.arrays.Drop() // the arrays of the last batch are of no more use
+	// The arrays of the last batches are of no more use.
+	w.arrays.Drop()
+	w.logArrays.Drop()
 	return w.sinks.Shutdown(ctx)
 }
 
@@ -203,19 +206,21 @@ func (w *writer) write(ctx context.Context, td ptrace.Traces) error {
 	return nil
 }
 
-// writeLogs maps ld and writes it to every sink at once, as write does
-// for traces.
+// writeLogs maps ld and writes it to every sink at once, into the arrays
+// of the last logs written, as write does for traces.
 func (w *writer) writeLogs(ctx context.Context, ld plog.Logs) error {
-	batch := pdataview.Logs(ld)
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.shut || w.sinks == nil {
 		return consumererror.NewPermanent(errNotStarted)
 	}
-	if batch.Len() == 0 {
+	if ld.LogRecordCount() == 0 {
 		return nil
 	}
-	return w.sinks.Write(ctx, batch)
+	st := w.logArrays.Take()
+	err := w.logArrays.Write(ctx, w.sinks, &st, pdataview.LogsInto(st, ld))
+	w.logArrays.Keep(st)
+	return err
 }
 
 // spansFrom returns the spans of td from the n-th on (in the order of td),

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/stagetrace/stagetrace"
@@ -120,4 +121,56 @@ func TestAbandonedBatchIsNotReused(t *testing.T) {
 		assert.Equal(t, []string{want, want}, read[i:i+2], "span %d", i/2)
 	}
 	require.NoError(t, w.shutdown(context.Background()))
+}
+
+// taggedLogs returns n log records with the body r<first+i> and the
+// attributes i and tags ([body]).
+func taggedLogs(first, n int) plog.Logs {
+	ld := plog.NewLogs()
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i := first; i < first+n; i++ {
+		body := fmt.Sprintf("r%d", i)
+		r := records.AppendEmpty()
+		r.Body().SetStr(body)
+		r.Attributes().PutInt("i", int64(i))
+		r.Attributes().PutEmptySlice("tags").AppendEmpty().SetStr(body)
+	}
+	return ld
+}
+
+// Each logs write maps into the arrays of the last, as traces do, and
+// apart from them: what the sinks kept of the earlier writes stays as it
+// was written, with traces written in between.
+func TestLogWritesKeepEarlierRecords(t *testing.T) {
+	mem := memsink.New()
+	w := newWriter(mapping.Options{}, nil)
+	require.NoError(t, w.setSinks([]stagetrace.Sink{mem}))
+	ctx := context.Background()
+	first := 0
+	for _, n := range []int{3, 1, 40, 2} {
+		require.NoError(t, w.writeLogs(ctx, taggedLogs(first, n)))
+		require.NoError(t, w.write(ctx, tagged(first, n)))
+		first += n
+	}
+	require.NoError(t, w.shutdown(ctx))
+	var bodies []string
+	for _, e := range mem.Events() {
+		if e.Name != stagetrace.LogEventName {
+			continue
+		}
+		body := e.Body.String()
+		bodies = append(bodies, body)
+		n, _ := e.Attrs.Get("i")
+		assert.Equal(t, body, fmt.Sprintf("r%d", n.AsInt64()))
+		tags, _ := e.Attrs.Get("tags")
+		assert.Equal(t, []string{body}, tags.AsStringSlice())
+	}
+	require.Len(t, bodies, first)
+	for i, body := range bodies {
+		assert.Equal(t, fmt.Sprintf("r%d", i), body)
+	}
+	require.Len(t, mem.Spans(), first)
+	for i, sp := range mem.Spans() {
+		assert.Equal(t, fmt.Sprintf("s%d", i), sp.Name)
+	}
 }

@@ -23,13 +23,18 @@ func Traces(m *mapping.Mapper, resources *mapping.ResourceCache[string], td ptra
 	return out, invalid
 }
 
-// Arrays is what TraceParts maps into: the batcher with the batch's
-// arrays, and the one view of every span. Kept from one call to the next
-// (exporter.Reuse), it lets each batch be mapped into the arrays of the
-// last. The zero Arrays is ready to use.
+// Arrays is what TraceParts and LogsInto map into: a batcher with the
+// batch's arrays, and the one view of every span or record (a view per
+// span would be boxed into the mapping's interface, an allocation per
+// span). Kept from one call to the next (exporter.Reuse), it lets each
+// batch be mapped into the arrays of the last. The zero Arrays is ready
+// to use.
 type Arrays struct {
-	batcher *mapping.Batcher
-	view    Span
+	// batcher maps spans, logs log records: a log batcher has no
+	// mapping.Options.
+	batcher, logs *mapping.Batcher
+	span          Span
+	log           Log
 }
 
 // TraceParts maps td with m into batches of at most max spans, in the
@@ -54,8 +59,6 @@ func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td 
 	st := *a
 	st.batcher = m.Reuse(st.batcher, size)
 	mapped, covered, invalid := 0, 0, 0
-	// One view serves the whole batch: a view per span would be boxed
-	// into the SpanView interface, an allocation per span.
 	scope := ""
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
@@ -75,13 +78,13 @@ func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td 
 				if s.TraceID().IsEmpty() || s.SpanID().IsEmpty() {
 					invalid++
 				} else {
-					view := &st.view
+					view := &st.span
 					view.Span, view.ScopeName = s, scope
 					st.batcher.Add(view, res)
 					mapped++
 				}
 				if mapped == max && left > 0 {
-					st.view = Span{} // keeps no span of td alive
+					st.span = Span{} // keeps no span of td alive
 					if !f(m.Finish(st.batcher, size), covered, invalid) {
 						return
 					}
@@ -93,19 +96,28 @@ func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td 
 			}
 		}
 	}
-	st.view = Span{}
+	st.span = Span{}
 	f(m.Finish(st.batcher, size), covered, invalid)
 }
 
 // Logs maps ld into a batch of log events. Every record is kept, an
 // invalid trace id included: it is filed under no run (mapping.AddLog).
-func Logs(ld plog.Logs) stagetrace.Batch {
+// The batch is the caller's: it shares no array with another.
+func Logs(ld plog.Logs) stagetrace.Batch { return LogsInto(new(Arrays), ld) }
+
+// LogsInto is Logs mapping into a's arrays, overwriting the batch mapped
+// there before.
+func LogsInto(a *Arrays, ld plog.Logs) stagetrace.Batch {
 	n := ld.LogRecordCount()
 	if n == 0 {
 		return stagetrace.Batch{}
 	}
-	b := mapping.NewLogBatcher(n, 4)
-	view := &Log{}
+	if a.logs == nil {
+		a.logs = mapping.NewLogBatcher(n, 4)
+	} else {
+		a.logs.Reset()
+	}
+	view := &a.log
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		sls := rls.At(i).ScopeLogs()
@@ -115,9 +127,10 @@ func Logs(ld plog.Logs) stagetrace.Batch {
 			records := sl.LogRecords()
 			for k := 0; k < records.Len(); k++ {
 				view.Record = records.At(k)
-				b.AddLog(view)
+				a.logs.AddLog(view)
 			}
 		}
 	}
-	return b.Batch()
+	*view = Log{} // keeps no record of ld alive
+	return a.logs.Batch()
 }
