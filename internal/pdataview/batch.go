@@ -24,15 +24,18 @@ func Traces(m *mapping.Mapper, resources *mapping.ResourceCache[string], td ptra
 }
 
 // Arrays is what TraceParts and LogsInto map into: a batcher with the
-// batch's arrays, and the one view of every span or record (a view per
-// span would be boxed into the mapping's interface, an allocation per
-// span). Kept from one call to the next (exporter.Reuse), it lets each
-// batch be mapped into the arrays of the last. The zero Arrays is ready
-// to use.
+// batch's arrays, the slab of its string slices, and the one view of
+// every span or record (a view per span would be boxed into the
+// mapping's interface, an allocation per span). Kept from one call to the
+// next (exporter.Reuse), it lets each batch be mapped into the arrays of
+// the last. Mapping into Arrays overwrites whatever batch, of spans or of
+// log records, was mapped into them before. The zero Arrays is ready to
+// use.
 type Arrays struct {
 	// batcher maps spans, logs log records: a log batcher has no
 	// mapping.Options.
 	batcher, logs *mapping.Batcher
+	slab          Slab
 	span          Span
 	log           Log
 }
@@ -47,7 +50,7 @@ type Arrays struct {
 // is mapped the same way whichever way it came.
 //
 // Each part is mapped into *a, overwriting the part or batch mapped there
-// before: f must be done with a batch when it returns, or point *a at
+// before (see Arrays): f must be done with a batch when it returns, or point *a at
 // other Arrays (exporter.Reuse.Write does, when a sink keeps the batch),
 // which the next part is mapped into.
 func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td ptrace.Traces, max int, a **Arrays, f func(b stagetrace.Batch, covered, invalid int) bool) {
@@ -58,6 +61,7 @@ func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td 
 	size := min(left, max)
 	st := *a
 	st.batcher = m.Reuse(st.batcher, size)
+	st.slab.Reuse()
 	mapped, covered, invalid := 0, 0, 0
 	scope := ""
 	rss := td.ResourceSpans()
@@ -79,7 +83,7 @@ func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td 
 					invalid++
 				} else {
 					view := &st.span
-					view.Span, view.ScopeName = s, scope
+					view.Span, view.ScopeName, view.Slab = s, scope, &st.slab
 					st.batcher.Add(view, res)
 					mapped++
 				}
@@ -91,6 +95,7 @@ func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td 
 					size = min(left, max)
 					st = *a
 					st.batcher = m.Reuse(st.batcher, size)
+					st.slab.Reuse()
 					mapped, covered, invalid = 0, 0, 0
 				}
 			}
@@ -106,7 +111,7 @@ func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td 
 func Logs(ld plog.Logs) stagetrace.Batch { return LogsInto(new(Arrays), ld) }
 
 // LogsInto is Logs mapping into a's arrays, overwriting the batch mapped
-// there before.
+// there before (see Arrays).
 func LogsInto(a *Arrays, ld plog.Logs) stagetrace.Batch {
 	n := ld.LogRecordCount()
 	if n == 0 {
@@ -117,7 +122,9 @@ func LogsInto(a *Arrays, ld plog.Logs) stagetrace.Batch {
 	} else {
 		a.logs.Reset()
 	}
+	a.slab.Reuse()
 	view := &a.log
+	view.Slab = &a.slab
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		sls := rls.At(i).ScopeLogs()

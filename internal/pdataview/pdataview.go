@@ -125,6 +125,66 @@ func AppendMap(dst stagetrace.Attrs, m pcommon.Map) stagetrace.Attrs {
 	return dst
 }
 
+// Slab holds the elements and headers of the string slices that the
+// conversions of one batch make, so that converting a string slice costs
+// no allocation once the slab has grown to what a batch needs: the pdata
+// form of otelconv.Slab. The zero Slab is ready to use; it is not safe
+// for concurrent use.
+type Slab struct {
+	elems []string
+	heads [][]string
+}
+
+// Reuse empties s, keeping its arrays for the string slices converted
+// next: the values converted before then change. Call it only once
+// nothing reads those values any more.
+func (s *Slab) Reuse() {
+	// Cleared, so that the old strings are not kept alive by the arrays.
+	clear(s.elems)
+	clear(s.heads)
+	s.elems, s.heads = s.elems[:0], s.heads[:0]
+}
+
+// AppendMap is AppendMap converting string slices into s.
+func (s *Slab) AppendMap(dst stagetrace.Attrs, m pcommon.Map) stagetrace.Attrs {
+	n := m.Len()
+	dst = slices.Grow(dst, n)[:len(dst)+n]
+	out := dst[len(dst)-n:]
+	i := 0
+	for k, v := range m.All() {
+		out[i].Key = k
+		if v.Type() == pcommon.ValueTypeSlice {
+			out[i].Value = s.fromSlice(v.Slice())
+		} else {
+			FromValueInto(&out[i].Value, v)
+		}
+		i++
+	}
+	return dst
+}
+
+// fromSlice is fromSlice, with a slice of strings held in s.
+func (s *Slab) fromSlice(sl pcommon.Slice) stagetrace.Value {
+	n := sl.Len()
+	for i := range n {
+		if sl.At(i).Type() != pcommon.ValueTypeStr {
+			return fromSlice(sl)
+		}
+	}
+	if n == 0 {
+		return fromSlice(sl)
+	}
+	// Appending moves elems and heads to larger arrays when full: the
+	// values converted before keep pointing into the old ones, which
+	// nothing writes to any more.
+	start := len(s.elems)
+	for i := range n {
+		s.elems = append(s.elems, sl.At(i).Str())
+	}
+	s.heads = append(s.heads, s.elems[start:len(s.elems):len(s.elems)])
+	return stagetrace.StringSliceRef(&s.heads[len(s.heads)-1])
+}
+
 // Resource converts a resource's attributes, sorted by key as the
 // OpenTelemetry Go SDK holds a resource's attributes.
 func Resource(r pcommon.Resource) *stagetrace.Resource {
@@ -185,6 +245,9 @@ type Span struct {
 	Span ptrace.Span
 	// ScopeName is the name of the span's instrumentation scope.
 	ScopeName string
+	// Slab, when set, holds the string slices of converted values: one
+	// Slab for a whole batch saves their allocations.
+	Slab *Slab
 }
 
 var (
@@ -233,6 +296,9 @@ func (s *Span) Status() (stagetrace.StatusCode, string) {
 
 // AppendAttributes appends the span attributes to dst.
 func (s *Span) AppendAttributes(dst stagetrace.Attrs) stagetrace.Attrs {
+	if s.Slab != nil {
+		return s.Slab.AppendMap(dst, s.Span.Attributes())
+	}
 	return AppendMap(dst, s.Span.Attributes())
 }
 
@@ -247,5 +313,8 @@ func (s *Span) Event(i int) (string, time.Time) {
 
 // AppendEventAttributes appends the attributes of event i to dst.
 func (s *Span) AppendEventAttributes(i int, dst stagetrace.Attrs) stagetrace.Attrs {
+	if s.Slab != nil {
+		return s.Slab.AppendMap(dst, s.Span.Events().At(i).Attributes())
+	}
 	return AppendMap(dst, s.Span.Events().At(i).Attributes())
 }
