@@ -111,6 +111,12 @@ func fromSlice(s pcommon.Slice) stagetrace.Value {
 // AppendMap appends the entries of m to dst as model attributes, in m's
 // order.
 func AppendMap(dst stagetrace.Attrs, m pcommon.Map) stagetrace.Attrs {
+	return appendMap(dst, m, nil)
+}
+
+// appendMap is AppendMap, converting string slices into slab when not
+// nil.
+func appendMap(dst stagetrace.Attrs, m pcommon.Map, slab *Slab) stagetrace.Attrs {
 	n := m.Len()
 	// Grown once and set in place: appending each attribute would copy
 	// it, and check the capacity, once per attribute.
@@ -119,7 +125,11 @@ func AppendMap(dst stagetrace.Attrs, m pcommon.Map) stagetrace.Attrs {
 	i := 0
 	for k, v := range m.All() {
 		out[i].Key = k
-		FromValueInto(&out[i].Value, v)
+		if slab != nil && v.Type() == pcommon.ValueTypeSlice {
+			out[i].Value = slab.fromSlice(v.Slice())
+		} else {
+			FromValueInto(&out[i].Value, v)
+		}
 		i++
 	}
 	return dst
@@ -147,32 +157,19 @@ func (s *Slab) Reuse() {
 
 // AppendMap is AppendMap converting string slices into s.
 func (s *Slab) AppendMap(dst stagetrace.Attrs, m pcommon.Map) stagetrace.Attrs {
-	n := m.Len()
-	dst = slices.Grow(dst, n)[:len(dst)+n]
-	out := dst[len(dst)-n:]
-	i := 0
-	for k, v := range m.All() {
-		out[i].Key = k
-		if v.Type() == pcommon.ValueTypeSlice {
-			out[i].Value = s.fromSlice(v.Slice())
-		} else {
-			FromValueInto(&out[i].Value, v)
-		}
-		i++
-	}
-	return dst
+	return appendMap(dst, m, s)
 }
 
 // fromSlice is fromSlice, with a slice of strings held in s.
 func (s *Slab) fromSlice(sl pcommon.Slice) stagetrace.Value {
 	n := sl.Len()
+	if n == 0 {
+		return fromSlice(sl)
+	}
 	for i := range n {
 		if sl.At(i).Type() != pcommon.ValueTypeStr {
 			return fromSlice(sl)
 		}
-	}
-	if n == 0 {
-		return fromSlice(sl)
 	}
 	// Appending moves elems and heads to larger arrays when full: the
 	// values converted before keep pointing into the old ones, which
