@@ -50,9 +50,9 @@ type Arrays struct {
 // is mapped the same way whichever way it came.
 //
 // Each part is mapped into *a, overwriting the part or batch mapped there
-// before (see Arrays): f must be done with a batch when it returns, or point *a at
-// other Arrays (exporter.Reuse.Write does, when a sink keeps the batch),
-// which the next part is mapped into.
+// before (see Arrays): f must be done with a batch when it returns, or
+// point *a at other Arrays (exporter.Reuse.Write does, when a sink keeps
+// the batch), which the next part is mapped into.
 func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td ptrace.Traces, max int, a **Arrays, f func(b stagetrace.Batch, covered, invalid int) bool) {
 	left := td.SpanCount()
 	if left == 0 || max < 1 {
