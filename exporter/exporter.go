@@ -39,11 +39,9 @@ type Exporter struct {
 	resources mapping.ResourceCache[*resource.Resource]
 	sinks     *Fanout
 	stopped   atomic.Bool
-	// spare is what the last export mapped into, once every sink released
-	// its batch: the next export maps into the same arrays rather than
-	// allocating (and later collecting) a batch's worth of them. Taken
-	// with Swap, so concurrent exports never share one.
-	spare atomic.Pointer[mapState]
+	// arrays is what the last export mapped into, once every sink
+	// released its batch: the next export maps into the same arrays.
+	arrays Reuse[mapState]
 }
 
 // mapState is what one export maps into: the batcher with its arrays, the
@@ -103,10 +101,7 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	st := e.spare.Swap(nil)
-	if st == nil {
-		st = new(mapState)
-	}
+	st := e.arrays.Take()
 	var errs error
 	for len(spans) > 0 {
 		n := min(len(spans), MaxWriteSpans)
@@ -115,19 +110,15 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 		if e.cfg.redactor != nil {
 			e.cfg.redactor.Batch(&batch)
 		}
-		released, err := e.sinks.WriteReleased(ctx, batch)
-		if err != nil {
+		// A sink abandoned at its timeout may still read the batch: its
+		// arrays are then left to it, and st is new.
+		if err := e.arrays.Write(ctx, e.sinks, &st, batch); err != nil {
 			errs = errors.Join(errs, err)
-		}
-		if !released {
-			// A sink abandoned at its timeout may still read the batch:
-			// its arrays are left to it.
-			st = new(mapState)
 		}
 	}
 	// No sink holds the last batch (they copy what they keep): its arrays
 	// serve the next export.
-	e.spare.Store(st)
+	e.arrays.Keep(st)
 	return errs
 }
 
@@ -139,11 +130,7 @@ func (e *Exporter) Map(spans []sdktrace.ReadOnlySpan) stagetrace.Batch {
 // mapInto maps spans into st's arrays, overwriting the batch mapped there
 // before, and returns the batch.
 func (e *Exporter) mapInto(st *mapState, spans []sdktrace.ReadOnlySpan) stagetrace.Batch {
-	if st.batcher == nil {
-		st.batcher = e.mapper.Batcher(len(spans))
-	} else {
-		st.batcher.Reset()
-	}
+	st.batcher = e.mapper.Reuse(st.batcher, len(spans))
 	st.slab.Reuse()
 	// One view serves the whole batch: a fresh SDKSpan per span would be
 	// boxed into the SpanView interface, an allocation per span.
@@ -194,6 +181,6 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 // Calls after the first return the first call's result.
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	e.stopped.Store(true)
-	e.spare.Store(nil) // the arrays of the last batch are of no more use
+	e.arrays.Drop() // the arrays of the last batch are of no more use
 	return e.sinks.Shutdown(ctx)
 }

@@ -31,6 +31,18 @@ func (m *Mapper) Batcher(spans int) *Batcher {
 	return NewBatcher(m.opts, spans, int(m.attrsPerSpan.Load()))
 }
 
+// Reuse returns b emptied (Batcher.Reset), to map the next batch into the
+// arrays of the last, or a new Batcher for a batch of spans spans when b
+// is nil. Call it only once no sink can still read the batch b returned
+// before (see exporter.Reuse).
+func (m *Mapper) Reuse(b *Batcher, spans int) *Batcher {
+	if b == nil {
+		return m.Batcher(spans)
+	}
+	b.Reset()
+	return b
+}
+
 // Finish returns the batch b mapped, and remembers its size for the next
 // Batcher. spans is the number of spans b was made for.
 func (m *Mapper) Finish(b *Batcher, spans int) stagetrace.Batch {

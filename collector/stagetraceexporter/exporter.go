@@ -106,6 +106,11 @@ var errNotStarted = errors.New("stagetrace exporter: not started or shut down")
 type writer struct {
 	mapper    *mapping.Mapper
 	resources mapping.ResourceCache[string]
+	// arrays is what the last write mapped into, once every sink released
+	// its batch: the next write, and each part of a large one, maps into
+	// the same arrays, as the SDK exporter does; logArrays is the same
+	// for the logs, which a component in both pipelines writes at once.
+	arrays, logArrays exporter.Reuse[pdataview.Arrays]
 
 	mu    sync.RWMutex
 	sinks *exporter.Fanout
@@ -144,13 +149,17 @@ func (w *writer) shutdown(ctx context.Context) error {
 		return nil
 	}
 	w.shut = true
+	// The arrays of the last batches are of no more use.
+	w.arrays.Drop()
+	w.logArrays.Drop()
 	return w.sinks.Shutdown(ctx)
 }
 
 // parts maps td into batches of at most exporter.MaxWriteSpans spans, in
-// order, as the SDK exporter writes a large export (pdataview.TraceParts).
-func (w *writer) parts(td ptrace.Traces, f func(b stagetrace.Batch, covered, invalid int) bool) {
-	pdataview.TraceParts(w.mapper, &w.resources, td, exporter.MaxWriteSpans, f)
+// order, as the SDK exporter writes a large export (pdataview.TraceParts),
+// each into *a, which f may replace.
+func (w *writer) parts(td ptrace.Traces, a **pdataview.Arrays, f func(b stagetrace.Batch, covered, invalid int) bool) {
+	pdataview.TraceParts(w.mapper, &w.resources, td, exporter.MaxWriteSpans, a, f)
 }
 
 // write maps td and writes it to every sink at once (exporter.Fanout), in
@@ -170,15 +179,21 @@ func (w *writer) write(ctx context.Context, td ptrace.Traces) error {
 	}
 	var err error
 	written, invalid := 0, 0
-	w.parts(td, func(b stagetrace.Batch, covered, inv int) bool {
+	st := w.arrays.Take()
+	w.parts(td, &st, func(b stagetrace.Batch, covered, inv int) bool {
 		if b.Len() > 0 {
-			if err = w.sinks.Write(ctx, b); err != nil {
+			// A sink abandoned at its timeout may still read the batch:
+			// its arrays are then left to it, and st is new.
+			if err = w.arrays.Write(ctx, w.sinks, &st, b); err != nil {
 				return false
 			}
 		}
 		written, invalid = written+covered, invalid+inv
 		return true
 	})
+	// No sink holds the last batch (they copy what they keep): its arrays
+	// serve the next write.
+	w.arrays.Keep(st)
 	if err != nil {
 		if written == 0 {
 			return err
@@ -191,19 +206,21 @@ func (w *writer) write(ctx context.Context, td ptrace.Traces) error {
 	return nil
 }
 
-// writeLogs maps ld and writes it to every sink at once, as write does
-// for traces.
+// writeLogs maps ld and writes it to every sink at once, into the arrays
+// of the last logs written, as write does for traces.
 func (w *writer) writeLogs(ctx context.Context, ld plog.Logs) error {
-	batch := pdataview.Logs(ld)
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.shut || w.sinks == nil {
 		return consumererror.NewPermanent(errNotStarted)
 	}
-	if batch.Len() == 0 {
+	if ld.LogRecordCount() == 0 {
 		return nil
 	}
-	return w.sinks.Write(ctx, batch)
+	st := w.logArrays.Take()
+	err := w.logArrays.Write(ctx, w.sinks, &st, pdataview.LogsInto(st, ld))
+	w.logArrays.Keep(st)
+	return err
 }
 
 // spansFrom returns the spans of td from the n-th on (in the order of td),

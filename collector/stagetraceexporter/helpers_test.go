@@ -4,6 +4,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/pdataview"
 )
 
 // batch maps td as write would, its parts joined into one batch, and
@@ -11,7 +12,11 @@ import (
 func (w *writer) batch(td ptrace.Traces) (stagetrace.Batch, int) {
 	var out stagetrace.Batch
 	invalid := 0
-	w.parts(td, func(b stagetrace.Batch, _, inv int) bool {
+	a := new(pdataview.Arrays)
+	w.parts(td, &a, func(b stagetrace.Batch, _, inv int) bool {
+		// Each part is mapped into the arrays of the last: kept, it is
+		// copied, as a sink copies what it keeps.
+		b = b.Clone()
 		out.Spans = append(out.Spans, b.Spans...)
 		out.Events = append(out.Events, b.Events...)
 		invalid += inv

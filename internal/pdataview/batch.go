@@ -10,15 +10,34 @@ import (
 
 // Traces maps td into one batch with m, converting each distinct resource
 // once through resources. Spans with an invalid trace or span id are
-// dropped and counted.
+// dropped and counted. The batch is the caller's: it shares no array with
+// another.
 func Traces(m *mapping.Mapper, resources *mapping.ResourceCache[string], td ptrace.Traces) (stagetrace.Batch, int) {
 	var out stagetrace.Batch
 	invalid := 0
-	TraceParts(m, resources, td, td.SpanCount(), func(b stagetrace.Batch, _, inv int) bool {
+	a := new(Arrays)
+	TraceParts(m, resources, td, td.SpanCount(), &a, func(b stagetrace.Batch, _, inv int) bool {
 		out, invalid = b, inv
 		return true
 	})
 	return out, invalid
+}
+
+// Arrays is what TraceParts and LogsInto map into: a batcher with the
+// batch's arrays, the slab of its string slices, and the one view of
+// every span or record (a view per span would be boxed into the
+// mapping's interface, an allocation per span). Kept from one call to the
+// next (exporter.Reuse), it lets each batch be mapped into the arrays of
+// the last. Mapping into Arrays overwrites whatever batch, of spans or of
+// log records, was mapped into them before. The zero Arrays is ready to
+// use.
+type Arrays struct {
+	// batcher maps spans, logs log records: a log batcher has no
+	// mapping.Options.
+	batcher, logs *mapping.Batcher
+	slab          Slab
+	span          Span
+	log           Log
 }
 
 // TraceParts maps td with m into batches of at most max spans, in the
@@ -29,15 +48,22 @@ func Traces(m *mapping.Mapper, resources *mapping.ResourceCache[string], td ptra
 // in parts so that it costs no more per span than a small one, as the SDK
 // exporter does; the command's OTLP receiver maps with it too, so a span
 // is mapped the same way whichever way it came.
-func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td ptrace.Traces, max int, f func(b stagetrace.Batch, covered, invalid int) bool) {
+//
+// Each part is mapped into *a, overwriting the part or batch mapped there
+// before (see Arrays): f must be done with a batch when it returns, or
+// point *a at other Arrays (exporter.Reuse.Write does, when a sink keeps
+// the batch), which the next part is mapped into.
+func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td ptrace.Traces, max int, a **Arrays, f func(b stagetrace.Batch, covered, invalid int) bool) {
 	left := td.SpanCount()
 	if left == 0 || max < 1 {
 		return
 	}
 	size := min(left, max)
-	b := m.Batcher(size)
+	st := *a
+	st.batcher = m.Reuse(st.batcher, size)
+	st.slab.Reuse()
 	mapped, covered, invalid := 0, 0, 0
-	view := &Span{}
+	scope := ""
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -47,7 +73,7 @@ func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td 
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
-			view.ScopeName = ss.Scope().Name()
+			scope = ss.Scope().Name()
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
 				s := spans.At(k)
@@ -56,33 +82,49 @@ func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td 
 				if s.TraceID().IsEmpty() || s.SpanID().IsEmpty() {
 					invalid++
 				} else {
-					view.Span = s
-					b.Add(view, res)
+					view := &st.span
+					view.Span, view.ScopeName, view.Slab = s, scope, &st.slab
+					st.batcher.Add(view, res)
 					mapped++
 				}
 				if mapped == max && left > 0 {
-					if !f(m.Finish(b, size), covered, invalid) {
+					st.span = Span{} // keeps no span of td alive
+					if !f(m.Finish(st.batcher, size), covered, invalid) {
 						return
 					}
 					size = min(left, max)
-					b = m.Batcher(size)
+					st = *a
+					st.batcher = m.Reuse(st.batcher, size)
+					st.slab.Reuse()
 					mapped, covered, invalid = 0, 0, 0
 				}
 			}
 		}
 	}
-	f(m.Finish(b, size), covered, invalid)
+	st.span = Span{}
+	f(m.Finish(st.batcher, size), covered, invalid)
 }
 
 // Logs maps ld into a batch of log events. Every record is kept, an
 // invalid trace id included: it is filed under no run (mapping.AddLog).
-func Logs(ld plog.Logs) stagetrace.Batch {
+// The batch is the caller's: it shares no array with another.
+func Logs(ld plog.Logs) stagetrace.Batch { return LogsInto(new(Arrays), ld) }
+
+// LogsInto is Logs mapping into a's arrays, overwriting the batch mapped
+// there before (see Arrays).
+func LogsInto(a *Arrays, ld plog.Logs) stagetrace.Batch {
 	n := ld.LogRecordCount()
 	if n == 0 {
 		return stagetrace.Batch{}
 	}
-	b := mapping.NewLogBatcher(n, 4)
-	view := &Log{}
+	if a.logs == nil {
+		a.logs = mapping.NewLogBatcher(n, 4)
+	} else {
+		a.logs.Reset()
+	}
+	a.slab.Reuse()
+	view := &a.log
+	view.Slab = &a.slab
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		sls := rls.At(i).ScopeLogs()
@@ -92,9 +134,10 @@ func Logs(ld plog.Logs) stagetrace.Batch {
 			records := sl.LogRecords()
 			for k := 0; k < records.Len(); k++ {
 				view.Record = records.At(k)
-				b.AddLog(view)
+				a.logs.AddLog(view)
 			}
 		}
 	}
-	return b.Batch()
+	*view = Log{} // keeps no record of ld alive
+	return a.logs.Batch()
 }

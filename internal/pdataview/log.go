@@ -15,6 +15,9 @@ import (
 type Log struct {
 	Record    plog.LogRecord
 	ScopeName string
+	// Slab, when set, holds the string slices of converted values: one
+	// Slab for a whole batch saves their allocations.
+	Slab *Slab
 }
 
 var _ mapping.LogView = (*Log)(nil)
@@ -54,5 +57,8 @@ func (l *Log) Scope() string { return l.ScopeName }
 
 // AppendAttributes appends the record's attributes to dst.
 func (l *Log) AppendAttributes(dst stagetrace.Attrs) stagetrace.Attrs {
+	if l.Slab != nil {
+		return l.Slab.AppendMap(dst, l.Record.Attributes())
+	}
 	return AppendMap(dst, l.Record.Attributes())
 }

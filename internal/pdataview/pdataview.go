@@ -4,6 +4,7 @@
 package pdataview
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +42,25 @@ func FromValue(v pcommon.Value) stagetrace.Value {
 		return stagetrace.MapValue(AppendMap(nil, v.Map())...)
 	}
 	return stagetrace.Value{}
+}
+
+// FromValueInto sets *dst to v converted, as FromValue returns it. It is
+// the form for loops over many values: scalars, most of them, are
+// converted in place, where a call to FromValue copies the 48-byte model
+// value out, which costs more than converting it.
+func FromValueInto(dst *stagetrace.Value, v pcommon.Value) {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		*dst = stagetrace.StringValue(v.Str())
+	case pcommon.ValueTypeInt:
+		*dst = stagetrace.Int64Value(v.Int())
+	case pcommon.ValueTypeDouble:
+		*dst = stagetrace.Float64Value(v.Double())
+	case pcommon.ValueTypeBool:
+		*dst = stagetrace.BoolValue(v.Bool())
+	default:
+		*dst = FromValue(v)
+	}
 }
 
 func fromSlice(s pcommon.Slice) stagetrace.Value {
@@ -91,11 +111,75 @@ func fromSlice(s pcommon.Slice) stagetrace.Value {
 // AppendMap appends the entries of m to dst as model attributes, in m's
 // order.
 func AppendMap(dst stagetrace.Attrs, m pcommon.Map) stagetrace.Attrs {
-	m.Range(func(k string, v pcommon.Value) bool {
-		dst = append(dst, stagetrace.Attr{Key: k, Value: FromValue(v)})
-		return true
-	})
+	return appendMap(dst, m, nil)
+}
+
+// appendMap is AppendMap, converting string slices into slab when not
+// nil.
+func appendMap(dst stagetrace.Attrs, m pcommon.Map, slab *Slab) stagetrace.Attrs {
+	n := m.Len()
+	// Grown once and set in place: appending each attribute would copy
+	// it, and check the capacity, once per attribute.
+	dst = slices.Grow(dst, n)[:len(dst)+n]
+	out := dst[len(dst)-n:]
+	i := 0
+	for k, v := range m.All() {
+		out[i].Key = k
+		if slab != nil && v.Type() == pcommon.ValueTypeSlice {
+			out[i].Value = slab.fromSlice(v.Slice())
+		} else {
+			FromValueInto(&out[i].Value, v)
+		}
+		i++
+	}
 	return dst
+}
+
+// Slab holds the elements and headers of the string slices that the
+// conversions of one batch make, so that converting a string slice costs
+// no allocation once the slab has grown to what a batch needs: the pdata
+// form of otelconv.Slab. The zero Slab is ready to use; it is not safe
+// for concurrent use.
+type Slab struct {
+	elems []string
+	heads [][]string
+}
+
+// Reuse empties s, keeping its arrays for the string slices converted
+// next: the values converted before then change. Call it only once
+// nothing reads those values any more.
+func (s *Slab) Reuse() {
+	// Cleared, so that the old strings are not kept alive by the arrays.
+	clear(s.elems)
+	clear(s.heads)
+	s.elems, s.heads = s.elems[:0], s.heads[:0]
+}
+
+// AppendMap is AppendMap converting string slices into s.
+func (s *Slab) AppendMap(dst stagetrace.Attrs, m pcommon.Map) stagetrace.Attrs {
+	return appendMap(dst, m, s)
+}
+
+// fromSlice is fromSlice, with a slice of strings held in s.
+func (s *Slab) fromSlice(sl pcommon.Slice) stagetrace.Value {
+	n := sl.Len()
+	if n == 0 {
+		return fromSlice(sl)
+	}
+	for i := range n {
+		if sl.At(i).Type() != pcommon.ValueTypeStr {
+			return fromSlice(sl)
+		}
+	}
+	// Appending moves elems and heads to larger arrays when full: the
+	// values converted before keep pointing into the old ones, which
+	// nothing writes to any more.
+	start := len(s.elems)
+	for i := range n {
+		s.elems = append(s.elems, sl.At(i).Str())
+	}
+	s.heads = append(s.heads, s.elems[start:len(s.elems):len(s.elems)])
+	return stagetrace.StringSliceRef(&s.heads[len(s.heads)-1])
 }
 
 // Resource converts a resource's attributes, sorted by key as the
@@ -158,6 +242,9 @@ type Span struct {
 	Span ptrace.Span
 	// ScopeName is the name of the span's instrumentation scope.
 	ScopeName string
+	// Slab, when set, holds the string slices of converted values: one
+	// Slab for a whole batch saves their allocations.
+	Slab *Slab
 }
 
 var (
@@ -206,6 +293,9 @@ func (s *Span) Status() (stagetrace.StatusCode, string) {
 
 // AppendAttributes appends the span attributes to dst.
 func (s *Span) AppendAttributes(dst stagetrace.Attrs) stagetrace.Attrs {
+	if s.Slab != nil {
+		return s.Slab.AppendMap(dst, s.Span.Attributes())
+	}
 	return AppendMap(dst, s.Span.Attributes())
 }
 
@@ -220,5 +310,8 @@ func (s *Span) Event(i int) (string, time.Time) {
 
 // AppendEventAttributes appends the attributes of event i to dst.
 func (s *Span) AppendEventAttributes(i int, dst stagetrace.Attrs) stagetrace.Attrs {
+	if s.Slab != nil {
+		return s.Slab.AppendMap(dst, s.Span.Events().At(i).Attributes())
+	}
 	return AppendMap(dst, s.Span.Events().At(i).Attributes())
 }

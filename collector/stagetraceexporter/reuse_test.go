@@ -1,0 +1,176 @@
+package stagetraceexporter
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/exporter"
+	"github.com/stagetrace/stagetrace/mapping"
+	"github.com/stagetrace/stagetrace/sink/memsink"
+)
+
+// tagged returns n spans named s<first+i>, each with the attribute i
+// (from first on), the string slice tags ([name]) and an event with the
+// string slice tags ([name, name]).
+func tagged(first, n int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "svc")
+	spans := rs.ScopeSpans().AppendEmpty().Spans()
+	for i := first; i < first+n; i++ {
+		name := fmt.Sprintf("s%d", i)
+		s := spans.AppendEmpty()
+		s.SetName(name)
+		s.SetTraceID(pcommon.TraceID{1})
+		s.SetSpanID(pcommon.SpanID{byte(i), byte(i >> 8), 1})
+		s.Attributes().PutInt("i", int64(i))
+		s.Attributes().PutEmptySlice("tags").AppendEmpty().SetStr(name)
+		e := s.Events().AppendEmpty()
+		e.SetName("e")
+		tags := e.Attributes().PutEmptySlice("tags")
+		tags.AppendEmpty().SetStr(name)
+		tags.AppendEmpty().SetStr(name)
+	}
+	return td
+}
+
+// Each write, and each part of a large one, maps into the arrays of the
+// last: what the sinks kept of the earlier ones stays as it was written.
+func TestWritesKeepEarlierSpans(t *testing.T) {
+	mem := memsink.New()
+	w := newWriter(mapping.Options{}, nil)
+	require.NoError(t, w.setSinks([]stagetrace.Sink{mem}))
+	ctx := context.Background()
+	sizes := []int{3, 1, exporter.MaxWriteSpans + 7, 2}
+	first := 0
+	for _, n := range sizes {
+		require.NoError(t, w.write(ctx, tagged(first, n)))
+		first += n
+	}
+	require.NoError(t, w.shutdown(ctx))
+	spans, events := mem.Spans(), mem.Events()
+	require.Len(t, spans, first)
+	require.Len(t, events, first)
+	for i := range first {
+		name := fmt.Sprintf("s%d", i)
+		assert.Equal(t, name, spans[i].Name)
+		n, _ := spans[i].Attrs.Get("i")
+		assert.Equal(t, int64(i), n.AsInt64(), "span %d", i)
+		tags, _ := spans[i].Attrs.Get("tags")
+		assert.Equal(t, []string{name}, tags.AsStringSlice(), "span %d", i)
+		tags, _ = events[i].Attrs.Get("tags")
+		assert.Equal(t, []string{name, name}, tags.AsStringSlice(), "event %d", i)
+	}
+}
+
+// lateSink holds its first Write past the caller's deadline, until
+// released, and then reads the batch it was given: a sink the fan-out
+// abandoned.
+type lateSink struct {
+	release chan struct{}
+	read    chan []string // the names and tags the late Write read
+	calls   atomic.Int32
+}
+
+func (s *lateSink) Write(_ context.Context, b stagetrace.Batch) error {
+	if s.calls.Add(1) == 1 {
+		<-s.release
+		var read []string
+		for _, sp := range b.Spans {
+			tags, _ := sp.Attrs.Get("tags")
+			read = append(read, sp.Name, tags.AsStringSlice()[0])
+		}
+		s.read <- read
+	}
+	return nil
+}
+
+func (s *lateSink) Shutdown(context.Context) error { return nil }
+
+// A batch a sink was abandoned with is not reused by later writes: the
+// sink still reads it whole once it wakes up. The failed write is retried
+// whole, since no part of it was written.
+func TestAbandonedBatchIsNotReused(t *testing.T) {
+	late := &lateSink{release: make(chan struct{}), read: make(chan []string, 1)}
+	w := newWriter(mapping.Options{}, nil)
+	require.NoError(t, w.setSinks([]stagetrace.Sink{late}))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	const n = exporter.MaxWriteSpans + 1 // two parts: the first is abandoned
+	err := w.write(ctx, tagged(0, n))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not finished")
+	for range 3 {
+		require.NoError(t, w.write(context.Background(), tagged(n, exporter.MaxWriteSpans)))
+	}
+	close(late.release)
+	read := <-late.read
+	require.Len(t, read, 2*exporter.MaxWriteSpans)
+	for i := 0; i < len(read); i += 2 {
+		want := fmt.Sprintf("s%d", i/2)
+		assert.Equal(t, []string{want, want}, read[i:i+2], "span %d", i/2)
+	}
+	require.NoError(t, w.shutdown(context.Background()))
+}
+
+// taggedLogs returns n log records with the body r<first+i> and the
+// attributes i and tags ([body]).
+func taggedLogs(first, n int) plog.Logs {
+	ld := plog.NewLogs()
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i := first; i < first+n; i++ {
+		body := fmt.Sprintf("r%d", i)
+		r := records.AppendEmpty()
+		r.Body().SetStr(body)
+		r.Attributes().PutInt("i", int64(i))
+		r.Attributes().PutEmptySlice("tags").AppendEmpty().SetStr(body)
+	}
+	return ld
+}
+
+// Each logs write maps into the arrays of the last, as traces do, and
+// apart from them: what the sinks kept of the earlier writes stays as it
+// was written, with traces written in between.
+func TestLogWritesKeepEarlierRecords(t *testing.T) {
+	mem := memsink.New()
+	w := newWriter(mapping.Options{}, nil)
+	require.NoError(t, w.setSinks([]stagetrace.Sink{mem}))
+	ctx := context.Background()
+	first := 0
+	for _, n := range []int{3, 1, 40, 2} {
+		require.NoError(t, w.writeLogs(ctx, taggedLogs(first, n)))
+		require.NoError(t, w.write(ctx, tagged(first, n)))
+		first += n
+	}
+	require.NoError(t, w.shutdown(ctx))
+	var bodies []string
+	for _, e := range mem.Events() {
+		if e.Name != stagetrace.LogEventName {
+			continue
+		}
+		body := e.Body.String()
+		bodies = append(bodies, body)
+		n, _ := e.Attrs.Get("i")
+		assert.Equal(t, body, fmt.Sprintf("r%d", n.AsInt64()))
+		tags, _ := e.Attrs.Get("tags")
+		assert.Equal(t, []string{body}, tags.AsStringSlice())
+	}
+	require.Len(t, bodies, first)
+	for i, body := range bodies {
+		assert.Equal(t, fmt.Sprintf("r%d", i), body)
+	}
+	require.Len(t, mem.Spans(), first)
+	for i, sp := range mem.Spans() {
+		assert.Equal(t, fmt.Sprintf("s%d", i), sp.Name)
+	}
+}
