@@ -23,11 +23,10 @@ type Exporter struct {
 
 	// attrsPerRecord sizes the next batch's attribute array from the last.
 	attrsPerRecord atomic.Int64
-	// spare is the batcher of the last export whose batch every sink
+	// arrays keeps the batcher of the last export whose batch every sink
 	// released: the next export maps into its arrays rather than
-	// allocating (and later collecting) a batch's worth of them. Taken
-	// with Swap, so concurrent exports never share one.
-	spare atomic.Pointer[mapping.Batcher]
+	// allocating (and later collecting) a batch's worth of them.
+	arrays exporter.Reuse[logState]
 
 	stopped  atomic.Bool
 	stopOnce sync.Once
@@ -78,25 +77,26 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	if len(records) == 0 {
 		return nil
 	}
-	b := e.spare.Swap(nil)
-	if b == nil {
-		b = e.newBatcher(len(records))
+	st := e.arrays.Take()
+	if st.batcher == nil {
+		st.batcher = e.newBatcher(len(records))
 	} else {
-		b.Reset()
+		st.batcher.Reset()
 	}
-	batch := e.mapInto(b, records)
+	batch := e.mapInto(st.batcher, records)
 	if e.cfg.redactor != nil {
 		e.cfg.redactor.Batch(&batch)
 	}
-	released, err := e.sinks.WriteReleased(ctx, batch)
-	if released {
-		// No sink holds the batch (they copy what they keep): its arrays
-		// serve the next export. A sink abandoned at its timeout keeps
-		// them instead.
-		e.spare.Store(b)
-	}
+	// A sink abandoned at its timeout keeps the batch's arrays: Write
+	// then gives st new ones.
+	err := e.arrays.Write(ctx, e.sinks, &st, batch)
+	e.arrays.Keep(st)
 	return err
 }
+
+// logState is what one export maps its records into, kept for the next
+// (exporter.Reuse).
+type logState struct{ batcher *mapping.Batcher }
 
 // Map maps records into a batch of log events without writing it
 // anywhere. The batch shares nothing with records.
@@ -141,7 +141,7 @@ func (e *Exporter) ForceFlush(ctx context.Context) error {
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	e.stopOnce.Do(func() {
 		e.stopped.Store(true)
-		e.spare.Store(nil) // the arrays of the last batch are of no more use
+		e.arrays.Drop() // the arrays of the last batch are of no more use
 		if e.owned {
 			e.stopErr = e.sinks.Shutdown(ctx)
 			return
