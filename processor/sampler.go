@@ -125,6 +125,15 @@ func (s *sampler) ShouldSample(params sdktrace.SamplingParameters) sdktrace.Samp
 		res.Attributes = s.shared(values{run: in.run, stage: in.stage, inherited: !in.mark.Claim()})
 		return res
 	}
+	return s.place(&params, res, o, in, fromCtx)
+}
+
+// place is ShouldSample for the spans its short path leaves: those whose
+// values come from elsewhere than the context, or that the rules may add
+// attributes to. It is apart so that the short path keeps a small frame.
+func (s *sampler) place(params *sdktrace.SamplingParameters, res sdktrace.SamplingResult, o own, in inputs, fromCtx bool) sdktrace.SamplingResult {
+	p := s.p
+	withRules := p.cfg.rules.NeedsStart()
 	var r resolution
 	if fromCtx {
 		r = resolution{values: values{run: in.run, stage: in.stage}, runFrom: fromContext, stageFrom: fromContext}

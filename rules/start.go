@@ -40,7 +40,7 @@ func (s *Set) StartStage(name string, kind stagetrace.SpanKind, first, then []at
 		case cr.stageFrom.key != "":
 			// A stage attribute counts when it is a non-empty string, as in
 			// compiledRule.apply; a later rule may still give one.
-			if v, ok := kv.get(&in, &cr.stageFrom); ok && v.Type() == attribute.STRING && v.AsString() != "" {
+			if v := kv.get(&in, &cr.stageFrom); v != nil && v.Type() == attribute.STRING && v.AsString() != "" {
 				return v.AsString()
 			}
 		}
@@ -62,33 +62,34 @@ func (kv *kvAttrs) buildMask(in *spanInfo) {
 	in.masked = true
 }
 
-// get returns the last value of k, as KeyValueSpan.Attribute does.
-func (kv *kvAttrs) get(in *spanInfo, k *keyRef) (attribute.Value, bool) {
+// get returns the last value of k, as KeyValueSpan.Attribute does, or nil.
+// It points into the slices, so that the 48-byte value is not copied.
+func (kv *kvAttrs) get(in *spanInfo, k *keyRef) *attribute.Value {
 	if in.masked && in.mask[k.bit>>6]&(1<<(k.bit&63)) == 0 {
-		return attribute.Value{}, false
+		return nil
 	}
 	for i := len(kv.then) - 1; i >= 0; i-- {
 		if string(kv.then[i].Key) == k.key {
-			return kv.then[i].Value, true
+			return &kv.then[i].Value
 		}
 	}
 	for i := len(kv.first) - 1; i >= 0; i-- {
 		if string(kv.first[i].Key) == k.key {
-			return kv.first[i].Value, true
+			return &kv.first[i].Value
 		}
 	}
-	return attribute.Value{}, false
+	return nil
 }
 
 // meets reports whether every condition of conds holds.
 func (kv *kvAttrs) meets(in *spanInfo, conds []cond) bool {
 	for i := range conds {
-		v, ok := kv.get(in, &conds[i].key)
 		var sv stagetrace.Value
-		if ok {
-			sv = otelconv.FromAttribute(v)
+		v := kv.get(in, &conds[i].key)
+		if v != nil {
+			sv = otelconv.FromAttribute(*v)
 		}
-		if !conds[i].holds(sv, ok) {
+		if !conds[i].holds(sv, v != nil) {
 			return false
 		}
 	}
