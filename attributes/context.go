@@ -11,21 +11,17 @@ import (
 	"github.com/stagetrace/stagetrace/internal/stagectx"
 )
 
-type ctxKey int
-
-const runKey ctxKey = 0
-
 // ContextWithRun returns a copy of ctx that carries runID. Spans started
 // from it (and their descendants in this process) belong to that run,
 // unless they set run.id themselves.
 func ContextWithRun(ctx context.Context, runID string) context.Context {
-	return context.WithValue(ctx, runKey, runID)
+	return stagectx.WithRun(ctx, runID)
 }
 
 // RunFromContext returns the run id set by ContextWithRun.
 func RunFromContext(ctx context.Context) (string, bool) {
-	s, ok := ctx.Value(runKey).(string)
-	return s, ok && s != ""
+	s := stagectx.Run(ctx)
+	return s, s != ""
 }
 
 // ContextWithStage returns a copy of ctx that carries stage. Spans started

@@ -155,8 +155,8 @@ type inputs struct {
 
 func inputsOf(ctx context.Context) inputs {
 	in := inputs{ctx: ctx}
-	in.run, _ = attributes.RunFromContext(ctx)
-	in.mark = stagectx.Lookup(ctx)
+	// One lookup for both: stagectx keeps the run beside the stage.
+	in.run, in.mark = stagectx.Get(ctx)
 	in.stage = in.mark.Stage()
 	return in
 }

@@ -48,13 +48,20 @@ func (p *Processor) Sampler(inner sdktrace.Sampler) sdktrace.Sampler {
 	if p.next != nil || p.cfg.runIDFunc != nil || p.cfg.rules.StartReadsScope() {
 		return inner
 	}
-	return &sampler{p: p, inner: inner}
+	s := &sampler{p: p, inner: inner}
+	if p.cfg.rules.StartStageOnly() {
+		s.stageRules = p.cfg.rules
+	}
+	return s
 }
 
 // sampler is the Sampler of a Processor.
 type sampler struct {
 	p     *Processor
 	inner sdktrace.Sampler
+	// stageRules are the processor's rules when their start phase yields
+	// only a stage, which rules.Set.StartStage gives without a span view.
+	stageRules *rules.Set
 	// last holds the attributes of the last span placed from the context
 	// alone: the spans of one stage share them, read-only.
 	last atomic.Pointer[cachedValues]
@@ -104,10 +111,29 @@ func (s *sampler) ShouldSample(params sdktrace.SamplingParameters) sdktrace.Samp
 	// what resolveFor would return. This runs on every span: it is kept
 	// short.
 	fromCtx := !o.hasRun && !o.hasStage && in.run != "" && in.stage != ""
-	if fromCtx && !withRules && len(res.Attributes) == 0 {
+	if fromCtx && len(res.Attributes) == 0 && (!withRules || s.stageRules != nil) {
+		// Rules that yield only a stage (the GenAI preset's) read the
+		// attributes in place: no span view, no pooled state. Their
+		// stage, which the span does not set, beats the context's and
+		// opens the stage (inputs.finish).
+		if withRules {
+			if stage := s.stageRules.StartStage(params.Name, otelconv.KindFromOTel(params.Kind), nil, params.Attributes); stage != "" {
+				res.Attributes = s.shared(values{run: in.run, stage: stage})
+				return res
+			}
+		}
 		res.Attributes = s.shared(values{run: in.run, stage: in.stage, inherited: !in.mark.Claim()})
 		return res
 	}
+	return s.place(&params, res, o, in, fromCtx)
+}
+
+// place is ShouldSample for the spans its short path leaves: those whose
+// values come from elsewhere than the context, or that the rules may add
+// attributes to. It is apart so that the short path keeps a small frame.
+func (s *sampler) place(params *sdktrace.SamplingParameters, res sdktrace.SamplingResult, o own, in inputs, fromCtx bool) sdktrace.SamplingResult {
+	p := s.p
+	withRules := p.cfg.rules.NeedsStart()
 	var r resolution
 	if fromCtx {
 		r = resolution{values: values{run: in.run, stage: in.stage}, runFrom: fromContext, stageFrom: fromContext}
@@ -120,16 +146,22 @@ func (s *sampler) ShouldSample(params sdktrace.SamplingParameters) sdktrace.Samp
 
 	var st *ruleState
 	if withRules {
-		st = ruleStates.Get().(*ruleState)
-		defer st.release()
-		attrs := params.Attributes
-		if len(res.Attributes) > 0 {
-			attrs = append(append(make([]attribute.KeyValue, 0, len(res.Attributes)+len(attrs)), res.Attributes...), attrs...)
+		var stage string
+		if s.stageRules != nil {
+			stage = s.stageRules.StartStage(params.Name, otelconv.KindFromOTel(params.Kind), res.Attributes, params.Attributes)
+		} else {
+			st = ruleStates.Get().(*ruleState)
+			defer st.release()
+			attrs := params.Attributes
+			if len(res.Attributes) > 0 {
+				attrs = append(append(make([]attribute.KeyValue, 0, len(res.Attributes)+len(attrs)), res.Attributes...), attrs...)
+			}
+			st.span = rules.KeyValueSpan{SpanName: params.Name, SpanKind: otelconv.KindFromOTel(params.Kind), Attrs: attrs}
+			p.cfg.rules.Eval(rules.PhaseStart, &st.span, &st.res)
+			stage = st.res.Stage
 		}
-		st.span = rules.KeyValueSpan{SpanName: params.Name, SpanKind: otelconv.KindFromOTel(params.Kind), Attrs: attrs}
-		p.cfg.rules.Eval(rules.PhaseStart, &st.span, &st.res)
-		if st.res.Stage != "" && !o.hasStage {
-			r.stage, r.stageFrom = st.res.Stage, fromRule
+		if stage != "" && !o.hasStage {
+			r.stage, r.stageFrom = stage, fromRule
 		}
 	}
 	v := in.finish(r).values

@@ -97,5 +97,9 @@
 // KeyValueSpan hold a span's parts as model values or as OpenTelemetry
 // key-values; StageSpanView views a mapped span. Evaluating a Set into a
 // reused Result allocates nothing; with these views, a span's attributes
-// are scanned once to rule out absent keys cheaply.
+// are scanned once to rule out absent keys cheaply. A Set whose start
+// phase yields only a stage from names, kinds and attributes
+// (StartStageOnly, as the genai preset's) also answers StartStage over
+// OpenTelemetry key-values, with no Span at all: what a sampler calls on
+// every span.
 package rules

@@ -43,7 +43,10 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		require.NotNil(t, set)
-		set.Start(span)
+		start := set.Start(span)
+		if set.StartStageOnly() {
+			require.Equal(t, start.Stage, set.StartStage(span.SpanName, span.SpanKind, nil, kvs(span.Attrs)))
+		}
 		set.End(span)
 		s := &stagetrace.StageSpan{Name: span.SpanName, Attrs: span.Attrs}
 		set.Apply(s)

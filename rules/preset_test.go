@@ -27,6 +27,9 @@ func TestPresetsOnFixtures(t *testing.T) {
 
 				start := set.Start(f.startSpan())
 				assert.Equal(t, e.StartStage, start.Stage, "stage at start")
+				if set.StartStageOnly() {
+					assert.Equal(t, e.StartStage, set.StartStage(f.Name, f.Kind, nil, kvs(f.Start)), "StartStage")
+				}
 				assert.Empty(t, start.Findings, "no findings at start")
 
 				end := set.End(f.endSpan())

@@ -166,8 +166,10 @@ type Set struct {
 	startLookups, endLookups int
 	// startScope reports whether PhaseStart may read the span's scope.
 	startScope bool
-	presets    []string
-	prices     *priceTable
+	// startStageOnly reports whether StartStage can stand for PhaseStart.
+	startStageOnly bool
+	presets        []string
+	prices         *priceTable
 }
 
 // Config is everything a Set is compiled from; a rules file is parsed
@@ -228,6 +230,8 @@ func Compile(c Config) (*Set, error) {
 	for i := len(s.start) - 1; i >= 0; i-- {
 		s.attrsFrom[i] = s.attrsFrom[i+1] || len(s.rules[s.start[i]].attrs) > 0
 	}
+	// No function is called at start unless startScope is set.
+	s.startStageOnly = len(s.start) > 0 && !s.startScope && !s.attrsFrom[0]
 	if c.Prices != nil {
 		pt, err := compilePrices(*c.Prices)
 		if err != nil {
@@ -375,25 +379,31 @@ func (cr *compiledRule) lookups() int {
 
 // matches tests the cheap conditions first.
 func (cr *compiledRule) matches(span Span, in *spanInfo) bool {
-	if cr.kinds != 0 && cr.kinds&(1<<in.kind) == 0 {
-		return false
-	}
-	if cr.nameM != nil && !cr.nameM.match(in.name) {
-		return false
-	}
-	if cr.scopeM != nil && !cr.scopeM.match(in.scope) {
+	if !cr.matchesInfo(in) {
 		return false
 	}
 	for i := range cr.conds {
-		if !cr.conds[i].holds(span, in) {
+		if !cr.conds[i].holds(in.get(span, &cr.conds[i].key)) {
 			return false
 		}
 	}
 	return cr.fn == nil || cr.fn(span)
 }
 
-func (c *cond) holds(span Span, in *spanInfo) bool {
-	v, ok := in.get(span, &c.key)
+// matchesInfo tests the conditions on the span's name, scope and kind.
+func (cr *compiledRule) matchesInfo(in *spanInfo) bool {
+	if cr.kinds != 0 && cr.kinds&(1<<in.kind) == 0 {
+		return false
+	}
+	if cr.nameM != nil && !cr.nameM.match(in.name) {
+		return false
+	}
+	return cr.scopeM == nil || cr.scopeM.match(in.scope)
+}
+
+// holds tests the condition on the value of its key, ok false when the
+// span lacks it.
+func (c *cond) holds(v stagetrace.Value, ok bool) bool {
 	switch c.op {
 	case OpExists:
 		return ok

@@ -80,3 +80,33 @@ func TestClaimConcurrent(t *testing.T) {
 	assert.Equal(t, int32(1), firsts.Load(), "exactly one claim wins")
 	assert.True(t, m.Opened())
 }
+
+func TestRunBesideStage(t *testing.T) {
+	run, m := Get(context.Background())
+	assert.Empty(t, run)
+	assert.Nil(t, m)
+
+	ctx := WithRun(context.Background(), "r-1")
+	run, m = Get(ctx)
+	assert.Equal(t, "r-1", run)
+	assert.Nil(t, m, "a run alone carries no stage")
+
+	staged := With(ctx, "retrieval")
+	run, m = Get(staged)
+	assert.Equal(t, "r-1", run, "With keeps the run of the context it derives from")
+	assert.Equal(t, "retrieval", m.Stage())
+
+	rerun := WithRun(context.WithValue(staged, otherKey{}, 1), "r-2")
+	run, m2 := Get(rerun)
+	assert.Equal(t, "r-2", run, "the innermost run wins")
+	assert.Same(t, m, m2, "WithRun keeps the stage's mark, shared with the context it derives from")
+	assert.True(t, m2.Claim())
+	assert.False(t, Lookup(staged).Claim(), "claimed through the derived context")
+
+	assert.Equal(t, "r-1", Run(staged), "the outer context is unchanged")
+	assert.Empty(t, Run(WithRun(staged, "")), "an empty run hides the outer one")
+	assert.Equal(t, "retrieval", Lookup(WithRun(staged, "")).Stage())
+	hidden := With(rerun, "")
+	assert.Equal(t, "r-2", Run(hidden))
+	assert.Empty(t, Lookup(hidden).Stage(), "an empty stage hides the outer one")
+}
