@@ -32,16 +32,20 @@ func decodeEvent(record []byte) (stagetrace.TraceEvent, error) {
 
 // spanSelect is a compiled span query: the statement selecting the
 // records of the spans the SQL conditions keep, in order, and what is
-// left to Go: the regular expression filters, and then the page.
+// left to Go: the filters SQL cannot check (splitFilters), the order when
+// it is by an attribute that is not indexed, and then the page.
 type spanSelect struct {
 	text          string
 	args          []any
 	inGo          []query.Filter
+	sort          *query.Ref // the order, when Go sorts; SQL then orders by write
+	desc          bool
 	limit, offset int
 }
 
-// compile checks q as every executor does and compiles it.
-func compile(q query.SpanQuery) (*spanSelect, error) {
+// compile checks q as every executor does and compiles it, with the
+// attribute keys in indexed read from span_values.
+func compile(q query.SpanQuery, indexed indexedSet) (*spanSelect, error) {
 	if err := query.ValidateAll(q.Where); err != nil {
 		return nil, fmt.Errorf("postgressink: %w", err)
 	}
@@ -55,17 +59,24 @@ func compile(q query.SpanQuery) (*spanSelect, error) {
 	if err := query.CheckPage(q.Limit, q.Offset); err != nil {
 		return nil, fmt.Errorf("postgressink: %w", err)
 	}
-	inSQL, inGo := splitFilters(q.Where)
+	inSQL, inGo := splitFilters(q.Where, indexed)
+	sel := &spanSelect{inGo: inGo, desc: q.Desc}
+	if ref.Source == query.SourceAttr && !indexed.has(ref.Name) {
+		// Only the records hold the values to sort by: Go sorts the
+		// candidates, read in order of writing for the ties.
+		sortRef := ref
+		sel.sort = &sortRef
+		ref = query.Ref{Source: query.SourceBuiltin}
+	}
 	var b builder
 	join := b.orderJoin(ref)
 	b.WriteString(`SELECT s.record FROM spans s` + join + ` WHERE true`)
 	if err := b.where(inSQL); err != nil {
 		return nil, err
 	}
-	b.prefilter(inGo)
+	b.prefilter(inGo, indexed)
 	b.orderBy(ref, q.Desc)
-	sel := &spanSelect{inGo: inGo}
-	if len(inGo) == 0 {
+	if len(inGo) == 0 && sel.sort == nil {
 		b.limit(q.Limit, q.Offset)
 	} else {
 		sel.limit, sel.offset = q.Limit, q.Offset
@@ -75,8 +86,34 @@ func compile(q query.SpanQuery) (*spanSelect, error) {
 }
 
 // each runs the query and calls fn with each span selected, in order, as
-// it reads them.
+// it reads them, or, when Go sorts, once all are read and sorted.
 func (s *Store) each(ctx context.Context, sel *spanSelect, fn func(*stagetrace.StageSpan) error) error {
+	if sel.sort != nil {
+		var spans []stagetrace.StageSpan
+		unpaged := *sel
+		unpaged.sort, unpaged.limit, unpaged.offset = nil, 0, 0
+		if err := s.each(ctx, &unpaged, func(sp *stagetrace.StageSpan) error {
+			spans = append(spans, *sp)
+			return nil
+		}); err != nil {
+			return err
+		}
+		// Stable: ties stay in order of writing, reversed with desc as
+		// SQL reads them.
+		slices.SortStableFunc(spans, func(a, b stagetrace.StageSpan) int {
+			if sel.desc {
+				return query.CompareOrder(*sel.sort, &b, &a)
+			}
+			return query.CompareOrder(*sel.sort, &a, &b)
+		})
+		page := query.Page(spans, sel.limit, sel.offset)
+		for i := range page {
+			if err := fn(&page[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if err := s.begin(); err != nil {
 		return err
 	}
@@ -118,7 +155,7 @@ func (s *Store) each(ctx context.Context, sel *spanSelect, fn func(*stagetrace.S
 
 // Spans returns the spans q selects.
 func (s *Store) Spans(ctx context.Context, q query.SpanQuery) ([]stagetrace.StageSpan, error) {
-	sel, err := compile(q)
+	sel, err := compile(q, s.indexed())
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +176,7 @@ func (s *Store) ExportSpans(ctx context.Context, q query.SpanQuery, format strin
 	if err := query.CheckFormat(format); err != nil {
 		return 0, fmt.Errorf("postgressink: %w", err)
 	}
-	sel, err := compile(q)
+	sel, err := compile(q, s.indexed())
 	if err != nil {
 		return 0, err
 	}
@@ -188,7 +225,7 @@ func (s *Store) Runs(ctx context.Context, f query.RunFilter) ([]stagetrace.Run, 
 		b.WriteString(` AND r.errors > 0`)
 	}
 	if len(f.Where) > 0 {
-		inSQL, inGo := splitFilters(f.Where)
+		inSQL, inGo := splitFilters(f.Where, s.indexed())
 		if len(inGo) == 0 {
 			b.WriteString(` AND r.run_id IN (SELECT s.run_id FROM spans s WHERE true`)
 			if err := b.where(inSQL); err != nil {
@@ -226,7 +263,7 @@ func (s *Store) Runs(ctx context.Context, f query.RunFilter) ([]stagetrace.Run, 
 // runsMatching returns the runs with a span matching every filter, some of
 // them regular expressions.
 func (s *Store) runsMatching(ctx context.Context, where []query.Filter) ([]string, error) {
-	sel, err := compile(query.SpanQuery{Where: where})
+	sel, err := compile(query.SpanQuery{Where: where}, s.indexed())
 	if err != nil {
 		return nil, err
 	}
