@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -118,36 +119,91 @@ func (s *Store) each(ctx context.Context, sel *spanSelect, fn func(*stagetrace.S
 		return err
 	}
 	defer s.end()
+	skip, kept := sel.offset, 0
+	visit := func(record []byte) (more bool, err error) {
+		sp, err := decodeSpan(record)
+		if err != nil {
+			return false, fmt.Errorf("postgressink: %w", err)
+		}
+		if len(sel.inGo) > 0 {
+			if !query.MatchAll(sel.inGo, &sp) {
+				return true, nil
+			}
+			if skip > 0 {
+				skip--
+				return true, nil
+			}
+		}
+		if err := fn(&sp); err != nil {
+			return false, err
+		}
+		kept++
+		return sel.limit == 0 || kept < sel.limit, nil
+	}
+	if len(sel.inGo) > 0 && sel.limit > 0 {
+		return s.fetch(ctx, sel, visit)
+	}
 	rows, err := s.pool.Query(ctx, sel.text, sel.args...)
 	if err != nil {
 		return fmt.Errorf("postgressink: %w", err)
 	}
 	defer rows.Close()
-	skip, kept := sel.offset, 0
 	for rows.Next() {
-		sp, err := decodeSpan(rows.RawValues()[0])
-		if err != nil {
-			return fmt.Errorf("postgressink: %w", err)
-		}
-		if len(sel.inGo) > 0 {
-			if !query.MatchAll(sel.inGo, &sp) {
-				continue
-			}
-			if skip > 0 {
-				skip--
-				continue
-			}
-		}
-		if err := fn(&sp); err != nil {
+		if more, err := visit(rows.RawValues()[0]); err != nil || !more {
 			return err
-		}
-		kept++
-		if sel.limit > 0 && kept == sel.limit {
-			break
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgressink: %w", err)
+	}
+	return nil
+}
+
+// Rows fetch reads at a time: few at first, as a limit may be reached
+// soon, and then more.
+const (
+	fetchFirst = 128
+	fetchMax   = 8192
+)
+
+// fetch reads the records of sel through a cursor, a few rows at a time,
+// and calls visit with each until it returns false. A query whose page Go
+// cuts (filters checked in Go, then a limit) stops the server's work
+// there, where a plain query would have it send every candidate.
+func (s *Store) fetch(ctx context.Context, sel *spanSelect, visit func(record []byte) (bool, error)) error {
+	var visitErr error // returned as it is
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DECLARE spans_page NO SCROLL CURSOR FOR `+sel.text, sel.args...); err != nil {
+			return err
+		}
+		for n := fetchFirst; ; n = min(2*n, fetchMax) {
+			rows, err := tx.Query(ctx, `FETCH `+strconv.Itoa(n)+` FROM spans_page`)
+			if err != nil {
+				return err
+			}
+			got := 0
+			for rows.Next() {
+				got++
+				more, err := visit(rows.RawValues()[0])
+				if err != nil || !more {
+					rows.Close()
+					visitErr = err
+					return err
+				}
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if got < n {
+				return nil
+			}
+		}
+	})
+	if visitErr != nil {
+		return visitErr
+	}
+	if err != nil {
 		return fmt.Errorf("postgressink: %w", err)
 	}
 	return nil
