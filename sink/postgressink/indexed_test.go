@@ -57,6 +57,7 @@ func TestIndexesAsTheSQLiteStore(t *testing.T) {
 			{Key: "gen_ai.request.model", Value: stagetrace.StringValue("gpt-4o")},
 			{Key: "gen_ai.response.id", Value: stagetrace.StringValue("chatcmpl-1")},
 			{Key: "http.response.status_code", Value: stagetrace.Int64Value(200)},
+			{Key: "quote", Value: stagetrace.StringValue(`say "hi" – ok`)},
 		},
 		Findings: stagetrace.Attrs{{Key: "input_tokens", Value: stagetrace.Int64Value(12)}}}
 	sp.TraceID[0], sp.SpanID[0] = 1, 1
@@ -70,13 +71,15 @@ func TestIndexesAsTheSQLiteStore(t *testing.T) {
 	// compared as numbers.
 	for _, where := range []string{`attr.gen_ai.response.id="chatcmpl-1"`, `attr.http.response.status_code>=200.0`,
 		`attr.http.response.status_code<1000`, `attr.gen_ai.response.id~"^chatcmpl"`, `attr.gen_ai.response.id exists`,
-		`attr.gen_ai.request.model="gpt-4o" and attr.http.response.status_code=200`} {
+		`attr.gen_ai.request.model="gpt-4o" and attr.http.response.status_code=200`,
+		`attr.quote="say \"hi\" – ok"`, `attr.quote~"^say \"hi"`, `attr.quote~"– ok$"`} {
 		got, err := s.Spans(ctx, query.SpanQuery{Where: query.MustParse(where)})
 		require.NoError(t, err, where)
 		assert.Len(t, got, 1, where)
 	}
 	for _, where := range []string{`attr.gen_ai.response.id="chatcmpl-2"`, `attr.http.response.status_code>200`,
-		`attr.http.response.status_code="200"`, `attr.gen_ai.response.id!="chatcmpl-1"`, `attr.missing exists`} {
+		`attr.http.response.status_code="200"`, `attr.gen_ai.response.id!="chatcmpl-1"`, `attr.missing exists`,
+		`attr.input_tokens exists`, `attr.quote="say"`} {
 		got, err := s.Spans(ctx, query.SpanQuery{Where: query.MustParse(where)})
 		require.NoError(t, err, where)
 		assert.Empty(t, got, where)
