@@ -130,7 +130,7 @@ bench-store:
 	STAGETRACE_SCALE_SPANS=$(SCALE_SPANS) $(GO) test -tags scale -run='^$$' -bench='StoreIngest' -benchtime=1x -timeout=60m ./integration/
 	STAGETRACE_SCALE_SPANS=$(SCALE_SPANS) $(GO) test -tags scale -run='^$$' -bench='StoreQueries' -benchtime=7x -timeout=60m ./integration/
 
-## bench-postgres: ingest of about 1,000,000 spans (1954 batches of 512) into SQLite and into PostgreSQL from one and from two writers, in one run (BENCHMARKS.md)
+## bench-postgres: ingest of about 1,000,000 spans (1954 batches of 512) into SQLite and into PostgreSQL from one and from two writers, the two stores written in turn, round after round (BENCHMARKS.md)
 BENCH_BATCHES ?= 1954
 bench-postgres: postgresql
 	$(GO) test -run='^$$' -bench='Ingest' -benchtime=$(BENCH_BATCHES)x -count=1 -cpu=1 -timeout 60m ./sink/postgressink/

@@ -6,7 +6,11 @@
 // can only choose among them (see each store's where.go).
 package sqlfields
 
-import "github.com/stagetrace/stagetrace/query"
+import (
+	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/query"
+	"github.com/stagetrace/stagetrace/rules"
+)
 
 // StringColumns are the columns of the built-in string fields.
 var StringColumns = map[string]string{
@@ -50,4 +54,18 @@ func SourceOf(src query.Source) int {
 		return SourceFinding
 	}
 	return SourceAttr
+}
+
+// DefaultIndexedAttrs returns the attribute keys the SQL stores index when
+// their WithIndexedAttrs option is not given: the GenAI keys with few
+// distinct values that spans are most often picked by. Findings are
+// always indexed.
+func DefaultIndexedAttrs() []string {
+	return []string{
+		string(attributes.GenAIRequestModel),
+		string(attributes.GenAIResponseModel),
+		string(attributes.GenAIOperationName),
+		string(attributes.GenAISystem),
+		string(rules.GenAIProviderName),
+	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/internal/benchpair"
 	"github.com/stagetrace/stagetrace/internal/pgtest"
 	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/sink/postgressink"
@@ -92,54 +93,84 @@ func (g *llmGen) next() stagetrace.Batch {
 	}
 }
 
+// ingestRound is how many batches each store takes in a round of
+// BenchmarkIngest: 10,240 spans.
+const ingestRound = 20
+
 // BenchmarkIngest writes b.N batches of benchBatchSpans spans into the
-// SQLite store and into PostgreSQL, from one writer and from two writers
-// (stores with pools of their own, as two collectors), and reports
-// spans/s. Compare the rates of one run: make bench-postgres.
+// SQLite store and into PostgreSQL, from one writer (1writer) or from two
+// (2writers: stores with pools of their own, as two collectors). The two
+// stores take ingestRound batches each in turn, round after round
+// (internal/benchpair), so that both grow alike and every round's rates
+// are measured under the same load. It reports each store's rate over the
+// whole run (spans/s-<store>) and the median over rounds of PostgreSQL's
+// rate over SQLite's in the same round (postgres/sqlite-rate). make
+// bench-postgres runs it at a million spans a store.
 func BenchmarkIngest(b *testing.B) {
+	for _, writers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("%dwriters", writers), func(b *testing.B) { benchIngest(b, writers) })
+	}
+}
+
+func benchIngest(b *testing.B, writers int) {
 	ctx := context.Background()
-	b.Run("sqlite", func(b *testing.B) {
-		gen := newLLMGen(0)
-		s, err := sqlitesink.Open(filepath.Join(b.TempDir(), "runs.db"))
-		require.NoError(b, err)
-		defer s.Close()
-		b.ResetTimer()
-		for range b.N {
+	sqlite, err := sqlitesink.Open(filepath.Join(b.TempDir(), "runs.db"))
+	require.NoError(b, err)
+	defer sqlite.Close()
+	url := pgtest.URL(b)
+	var pg []*postgressink.Store
+	var gens []*llmGen
+	for w := range writers {
+		pg = append(pg, openStore(b, url))
+		gens = append(gens, newLLMGen(w))
+	}
+	sqliteGen := newLLMGen(0)
+	write := func(s stagetrace.Sink, gen *llmGen, n int) {
+		for range n {
 			if err := s.Write(ctx, gen.next()); err != nil {
-				b.Fatal(err)
+				b.Error(err)
+				return
 			}
 		}
-		b.StopTimer()
-		b.ReportMetric(float64(b.N*benchBatchSpans)/b.Elapsed().Seconds(), "spans/s")
-	})
-	for _, writers := range []int{1, 2} {
-		b.Run(fmt.Sprintf("postgres-%dwriters", writers), func(b *testing.B) {
-			url := pgtest.URL(b)
-			var stores []*postgressink.Store
-			per := (b.N + writers - 1) / writers
-			for range writers {
-				stores = append(stores, openStore(b, url))
-			}
-			b.ResetTimer()
+	}
+	sides := []func(n int){
+		func(n int) { write(sqlite, sqliteGen, n) },
+		func(n int) {
 			var wg sync.WaitGroup
-			for w := range writers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					gen := newLLMGen(w)
-					for range per {
-						if err := stores[w].Write(ctx, gen.next()); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
+			for w, s := range pg {
+				// Writer w takes batches w, w+writers, ... of the n.
+				wg.Go(func() { write(s, gens[w], (n+writers-1-w)/writers) })
 			}
 			wg.Wait()
-			b.StopTimer()
-			total := per * writers * benchBatchSpans
-			b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "spans/s")
-		})
+		},
+	}
+	names := []string{"sqlite", "postgres"}
+	units := ingestRound * benchBatchSpans
+	rounds := benchpair.New(names, []int{units, units})
+	total := make([]time.Duration, len(sides))
+	spans := make([]int, len(sides))
+	b.ResetTimer()
+	for r, done := 0, 0; done < b.N && !b.Failed(); r++ {
+		n := min(ingestRound, b.N-done)
+		for _, i := range benchpair.Order(len(sides), r) {
+			t0 := time.Now()
+			if n == ingestRound {
+				rounds.Time(i, func() { sides[i](n) })
+			} else {
+				sides[i](n) // a short last round counts in the totals only
+			}
+			total[i] += time.Since(t0)
+			spans[i] += n * benchBatchSpans
+		}
+		done += n
+	}
+	b.StopTimer()
+	for i, name := range names {
+		b.ReportMetric(float64(spans[i])/total[i].Seconds(), "spans/s-"+name)
+	}
+	if ratio := rounds.Ratio(1, 0, false); ratio > 0 {
+		// Ratio is of times per span; its inverse, of rates.
+		b.ReportMetric(1/ratio, "postgres/sqlite-rate")
 	}
 }
 

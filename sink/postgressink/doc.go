@@ -29,5 +29,10 @@
 // share, so they are checked in Go on the spans the other conditions
 // select.
 //
+// Every finding is indexed, and the attribute keys WithIndexedAttrs names
+// (the same GenAI keys as the SQLite store by default); a filter or an
+// ordering on another attribute key gives the same answer, checked in Go
+// on each candidate span's record.
+//
 // docs/store.md says when to choose this store over the embedded one.
 package postgressink

@@ -110,6 +110,7 @@ func TestBadInput(t *testing.T) {
 		{"negative TTL", "postgres://u:s3cret@/db", []postgressink.Option{postgressink.WithTTL(-time.Hour)}},
 		{"chunk", "postgres://u:s3cret@/db", []postgressink.Option{postgressink.WithRetentionChunk(0)}},
 		{"conns", "postgres://u:s3cret@/db", []postgressink.Option{postgressink.WithMaxConns(1)}},
+		{"indexed key", "postgres://u:s3cret@/db", []postgressink.Option{postgressink.WithIndexedAttrs("gen_ai.request.model", "")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := postgressink.Open(ctx, tc.url, tc.opts...)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/stagetrace/stagetrace/internal/sqlfields"
 )
 
 // Defaults used when no option says otherwise.
@@ -32,6 +34,7 @@ type config struct {
 	chunk    int
 	maxConns int
 	logger   *slog.Logger
+	indexed  []string
 }
 
 func newConfig(opts []Option) (config, error) {
@@ -40,6 +43,7 @@ func newConfig(opts []Option) (config, error) {
 		interval: DefaultRetentionInterval,
 		chunk:    DefaultRetentionChunk,
 		maxConns: DefaultMaxConns,
+		indexed:  DefaultIndexedAttrs(),
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -58,6 +62,12 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if c.maxConns < 2 || c.maxConns > 1000 {
 		errs = append(errs, fmt.Errorf("max connections %d is not between 2 and 1000", c.maxConns))
+	}
+	for _, k := range c.indexed {
+		if k == "" {
+			errs = append(errs, errors.New("an indexed attribute key is empty"))
+			break
+		}
 	}
 	if c.now == nil {
 		errs = append(errs, errors.New("nil clock"))
@@ -95,3 +105,26 @@ func WithMaxConns(n int) Option { return func(c *config) { c.maxConns = n } }
 // WithLogger sets where background retention reports its errors. Default:
 // nowhere. The URL's password is never logged.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// DefaultIndexedAttrs returns the attribute keys a store indexes when
+// WithIndexedAttrs is not given: the GenAI keys with few distinct values
+// that spans are most often picked by, the same as the SQLite store's
+// (sqlitesink.DefaultIndexedAttrs). Findings are always indexed.
+func DefaultIndexedAttrs() []string { return sqlfields.DefaultIndexedAttrs() }
+
+// WithIndexedAttrs sets the attribute keys whose values the store indexes,
+// in place of DefaultIndexedAttrs, as the SQLite store's option of the
+// same name does. Every finding is indexed. A filter on another attribute
+// key gives the same answer, checked on each candidate span's record
+// instead of an index: fast enough with a selective filter on something
+// indexed beside it, and a scan of every span otherwise; ordering by such
+// a key sorts the candidates in memory.
+//
+// The keys a database indexes are kept in it and only grow: Open indexes
+// the spans already stored under a key new to the database (which takes
+// time in proportion to the spans stored), and every writer, of any
+// instance, indexes it from then on. A key the option leaves out stays
+// indexed if the database already indexes it.
+func WithIndexedAttrs(keys ...string) Option {
+	return func(c *config) { c.indexed = append([]string(nil), keys...) }
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -32,16 +33,20 @@ func decodeEvent(record []byte) (stagetrace.TraceEvent, error) {
 
 // spanSelect is a compiled span query: the statement selecting the
 // records of the spans the SQL conditions keep, in order, and what is
-// left to Go: the regular expression filters, and then the page.
+// left to Go: the filters SQL cannot check (splitFilters), the order when
+// it is by an attribute that is not indexed, and then the page.
 type spanSelect struct {
 	text          string
 	args          []any
 	inGo          []query.Filter
+	sort          *query.Ref // the order, when Go sorts; SQL then orders by write
+	desc          bool
 	limit, offset int
 }
 
-// compile checks q as every executor does and compiles it.
-func compile(q query.SpanQuery) (*spanSelect, error) {
+// compile checks q as every executor does and compiles it, with the
+// attribute keys in indexed read from span_values.
+func compile(q query.SpanQuery, indexed indexedSet) (*spanSelect, error) {
 	if err := query.ValidateAll(q.Where); err != nil {
 		return nil, fmt.Errorf("postgressink: %w", err)
 	}
@@ -55,17 +60,24 @@ func compile(q query.SpanQuery) (*spanSelect, error) {
 	if err := query.CheckPage(q.Limit, q.Offset); err != nil {
 		return nil, fmt.Errorf("postgressink: %w", err)
 	}
-	inSQL, inGo := splitFilters(q.Where)
+	inSQL, inGo := splitFilters(q.Where, indexed)
+	sel := &spanSelect{inGo: inGo, desc: q.Desc}
+	if ref.Source == query.SourceAttr && !indexed.has(ref.Name) {
+		// Only the records hold the values to sort by: Go sorts the
+		// candidates, read in order of writing for the ties.
+		sortRef := ref
+		sel.sort = &sortRef
+		ref = query.Ref{Source: query.SourceBuiltin}
+	}
 	var b builder
 	join := b.orderJoin(ref)
 	b.WriteString(`SELECT s.record FROM spans s` + join + ` WHERE true`)
 	if err := b.where(inSQL); err != nil {
 		return nil, err
 	}
-	b.prefilter(inGo)
+	b.prefilter(inGo, indexed)
 	b.orderBy(ref, q.Desc)
-	sel := &spanSelect{inGo: inGo}
-	if len(inGo) == 0 {
+	if len(inGo) == 0 && sel.sort == nil {
 		b.limit(q.Limit, q.Offset)
 	} else {
 		sel.limit, sel.offset = q.Limit, q.Offset
@@ -75,38 +87,70 @@ func compile(q query.SpanQuery) (*spanSelect, error) {
 }
 
 // each runs the query and calls fn with each span selected, in order, as
-// it reads them.
+// it reads them, or, when Go sorts, once all are read and sorted.
 func (s *Store) each(ctx context.Context, sel *spanSelect, fn func(*stagetrace.StageSpan) error) error {
+	if sel.sort != nil {
+		var spans []stagetrace.StageSpan
+		unpaged := *sel
+		unpaged.sort, unpaged.limit, unpaged.offset = nil, 0, 0
+		if err := s.each(ctx, &unpaged, func(sp *stagetrace.StageSpan) error {
+			spans = append(spans, *sp)
+			return nil
+		}); err != nil {
+			return err
+		}
+		// Stable: ties stay in order of writing, reversed with desc as
+		// SQL reads them.
+		slices.SortStableFunc(spans, func(a, b stagetrace.StageSpan) int {
+			if sel.desc {
+				return query.CompareOrder(*sel.sort, &b, &a)
+			}
+			return query.CompareOrder(*sel.sort, &a, &b)
+		})
+		page := query.Page(spans, sel.limit, sel.offset)
+		for i := range page {
+			if err := fn(&page[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if err := s.begin(); err != nil {
 		return err
 	}
 	defer s.end()
+	skip, kept := sel.offset, 0
+	visit := func(record []byte) (more bool, err error) {
+		sp, err := decodeSpan(record)
+		if err != nil {
+			return false, fmt.Errorf("postgressink: %w", err)
+		}
+		if len(sel.inGo) > 0 {
+			if !query.MatchAll(sel.inGo, &sp) {
+				return true, nil
+			}
+			if skip > 0 {
+				skip--
+				return true, nil
+			}
+		}
+		if err := fn(&sp); err != nil {
+			return false, err
+		}
+		kept++
+		return sel.limit == 0 || kept < sel.limit, nil
+	}
+	if len(sel.inGo) > 0 && sel.limit > 0 {
+		return s.fetch(ctx, sel, visit)
+	}
 	rows, err := s.pool.Query(ctx, sel.text, sel.args...)
 	if err != nil {
 		return fmt.Errorf("postgressink: %w", err)
 	}
 	defer rows.Close()
-	skip, kept := sel.offset, 0
 	for rows.Next() {
-		sp, err := decodeSpan(rows.RawValues()[0])
-		if err != nil {
-			return fmt.Errorf("postgressink: %w", err)
-		}
-		if len(sel.inGo) > 0 {
-			if !query.MatchAll(sel.inGo, &sp) {
-				continue
-			}
-			if skip > 0 {
-				skip--
-				continue
-			}
-		}
-		if err := fn(&sp); err != nil {
+		if more, err := visit(rows.RawValues()[0]); err != nil || !more {
 			return err
-		}
-		kept++
-		if sel.limit > 0 && kept == sel.limit {
-			break
 		}
 	}
 	rows.Close()
@@ -116,9 +160,58 @@ func (s *Store) each(ctx context.Context, sel *spanSelect, fn func(*stagetrace.S
 	return nil
 }
 
+// Rows fetch reads at a time: few at first, as a limit may be reached
+// soon, and then more.
+const (
+	fetchFirst = 128
+	fetchMax   = 8192
+)
+
+// fetch reads the records of sel through a cursor, a few rows at a time,
+// and calls visit with each until it returns false. A query whose page Go
+// cuts (filters checked in Go, then a limit) stops the server's work
+// there, where a plain query would have it send every candidate.
+func (s *Store) fetch(ctx context.Context, sel *spanSelect, visit func(record []byte) (bool, error)) error {
+	var visitErr error // returned as it is
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DECLARE spans_page NO SCROLL CURSOR FOR `+sel.text, sel.args...); err != nil {
+			return err
+		}
+		for n := fetchFirst; ; n = min(2*n, fetchMax) {
+			rows, err := tx.Query(ctx, `FETCH `+strconv.Itoa(n)+` FROM spans_page`)
+			if err != nil {
+				return err
+			}
+			got := 0
+			for rows.Next() {
+				got++
+				more, err := visit(rows.RawValues()[0])
+				if err != nil || !more {
+					rows.Close()
+					visitErr = err
+					return err
+				}
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if got < n {
+				return nil
+			}
+		}
+	})
+	if visitErr != nil {
+		return visitErr
+	}
+	if err != nil {
+		return fmt.Errorf("postgressink: %w", err)
+	}
+	return nil
+}
+
 // Spans returns the spans q selects.
 func (s *Store) Spans(ctx context.Context, q query.SpanQuery) ([]stagetrace.StageSpan, error) {
-	sel, err := compile(q)
+	sel, err := compile(q, s.indexed())
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +232,7 @@ func (s *Store) ExportSpans(ctx context.Context, q query.SpanQuery, format strin
 	if err := query.CheckFormat(format); err != nil {
 		return 0, fmt.Errorf("postgressink: %w", err)
 	}
-	sel, err := compile(q)
+	sel, err := compile(q, s.indexed())
 	if err != nil {
 		return 0, err
 	}
@@ -188,7 +281,7 @@ func (s *Store) Runs(ctx context.Context, f query.RunFilter) ([]stagetrace.Run, 
 		b.WriteString(` AND r.errors > 0`)
 	}
 	if len(f.Where) > 0 {
-		inSQL, inGo := splitFilters(f.Where)
+		inSQL, inGo := splitFilters(f.Where, s.indexed())
 		if len(inGo) == 0 {
 			b.WriteString(` AND r.run_id IN (SELECT s.run_id FROM spans s WHERE true`)
 			if err := b.where(inSQL); err != nil {
@@ -226,7 +319,7 @@ func (s *Store) Runs(ctx context.Context, f query.RunFilter) ([]stagetrace.Run, 
 // runsMatching returns the runs with a span matching every filter, some of
 // them regular expressions.
 func (s *Store) runsMatching(ctx context.Context, where []query.Filter) ([]string, error) {
-	sel, err := compile(query.SpanQuery{Where: where})
+	sel, err := compile(query.SpanQuery{Where: where}, s.indexed())
 	if err != nil {
 		return nil, err
 	}

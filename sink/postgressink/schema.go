@@ -11,7 +11,7 @@ import (
 
 // SchemaVersion is the schema version this package writes and reads, kept
 // in stagetrace.schema_version.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // ErrSchemaTooNew is returned when the database was written by a newer
 // version of stagetrace than this one.
@@ -27,6 +27,10 @@ const schemaName = "stagetrace"
 const (
 	migrateLockKey   int64 = 0x7374677400000001
 	retentionLockKey int64 = 0x7374677400000002
+	// indexLockKey is held shared by every write transaction and
+	// exclusively by the one that adds keys to attr_index and indexes the
+	// spans stored before (see ensureIndexed).
+	indexLockKey int64 = 0x7374677400000003
 )
 
 // span_values.type and span_values.source hold the codes of
@@ -36,7 +40,7 @@ const (
 // collation).
 
 // migrations[i] takes the database from schema version i to i+1.
-var migrations = []string{schemaV1}
+var migrations = []string{schemaV1, schemaV2}
 
 // schemaV1 is the first schema. Each span is kept whole, losslessly, as
 // its JSON line (the format of the JSON Lines sink) in record; the other
@@ -125,17 +129,34 @@ CREATE TABLE run_stages (
 );
 `
 
-// migrate brings the database to SchemaVersion. It holds an advisory lock
-// meanwhile, so that instances starting at once migrate one after the
-// other: the second finds the work done.
-func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+// schemaV2: attributes indexed by choice. In version 1 every attribute of
+// every span had a row in span_values, about three quarters of its rows,
+// which set the pace of writes once the indexes outgrew the server's
+// memory. From version 2 findings are indexed as before, but an attribute
+// only when its key is in attr_index (WithIndexedAttrs); a filter on any
+// other key is checked on the span's record. The set only grows (see
+// ensureIndexed), so that a query planned with an index finds every span
+// under it. A database of version 1 keeps indexing every attribute key it
+// indexed: its rows are all there.
+const schemaV2 = `
+CREATE TABLE attr_index (
+	name text COLLATE "C" PRIMARY KEY -- an attribute key whose values span_values holds for every span
+);
+INSERT INTO attr_index (name) SELECT DISTINCT key FROM span_values WHERE source = 0; -- sqlfields.SourceAttr
+`
+
+// migrate brings the database to SchemaVersion and has it index the
+// attribute keys given (see ensureIndexed), and returns the keys it
+// indexes. It holds an advisory lock meanwhile, so that instances starting
+// at once migrate one after the other: the second finds the work done.
+func migrate(ctx context.Context, pool *pgxpool.Pool, indexed []string) (indexedSet, error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer conn.Release()
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrateLockKey); err != nil {
-		return err
+		return nil, err
 	}
 	defer func() {
 		// A lost connection releases the lock too.
@@ -143,7 +164,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	}()
 	if _, err := conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+schemaName+`;
 CREATE TABLE IF NOT EXISTS `+schemaName+`.schema_version (version integer NOT NULL)`); err != nil {
-		return err
+		return nil, err
 	}
 	for {
 		var version int
@@ -152,13 +173,13 @@ CREATE TABLE IF NOT EXISTS `+schemaName+`.schema_version (version integer NOT NU
 			version, err = 0, nil
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if version > SchemaVersion {
-			return fmt.Errorf("%w: the database has schema version %d, and this stagetrace reads up to version %d: upgrade stagetrace", ErrSchemaTooNew, version, SchemaVersion)
+			return nil, fmt.Errorf("%w: the database has schema version %d, and this stagetrace reads up to version %d: upgrade stagetrace", ErrSchemaTooNew, version, SchemaVersion)
 		}
 		if version == SchemaVersion {
-			return nil
+			return ensureIndexed(ctx, conn.Conn(), indexed)
 		}
 		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `SET LOCAL search_path = `+schemaName); err != nil {
@@ -171,7 +192,7 @@ CREATE TABLE IF NOT EXISTS `+schemaName+`.schema_version (version integer NOT NU
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("postgressink: migrating from schema version %d to %d: %w", version, version+1, err)
+			return nil, fmt.Errorf("postgressink: migrating from schema version %d to %d: %w", version, version+1, err)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -53,6 +54,12 @@ type Store struct {
 	readOnly bool
 	pool     *pgxpool.Pool
 
+	// attrIndex is the attribute keys the database indexed when last
+	// read. The set only grows, so queries plan with it without reading
+	// it again: one planned with fewer keys than the database has checks
+	// those filters on the records, with the same answer.
+	attrIndex atomic.Pointer[indexedSet]
+
 	mu     sync.Mutex
 	active int           // writes and queries in progress; guarded by mu
 	closed bool          // guarded by mu
@@ -95,6 +102,13 @@ func OpenReadOnly(ctx context.Context, rawURL string, opts ...Option) (*Store, e
 	case version < SchemaVersion:
 		err = fmt.Errorf("postgressink: %s has schema version %d: open it for writing once (any stagetrace writer) to migrate it to version %d", s.name, version, SchemaVersion)
 	}
+	if err == nil {
+		var set indexedSet
+		if set, err = readIndexed(ctx, s.pool); err != nil {
+			err = fmt.Errorf("postgressink: %s: %w", s.name, err)
+		}
+		s.learnIndexed(set)
+	}
 	if err != nil {
 		s.pool.Close()
 		return nil, err
@@ -112,10 +126,12 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := migrate(ctx, s.pool); err != nil {
+	set, err := migrate(ctx, s.pool, s.cfg.indexed)
+	if err != nil {
 		s.pool.Close()
 		return nil, fmt.Errorf("postgressink: %s: %w", s.name, err)
 	}
+	s.learnIndexed(set)
 	if s.cfg.ttl > 0 {
 		if _, err := s.Expire(ctx); err != nil {
 			s.pool.Close()
@@ -149,6 +165,28 @@ func connect(ctx context.Context, rawURL string, opts []Option) (*Store, error) 
 	s := &Store{name: Redacted(rawURL), cfg: cfg, pool: pool, idle: make(chan struct{})}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	return s, nil
+}
+
+// learnIndexed records set as the keys the database indexes, unless a
+// larger set was read since.
+func (s *Store) learnIndexed(set indexedSet) {
+	for {
+		old := s.attrIndex.Load()
+		if old != nil && len(*old) >= len(set) {
+			return
+		}
+		if s.attrIndex.CompareAndSwap(old, &set) {
+			return
+		}
+	}
+}
+
+// indexed returns the attribute keys the database indexes, as last read.
+func (s *Store) indexed() indexedSet {
+	if p := s.attrIndex.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // begin registers a write or query, or returns the closed store's error.

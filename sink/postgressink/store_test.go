@@ -55,13 +55,35 @@ func readStore(t *testing.T, url string) stagetrace.Batch {
 }
 
 // TestExecutorsAgree runs the differential corpus against PostgreSQL, the
-// third executor after the in-memory one and SQLite.
+// third executor after the in-memory one and SQLite: with the corpus's
+// attributes not indexed, indexed, and indexed once the database holds
+// spans.
 func TestExecutorsAgree(t *testing.T) {
-	querytest.Agree(t, func(t *testing.T, b stagetrace.Batch) query.Reader {
-		s := openStore(t, pgtest.URL(t))
-		require.NoError(t, s.Write(context.Background(), b))
-		return s
-	})
+	corpusKeys := []string{"k", "gen_ai.usage.input_tokens", "name"}
+	for _, c := range []struct {
+		name string
+		open func(t *testing.T, b stagetrace.Batch) query.Reader
+	}{
+		{"attrs-not-indexed", func(t *testing.T, b stagetrace.Batch) query.Reader {
+			s := openStore(t, pgtest.URL(t))
+			require.NoError(t, s.Write(context.Background(), b))
+			return s
+		}},
+		{"attrs-indexed", func(t *testing.T, b stagetrace.Batch) query.Reader {
+			s := openStore(t, pgtest.URL(t), postgressink.WithIndexedAttrs(corpusKeys...))
+			require.NoError(t, s.Write(context.Background(), b))
+			return s
+		}},
+		{"attrs-indexed-on-reopen", func(t *testing.T, b stagetrace.Batch) query.Reader {
+			url := pgtest.URL(t)
+			s := openStore(t, url)
+			require.NoError(t, s.Write(context.Background(), b))
+			require.NoError(t, s.Close())
+			return openStore(t, url, postgressink.WithIndexedAttrs(corpusKeys...))
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) { querytest.Agree(t, c.open) })
+	}
 }
 
 func TestOpenReadOnly(t *testing.T) {

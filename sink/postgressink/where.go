@@ -66,12 +66,14 @@ func (b *builder) arg(v any) string {
 	return "$" + strconv.Itoa(len(b.args))
 }
 
-// splitFilters separates the filters SQL evaluates from the regular
-// expression ones, which Go evaluates (query.Match): PostgreSQL's
-// expressions are not RE2.
-func splitFilters(filters []query.Filter) (inSQL, inGo []query.Filter) {
+// splitFilters separates the filters SQL evaluates from those Go
+// evaluates (query.Match) on the candidates SQL selects: the regular
+// expression ones, since PostgreSQL's expressions are not RE2, and those
+// on an attribute key the database does not index, which only the span's
+// record holds.
+func splitFilters(filters []query.Filter, indexed indexedSet) (inSQL, inGo []query.Filter) {
 	for _, f := range filters {
-		if f.Op.IsMatch() {
+		if f.Op.IsMatch() || !inIndex(f, indexed) {
 			inGo = append(inGo, f)
 		} else {
 			inSQL = append(inSQL, f)
@@ -80,17 +82,32 @@ func splitFilters(filters []query.Filter) (inSQL, inGo []query.Filter) {
 	return inSQL, inGo
 }
 
-// prefilter adds, for each regular expression filter (~) that Go checks,
-// a condition every span it matches meets, so that PostgreSQL sends only
-// the candidates: the field exists as a string, and starts with or holds
-// the literal text the pattern requires.
-func (b *builder) prefilter(filters []query.Filter) {
+// inIndex reports whether the values f reads are in span_values (or
+// spans): it is on a built-in field, a finding or an indexed attribute.
+func inIndex(f query.Filter, indexed indexedSet) bool {
+	ref, err := f.Ref()
+	return err != nil || ref.Source != query.SourceAttr || indexed.has(ref.Name)
+}
+
+// prefilter adds, for each filter that Go checks, a condition every span
+// it matches meets, so that PostgreSQL sends only the candidates. For a
+// regular expression (~) on a field SQL reads: the field exists as a
+// string, and starts with or holds the literal text the pattern requires.
+// For a filter on an attribute that is not indexed, which only matches
+// spans that have the attribute: the span's record holds the value (as
+// the JSON string it is written as) or the text the pattern requires, or
+// else the key, when these are written as they are (recordText).
+func (b *builder) prefilter(filters []query.Filter, indexed indexedSet) {
 	for _, f := range filters {
-		if f.Op != query.OpMatch {
-			continue
-		}
 		ref, err := f.Ref()
 		if err != nil {
+			continue
+		}
+		if !inIndex(f, indexed) {
+			b.recordPrefilter(f, ref)
+			continue
+		}
+		if f.Op != query.OpMatch {
 			continue
 		}
 		prefix, lit := requiredText(f.Value.AsString())
@@ -115,10 +132,48 @@ func (b *builder) prefilter(filters []query.Filter) {
 		default:
 			source := sqlfields.SourceOf(ref.Source)
 			k := b.arg(text(ref.Name))
-			b.WriteString(" AND EXISTS (SELECT 1 FROM span_values v WHERE v.span_id = s.id AND v.source = " + b.arg(int16(source)) +
-				" AND md5(v.key) = md5(" + k + ") AND v.key = " + k + " AND v.type = 2" + cond("v.str") + ")")
+			b.WriteString(" AND EXISTS (SELECT 1 FROM span_values v WHERE v.source = " + b.arg(int16(source)) +
+				" AND v.span_id = s.id AND md5(v.key) = md5(" + k + ") AND v.key = " + k + " AND v.type = 2" + cond("v.str") + ")")
 		}
 	}
+}
+
+// recordPrefilter adds the condition on the record of prefilter for f, a
+// filter on the attribute ref that is not indexed.
+func (b *builder) recordPrefilter(f query.Filter, ref query.Ref) {
+	var need string
+	switch {
+	case f.Op == query.OpEq && f.Value.Kind() == stagetrace.KindString && recordText(f.Value.AsString()):
+		need = `"` + f.Value.AsString() + `"`
+	case f.Op == query.OpMatch:
+		if prefix, lit := requiredText(f.Value.AsString()); prefix != "" && recordText(prefix) {
+			need = `"` + prefix
+		} else if lit != "" && recordText(lit) {
+			need = lit
+		}
+	}
+	if need == "" && recordText(ref.Name) {
+		need = `"` + ref.Name + `"`
+	}
+	if need != "" {
+		b.WriteString(" AND position(" + b.arg([]byte(need)) + "::bytea IN s.record) > 0")
+	}
+}
+
+// recordText reports whether a span's record holds s as it is wherever s
+// is a JSON string or a part of one: s is printable ASCII that JSON does
+// not escape (stagetrace's encoder escapes only '"', '\' and control
+// characters in ASCII).
+func recordText(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // requiredText returns the literal text every match of the RE2 pattern
@@ -308,7 +363,8 @@ func (b *builder) orderJoin(ref query.Ref) string {
 }
 
 // orderBy adds the ORDER BY clause of ref (see query.CompareOrder), ties
-// broken by the order spans were written in, all reversed with desc. An
+// broken by the order spans were written in, all reversed with desc; the
+// zero Ref orders by writing alone. An
 // attribute or finding (joined by orderJoin) sorts as: none first, then
 // numbers, then strings.
 func (b *builder) orderBy(ref query.Ref, desc bool) {
@@ -317,9 +373,13 @@ func (b *builder) orderBy(ref query.Ref, desc bool) {
 		dir = " DESC"
 	}
 	b.WriteString(" ORDER BY ")
-	if ref.Source == query.SourceBuiltin {
+	switch {
+	case ref.Source == query.SourceBuiltin && ref.Name == "":
+		b.WriteString("s.id" + dir) // the order of writing alone
+		return
+	case ref.Source == query.SourceBuiltin:
 		b.WriteString(orderColumns[ref.Name] + dir)
-	} else {
+	default:
 		b.WriteString("CASE WHEN o.type IS NULL OR o.type = 0 THEN 0 WHEN o.type = 2 THEN 2 ELSE 1 END" + dir +
 			", o.num" + dir + ", o.str" + dir)
 	}

@@ -60,7 +60,7 @@ func (s *Store) Write(ctx context.Context, b stagetrace.Batch) error {
 	rows := encodeBatch(&b)
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return writeTx(ctx, tx, &b, rows) })
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return s.writeTx(ctx, tx, &b, rows) })
 		var pgErr *pgconn.PgError
 		if !errors.Is(err, errRunGone) && (!errors.As(err, &pgErr) || (pgErr.Code != "40P01" && pgErr.Code != "40001")) {
 			break
@@ -119,12 +119,37 @@ type spanKey struct {
 	span  stagetrace.SpanID
 }
 
-func writeTx(ctx context.Context, tx pgx.Tx, b *stagetrace.Batch, r *spanRows) error {
+// writeTx stores a batch in tx. It first holds indexLockKey shared and
+// reads the attribute keys the database indexes, so that keys added by
+// another instance meanwhile (ensureIndexed, which holds it exclusively)
+// are indexed for these spans too; the lock, the read and the insert of
+// the spans go to the server in one round trip.
+func (s *Store) writeTx(ctx context.Context, tx pgx.Tx, b *stagetrace.Batch, r *spanRows) error {
+	pipe := &pgx.Batch{}
+	pipe.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, indexLockKey)
+	pipe.Queue(`SELECT name FROM attr_index`)
+	if len(b.Spans) > 0 {
+		pipe.Queue(insertSpansSQL, r.trace, r.span, r.parent, r.run, r.stage, r.name, r.scope,
+			r.start, r.end, r.elapsed, r.status, r.kind, r.record)
+	}
+	br := tx.SendBatch(ctx, pipe)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	indexed, err := collectIndexed(rows)
+	if err != nil {
+		return err
+	}
+	s.learnIndexed(indexed)
 	// The spans inserted: the others were stored before.
 	inserted := make(map[idKey]int64, len(b.Spans))
 	if len(b.Spans) > 0 {
-		rows, err := tx.Query(ctx, insertSpansSQL, r.trace, r.span, r.parent, r.run, r.stage, r.name, r.scope,
-			r.start, r.end, r.elapsed, r.status, r.kind, r.record)
+		rows, err := br.Query()
 		if err != nil {
 			return err
 		}
@@ -145,6 +170,9 @@ func writeTx(ctx context.Context, tx pgx.Tx, b *stagetrace.Batch, r *spanRows) e
 			return err
 		}
 	}
+	if err := br.Close(); err != nil {
+		return err
+	}
 	acc := usage.Rollups{}
 	var values [][]any
 	skipped := map[spanKey]bool{}
@@ -161,14 +189,11 @@ func writeTx(ctx context.Context, tx pgx.Tx, b *stagetrace.Batch, r *spanRows) e
 		cp := *sp
 		cp.RunID, cp.Stage = text(sp.RunID), text(sp.Stage)
 		acc.Get(cp.RunID).AddSpan(&cp, nil)
-		values = appendValues(values, id, sqlfields.SourceAttr, sp.Attrs)
-		values = appendValues(values, id, sqlfields.SourceFinding, sp.Findings)
+		values = appendValues(values, id, sqlfields.SourceAttr, sp.Attrs, indexed.has)
+		values = appendValues(values, id, sqlfields.SourceFinding, sp.Findings, nil)
 	}
-	if len(values) > 0 {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"span_values"}, []string{"span_id", "source", "key", "type", "num", "i", "str"},
-			pgx.CopyFromRows(values)); err != nil {
-			return err
-		}
+	if err := copyValues(ctx, tx, values); err != nil {
+		return err
 	}
 	var events [][]any
 	var enc stagetrace.Encoder
@@ -194,9 +219,13 @@ func writeTx(ctx context.Context, tx pgx.Tx, b *stagetrace.Batch, r *spanRows) e
 	return storeRollups(ctx, tx, acc)
 }
 
-// appendValues appends the span_values rows of attrs.
-func appendValues(rows [][]any, spanID int64, source int16, attrs stagetrace.Attrs) [][]any {
+// appendValues appends the span_values rows of attrs: of those whose key
+// is indexed, or of all when indexed is nil.
+func appendValues(rows [][]any, spanID int64, source int16, attrs stagetrace.Attrs, indexed func(key string) bool) [][]any {
 	for j, kv := range attrs {
+		if indexed != nil && !indexed(kv.Key) {
+			continue
+		}
 		if slices.ContainsFunc(attrs[:j], func(a stagetrace.Attr) bool { return a.Key == kv.Key }) {
 			continue // Attrs.Get finds the first
 		}
@@ -204,6 +233,16 @@ func appendValues(rows [][]any, spanID int64, source int16, attrs stagetrace.Att
 		rows = append(rows, []any{spanID, source, text(kv.Key), typ, num, i, str})
 	}
 	return rows
+}
+
+// copyValues appends rows to span_values.
+func copyValues(ctx context.Context, tx pgx.Tx, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"span_values"}, []string{"span_id", "source", "key", "type", "num", "i", "str"},
+		pgx.CopyFromRows(rows))
+	return err
 }
 
 // indexValue returns the type and the num, i and str columns of v in
