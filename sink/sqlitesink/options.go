@@ -3,11 +3,9 @@ package sqlitesink
 import (
 	"errors"
 	"fmt"
+	"github.com/stagetrace/stagetrace/internal/sqlfields"
 	"log/slog"
 	"time"
-
-	"github.com/stagetrace/stagetrace/attributes"
-	"github.com/stagetrace/stagetrace/rules"
 )
 
 // Defaults used when no option says otherwise.
@@ -123,15 +121,7 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // DefaultIndexedAttrs returns the attribute keys a store indexes when
 // WithIndexedAttrs is not given: the GenAI keys with few distinct values
 // that spans are most often picked by. Findings are always indexed.
-func DefaultIndexedAttrs() []string {
-	return []string{
-		string(attributes.GenAIRequestModel),
-		string(attributes.GenAIResponseModel),
-		string(attributes.GenAIOperationName),
-		string(attributes.GenAISystem),
-		string(rules.GenAIProviderName),
-	}
-}
+func DefaultIndexedAttrs() []string { return sqlfields.DefaultIndexedAttrs() }
 
 // WithIndexedAttrs sets the attribute keys whose values the store indexes,
 // in place of DefaultIndexedAttrs. Every finding is indexed, and so is
