@@ -3,9 +3,10 @@ package sqlitesink
 import (
 	"errors"
 	"fmt"
-	"github.com/stagetrace/stagetrace/internal/sqlfields"
 	"log/slog"
 	"time"
+
+	"github.com/stagetrace/stagetrace/internal/sqlfields"
 )
 
 // Defaults used when no option says otherwise.
