@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/internal/sqlfields"
 	"github.com/stagetrace/stagetrace/query"
 )
 
@@ -70,7 +71,7 @@ func (s *Store) csvColumns(ctx context.Context, q SpanQuery) ([]string, error) {
 	// spansSQL selects spanColumns; only the ids are needed here.
 	text := `SELECT DISTINCT k.name FROM span_values v JOIN keys k ON k.id = v.key_id
 WHERE v.source = ? AND v.span_id IN (SELECT id FROM (` + ids + `)) ORDER BY k.name`
-	rows, err := db.QueryContext(ctx, text, append([]any{sourceFinding}, args...)...)
+	rows, err := db.QueryContext(ctx, text, append([]any{sqlfields.SourceFinding}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitesink: export: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/stagetrace/stagetrace/internal/sqlfields"
 )
 
 // Which attribute keys have their values in span_values: the file's
@@ -134,7 +136,7 @@ func backfill(ctx context.Context, tx *sql.Tx, keys []string) error {
 	}
 	defer stmt.Close()
 	for _, r := range pending {
-		if _, err := stmt.ExecContext(ctx, sourceAttr, r.keyID, r.typ, r.val, r.span); err != nil {
+		if _, err := stmt.ExecContext(ctx, sqlfields.SourceAttr, r.keyID, r.typ, r.val, r.span); err != nil {
 			return err
 		}
 	}

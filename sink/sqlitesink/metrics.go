@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/sqlfields"
 	"github.com/stagetrace/stagetrace/query"
 )
 
@@ -165,7 +166,7 @@ WHERE v.source = ? AND v.key_id = (SELECT k.id FROM keys k WHERE k.name = ?) AND
 	AND s.end_ns >= ? AND s.end_ns < ?`, func(rows *sql.Rows, p *sample) error {
 		p.source = SourceFinding
 		return rows.Scan(&p.ns, &p.value, &p.run, &p.stage, &p.name, &p.attrs)
-	}, sourceFinding, q.Name, typeNumber, since, until); err != nil {
+	}, sqlfields.SourceFinding, q.Name, sqlfields.TypeNumber, since, until); err != nil {
 		return nil, err
 	}
 	return agg.Series(), nil
@@ -198,7 +199,7 @@ func (s *Store) unlabelledMetrics(ctx context.Context, db *sql.DB, q MetricQuery
 		WHERE v.source = ?6 AND v.key_id = (SELECT k.id FROM keys k WHERE k.name = ?1) AND v.type = ?7
 		AND s.end_ns >= ?2 AND s.end_ns < ?5),
 	(SELECT `+packPartialsFunc+`(minute_ns, partial) FROM metric_minutes WHERE name = ?1 AND minute_ns >= ?3 AND minute_ns < ?4)`,
-		q.Name, since, lo, hi, until, sourceFinding, typeNumber,
+		q.Name, since, lo, hi, until, sqlfields.SourceFinding, sqlfields.TypeNumber,
 	).Scan(&blobs[0], &blobs[1], &blobs[2], &blobs[3], &blobs[4], &partials)
 	if err != nil {
 		return fmt.Errorf("sqlitesink: metrics: %w", err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/sqlfields"
 	"github.com/stagetrace/stagetrace/query"
 )
 
@@ -118,9 +119,9 @@ func (s *Store) expireChunk(ctx context.Context, cutoff int64) (n int, err error
 		for _, src := range []struct {
 			source int64
 			attrs  stagetrace.Attrs
-		}{{sourceAttr, st.Attrs}, {sourceFinding, st.Findings}} {
+		}{{sqlfields.SourceAttr, st.Attrs}, {sqlfields.SourceFinding, st.Findings}} {
 			for _, kv := range src.attrs {
-				if src.source == sourceAttr && !s.attrIndex[kv.Key] {
+				if src.source == sqlfields.SourceAttr && !s.attrIndex[kv.Key] {
 					continue
 				}
 				typ, val := indexValue(kv.Value)

@@ -21,23 +21,6 @@ const SchemaVersion = 7
 // unrelated database.
 const applicationID = 0x73746774
 
-// Value types in span_values.type. A row's val holds an INTEGER or REAL
-// for typeNumber, TEXT for typeString, 0 or 1 for typeBool and 0 for
-// typeOther, so that an index range on (source, key_id, type, val)
-// compares numbers with numbers and strings with strings.
-const (
-	typeOther  = sqlfields.TypeOther
-	typeNumber = sqlfields.TypeNumber
-	typeString = sqlfields.TypeString
-	typeBool   = sqlfields.TypeBool
-)
-
-// Sources in span_values.source.
-const (
-	sourceAttr    = sqlfields.SourceAttr
-	sourceFinding = sqlfields.SourceFinding
-)
-
 // migrations[i] takes a file from schema version i to i+1. A new file goes
 // through all of them, so the path from every older version is the path
 // every new file takes, and is exercised by every test.
@@ -327,7 +310,7 @@ func migrate4to5(ctx context.Context, tx *sql.Tx) error {
 	_, err := tx.ExecContext(ctx, schemaV5+`
 INSERT INTO attr_index (name)
 	SELECT k.name FROM keys k
-	WHERE EXISTS (SELECT 1 FROM span_values v WHERE v.source = ? AND v.key_id = k.id)`, sourceAttr)
+	WHERE EXISTS (SELECT 1 FROM span_values v WHERE v.source = ? AND v.key_id = k.id)`, sqlfields.SourceAttr)
 	return err
 }
 

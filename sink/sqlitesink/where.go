@@ -23,13 +23,6 @@ var sqlOps = map[query.Op]string{
 	query.OpLe: "<=",
 }
 
-// The columns of the built-in fields, shared with the PostgreSQL store.
-var (
-	stringColumns   = sqlfields.StringColumns
-	optionalColumns = sqlfields.OptionalColumns
-	enumColumns     = sqlfields.EnumColumns
-)
-
 // elapsedMS is elapsed_ms as SQL computes it: the same float64 division
 // StageSpan.ElapsedMS does, so SQL and query.Match agree to the bit.
 const elapsedMS = "((s.end_ns - s.start_ns) / 1e6)"
@@ -96,15 +89,15 @@ func (b *builder) filter(f query.Filter, scan bool) error {
 // filter. The key is a bound value compared with keys.name: a dotted key is
 // one key, and no key is ever SQL or a JSON path.
 func (b *builder) valueCond(ref query.Ref, f query.Filter) {
-	source := sourceAttr
+	source := sqlfields.SourceAttr
 	if ref.Source == query.SourceFinding {
-		source = sourceFinding
+		source = sqlfields.SourceFinding
 	}
 	b.add("v.source = ? AND v.key_id = (SELECT k.id FROM keys k WHERE k.name = ?)", source, ref.Name)
 	switch f.Op {
 	case query.OpExists:
 	case query.OpMatch, query.OpNotMatch:
-		b.add(" AND v.type = ? AND "+notIf(f.Op)+regexpFunc+"(?, v.val)", typeString, f.Value.AsString())
+		b.add(" AND v.type = ? AND "+notIf(f.Op)+regexpFunc+"(?, v.val)", sqlfields.TypeString, f.Value.AsString())
 	default:
 		typ, val := indexValue(f.Value)
 		b.add(" AND v.type = ? AND v.val "+sqlOps[f.Op]+" ?", typ, val)
@@ -115,9 +108,9 @@ func (b *builder) builtin(name string, f query.Filter) error {
 	typ, _ := query.Builtin(name)
 	switch typ {
 	case query.TypeString:
-		col := stringColumns[name]
+		col := sqlfields.StringColumns[name]
 		guard := ""
-		if optionalColumns[name] {
+		if sqlfields.OptionalColumns[name] {
 			guard = col + " != '' AND "
 		}
 		switch f.Op {
@@ -150,7 +143,7 @@ func (b *builder) builtin(name string, f query.Filter) error {
 			b.add("0")
 			return nil
 		}
-		b.add(enumColumns[name]+" IN (?"+strings.Repeat(", ?", len(codes)-1)+")", codes...)
+		b.add(sqlfields.EnumColumns[name]+" IN (?"+strings.Repeat(", ?", len(codes)-1)+")", codes...)
 	case query.TypeID:
 		switch f.Op {
 		case query.OpExists:

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/sqlfields"
 	"github.com/stagetrace/stagetrace/query"
 )
 
@@ -500,17 +501,17 @@ func (w *batchWriter) spanAdded(ctx context.Context, p pendingSpan) error {
 			}
 		}
 	}
-	if err := w.writeValues(ctx, p.id, sourceAttr, p.sp.Attrs); err != nil {
+	if err := w.writeValues(ctx, p.id, sqlfields.SourceAttr, p.sp.Attrs); err != nil {
 		return err
 	}
-	return w.writeValues(ctx, p.id, sourceFinding, p.sp.Findings)
+	return w.writeValues(ctx, p.id, sqlfields.SourceFinding, p.sp.Findings)
 }
 
 // writeValues indexes the values of attrs: every finding, and the
 // attributes whose key the file indexes.
 func (w *batchWriter) writeValues(ctx context.Context, spanID int64, source int64, attrs stagetrace.Attrs) error {
 	for i := range attrs {
-		if source == sourceAttr && !w.s.attrIndex[attrs[i].Key] {
+		if source == sqlfields.SourceAttr && !w.s.attrIndex[attrs[i].Key] {
 			continue
 		}
 		keyID, err := w.keyID(ctx, attrs[i].Key)
@@ -530,23 +531,23 @@ func (w *batchWriter) writeValues(ctx context.Context, spanID int64, source int6
 func indexValue(v stagetrace.Value) (typ int64, val any) {
 	switch v.Kind() {
 	case stagetrace.KindInt64:
-		return typeNumber, v.AsInt64()
+		return sqlfields.TypeNumber, v.AsInt64()
 	case stagetrace.KindFloat64:
 		f := v.AsFloat64()
 		if math.IsNaN(f) {
 			// SQLite would store NaN as NULL; NaN compares with nothing.
-			return typeOther, int64(0)
+			return sqlfields.TypeOther, int64(0)
 		}
-		return typeNumber, f
+		return sqlfields.TypeNumber, f
 	case stagetrace.KindString:
-		return typeString, v.AsString()
+		return sqlfields.TypeString, v.AsString()
 	case stagetrace.KindBool:
 		if v.AsBool() {
-			return typeBool, int64(1)
+			return sqlfields.TypeBool, int64(1)
 		}
-		return typeBool, int64(0)
+		return sqlfields.TypeBool, int64(0)
 	}
-	return typeOther, int64(0)
+	return sqlfields.TypeOther, int64(0)
 }
 
 // writeOrphan stores an event that came without its span.
