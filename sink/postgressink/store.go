@@ -8,13 +8,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/retention"
 	"github.com/stagetrace/stagetrace/query"
 )
 
@@ -256,20 +256,5 @@ func (s *Store) Close() error { return s.Shutdown(context.Background()) }
 // retainLoop expires runs every retention interval until Shutdown.
 func (s *Store) retainLoop() {
 	defer s.bg.Done()
-	t := time.NewTicker(s.cfg.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.bgCtx.Done():
-			return
-		case <-t.C:
-			n, err := s.Expire(s.bgCtx)
-			switch {
-			case err != nil && s.bgCtx.Err() == nil:
-				s.cfg.logger.Warn("stagetrace postgres store: retention failed", "db", s.name, "deleted_runs", n, "error", err)
-			case n > 0:
-				s.cfg.logger.Debug("stagetrace postgres store: expired runs", "db", s.name, "deleted_runs", n)
-			}
-		}
-	}
+	retention.Loop(s.bgCtx, s.cfg.interval, s.Expire, s.cfg.logger, "postgres", "db", s.name)
 }

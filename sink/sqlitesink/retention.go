@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/retention"
 	"github.com/stagetrace/stagetrace/internal/sqlfields"
 	"github.com/stagetrace/stagetrace/query"
 )
@@ -205,20 +205,5 @@ func (s *Store) expireChunk(ctx context.Context, cutoff int64) (n int, err error
 // retainLoop expires runs every retention interval until Shutdown.
 func (s *Store) retainLoop() {
 	defer s.bg.Done()
-	t := time.NewTicker(s.cfg.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.bgCtx.Done():
-			return
-		case <-t.C:
-			n, err := s.Expire(s.bgCtx)
-			switch {
-			case err != nil && s.bgCtx.Err() == nil:
-				s.cfg.logger.Warn("stagetrace sqlite store: retention failed", "path", s.path, "deleted_runs", n, "error", err)
-			case n > 0:
-				s.cfg.logger.Debug("stagetrace sqlite store: expired runs", "path", s.path, "deleted_runs", n)
-			}
-		}
-	}
+	retention.Loop(s.bgCtx, s.cfg.interval, s.Expire, s.cfg.logger, "sqlite", "path", s.path)
 }

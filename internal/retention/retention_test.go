@@ -1,0 +1,79 @@
+package retention
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// syncBuffer is a bytes.Buffer the loop's goroutine and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestLoopExpiresLogsAndStops(t *testing.T) {
+	var out syncBuffer
+	logger := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var calls atomic.Int32
+	expire := func(context.Context) (int, error) {
+		switch calls.Add(1) {
+		case 1:
+			return 3, nil
+		case 2:
+			return 1, errors.New("disk full")
+		default:
+			return 0, nil
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Loop(ctx, time.Millisecond, expire, logger, "sqlite", "path", "runs.db")
+	}()
+	require.Eventually(t, func() bool { return calls.Load() >= 3 }, 5*time.Second, time.Millisecond)
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Loop did not return after its context ended")
+	}
+	log := out.String()
+	assert.Contains(t, log, `level=DEBUG msg="stagetrace sqlite store: expired runs" path=runs.db deleted_runs=3`)
+	assert.Contains(t, log, `level=WARN msg="stagetrace sqlite store: retention failed" path=runs.db deleted_runs=1 error="disk full"`)
+	assert.NotContains(t, log, "deleted_runs=0", "a call that deleted nothing is not logged")
+}
+
+func TestLoopQuietWhenShutdownEndsExpire(t *testing.T) {
+	var out syncBuffer
+	logger := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	expire := func(ctx context.Context) (int, error) {
+		cancel() // the store shuts down while an expiry runs
+		<-ctx.Done()
+		return 0, ctx.Err()
+	}
+	Loop(ctx, time.Millisecond, expire, logger, "postgres", "db", "stagetrace")
+	assert.Empty(t, out.String(), "an expiry ended by shutdown is not a failure")
+}
