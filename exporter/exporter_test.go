@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/exporter"
 	"github.com/stagetrace/stagetrace/redact"
+	"github.com/stagetrace/stagetrace/sink/sinktest"
 )
 
 // captureSink keeps what it is given; a unit-test stand-in for real sinks.
@@ -550,33 +550,18 @@ func TestExportsKeepEarlierSpans(t *testing.T) {
 	}
 }
 
-// lateSink holds its first Write past any timeout, until released, and
-// then reads the batch it was given: a sink the fan-out abandoned.
-type lateSink struct {
-	captureSink
-	release chan struct{}
-	read    chan []string // the names and tags the late Write read
-	calls   atomic.Int32
-}
-
-func (s *lateSink) Write(ctx context.Context, b stagetrace.Batch) error {
-	if s.calls.Add(1) == 1 {
-		<-s.release
+// A batch a sink was abandoned with at its timeout is not reused, in a
+// later part of the same export or in later exports: the sink still reads
+// it whole once it wakes up.
+func TestAbandonedBatchIsNotReused(t *testing.T) {
+	late := sinktest.NewLateSink(nil, func(b stagetrace.Batch) []string {
 		var read []string
 		for _, sp := range b.Spans {
 			tags, _ := sp.Attrs.Get("tags")
 			read = append(read, sp.Name, tags.AsStringSlice()[0])
 		}
-		s.read <- read
-	}
-	return s.captureSink.Write(ctx, b)
-}
-
-// A batch a sink was abandoned with at its timeout is not reused, in a
-// later part of the same export or in later exports: the sink still reads
-// it whole once it wakes up.
-func TestAbandonedBatchIsNotReused(t *testing.T) {
-	late := &lateSink{release: make(chan struct{}), read: make(chan []string, 1)}
+		return read
+	})
 	exp, err := exporter.New(exporter.WithSinks(late), exporter.WithSinkTimeout(20*time.Millisecond))
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -588,8 +573,7 @@ func TestAbandonedBatchIsNotReused(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "not finished")
 	require.NoError(t, exp.ExportSpans(ctx, endedSpans(t, 0, "c", "d")))
-	close(late.release)
-	read := <-late.read
+	read := late.Release()
 	require.Len(t, read, 2*exporter.MaxWriteSpans)
 	for i := 0; i < len(read); i += 2 {
 		want := names[i/2]

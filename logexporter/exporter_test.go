@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,31 +199,16 @@ func TestExportsKeepEarlierRecords(t *testing.T) {
 	}
 }
 
-// lateSink holds its first Write past any timeout, until released, and
-// then reads the batch it was given: a sink the fan-out abandoned.
-type lateSink struct {
-	*memsink.Sink
-	release chan struct{}
-	read    chan []string // the bodies the late Write read
-	calls   atomic.Int32
-}
-
-func (s *lateSink) Write(ctx context.Context, b stagetrace.Batch) error {
-	if s.calls.Add(1) == 1 {
-		<-s.release
+// A batch a sink was abandoned with at its timeout is not reused: the
+// sink still reads it whole once it wakes up, after later exports.
+func TestAbandonedBatchIsNotReused(t *testing.T) {
+	late := sinktest.NewLateSink(memsink.New(), func(b stagetrace.Batch) []string {
 		var bodies []string
 		for _, ev := range b.Events {
 			bodies = append(bodies, ev.Body.AsString())
 		}
-		s.read <- bodies
-	}
-	return s.Sink.Write(ctx, b)
-}
-
-// A batch a sink was abandoned with at its timeout is not reused: the
-// sink still reads it whole once it wakes up, after later exports.
-func TestAbandonedBatchIsNotReused(t *testing.T) {
-	late := &lateSink{Sink: memsink.New(), release: make(chan struct{}), read: make(chan []string, 1)}
+		return bodies
+	})
 	e, err := logexporter.New(logexporter.WithSinks(late), logexporter.WithSinkTimeout(20*time.Millisecond))
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -233,7 +217,6 @@ func TestAbandonedBatchIsNotReused(t *testing.T) {
 	assert.Contains(t, err.Error(), "not finished")
 	require.NoError(t, e.Export(ctx, []sdklog.Record{record("c"), record("d")}))
 	require.NoError(t, e.Export(ctx, []sdklog.Record{record("e"), record("f")}))
-	close(late.release)
-	assert.Equal(t, []string{"a", "b"}, <-late.read)
+	assert.Equal(t, []string{"a", "b"}, late.Release())
 	require.NoError(t, e.Shutdown(ctx))
 }

@@ -3,7 +3,6 @@ package stagetraceexporter
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/stagetrace/stagetrace/exporter"
 	"github.com/stagetrace/stagetrace/mapping"
 	"github.com/stagetrace/stagetrace/sink/memsink"
+	"github.com/stagetrace/stagetrace/sink/sinktest"
 )
 
 // tagged returns n spans named s<first+i>, each with the attribute i
@@ -73,35 +73,18 @@ func TestWritesKeepEarlierSpans(t *testing.T) {
 	}
 }
 
-// lateSink holds its first Write past the caller's deadline, until
-// released, and then reads the batch it was given: a sink the fan-out
-// abandoned.
-type lateSink struct {
-	release chan struct{}
-	read    chan []string // the names and tags the late Write read
-	calls   atomic.Int32
-}
-
-func (s *lateSink) Write(_ context.Context, b stagetrace.Batch) error {
-	if s.calls.Add(1) == 1 {
-		<-s.release
+// A batch a sink was abandoned with is not reused by later writes: the
+// sink still reads it whole once it wakes up. The failed write is retried
+// whole, since no part of it was written.
+func TestAbandonedBatchIsNotReused(t *testing.T) {
+	late := sinktest.NewLateSink(nil, func(b stagetrace.Batch) []string {
 		var read []string
 		for _, sp := range b.Spans {
 			tags, _ := sp.Attrs.Get("tags")
 			read = append(read, sp.Name, tags.AsStringSlice()[0])
 		}
-		s.read <- read
-	}
-	return nil
-}
-
-func (s *lateSink) Shutdown(context.Context) error { return nil }
-
-// A batch a sink was abandoned with is not reused by later writes: the
-// sink still reads it whole once it wakes up. The failed write is retried
-// whole, since no part of it was written.
-func TestAbandonedBatchIsNotReused(t *testing.T) {
-	late := &lateSink{release: make(chan struct{}), read: make(chan []string, 1)}
+		return read
+	})
 	w := newWriter(mapping.Options{}, nil)
 	require.NoError(t, w.setSinks([]stagetrace.Sink{late}))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
@@ -113,8 +96,7 @@ func TestAbandonedBatchIsNotReused(t *testing.T) {
 	for range 3 {
 		require.NoError(t, w.write(context.Background(), tagged(n, exporter.MaxWriteSpans)))
 	}
-	close(late.release)
-	read := <-late.read
+	read := late.Release()
 	require.Len(t, read, 2*exporter.MaxWriteSpans)
 	for i := 0; i < len(read); i += 2 {
 		want := fmt.Sprintf("s%d", i/2)
