@@ -2,6 +2,7 @@ package stagetrace
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"math"
 	"strconv"
@@ -70,6 +71,29 @@ type Encoder struct {
 	// the spans of a batch.
 	utcSec  int64
 	utcText []byte
+
+	// keys holds attribute keys known to be written as they are (see
+	// plainString), by a hash of their length and two bytes: the keys of
+	// a batch's spans are few and repeat span after span, and comparing a
+	// key with the same string held here costs less than scanning it.
+	keys [64]string
+}
+
+// plainKey is plainString for an attribute key, remembered in e.keys.
+func (e *Encoder) plainKey(key string) bool {
+	n := len(key)
+	if e == nil || n == 0 {
+		return plainString(key)
+	}
+	slot := &e.keys[(uint(n)^uint(key[n-1])<<1^uint(key[n/2])<<2)%uint(len(e.keys))]
+	if *slot == key {
+		return true
+	}
+	if !plainString(key) {
+		return false
+	}
+	*slot = key
+	return true
 }
 
 // AppendSpan appends s as one JSON line, newline included, to dst.
@@ -91,9 +115,7 @@ func (e *Encoder) AppendSpan(dst []byte, s *StageSpan) []byte {
 	dst = append(dst, `,"end_time":`...)
 	dst = e.appendTime(dst, s.EndTime)
 	dst = append(dst, `,"elapsed_ms":`...)
-	// A Duration in milliseconds is finite and below 1e13, so 'f' never
-	// needs an exponent and the result is always a JSON number.
-	dst = strconv.AppendFloat(dst, s.ElapsedMS(), 'f', -1, 64)
+	dst = appendElapsedMS(dst, s.Elapsed())
 	dst = append(dst, `,"status":"`...)
 	dst = append(dst, s.Status.String()...)
 	dst = append(dst, `","status_message":`...)
@@ -101,9 +123,9 @@ func (e *Encoder) AppendSpan(dst []byte, s *StageSpan) []byte {
 	dst = append(dst, `,"span_kind":"`...)
 	dst = append(dst, s.Kind.String()...)
 	dst = append(dst, `","attrs":`...)
-	dst = appendAttrs(dst, s.Attrs)
+	dst = e.appendAttrs(dst, s.Attrs)
 	dst = append(dst, `,"findings":`...)
-	dst = appendAttrs(dst, s.Findings)
+	dst = e.appendAttrs(dst, s.Findings)
 	dst = append(dst, `,"resource":`...)
 	dst = e.appendResource(dst, s.Resource)
 	dst = append(dst, `,"scope":`...)
@@ -136,7 +158,7 @@ func (e *Encoder) AppendEvent(dst []byte, ev *TraceEvent) []byte {
 		dst = appendValue(dst, ev.Body)
 	}
 	dst = append(dst, `,"attrs":`...)
-	dst = appendAttrs(dst, ev.Attrs)
+	dst = e.appendAttrs(dst, ev.Attrs)
 	return append(dst, "}\n"...)
 }
 
@@ -235,7 +257,10 @@ func appendDigits(dst []byte, v, n int) []byte {
 
 func appendTraceID(dst []byte, id TraceID) []byte {
 	dst = append(dst, '"')
-	dst = hex.AppendEncode(dst, id[:])
+	dst = binary.BigEndian.AppendUint64(dst, hexWord(binary.BigEndian.Uint32(id[0:4])))
+	dst = binary.BigEndian.AppendUint64(dst, hexWord(binary.BigEndian.Uint32(id[4:8])))
+	dst = binary.BigEndian.AppendUint64(dst, hexWord(binary.BigEndian.Uint32(id[8:12])))
+	dst = binary.BigEndian.AppendUint64(dst, hexWord(binary.BigEndian.Uint32(id[12:16])))
 	return append(dst, '"')
 }
 
@@ -244,9 +269,24 @@ func appendTraceID(dst []byte, id TraceID) []byte {
 func appendSpanID(dst []byte, id SpanID) []byte {
 	dst = append(dst, '"')
 	if id.IsValid() {
-		dst = hex.AppendEncode(dst, id[:])
+		dst = binary.BigEndian.AppendUint64(dst, hexWord(binary.BigEndian.Uint32(id[0:4])))
+		dst = binary.BigEndian.AppendUint64(dst, hexWord(binary.BigEndian.Uint32(id[4:8])))
 	}
 	return append(dst, '"')
+}
+
+// hexWord returns the eight lowercase hex digits of x, most significant
+// first when stored big-endian: all the nibbles converted at once, where
+// hex.Encode looks each up in turn (a tenth of a span's encoding).
+func hexWord(x uint32) uint64 {
+	const ones = 0x0101010101010101
+	y := uint64(x)
+	y = (y&0xffff0000)<<16 | y&0xffff
+	y = (y&0x0000ff000000ff00)<<8 | y&0x000000ff000000ff
+	y = (y&0x00f000f000f000f0)<<4 | y&0x000f000f000f000f // a nibble a byte
+	// Nibbles from 10 up carry into bit 4 when 6 is added: those get
+	// 'a'-'0'-10 more than '0'.
+	return y + '0'*ones + (y+6*ones)>>4&ones*('a'-'0'-10)
 }
 
 // appendUnixTime writes t as an exact decimal number of seconds since the
@@ -302,19 +342,47 @@ func appendNanos(dst []byte, nsec int64) []byte {
 // appendAttrs writes attrs as a JSON object in slice order. Keys are
 // written as they are, even when they start with "$": at this level an
 // object is always a map, so no key can be read as a wrapper.
-func appendAttrs(dst []byte, attrs Attrs) []byte { return appendAttrsAt(dst, attrs, 0) }
+func appendAttrs(dst []byte, attrs Attrs) []byte { return appendAttrsAt(dst, nil, attrs, 0) }
+
+// appendAttrs is the function appendAttrs, telling plain keys by e's
+// memory of them.
+func (e *Encoder) appendAttrs(dst []byte, attrs Attrs) []byte {
+	return appendAttrsAt(dst, e, attrs, 0)
+}
 
 // appendAttrsAt writes attrs, the members of a map inside level slices and
-// maps.
-func appendAttrsAt(dst []byte, attrs Attrs, level int) []byte {
+// maps; e, if not nil, remembers plain keys.
+func appendAttrsAt(dst []byte, e *Encoder, attrs Attrs, level int) []byte {
 	dst = append(dst, '{')
 	for i := range attrs {
+		kv := &attrs[i]
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, attrs[i].Key)
-		dst = append(dst, ':')
-		dst = appendValueAt(dst, attrs[i].Value, level)
+		// A key is almost always plain ASCII: written with its quotes
+		// and the colon in three copies, without appendString's scan.
+		if e.plainKey(kv.Key) {
+			dst = append(dst, '"')
+			dst = append(dst, kv.Key...)
+			dst = append(dst, '"', ':')
+		} else {
+			dst = appendString(dst, kv.Key)
+			dst = append(dst, ':')
+		}
+		// The scalars are written here, reading the value in place
+		// rather than passing a copy of it to appendValueAt.
+		switch kv.Value.kind {
+		case KindString:
+			dst = appendString(dst, kv.Value.str)
+		case KindInt64:
+			dst = strconv.AppendInt(dst, int64(kv.Value.num), 10)
+		case KindFloat64:
+			dst = appendFloat(dst, math.Float64frombits(kv.Value.num))
+		case KindBool:
+			dst = strconv.AppendBool(dst, kv.Value.num != 0)
+		default:
+			dst = appendValueAt(dst, kv.Value, level)
+		}
 	}
 	return append(dst, '}')
 }
@@ -463,10 +531,10 @@ func typedSliceOf(k Kind) (Kind, bool) {
 func appendMap(dst []byte, m Attrs, level int) []byte {
 	if len(m) > 0 && isWrapperKey(m[0].Key) && oneWrittenKey(m) {
 		dst = append(dst, `{"$map":`...)
-		dst = appendAttrsAt(dst, m, level)
+		dst = appendAttrsAt(dst, nil, m, level)
 		return append(dst, '}')
 	}
-	return appendAttrsAt(dst, m, level)
+	return appendAttrsAt(dst, nil, m, level)
 }
 
 // oneWrittenKey reports whether every key of m is written as the same JSON
@@ -527,6 +595,14 @@ func appendFloat(dst []byte, f float64) []byte {
 		}
 		return dst
 	}
+	if abs != 0 && abs < 1e15 { // 0 and -0 are left to strconv
+		if n, k, ok := shortDecimal(abs); ok {
+			if k == 0 {
+				return append(appendScaled(dst, f < 0, n, 0), ".0"...)
+			}
+			return appendScaled(dst, f < 0, n, k)
+		}
+	}
 	start := len(dst)
 	dst = strconv.AppendFloat(dst, f, 'f', -1, 64)
 	for _, c := range dst[start:] {
@@ -535,6 +611,86 @@ func appendFloat(dst []byte, f float64) []byte {
 		}
 	}
 	return append(dst, ".0"...)
+}
+
+// pow10 holds the powers of ten shortDecimal tries, all exact float64s.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8}
+
+// shortDecimal finds the decimal n / 10^k (n not ending in 0 unless k is
+// 0) that abs, at least 1e-6 and below 1e15, is the nearest float64 to,
+// when n is below 10^15 and k at most 8: most floats people write, 0.2
+// or 41.5. Such a decimal has at most 15 significant digits, and no two
+// decimals of at most 15 digits round to one float64, so it is the
+// shortest decimal that reads back as abs: the digits strconv's shortest
+// form writes, found at the cost of a few multiplications and divisions.
+func shortDecimal(abs float64) (n uint64, k int, ok bool) {
+	for k := range pow10 {
+		m := abs * pow10[k]
+		if m >= 1e15 {
+			break
+		}
+		// m is within a fraction of a unit of the decimal's n, if there
+		// is one; dividing back checks it, exactly: n and 10^k are exact,
+		// and the division rounds to the float64 nearest n / 10^k.
+		n := uint64(m + 0.5)
+		if float64(n)/pow10[k] == abs {
+			return n, k, k == 0 || n%10 != 0
+		}
+	}
+	return 0, 0, false
+}
+
+// appendScaled writes n / 10^k in decimal, k at most 20: the integer part,
+// then a '.' and the fraction's digits, without trailing zeros, unless the
+// fraction is 0. With neg, a '-' first.
+func appendScaled(dst []byte, neg bool, n uint64, k int) []byte {
+	var buf [24]byte // 20 digits of n, a '.', a '0' and a '-' at most
+	i := len(buf)
+	trimming := true
+	for j := 0; j < k; j++ {
+		d := byte('0' + n%10)
+		n /= 10
+		if trimming && d == '0' {
+			continue
+		}
+		trimming = false
+		i--
+		buf[i] = d
+	}
+	if !trimming {
+		i--
+		buf[i] = '.'
+	}
+	for {
+		i--
+		buf[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	if neg {
+		i--
+		buf[i] = '-'
+	}
+	return append(dst, buf[i:]...)
+}
+
+// appendElapsedMS writes d in milliseconds as strconv.AppendFloat writes
+// float64(d) / 1e6 in the 'f' format, shortest form: a Duration in
+// milliseconds is finite and below 1e13, so 'f' never needs an exponent
+// and the result is always a JSON number. Below 10^15 ns (11 days), d is
+// an exact float64 and d / 10^6 a decimal of at most 15 significant
+// digits, so that decimal is the shortest form (see shortDecimal), and
+// d's own digits write it.
+func appendElapsedMS(dst []byte, d time.Duration) []byte {
+	if d > -1e15 && d < 1e15 {
+		if d < 0 {
+			return appendScaled(dst, true, uint64(-d), 6)
+		}
+		return appendScaled(dst, false, uint64(d), 6)
+	}
+	return strconv.AppendFloat(dst, float64(d)/float64(time.Millisecond), 'f', -1, 64)
 }
 
 // canonicalNaN is the bit pattern of math.NaN(), the NaN written as plain
@@ -574,6 +730,10 @@ const hexDigits = "0123456789abcdef"
 // so are U+2028 and U+2029, which JavaScript does not allow in strings.
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	if plainString(s) {
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
 	start := 0 // s[start:i] is pending, to be copied as is
 	for i := safePrefix(s); i < len(s); {
 		c := s[i]
@@ -606,6 +766,27 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
+// plainString reports whether appendString writes s as it is, between its
+// quotes: whether s is all jsonSafe ASCII. Strings shorter than a word are
+// looked up byte by byte, longer ones a word at a time (safePrefix).
+func plainString(s string) bool {
+	if len(s) >= 8 {
+		return safePrefix(s) == len(s)
+	}
+	for i := 0; i < len(s); i++ {
+		if !jsonPlain[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonPlain[c] is jsonSafe[c] for every byte: false from utf8.RuneSelf up.
+var jsonPlain = func() (t [256]bool) {
+	copy(t[:], jsonSafe[:])
+	return t
+}()
+
 // safePrefix returns the length of a prefix of s that holds only ASCII
 // bytes written as they are (jsonSafe): all of s, or a multiple of 8
 // bytes. It tests eight bytes at a time, the last eight of a string of
@@ -621,10 +802,12 @@ func safePrefix(s string) int {
 		x := uint64(s[j]) | uint64(s[j+1])<<8 | uint64(s[j+2])<<16 | uint64(s[j+3])<<24 |
 			uint64(s[j+4])<<32 | uint64(s[j+5])<<40 | uint64(s[j+6])<<48 | uint64(s[j+7])<<56
 		// A byte's high bit is set in the mask when the byte is not
-		// ASCII, is below 0x20, or is '"' or '\\' (a zero byte of x^q);
-		// every byte below 0x80 keeps these tests exact.
-		quote, backslash := x^('"'*lo), x^('\\'*lo)
-		if (x|(x-0x20*lo)&^x|(quote-lo)&^quote|(backslash-lo)&^backslash)&hi != 0 {
+		// ASCII (x), is below 0x20 (x-0x20 wraps), or is '"' or '\\'
+		// (x^q is 0, and 0-1 wraps). A byte of x from 0x80 up, already
+		// flagged, is the only other way to set it: so is a borrow, which
+		// comes only from a lower byte that wrapped. Whether any byte is
+		// flagged is therefore exact.
+		if (x|(x-0x20*lo)|(x^('"'*lo)-lo)|(x^('\\'*lo)-lo))&hi != 0 {
 			return i
 		}
 		if i += 8; i >= len(s) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -632,4 +633,169 @@ func appendStringBytewise(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// exportBatch returns 512 spans and their events as the exporter maps the
+// spans of BenchmarkExportPaired (integration): six attributes, two
+// findings, one resource, one metric event each, a few microseconds long.
+func exportBatch() ([]StageSpan, []TraceEvent) {
+	res := &Resource{Attrs: Attrs{{Key: "service.name", Value: StringValue("bench")}}}
+	base := time.Date(2026, 12, 6, 20, 4, 52, 168184274, time.UTC)
+	trace := TraceID{0x1f, 0xf0, 0x27, 0xa3, 0xbe, 0xbe, 0xe4, 0xd2, 0x8b, 0xa1, 0x69, 0xa0, 0x38, 0x05, 0x6d, 0xa4}
+	parent := SpanID{0xbf, 0x8d, 0xab, 0x20, 0xa7, 0x67, 0xcc, 0x87}
+	spans := make([]StageSpan, 512)
+	events := make([]TraceEvent, 512)
+	x := uint64(0x9e3779b97f4a7c15)
+	for i := range spans {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		var id SpanID
+		for j := range id {
+			id[j] = byte(x >> (8 * j))
+		}
+		start := base.Add(time.Duration(i) * 5123 * time.Nanosecond)
+		end := start.Add(time.Duration(900 + x%3500))
+		spans[i] = StageSpan{
+			RunID: "r-42", Stage: "inference", Name: "chat gpt-4o",
+			TraceID: trace, SpanID: id, ParentSpanID: parent,
+			StartTime: start, EndTime: end, Kind: SpanKindClient,
+			Attrs: Attrs{
+				{Key: "gen_ai.request.model", Value: StringValue("gpt-4o")},
+				{Key: "gen_ai.operation.name", Value: StringValue("chat")},
+				{Key: "llm.attempt", Value: IntValue(1)},
+				{Key: "llm.temperature", Value: Float64Value(0.2)},
+				{Key: "llm.stream", Value: BoolValue(false)},
+				{Key: "gen_ai.response.finish_reasons", Value: StringSliceValue([]string{"stop"})},
+			},
+			Findings: Attrs{
+				{Key: "input_tokens", Value: IntValue(800 + i)},
+				{Key: "output_tokens", Value: IntValue(95)},
+			},
+			Resource: res,
+			Scope:    "bench/llm",
+		}
+		events[i] = TraceEvent{
+			Name: "metric", RunID: "r-42", Stage: "inference", TraceID: trace, SpanID: id,
+			Time: start.Add(3000),
+			Attrs: Attrs{
+				{Key: "metric.name", Value: StringValue("time_to_first_token")},
+				{Key: "metric.value", Value: Float64Value(41.5)},
+				{Key: "metric.unit", Value: StringValue("ms")},
+			},
+		}
+	}
+	return spans, events
+}
+
+// BenchmarkEncoderExportBatch encodes the records of one exported batch of
+// 512 spans, as the JSONL sink does, into a warm buffer.
+func BenchmarkEncoderExportBatch(b *testing.B) {
+	spans, events := exportBatch()
+	var e Encoder
+	var buf []byte
+	encode := func() {
+		buf = buf[:0]
+		for i := range spans {
+			buf = e.AppendSpan(buf, &spans[i])
+		}
+		for i := range events {
+			buf = e.AppendEvent(buf, &events[i])
+		}
+	}
+	encode()
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		encode()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(spans)), "ns/span")
+}
+
+// appendFloatStrconv is appendFloat as strconv alone writes it, which the
+// decimal fast path of appendFloat must match byte for byte.
+func appendFloatStrconv(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return string(appendFloat(nil, f))
+	}
+	abs := math.Abs(f)
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		return string(appendFloat(nil, f))
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+func TestAppendFloatMatchesStrconv(t *testing.T) {
+	floats := []float64{0.2, 41.5, 0.1 + 0.2, 1, 10, 100, 1e14, 1e15 - 1, 1e15, 1e15 + 1, 999999999999999.9,
+		123456789012345, 12345678901234.5, 1e-6, 1.5e-6, 0.000001234, 0.999999, 1 - 1e-16,
+		math.Nextafter(0.2, 1), math.Nextafter(0.2, 0), 4503599627370496.5, 9007199254740993,
+		0.12345678, 0.123456789, 1.0000001, 3.14159265358979, math.MaxInt64, 1e20, 1e21 - 1}
+	x := uint64(1)
+	for range 20000 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		// Decimals of a few digits scaled by powers of ten, and random bits.
+		floats = append(floats, float64(x%100000)/math.Pow(10, float64(x>>20%12)), math.Float64frombits(x))
+	}
+	for _, f := range floats {
+		for _, g := range []float64{f, -f} {
+			require.Equal(t, appendFloatStrconv(g), string(appendFloat(nil, g)), "%b", g)
+		}
+	}
+}
+
+func TestAppendElapsedMSMatchesStrconv(t *testing.T) {
+	ds := []time.Duration{0, 1, 999, 1000, 1000000, 12500000, 1e15 - 1, 1e15, 1e15 + 1, math.MaxInt64, math.MinInt64,
+		-1, -1e15 + 1, -1e15, 3986, 971, 123456789012345, 1 << 53, 1<<53 + 1}
+	x := uint64(7)
+	for range 20000 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		ds = append(ds, time.Duration(x>>(x%64)), time.Duration(x))
+	}
+	for _, d := range ds {
+		want := strconv.AppendFloat(nil, float64(d)/float64(time.Millisecond), 'f', -1, 64)
+		require.Equal(t, string(want), string(appendElapsedMS(nil, d)), "%d", d)
+	}
+}
+
+func TestAppendIDsMatchHex(t *testing.T) {
+	x := uint64(3)
+	for range 2000 {
+		var tid TraceID
+		var sid SpanID
+		for i := range tid {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			tid[i] = byte(x)
+			if i < len(sid) {
+				sid[i] = byte(x >> 8)
+			}
+		}
+		assert.Equal(t, `"`+hex.EncodeToString(tid[:])+`"`, string(appendTraceID(nil, tid)))
+		assert.Equal(t, `"`+hex.EncodeToString(sid[:])+`"`, string(appendSpanID(nil, sid)))
+	}
+	assert.Equal(t, `""`, string(appendSpanID(nil, SpanID{})))
+}
+
+func FuzzAppendFloatMatchesStrconv(f *testing.F) {
+	f.Add(0.2)
+	f.Add(41.5)
+	f.Add(1e15 - 1)
+	f.Fuzz(func(t *testing.T, g float64) {
+		require.Equal(t, appendFloatStrconv(g), string(appendFloat(nil, g)), "%b", g)
+		d := time.Duration(math.Float64bits(g))
+		want := strconv.AppendFloat(nil, float64(d)/float64(time.Millisecond), 'f', -1, 64)
+		require.Equal(t, string(want), string(appendElapsedMS(nil, d)), "%d", d)
+		d >>= d & 63
+		want = strconv.AppendFloat(nil, float64(d)/float64(time.Millisecond), 'f', -1, 64)
+		require.Equal(t, string(want), string(appendElapsedMS(nil, d)), "%d", d)
+	})
 }
