@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -221,7 +222,7 @@ func appendTime(dst []byte, t time.Time) []byte {
 	dst = append(dst, ':')
 	dst = appendDigits(dst, sec, 2)
 	dst = append(dst, '.')
-	dst = appendDigits(dst, t.Nanosecond(), 9)
+	dst = appendNine(dst, t.Nanosecond())
 	return append(dst, 'Z', '"')
 }
 
@@ -241,9 +242,45 @@ func (e *Encoder) appendTime(dst []byte, t time.Time) []byte {
 		e.utcSec, e.utcText = sec, text[:len(`"2006-01-02T15:04:05.`)]
 	}
 	dst = append(dst, e.utcText...)
-	dst = appendDigits(dst, t.Nanosecond(), 9)
+	dst = appendNine(dst, t.Nanosecond())
 	return append(dst, 'Z', '"')
 }
+
+// appendNine writes the nine last decimal digits of v >= 0, zero-padded,
+// as appendDigits(dst, v, 9) does, two digits at a time.
+func appendNine(dst []byte, v int) []byte {
+	n := len(dst)
+	dst = slices.Grow(dst, 9)[:n+9]
+	b := (*[9]byte)(dst[n:])
+	// Split in parts whose digits are found side by side, rather than by
+	// a chain of divisions.
+	u := uint(v)
+	r := u % 1e8
+	hi, lo := r/1e4, r%1e4
+	b[0] = byte('0' + u/1e8%10)
+	putTwo(b[1:], hi/100)
+	putTwo(b[3:], hi%100)
+	putTwo(b[5:], lo/100)
+	putTwo(b[7:], lo%100)
+	return dst
+}
+
+// putTwo writes the two decimal digits of v < 100 to b.
+func putTwo(b []byte, v uint) {
+	b[0], b[1] = twoDigits[2*v], twoDigits[2*v+1]
+}
+
+// twoDigits holds "00" to "99".
+const twoDigits = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
 
 // appendDigits writes the n last decimal digits of v >= 0, zero-padded.
 func appendDigits(dst []byte, v, n int) []byte {
@@ -684,13 +721,29 @@ func appendScaled(dst []byte, neg bool, n uint64, k int) []byte {
 // digits, so that decimal is the shortest form (see shortDecimal), and
 // d's own digits write it.
 func appendElapsedMS(dst []byte, d time.Duration) []byte {
-	if d > -1e15 && d < 1e15 {
-		if d < 0 {
-			return appendScaled(dst, true, uint64(-d), 6)
-		}
-		return appendScaled(dst, false, uint64(d), 6)
+	if d <= -1e15 || d >= 1e15 {
+		return strconv.AppendFloat(dst, float64(d)/float64(time.Millisecond), 'f', -1, 64)
 	}
-	return strconv.AppendFloat(dst, float64(d)/float64(time.Millisecond), 'f', -1, 64)
+	u := uint64(d)
+	if d < 0 {
+		dst = append(dst, '-')
+		u = uint64(-d)
+	}
+	dst = strconv.AppendUint(dst, u/1e6, 10)
+	frac := uint(u % 1e6)
+	if frac == 0 {
+		return dst
+	}
+	var b [7]byte
+	b[0] = '.'
+	putTwo(b[1:], frac/1e4)
+	putTwo(b[3:], frac/100%100)
+	putTwo(b[5:], frac%100)
+	n := len(b)
+	for b[n-1] == '0' {
+		n--
+	}
+	return append(dst, b[:n]...)
 }
 
 // canonicalNaN is the bit pattern of math.NaN(), the NaN written as plain

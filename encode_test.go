@@ -799,3 +799,17 @@ func FuzzAppendFloatMatchesStrconv(f *testing.F) {
 		require.Equal(t, string(want), string(appendElapsedMS(nil, d)), "%d", d)
 	})
 }
+
+func TestAppendNineMatchesAppendDigits(t *testing.T) {
+	x := uint64(5)
+	for _, v := range []int{0, 1, 9, 10, 99, 100, 999999999, 123456789, 100000000, 1e9, 1e9 + 5} {
+		assert.Equal(t, string(appendDigits(nil, v, 9)), string(appendNine(nil, v)), "%d", v)
+	}
+	for range 10000 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		v := int(x % 1e9)
+		require.Equal(t, string(appendDigits(nil, v, 9)), string(appendNine(nil, v)), "%d", v)
+	}
+}
