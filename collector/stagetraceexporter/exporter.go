@@ -59,9 +59,7 @@ func (e *stageExporter) start(ctx context.Context, _ component.Host) error {
 		}
 		s, err := sqlitesink.Open(q.Path, opts...)
 		if err != nil {
-			for _, o := range sinks {
-				_ = o.Shutdown(context.Background())
-			}
+			shutdownAll(sinks)
 			return fmt.Errorf("sqlite: %w", err)
 		}
 		sinks = append(sinks, s)
@@ -77,14 +75,19 @@ func (e *stageExporter) start(ctx context.Context, _ component.Host) error {
 		// The store's errors name the database with its password masked.
 		s, err := postgressink.Open(ctx, string(p.URL), opts...)
 		if err != nil {
-			for _, o := range sinks {
-				_ = o.Shutdown(context.Background())
-			}
+			shutdownAll(sinks)
 			return fmt.Errorf("postgres: %w", err)
 		}
 		sinks = append(sinks, s)
 	}
 	return e.w.setSinks(sinks)
+}
+
+// shutdownAll shuts down the sinks start opened before one failed to open.
+func shutdownAll(sinks []stagetrace.Sink) {
+	for _, s := range sinks {
+		_ = s.Shutdown(context.Background())
+	}
 }
 
 func (e *stageExporter) shutdown(ctx context.Context) error { return e.w.shutdown(ctx) }

@@ -64,13 +64,7 @@ func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
 		resp.PartialSuccess().SetRejectedSpans(int64(rejected))
 		resp.PartialSuccess().SetErrorMessage(msg)
 	}
-	var body []byte
-	if f == JSON {
-		body, err = resp.MarshalJSON()
-	} else {
-		body, err = resp.MarshalProto()
-	}
-	writeBody(w, f, body, err)
+	writeResponse(w, f, resp)
 }
 
 func (r *Receiver) serveLogs(w http.ResponseWriter, req *http.Request) {
@@ -87,16 +81,24 @@ func (r *Receiver) serveLogs(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	resp := plogotlp.NewExportResponse()
+	writeResponse(w, f, resp)
+}
+
+// response is an OTLP export response, of traces or of logs.
+type response interface {
+	MarshalJSON() ([]byte, error)
+	MarshalProto() ([]byte, error)
+}
+
+// writeResponse writes resp, a success, in the request's encoding.
+func writeResponse(w http.ResponseWriter, f Format, resp response) {
 	var body []byte
+	var err error
 	if f == JSON {
 		body, err = resp.MarshalJSON()
 	} else {
 		body, err = resp.MarshalProto()
 	}
-	writeBody(w, f, body, err)
-}
-
-func writeBody(w http.ResponseWriter, f Format, body []byte, err error) {
 	if err != nil {
 		writeStatus(w, f, http.StatusInternalServerError, codes.Internal, err.Error())
 		return

@@ -59,9 +59,7 @@ func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td 
 		return
 	}
 	size := min(left, max)
-	st := *a
-	st.batcher = m.Reuse(st.batcher, size)
-	st.slab.Reuse()
+	st := (*a).reuse(m, size)
 	mapped, covered, invalid := 0, 0, 0
 	scope := ""
 	rss := td.ResourceSpans()
@@ -93,9 +91,7 @@ func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td 
 						return
 					}
 					size = min(left, max)
-					st = *a
-					st.batcher = m.Reuse(st.batcher, size)
-					st.slab.Reuse()
+					st = (*a).reuse(m, size)
 					mapped, covered, invalid = 0, 0, 0
 				}
 			}
@@ -103,6 +99,14 @@ func TraceParts(m *mapping.Mapper, resources *mapping.ResourceCache[string], td 
 	}
 	st.span = Span{}
 	f(m.Finish(st.batcher, size), covered, invalid)
+}
+
+// reuse empties a for a batch of spans spans mapped with m, keeping its
+// arrays, and returns it.
+func (a *Arrays) reuse(m *mapping.Mapper, spans int) *Arrays {
+	a.batcher = m.Reuse(a.batcher, spans)
+	a.slab.Reuse()
+	return a
 }
 
 // Logs maps ld into a batch of log events. Every record is kept, an

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -192,18 +191,20 @@ func Resource(r pcommon.Resource) *stagetrace.Resource {
 
 // ResourceKey returns a string identifying the content of r's attributes:
 // two resources with the same key convert to equal model resources.
+//
+// It is computed once per resource of every export: the key is built in
+// one buffer, with no string made per attribute.
 func ResourceKey(r pcommon.Resource) string {
-	var b strings.Builder
-	r.Attributes().Range(func(k string, v pcommon.Value) bool {
-		b.WriteString(strconv.Quote(k))
-		b.WriteByte('=')
-		b.WriteString(strconv.Itoa(int(v.Type())))
-		b.WriteByte(':')
-		b.WriteString(strconv.Quote(v.AsString()))
-		b.WriteByte(';')
-		return true
-	})
-	return b.String()
+	var b []byte
+	for k, v := range r.Attributes().All() {
+		b = strconv.AppendQuote(b, k)
+		b = append(b, '=')
+		b = strconv.AppendInt(b, int64(v.Type()), 10)
+		b = append(b, ':')
+		b = strconv.AppendQuote(b, v.AsString())
+		b = append(b, ';')
+	}
+	return string(b)
 }
 
 // Kind converts a pdata span kind; the numbering is OpenTelemetry's, as
