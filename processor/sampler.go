@@ -266,12 +266,9 @@ func (p *Processor) deferSpan(params sdktrace.SamplingParameters) {
 // and if so forgets it. A span the sampler placed never looks like one
 // left to OnStart, which was started with an empty run.id or run.stage:
 // the sampler's values come first, and only such a start value can end
-// up empty.
+// up empty. OnStart calls it only while the count is not zero.
 func (p *Processor) takeDeferred(s sdktrace.ReadWriteSpan) bool {
 	d := &p.deferred
-	if d.n.Load() == 0 {
-		return false
-	}
 	if o := ownOf(nil, s.Attributes()); !o.emptyRun && !o.emptyStage {
 		return false
 	}
