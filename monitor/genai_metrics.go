@@ -10,6 +10,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/rules"
 	"github.com/stagetrace/stagetrace/usage"
 )
 
@@ -37,7 +38,6 @@ var (
 // Attribute keys and values of the GenAI client metrics.
 const (
 	keyTokenType   attribute.Key = "gen_ai.token.type"
-	keyProvider    attribute.Key = "gen_ai.provider.name"
 	keyErrorType   attribute.Key = "error.type"
 	errorTypeOther               = "_OTHER"
 )
@@ -83,7 +83,7 @@ func (k attrKey) build() *attrOpts {
 		key attribute.Key
 		v   string
 	}{
-		{attributes.GenAIOperationName, k.op}, {keyProvider, k.provider},
+		{attributes.GenAIOperationName, k.op}, {rules.GenAIProviderName, k.provider},
 		{attributes.GenAIRequestModel, k.request}, {attributes.GenAIResponseModel, k.response},
 	} {
 		if kv.v != "" {

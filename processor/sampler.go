@@ -48,7 +48,7 @@ func (p *Processor) Sampler(inner sdktrace.Sampler) sdktrace.Sampler {
 	if p.next != nil || p.cfg.runIDFunc != nil || p.cfg.rules.StartReadsScope() {
 		return inner
 	}
-	s := &sampler{p: p, inner: inner}
+	s := &sampler{p: p, inner: inner, withRules: p.cfg.rules.NeedsStart()}
 	if p.cfg.rules.StartStageOnly() {
 		s.stageRules = p.cfg.rules
 	}
@@ -59,6 +59,9 @@ func (p *Processor) Sampler(inner sdktrace.Sampler) sdktrace.Sampler {
 type sampler struct {
 	p     *Processor
 	inner sdktrace.Sampler
+	// withRules is set when the processor's rules have a start phase
+	// (rules.Set.NeedsStart); the rules do not change after New.
+	withRules bool
 	// stageRules are the processor's rules when their start phase yields
 	// only a stage, which rules.Set.StartStage gives without a span view.
 	stageRules *rules.Set
@@ -105,18 +108,17 @@ func (s *sampler) ShouldSample(params sdktrace.SamplingParameters) sdktrace.Samp
 		return res
 	}
 	in := inputsOf(params.ParentContext)
-	withRules := p.cfg.rules.NeedsStart()
 	// The common case: the context names both run and stage, and the span
 	// neither, so that the parent, baggage and defaults cannot change
 	// what resolveFor would return. This runs on every span: it is kept
 	// short.
 	fromCtx := !o.hasRun && !o.hasStage && in.run != "" && in.stage != ""
-	if fromCtx && len(res.Attributes) == 0 && (!withRules || s.stageRules != nil) {
+	if fromCtx && len(res.Attributes) == 0 && (!s.withRules || s.stageRules != nil) {
 		// Rules that yield only a stage (the GenAI preset's) read the
 		// attributes in place: no span view, no pooled state. Their
 		// stage, which the span does not set, beats the context's and
 		// opens the stage (inputs.finish).
-		if withRules {
+		if s.withRules {
 			if stage := s.stageRules.StartStage(params.Name, otelconv.KindFromOTel(params.Kind), nil, params.Attributes); stage != "" {
 				res.Attributes = s.shared(values{run: in.run, stage: stage})
 				return res
@@ -133,7 +135,6 @@ func (s *sampler) ShouldSample(params sdktrace.SamplingParameters) sdktrace.Samp
 // attributes to. It is apart so that the short path keeps a small frame.
 func (s *sampler) place(params *sdktrace.SamplingParameters, res sdktrace.SamplingResult, o own, in inputs, fromCtx bool) sdktrace.SamplingResult {
 	p := s.p
-	withRules := p.cfg.rules.NeedsStart()
 	var r resolution
 	if fromCtx {
 		r = resolution{values: values{run: in.run, stage: in.stage}, runFrom: fromContext, stageFrom: fromContext}
@@ -145,7 +146,7 @@ func (s *sampler) place(params *sdktrace.SamplingParameters, res sdktrace.Sampli
 	}
 
 	var st *ruleState
-	if withRules {
+	if s.withRules {
 		var stage string
 		if s.stageRules != nil {
 			stage = s.stageRules.StartStage(params.Name, otelconv.KindFromOTel(params.Kind), res.Attributes, params.Attributes)
@@ -265,12 +266,9 @@ func (p *Processor) deferSpan(params sdktrace.SamplingParameters) {
 // and if so forgets it. A span the sampler placed never looks like one
 // left to OnStart, which was started with an empty run.id or run.stage:
 // the sampler's values come first, and only such a start value can end
-// up empty.
+// up empty. OnStart calls it only while the count is not zero.
 func (p *Processor) takeDeferred(s sdktrace.ReadWriteSpan) bool {
 	d := &p.deferred
-	if d.n.Load() == 0 {
-		return false
-	}
 	if o := ownOf(nil, s.Attributes()); !o.emptyRun && !o.emptyStage {
 		return false
 	}
