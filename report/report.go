@@ -172,9 +172,7 @@ func buildSession(s *Session, runID string) *sessionView {
 	if s == nil {
 		return nil
 	}
-	var tot stagetrace.Run
-	usage.SetRunTotals(&tot, &s.Totals)
-	v := &sessionView{ID: s.ID, InputTokens: s.Totals.InputTokens, OutputTokens: s.Totals.OutputTokens, Cost: summary.RunCost(tot)}
+	v := &sessionView{ID: s.ID, InputTokens: s.Totals.InputTokens, OutputTokens: s.Totals.OutputTokens, Cost: summary.TotalsCost(&s.Totals)}
 	for _, r := range s.Runs {
 		v.Runs = append(v.Runs, sessionRunView{
 			ID: r.ID, Start: r.Start.UTC().Format(time.RFC3339Nano), Duration: summary.Duration(r.Duration()),

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/usage"
 )
 
 // DefaultBarWidth is the width, in cells, of the timeline bars WriteTree
@@ -181,6 +182,14 @@ func RunCost(r stagetrace.Run) string {
 		return Cost(r.Cost)
 	}
 	return "-"
+}
+
+// TotalsCost formats the cost of totals added up over runs (a session's)
+// as RunCost formats a run's.
+func TotalsCost(t *usage.Totals) string {
+	var r stagetrace.Run
+	usage.SetRunTotals(&r, t)
+	return RunCost(r)
 }
 
 func plural(n int, what string) string {

@@ -7,10 +7,8 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/summary"
-	"github.com/stagetrace/stagetrace/usage"
 )
 
 func init() {
@@ -100,11 +98,7 @@ func sessionsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 }
 
 // sessionCost prints a session's cost as a run's is printed.
-func sessionCost(s *query.Session) string {
-	var r stagetrace.Run
-	usage.SetRunTotals(&r, &s.Totals)
-	return summary.RunCost(r)
-}
+func sessionCost(s *query.Session) string { return summary.TotalsCost(&s.Totals) }
 
 // writeSession prints one session: its totals, then its runs.
 func writeSession(w io.Writer, s *query.Session) error {

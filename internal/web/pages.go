@@ -16,7 +16,6 @@ import (
 	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/report"
 	"github.com/stagetrace/stagetrace/summary"
-	"github.com/stagetrace/stagetrace/usage"
 )
 
 var funcs = template.FuncMap{
@@ -38,13 +37,9 @@ var funcs = template.FuncMap{
 	"aggs": func() []string {
 		return []string{string(query.AggAvg), string(query.AggSum), string(query.AggMin), string(query.AggMax), string(query.AggCount)}
 	},
-	"sessionURL": func(id string) string { return "/?" + url.Values{"session": {id}}.Encode() },
-	"sessionCost": func(ss query.Session) string {
-		var r stagetrace.Run
-		usage.SetRunTotals(&r, &ss.Totals)
-		return summary.RunCost(r)
-	},
-	"sortKeys": func() []string { return []string{"", "start", "duration", "spans", "errors", "tokens", "cost"} },
+	"sessionURL":  func(id string) string { return "/?" + url.Values{"session": {id}}.Encode() },
+	"sessionCost": func(ss query.Session) string { return summary.TotalsCost(&ss.Totals) },
+	"sortKeys":    func() []string { return []string{"", "start", "duration", "spans", "errors", "tokens", "cost"} },
 }
 
 // runURL returns the path of a run's page; the id is one path segment
