@@ -116,3 +116,19 @@ func TestBarWidthIsBounded(t *testing.T) {
 	bar := Bar(t0, t0.Add(time.Second), t0, t0.Add(time.Second), 1<<50)
 	assert.Equal(t, MaxBarWidth, utf8.RuneCountInString(bar))
 }
+
+func TestTotalsCost(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tot  usage.Totals
+		want string
+	}{
+		{"none", usage.Totals{}, "-"},
+		{"cost", usage.Totals{Cost: 0.00298, CostNanos: 2_980_000, Currency: "USD", CostSpans: 1}, "0.00298"},
+		{"currencies differ", usage.Totals{CostSpans: 2, CostUnknown: true}, "unknown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, TotalsCost(&tc.tot))
+		})
+	}
+}
