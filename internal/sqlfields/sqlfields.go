@@ -7,6 +7,9 @@
 package sqlfields
 
 import (
+	"errors"
+	"slices"
+
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/query"
@@ -91,4 +94,13 @@ func DefaultIndexedAttrs() []string {
 		string(attributes.GenAISystem),
 		string(rules.GenAIProviderName),
 	}
+}
+
+// CheckIndexed returns an error when one of the attribute keys given to a
+// store's WithIndexedAttrs is empty.
+func CheckIndexed(keys []string) error {
+	if slices.Contains(keys, "") {
+		return errors.New("an indexed attribute key is empty")
+	}
+	return nil
 }
