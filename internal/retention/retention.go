@@ -4,9 +4,28 @@ package retention
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 )
+
+// Check returns what is wrong with a store's retention options, in the
+// order the options are documented: a negative TTL, an interval that is
+// not positive, a chunk (runs deleted per transaction) not between 1 and
+// maxChunk.
+func Check(ttl, interval time.Duration, chunk, maxChunk int) []error {
+	var errs []error
+	if ttl < 0 {
+		errs = append(errs, fmt.Errorf("negative TTL %v", ttl))
+	}
+	if interval <= 0 {
+		errs = append(errs, fmt.Errorf("retention interval %v is not positive", interval))
+	}
+	if chunk <= 0 || chunk > maxChunk {
+		errs = append(errs, fmt.Errorf("retention chunk %d is not between 1 and %d", chunk, maxChunk))
+	}
+	return errs
+}
 
 // Loop calls expire every interval until ctx is done, and logs what each
 // call did: a failure as a warning (unless ctx ended it, which is the

@@ -77,3 +77,14 @@ func TestLoopQuietWhenShutdownEndsExpire(t *testing.T) {
 	Loop(ctx, time.Millisecond, expire, logger, "postgres", "db", "stagetrace")
 	assert.Empty(t, out.String(), "an expiry ended by shutdown is not a failure")
 }
+
+func TestCheck(t *testing.T) {
+	assert.Empty(t, Check(0, time.Minute, 500, 10000))
+	assert.Empty(t, Check(time.Hour, time.Second, 10000, 10000))
+	errs := Check(-time.Second, 0, 10001, 10000)
+	require.Len(t, errs, 3)
+	assert.EqualError(t, errs[0], "negative TTL -1s")
+	assert.EqualError(t, errs[1], "retention interval 0s is not positive")
+	assert.EqualError(t, errs[2], "retention chunk 10001 is not between 1 and 10000")
+	assert.Len(t, Check(0, time.Minute, 0, 10000), 1)
+}

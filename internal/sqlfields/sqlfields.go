@@ -7,6 +7,10 @@
 package sqlfields
 
 import (
+	"errors"
+	"slices"
+
+	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/rules"
@@ -29,6 +33,28 @@ var OptionalColumns = map[string]bool{query.FieldStage: true, query.FieldScope: 
 var EnumColumns = map[string]string{
 	query.FieldStatus: "s.status",
 	query.FieldKind:   "s.kind",
+}
+
+// EnumCodes returns the codes of the built-in enum field name (status,
+// kind) whose values f, a valid filter on name, matches: the few codes a
+// column of codes is compared with, computed with the rules query.Match
+// applies to the names.
+func EnumCodes(name string, f query.Filter) []int {
+	var codes []int
+	for _, n := range query.EnumNames(name) {
+		code, _ := query.EnumValue(name, n)
+		var s stagetrace.StageSpan
+		switch name {
+		case query.FieldStatus:
+			s.Status = stagetrace.StatusCode(code)
+		case query.FieldKind:
+			s.Kind = stagetrace.SpanKind(code)
+		}
+		if (query.Filter{Field: name, Op: f.Op, Value: f.Value}).Match(&s) {
+			codes = append(codes, code)
+		}
+	}
+	return codes
 }
 
 // Value types in span_values.type: how a value compares. Numbers (and
@@ -68,4 +94,13 @@ func DefaultIndexedAttrs() []string {
 		string(attributes.GenAISystem),
 		string(rules.GenAIProviderName),
 	}
+}
+
+// CheckIndexed returns an error when one of the attribute keys given to a
+// store's WithIndexedAttrs is empty.
+func CheckIndexed(keys []string) error {
+	if slices.Contains(keys, "") {
+		return errors.New("an indexed attribute key is empty")
+	}
+	return nil
 }

@@ -33,3 +33,9 @@ func TestSourceOf(t *testing.T) {
 	assert.Equal(t, sqlfields.SourceFinding, sqlfields.SourceOf(query.SourceFinding))
 	assert.NotEqual(t, sqlfields.SourceAttr, sqlfields.SourceFinding)
 }
+
+func TestCheckIndexed(t *testing.T) {
+	assert.NoError(t, sqlfields.CheckIndexed(nil))
+	assert.NoError(t, sqlfields.CheckIndexed(sqlfields.DefaultIndexedAttrs()))
+	assert.EqualError(t, sqlfields.CheckIndexed([]string{"a", "", ""}), "an indexed attribute key is empty")
+}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/stagetrace/stagetrace/internal/retention"
 	"github.com/stagetrace/stagetrace/internal/sqlfields"
 )
 
@@ -50,24 +51,12 @@ func newConfig(opts []Option) (config, error) {
 			o(&c)
 		}
 	}
-	var errs []error
-	if c.ttl < 0 {
-		errs = append(errs, fmt.Errorf("negative TTL %v", c.ttl))
-	}
-	if c.interval <= 0 {
-		errs = append(errs, fmt.Errorf("retention interval %v is not positive", c.interval))
-	}
-	if c.chunk <= 0 || c.chunk > maxRetentionChunk {
-		errs = append(errs, fmt.Errorf("retention chunk %d is not between 1 and %d", c.chunk, maxRetentionChunk))
-	}
+	errs := retention.Check(c.ttl, c.interval, c.chunk, maxRetentionChunk)
 	if c.maxConns < 2 || c.maxConns > 1000 {
 		errs = append(errs, fmt.Errorf("max connections %d is not between 2 and 1000", c.maxConns))
 	}
-	for _, k := range c.indexed {
-		if k == "" {
-			errs = append(errs, errors.New("an indexed attribute key is empty"))
-			break
-		}
+	if err := sqlfields.CheckIndexed(c.indexed); err != nil {
+		errs = append(errs, err)
 	}
 	if c.now == nil {
 		errs = append(errs, errors.New("nil clock"))

@@ -305,14 +305,9 @@ func (b *builder) builtin(name string, f query.Filter) error {
 		}
 		b.WriteString(col + " " + sqlOps[f.Op] + " " + b.arg(text(f.Value.AsString())))
 	case query.TypeEnum:
-		// The few codes whose names match, computed with the rules
-		// query.Match applies to the names.
 		var codes []int16
-		for _, n := range query.EnumNames(name) {
-			if (query.Filter{Field: name, Op: f.Op, Value: f.Value}).Match(enumSpan(name, n)) {
-				code, _ := query.EnumValue(name, n)
-				codes = append(codes, int16(code))
-			}
+		for _, code := range sqlfields.EnumCodes(name, f) {
+			codes = append(codes, int16(code))
 		}
 		b.WriteString(sqlfields.EnumColumns[name] + " = ANY(" + b.arg(codes) + "::smallint[])")
 	case query.TypeID:
@@ -333,19 +328,6 @@ func (b *builder) builtin(name string, f query.Filter) error {
 		return fmt.Errorf("no SQL for built-in field %q", name)
 	}
 	return nil
-}
-
-// enumSpan returns a span whose enum field has the value called n.
-func enumSpan(field, n string) *stagetrace.StageSpan {
-	var s stagetrace.StageSpan
-	code, _ := query.EnumValue(field, n)
-	switch field {
-	case query.FieldStatus:
-		s.Status = stagetrace.StatusCode(code)
-	case query.FieldKind:
-		s.Kind = stagetrace.SpanKind(code)
-	}
-	return &s
 }
 
 // orderJoin returns the join that reads the value ref orders by, as o:

@@ -197,6 +197,7 @@ func (s *Store) writeTx(ctx context.Context, tx pgx.Tx, b *stagetrace.Batch, r *
 	}
 	var events [][]any
 	var enc stagetrace.Encoder
+	var buf []byte // the records, one after another, as encodeBatch keeps the spans'
 	for i := range b.Events {
 		ev := &b.Events[i]
 		if skipped[spanKey{ev.TraceID, ev.SpanID}] {
@@ -207,7 +208,9 @@ func (s *Store) writeTx(ctx context.Context, tx pgx.Tx, b *stagetrace.Batch, r *
 		if name, value, ok := query.MetricOf(ev); ok {
 			metricName, metricValue = text(name), value
 		}
-		record := bytes.TrimSuffix(enc.AppendEvent(nil, ev), []byte("\n"))
+		start := len(buf)
+		buf = bytes.TrimSuffix(enc.AppendEvent(buf, ev), []byte("\n"))
+		record := buf[start:len(buf):len(buf)]
 		events = append(events, []any{text(ev.RunID), text(ev.Stage), ev.TraceID[:], ev.SpanID[:], query.UnixNano(ev.Time), metricName, metricValue, record})
 	}
 	if len(events) > 0 {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/internal/sqlfields"
 	"github.com/stagetrace/stagetrace/query"
 )
@@ -89,11 +88,7 @@ func (b *builder) filter(f query.Filter, scan bool) error {
 // filter. The key is a bound value compared with keys.name: a dotted key is
 // one key, and no key is ever SQL or a JSON path.
 func (b *builder) valueCond(ref query.Ref, f query.Filter) {
-	source := sqlfields.SourceAttr
-	if ref.Source == query.SourceFinding {
-		source = sqlfields.SourceFinding
-	}
-	b.add("v.source = ? AND v.key_id = (SELECT k.id FROM keys k WHERE k.name = ?)", source, ref.Name)
+	b.add("v.source = ? AND v.key_id = (SELECT k.id FROM keys k WHERE k.name = ?)", sqlfields.SourceOf(ref.Source), ref.Name)
 	switch f.Op {
 	case query.OpExists:
 	case query.OpMatch, query.OpNotMatch:
@@ -130,14 +125,9 @@ func (b *builder) builtin(name string, f query.Filter) error {
 			b.add("1")
 			return nil
 		}
-		// The few codes whose names match, computed here with the same
-		// rules query.Match applies to the names.
 		var codes []any
-		for _, n := range query.EnumNames(name) {
-			if (query.Filter{Field: name, Op: f.Op, Value: f.Value}).Match(enumSpan(name, n)) {
-				code, _ := query.EnumValue(name, n)
-				codes = append(codes, int64(code))
-			}
+		for _, code := range sqlfields.EnumCodes(name, f) {
+			codes = append(codes, int64(code))
 		}
 		if len(codes) == 0 {
 			b.add("0")
@@ -181,19 +171,6 @@ func notIf(op query.Op) string {
 		return "NOT "
 	}
 	return ""
-}
-
-// enumSpan returns a span whose enum field name has the value called n.
-func enumSpan(field, n string) *stagetrace.StageSpan {
-	var s stagetrace.StageSpan
-	code, _ := query.EnumValue(field, n)
-	switch field {
-	case query.FieldStatus:
-		s.Status = stagetrace.StatusCode(code)
-	case query.FieldKind:
-		s.Kind = stagetrace.SpanKind(code)
-	}
-	return &s
 }
 
 // OrderEndTime is the order-by field that sorts spans by when they ended;
