@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/stagetrace/stagetrace/internal/syncbuf"
 	"github.com/stagetrace/stagetrace/monitor/alert"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
@@ -40,7 +41,7 @@ func TestServeProcessDrainsOnSIGTERM(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "serve", "--db", db, "--alerts", rulesFile,
 		"--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0", "--ui", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), asCommandEnv+"=1")
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	require.NoError(t, cmd.Start())
 	exited := make(chan struct{})

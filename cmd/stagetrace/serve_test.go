@@ -23,33 +23,15 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/internal/syncbuf"
 	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
-// syncBuffer is a bytes.Buffer safe for the server goroutine to write
-// while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // served is a running "stagetrace serve".
 type served struct {
 	grpc, http, ui string // addresses
-	stdout, stderr *syncBuffer
+	stdout, stderr *syncbuf.Buffer
 	stop           func() int // stops it as SIGTERM does; returns the exit code
 }
 
@@ -67,7 +49,7 @@ func startServe(t *testing.T, args ...string) *served {
 	old := serveContext
 	serveContext = func() (context.Context, context.CancelFunc) { return ctx, cancel }
 	t.Cleanup(func() { serveContext = old })
-	s := &served{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	s := &served{stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}}
 	code := make(chan int, 1)
 	all := append([]string{"serve", "--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0", "--ui", "127.0.0.1:0"}, args...)
 	go func() { code <- run(all, s.stdout, s.stderr) }()

@@ -26,6 +26,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/stagetrace/stagetrace/internal/pgtest"
+	"github.com/stagetrace/stagetrace/internal/syncbuf"
 )
 
 func TestMain(m *testing.M) {
@@ -151,13 +152,13 @@ func TestTwoCollectorsOnePostgres(t *testing.T) {
 
 	var addrs []string
 	var collectors []*exec.Cmd
-	var logs []*lockedBuffer
+	var logs []*syncbuf.Buffer
 	for _, name := range []string{"a", "b"} {
 		addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 		addrs = append(addrs, addr)
 		cmd := exec.Command(bin, "--config="+cfgPath)
 		cmd.Env = append(os.Environ(), "STAGETRACE_GRPC="+addr, "STAGETRACE_PG_URL="+url)
-		log := &lockedBuffer{}
+		log := &syncbuf.Buffer{}
 		cmd.Stdout, cmd.Stderr = log, log
 		require.NoError(t, cmd.Start())
 		collectors, logs = append(collectors, cmd), append(logs, log)
@@ -218,23 +219,6 @@ func TestTwoCollectorsOnePostgres(t *testing.T) {
 		}
 	}
 	assert.Equal(t, want, runs, "exact span counts per run")
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // listRuns runs `stagetrace runs --db URL --json` and returns each run's

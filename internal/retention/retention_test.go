@@ -1,39 +1,21 @@
 package retention
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/stagetrace/stagetrace/internal/syncbuf"
 )
 
-// syncBuffer is a bytes.Buffer the loop's goroutine and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestLoopExpiresLogsAndStops(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	logger := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var calls atomic.Int32
 	expire := func(context.Context) (int, error) {
@@ -66,7 +48,7 @@ func TestLoopExpiresLogsAndStops(t *testing.T) {
 }
 
 func TestLoopQuietWhenShutdownEndsExpire(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	logger := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	expire := func(ctx context.Context) (int, error) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/exporter"
+	"github.com/stagetrace/stagetrace/internal/syncbuf"
 	"github.com/stagetrace/stagetrace/processor"
 	"github.com/stagetrace/stagetrace/query"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
@@ -191,7 +192,7 @@ func TestTwoProcessesWriteOneFile(t *testing.T) {
 	s, path := openStore(t, sqlitesink.WithBusyTimeout(60*time.Second))
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+path)
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	err := writeRuns(context.Background(), s, turnTemplate(t), "pp", 25, 7)
@@ -199,24 +200,6 @@ func TestTwoProcessesWriteOneFile(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, waitErr, "child output: %s", out.String())
 	checkRuns(t, s, map[string]int{"pp": 25, "pc": 25})
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	return len(p), nil
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
 }
 
 // TestBatcherThroughExporter records spans from many goroutines through
