@@ -3,7 +3,6 @@ package setup_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +18,6 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
-	"go.uber.org/goleak"
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/internal/pgtest"
@@ -28,19 +26,7 @@ import (
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(leakCheck{m})) }
-
-// leakCheck fails the tests that passed when they left a goroutine behind.
-type leakCheck struct{ m *testing.M }
-
-func (l leakCheck) Run() int {
-	code := l.m.Run()
-	if err := goleak.Find(); code == 0 && err != nil {
-		fmt.Fprintln(os.Stderr, "goleak:", err)
-		return 1
-	}
-	return code
-}
+func TestMain(m *testing.M) { os.Exit(pgtest.MainCheckingLeaks(m)) }
 
 // TestEnvPostgres installs with STAGETRACE_SINKS=postgres:postgres://…: the
 // span is in the database once Shutdown returns.

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +20,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	"go.uber.org/goleak"
 
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/exporter"
@@ -42,19 +40,7 @@ func TestMain(m *testing.M) {
 		main()
 	}
 	// pgtest stops the PostgreSQL cluster the tests started.
-	os.Exit(pgtest.Main(leakCheck{m}))
-}
-
-// leakCheck fails the tests that passed when they left a goroutine behind.
-type leakCheck struct{ m *testing.M }
-
-func (l leakCheck) Run() int {
-	code := l.m.Run()
-	if err := goleak.Find(); code == 0 && err != nil {
-		fmt.Fprintln(os.Stderr, "goleak:", err)
-		return 1
-	}
-	return code
+	os.Exit(pgtest.MainCheckingLeaks(m))
 }
 
 // base is when the test runs start; now is when the tests run.

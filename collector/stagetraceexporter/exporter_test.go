@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,7 +21,6 @@ import (
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -35,19 +33,7 @@ import (
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(leakCheck{m})) }
-
-// leakCheck fails the tests that passed when they left a goroutine behind.
-type leakCheck struct{ m *testing.M }
-
-func (l leakCheck) Run() int {
-	code := l.m.Run()
-	if err := goleak.Find(); code == 0 && err != nil {
-		fmt.Fprintln(os.Stderr, "goleak:", err)
-		return 1
-	}
-	return code
-}
+func TestMain(m *testing.M) { os.Exit(pgtest.MainCheckingLeaks(m)) }
 
 func TestFactoryDefaults(t *testing.T) {
 	f := NewFactory()

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
 )
 
 // URLEnv names an existing server to test against instead of a throwaway
@@ -66,6 +67,26 @@ func Main(m interface{ Run() int }) int {
 				code = 1
 			}
 		}
+	}
+	return code
+}
+
+// MainCheckingLeaks is Main that also fails a run whose tests all passed
+// but left a goroutine behind (goleak), checked before the cluster stops:
+// os.Exit(pgtest.MainCheckingLeaks(m)).
+func MainCheckingLeaks(m interface{ Run() int }) int { return Main(leakChecked{m}) }
+
+// leakChecked runs m, then looks for goroutines left behind.
+type leakChecked struct{ m interface{ Run() int } }
+
+func (l leakChecked) Run() int {
+	code := l.m.Run()
+	if code != 0 {
+		return code
+	}
+	if err := goleak.Find(); err != nil {
+		fmt.Fprintln(os.Stderr, "goleak:", err)
+		return 1
 	}
 	return code
 }
