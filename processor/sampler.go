@@ -240,13 +240,25 @@ type deferredKey struct {
 }
 
 // deferredSpans counts the spans the sampler left to OnStart, by key.
+//
+// A span the sampler leaves to OnStart normally reaches it at once, on the
+// same goroutine. One that never does (a sampler wrapping this one dropped
+// it, or the sampler serves a provider this processor is not in) would stay
+// forever, and keep OnStart reading every span's attributes. So the keys
+// live in two generations: when the newer holds maxDeferred keys, the
+// older is forgotten and the newer becomes the older. A key is then kept
+// through at least maxDeferred later deferrals, far more than can come
+// between a span's sampling and its start.
 type deferredSpans struct {
 	// n is the total, read by OnStart on every span: while it is zero,
 	// there is nothing to look for.
-	n  atomic.Int64
-	mu sync.Mutex
-	m  map[deferredKey]int
+	n      atomic.Int64
+	mu     sync.Mutex
+	m, old map[deferredKey]int
 }
+
+// maxDeferred is the number of keys a generation of deferredSpans holds.
+const maxDeferred = 4096
 
 // deferSpan records that the span about to start with params is left to
 // OnStart.
@@ -254,6 +266,12 @@ func (p *Processor) deferSpan(params sdktrace.SamplingParameters) {
 	k := deferredKey{tid: params.TraceID, psid: trace.SpanContextFromContext(params.ParentContext).SpanID()}
 	d := &p.deferred
 	d.mu.Lock()
+	if len(d.m) >= maxDeferred {
+		for _, c := range d.old {
+			d.n.Add(-int64(c))
+		}
+		d.old, d.m = d.m, nil
+	}
 	if d.m == nil {
 		d.m = make(map[deferredKey]int)
 	}
@@ -275,23 +293,26 @@ func (p *Processor) takeDeferred(s sdktrace.ReadWriteSpan) bool {
 	k := deferredKey{tid: s.SpanContext().TraceID(), psid: s.Parent().SpanID()}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	c := d.m[k]
-	if c == 0 {
-		return false
+	for _, m := range []map[deferredKey]int{d.m, d.old} {
+		c := m[k]
+		if c == 0 {
+			continue
+		}
+		if c == 1 {
+			delete(m, k)
+		} else {
+			m[k] = c - 1
+		}
+		d.n.Add(-1)
+		return true
 	}
-	if c == 1 {
-		delete(d.m, k)
-	} else {
-		d.m[k] = c - 1
-	}
-	d.n.Add(-1)
-	return true
+	return false
 }
 
 // clear forgets every span left to OnStart.
 func (d *deferredSpans) clear() {
 	d.mu.Lock()
-	d.m = nil
+	d.m, d.old = nil, nil
 	d.n.Store(0)
 	d.mu.Unlock()
 }

@@ -188,3 +188,31 @@ type startRecorder struct {
 func (r *startRecorder) OnStart(_ context.Context, s sdktrace.ReadWriteSpan) {
 	r.got = runStageOf(s.Attributes())
 }
+
+// Spans the sampler leaves to OnStart but that never start (here: sampled
+// and never started) are forgotten after two generations of deferrals, so
+// that OnStart stops looking for them; a span left to OnStart just before
+// it starts is still found and placed.
+func TestSamplerForgetsSpansThatNeverStart(t *testing.T) {
+	p := New()
+	tr, exp := samplerHarness(t, p, sdktrace.AlwaysSample())
+	s := p.Sampler(sdktrace.AlwaysSample())
+	ctx := withRun(context.Background(), "r", "s")
+	for i := range 3*maxDeferred + 5 {
+		var tid trace.TraceID
+		tid[0], tid[1], tid[2] = byte(i), byte(i>>8), byte(i>>16)
+		params := sdktrace.SamplingParameters{ParentContext: ctx, TraceID: tid, Name: "never", Attributes: []attribute.KeyValue{attributes.Run("")}}
+		require.Empty(t, s.ShouldSample(params).Attributes, "an empty start value is left to OnStart")
+	}
+	p.deferred.mu.Lock()
+	kept := len(p.deferred.m) + len(p.deferred.old)
+	p.deferred.mu.Unlock()
+	assert.LessOrEqual(t, kept, 2*maxDeferred)
+	assert.EqualValues(t, kept, p.deferred.n.Load(), "the count is the keys kept")
+
+	end(tr.Start(ctx, "late", trace.WithAttributes(attributes.Run(""))))
+	spans := exp.GetSpans()
+	require.Len(t, spans, 1)
+	assert.Equal(t, got{run: "r", stage: "s", nRun: 1, nStage: 1}, runStageOf(spans[0].Attributes))
+	assert.EqualValues(t, kept, p.deferred.n.Load(), "the late span was taken")
+}
