@@ -124,11 +124,12 @@ bench: bench-store
 	$(GO) test -run='^$$' -bench='Insert' -benchtime=20000x -count=3 ./sink/sqlitesink/
 	cd collector && $(GO) test -run='^$$' -bench='Paired' -benchmem -count=6 -cpu=1 ./stagetraceprocessor/ ./stagetraceexporter/
 
-## bench-store: the SQLite store at a million spans (scale build tag; about 10 minutes, 3 GB of temporary files): ingest against JSON lines, then the goal queries against memquery
+## bench-store: the SQLite store at a million spans (scale build tag; about 15 minutes, 3 GB of temporary files and 3 GB of memory): ingest against JSON lines, then the goal queries against memquery, then what a store of one row per span costs at best (StoreFloor)
 SCALE_SPANS ?= 1000000
 bench-store:
 	STAGETRACE_SCALE_SPANS=$(SCALE_SPANS) $(GO) test -tags scale -run='^$$' -bench='StoreIngest' -benchtime=1x -timeout=60m ./integration/
 	STAGETRACE_SCALE_SPANS=$(SCALE_SPANS) $(GO) test -tags scale -run='^$$' -bench='StoreQueries' -benchtime=7x -timeout=60m ./integration/
+	STAGETRACE_SCALE_SPANS=$(SCALE_SPANS) $(GO) test -tags scale -run='^$$' -bench='StoreFloor' -benchtime=1x -timeout=60m ./integration/
 
 ## bench-postgres: ingest of about 1,000,000 spans (1954 batches of 512) into SQLite and into PostgreSQL from one and from two writers, the two stores written in turn, round after round (BENCHMARKS.md)
 BENCH_BATCHES ?= 1954
