@@ -1,12 +1,15 @@
 package mapping
 
 import (
+	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/stagetrace/stagetrace"
+	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/otelconv"
 )
 
@@ -19,8 +22,9 @@ type SDKSpan struct {
 }
 
 var (
-	_ SpanView = (*SDKSpan)(nil)
-	_ SpanView = (*sdkReadSpan)(nil)
+	_ SpanView       = (*SDKSpan)(nil)
+	_ SpanView       = (*sdkReadSpan)(nil)
+	_ placedSpanView = (*sdkReadSpan)(nil)
 )
 
 // SDKSpanReader gives the SpanView of SDK spans read in turn, one at a
@@ -59,6 +63,61 @@ func (r *SDKSpanReader) View(span sdktrace.ReadOnlySpan) SpanView {
 	// A pointer to the reader's own view: a view made per span would be
 	// boxed into the SpanView interface, an allocation per span.
 	return &r.view
+}
+
+// appendPlaced converts the span's attributes in one pass, placing each
+// as it goes (placedSpanView).
+func (s *sdkReadSpan) appendPlaced(dst stagetrace.Attrs) (_ stagetrace.Attrs, findStart int, p spanPlaces) {
+	kvs := s.Span.Attributes()
+	// Room for every attribute twice: the kept ones are written from the
+	// end of dst up, the findings after room for all of them, then moved
+	// down after the kept ones. Every field of a slot is set: a reused
+	// array holds old attributes there.
+	start := len(dst)
+	dst = slices.Grow(dst, 2*len(kvs))
+	out := dst[start : start+2*len(kvs)]
+	kept, found := 0, len(kvs)
+	for i := range kvs {
+		kv := &kvs[i]
+		key := string(kv.Key)
+		var a *stagetrace.Attr
+		switch spanPlacement(key) {
+		case placeNone:
+			a = &out[kept]
+			a.Key = key
+			kept++
+		case placeFinding:
+			a = &out[found]
+			a.Key = key[len(attributes.FindingPrefix):]
+			found++
+		case placeRun:
+			p.run = placementString(kv.Value)
+			continue
+		case placeStage:
+			p.stage = placementString(kv.Value)
+			continue
+		case placeInherited:
+			p.inherited = kv.Value.Type() == attribute.BOOL && kv.Value.AsBool()
+			continue
+		}
+		switch t := kv.Value.Type(); t {
+		case attribute.STRING:
+			a.Value = stagetrace.StringValue(kv.Value.AsString())
+		case attribute.INT64:
+			a.Value = stagetrace.Int64Value(kv.Value.AsInt64())
+		default:
+			if s.Slab != nil {
+				s.Slab.ValueInto(&a.Value, &kv.Value)
+			} else {
+				otelconv.FromAttributeInto(&a.Value, &kv.Value)
+			}
+			if t == attribute.SLICE || t == attribute.MAP {
+				p.nested = true
+			}
+		}
+	}
+	n := copy(out[kept:], out[len(kvs):found])
+	return dst[:start+kept+n], start + kept, p
 }
 
 // TraceID returns the span's trace id.
