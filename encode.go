@@ -261,10 +261,14 @@ func (e *Encoder) appendTime(dst []byte, t time.Time) []byte {
 func appendNine(dst []byte, v int) []byte {
 	n := len(dst)
 	dst = slices.Grow(dst, 9)[:n+9]
-	b := (*[9]byte)(dst[n:])
+	putNine((*[9]byte)(dst[n:]), uint(v))
+	return dst
+}
+
+// putNine writes the nine last decimal digits of u, zero-padded, to b.
+func putNine(b *[9]byte, u uint) {
 	// Split in parts whose digits are found side by side, rather than by
 	// a chain of divisions.
-	u := uint(v)
 	r := u % 1e8
 	hi, lo := r/1e4, r%1e4
 	b[0] = byte('0' + u/1e8%10)
@@ -272,7 +276,6 @@ func appendNine(dst []byte, v int) []byte {
 	putTwo(b[3:], hi%100)
 	putTwo(b[5:], lo/100)
 	putTwo(b[7:], lo%100)
-	return dst
 }
 
 // putTwo writes the two decimal digits of v < 100 to b.
@@ -375,10 +378,7 @@ func appendNanos(dst []byte, nsec int64) []byte {
 	}
 	var frac [10]byte
 	frac[0] = '.'
-	for i := 9; i > 0; i-- {
-		frac[i] = byte('0' + nsec%10)
-		nsec /= 10
-	}
+	putNine((*[9]byte)(frac[1:]), uint(nsec))
 	n := len(frac)
 	for frac[n-1] == '0' {
 		n--

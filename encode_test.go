@@ -162,6 +162,26 @@ func TestEncodeUnixTime(t *testing.T) {
 	}
 }
 
+// appendNanos writes the digits of appendDigits without the trailing zeros,
+// for every count of them and values drawn across the second.
+func TestAppendNanosMatchesAppendDigits(t *testing.T) {
+	want := func(nsec int64) string {
+		if nsec == 0 {
+			return ""
+		}
+		return "." + strings.TrimRight(string(appendDigits(nil, int(nsec), 9)), "0")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 100000 {
+		nsec := r.Int64N(1e9)
+		if i < 20 {
+			nsec = [...]int64{0, 1, 9, 10, 99, 100, 5e8, 1e8, 999999999, 123456789, 120000000, 100000001,
+				10, 1000, 100000, 10000000, 7, 70, 700000, 999000000}[i]
+		}
+		require.Equal(t, want(nsec), string(appendNanos(nil, nsec)), "%d", nsec)
+	}
+}
+
 // valueCases covers every Kind and the edges of the format.
 func valueCases() map[string]Value {
 	big := strings.Repeat("abcdefgh", 1<<17) // 1 MiB
