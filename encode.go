@@ -76,8 +76,10 @@ type Encoder struct {
 	// keys holds attribute keys known to be written as they are (see
 	// plainString), by a hash of their length and two bytes: the keys of
 	// a batch's spans are few and repeat span after span, and comparing a
-	// key with the same string held here costs less than scanning it.
-	keys [64]string
+	// key with the same string held here costs less than scanning it. A
+	// hash holds two keys, the last two seen, so that two keys of one span
+	// that hash alike do not put each other out at every span.
+	keys [32][2]string
 }
 
 // plainKey is plainString for an attribute key, remembered in e.keys.
@@ -86,14 +88,14 @@ func (e *Encoder) plainKey(key string) bool {
 	if e == nil || n == 0 {
 		return plainString(key)
 	}
-	slot := &e.keys[(uint(n)^uint(key[n-1])<<1^uint(key[n/2])<<2)%uint(len(e.keys))]
-	if *slot == key {
+	set := &e.keys[(uint(n)^uint(key[n-1])<<1^uint(key[n/2])<<2)%uint(len(e.keys))]
+	if set[0] == key || set[1] == key {
 		return true
 	}
 	if !plainString(key) {
 		return false
 	}
-	*slot = key
+	set[1], set[0] = set[0], key
 	return true
 }
 
@@ -209,19 +211,27 @@ func appendTime(dst []byte, t time.Time) []byte {
 		return t.AppendFormat(dst, timeLayout)
 	}
 	hour, minute, sec := t.Clock()
-	dst = append(dst, '"')
-	dst = appendDigits(dst, year, 4)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, int(month), 2)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, day, 2)
-	dst = append(dst, 'T')
-	dst = appendDigits(dst, hour, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, minute, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, sec, 2)
-	dst = append(dst, '.')
+	// Every part two digits at a time from the table, into room made
+	// once: a loop of divisions per part cost as much as the rest of the
+	// time's text.
+	const head = len(`"2006-01-02T15:04:05.`)
+	n := len(dst)
+	dst = slices.Grow(dst, head)[:n+head]
+	b := (*[head]byte)(dst[n:])
+	b[0] = '"'
+	putTwo(b[1:], uint(year/100))
+	putTwo(b[3:], uint(year%100))
+	b[5] = '-'
+	putTwo(b[6:], uint(month))
+	b[8] = '-'
+	putTwo(b[9:], uint(day))
+	b[11] = 'T'
+	putTwo(b[12:], uint(hour))
+	b[14] = ':'
+	putTwo(b[15:], uint(minute))
+	b[17] = ':'
+	putTwo(b[18:], uint(sec))
+	b[20] = '.'
 	dst = appendNine(dst, t.Nanosecond())
 	return append(dst, 'Z', '"')
 }
@@ -251,10 +261,14 @@ func (e *Encoder) appendTime(dst []byte, t time.Time) []byte {
 func appendNine(dst []byte, v int) []byte {
 	n := len(dst)
 	dst = slices.Grow(dst, 9)[:n+9]
-	b := (*[9]byte)(dst[n:])
+	putNine((*[9]byte)(dst[n:]), uint(v))
+	return dst
+}
+
+// putNine writes the nine last decimal digits of u, zero-padded, to b.
+func putNine(b *[9]byte, u uint) {
 	// Split in parts whose digits are found side by side, rather than by
 	// a chain of divisions.
-	u := uint(v)
 	r := u % 1e8
 	hi, lo := r/1e4, r%1e4
 	b[0] = byte('0' + u/1e8%10)
@@ -262,7 +276,6 @@ func appendNine(dst []byte, v int) []byte {
 	putTwo(b[3:], hi%100)
 	putTwo(b[5:], lo/100)
 	putTwo(b[7:], lo%100)
-	return dst
 }
 
 // putTwo writes the two decimal digits of v < 100 to b.
@@ -365,10 +378,7 @@ func appendNanos(dst []byte, nsec int64) []byte {
 	}
 	var frac [10]byte
 	frac[0] = '.'
-	for i := 9; i > 0; i-- {
-		frac[i] = byte('0' + nsec%10)
-		nsec /= 10
-	}
+	putNine((*[9]byte)(frac[1:]), uint(nsec))
 	n := len(frac)
 	for frac[n-1] == '0' {
 		n--

@@ -162,6 +162,26 @@ func TestEncodeUnixTime(t *testing.T) {
 	}
 }
 
+// appendNanos writes the digits of appendDigits without the trailing zeros,
+// for every count of them and values drawn across the second.
+func TestAppendNanosMatchesAppendDigits(t *testing.T) {
+	want := func(nsec int64) string {
+		if nsec == 0 {
+			return ""
+		}
+		return "." + strings.TrimRight(string(appendDigits(nil, int(nsec), 9)), "0")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 100000 {
+		nsec := r.Int64N(1e9)
+		if i < 20 {
+			nsec = [...]int64{0, 1, 9, 10, 99, 100, 5e8, 1e8, 999999999, 123456789, 120000000, 100000001,
+				10, 1000, 100000, 10000000, 7, 70, 700000, 999000000}[i]
+		}
+		require.Equal(t, want(nsec), string(appendNanos(nil, nsec)), "%d", nsec)
+	}
+}
+
 // valueCases covers every Kind and the edges of the format.
 func valueCases() map[string]Value {
 	big := strings.Repeat("abcdefgh", 1<<17) // 1 MiB
@@ -551,6 +571,41 @@ func TestAppendTimeMatchesAppendFormat(t *testing.T) {
 	} {
 		want := tm.UTC().AppendFormat(nil, timeLayout)
 		assert.Equal(t, string(want), string(appendTime(nil, tm)))
+	}
+	// Every part of the text at each of its values: times drawn over the
+	// four-digit years, and every year's first instant.
+	r := rand.New(rand.NewPCG(3, 4))
+	lo := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	hi := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()
+	for i := range 200000 {
+		tm := time.Unix(lo+r.Int64N(hi-lo+1), r.Int64N(1e9)).UTC()
+		if i < 10000 {
+			tm = time.Date(i, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+		want := tm.AppendFormat(nil, timeLayout)
+		require.Equal(t, string(want), string(appendTime(nil, tm)), "%v", tm)
+	}
+}
+
+// The Encoder remembers plain keys two to a hash: keys that hash alike,
+// hostile ones among them, must each be written as the Encoder without
+// memory writes them, whichever were seen before and in whatever order.
+func TestEncoderKeyMemoWritesKeysAsWithout(t *testing.T) {
+	// Of one length, with the same middle and last bytes: one hash.
+	var keys []string
+	for _, c := range []string{"a", "b", "c", "\"", "\\", "\n", "\x00", "\xff", "\u2028"[:1], "d"} {
+		keys = append(keys, c+"bc.mid.xyz")
+	}
+	enc := &Encoder{}
+	for round := range 3 {
+		for i := range keys {
+			// Each round in another order, so that every key meets every
+			// other in both places of its hash.
+			k := keys[(i*(round+1)+round)%len(keys)]
+			attrs := Attrs{{Key: k, Value: IntValue(1)}, {Key: keys[0], Value: IntValue(2)}}
+			want := appendAttrs(nil, attrs)
+			assert.Equal(t, string(want), string(enc.appendAttrs(nil, attrs)), "%q", k)
+		}
 	}
 }
 

@@ -45,11 +45,12 @@ type Exporter struct {
 }
 
 // mapState is what one export maps into: the batcher with its arrays, the
-// slab of the string slices' headers, and the one view of every span.
+// slab of the string slices' headers, and the reader giving the view of
+// every span.
 type mapState struct {
 	batcher *mapping.Batcher
 	slab    otelconv.Slab
-	view    mapping.SDKSpan
+	spans   mapping.SDKSpanReader
 }
 
 var (
@@ -132,20 +133,16 @@ func (e *Exporter) Map(spans []sdktrace.ReadOnlySpan) stagetrace.Batch {
 func (e *Exporter) mapInto(st *mapState, spans []sdktrace.ReadOnlySpan) stagetrace.Batch {
 	st.batcher = e.mapper.Reuse(st.batcher, len(spans))
 	st.slab.Reuse()
-	// One view serves the whole batch: a fresh SDKSpan per span would be
-	// boxed into the SpanView interface, an allocation per span.
-	view := &st.view
-	view.Slab = &st.slab
+	st.spans.Slab = &st.slab
 	var lastRes *resource.Resource
 	var res *stagetrace.Resource
 	for _, s := range spans {
 		if r := s.Resource(); r != lastRes || res == nil {
 			lastRes, res = r, e.resource(r)
 		}
-		view.Span = s
-		st.batcher.Add(view, res)
+		st.batcher.Add(st.spans.View(s), res)
 	}
-	view.Span = nil // keeps no span of the export alive
+	st.spans.View(nil) // keeps no span of the export alive
 	return e.mapper.Finish(st.batcher, len(spans))
 }
 

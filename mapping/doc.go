@@ -8,8 +8,10 @@
 // exporters need and is kept stable as the rest of stagetrace is:
 //
 //   - SpanView is what the mapping reads of a span. SDKSpan is the view of
-//     an OpenTelemetry Go SDK span; the collector has its own view of a
-//     pdata span. A new span source needs only a SpanView.
+//     an OpenTelemetry Go SDK span, and SDKSpanReader gives the views of
+//     the spans of an export in turn, reading each span once; the
+//     collector has its own view of a pdata span. A new span source needs
+//     only a SpanView.
 //   - Batcher maps the spans of one export call into one stagetrace.Batch,
 //     all attributes in one backing array; Options say what it adds
 //     (stage events, evaluation events) and the Enricher (a rules.Set) it

@@ -84,10 +84,12 @@ func (b *Batcher) AddLog(v LogView) {
 type placement uint8
 
 const (
-	placeNone  placement = iota // an attribute of the event
-	placeRun                    // run.id: the event's run, not kept
-	placeStage                  // run.stage: the event's stage, not kept
-	placeDrop                   // run.stage_inherited: means nothing on a log, not kept
+	placeNone      placement = iota // an attribute of the event
+	placeRun                        // run.id: the event's run, not kept
+	placeStage                      // run.stage: the event's stage, not kept
+	placeDrop                       // run.stage_inherited: means nothing on a log, not kept
+	placeInherited                  // run.stage_inherited on a span: whether its stage is its parent's, not kept
+	placeFinding                    // finding.<name> on a span: a finding, kept as <name>
 )
 
 // logPlacement returns what AddLog does with the attribute of key.

@@ -115,37 +115,53 @@ func (b *Batcher) AttrCount() int { return len(b.arena) }
 // resource, shared by the spans of one resource.
 func (b *Batcher) Add(v SpanView, res *stagetrace.Resource) {
 	start := len(b.arena)
-	b.arena = v.AppendAttributes(b.arena)
-	all := b.arena[start:]
 	if res != b.lastRes && res != nil {
 		b.lastRes = res
 		b.noteNested(res.Attrs)
 	}
 
-	var run, stage string
-	inherited := false
-	// Partition in place: plain attributes move to the front, findings are
-	// appended after the span's attributes with their prefix cut.
-	kept := 0
-	for i := range all {
-		kv := all[i]
-		switch {
-		case kv.Key == string(attributes.RunID):
-			run = kv.Value.String()
-		case kv.Key == string(attributes.RunStage):
-			stage = kv.Value.String()
-		case kv.Key == string(attributes.StageInherited):
-			inherited = kv.Value.AsBool()
-		case strings.HasPrefix(kv.Key, attributes.FindingPrefix) && len(kv.Key) > len(attributes.FindingPrefix):
-			b.arena = append(b.arena, stagetrace.Attr{Key: kv.Key[len(attributes.FindingPrefix):], Value: kv.Value})
-		default:
-			all[kept] = kv
-			kept++
+	var p spanPlaces
+	// attrs are the span's attributes; its findings start at
+	// b.arena[findStart]. b.arena may move while evaluation findings are
+	// appended below: attrs still points at the attributes then, which is
+	// all that is needed of them.
+	var attrs stagetrace.Attrs
+	var findStart int
+	if pv, ok := v.(placedSpanView); ok {
+		b.arena, findStart, p = pv.appendPlaced(b.arena)
+		attrs = b.arena[start:findStart]
+	} else {
+		b.arena = v.AppendAttributes(b.arena)
+		all := b.arena[start:]
+		// Partition in place: plain attributes move to the front, findings
+		// are appended after the span's attributes with their prefix cut.
+		kept := 0
+		for i := range all {
+			kv := all[i]
+			switch spanPlacement(kv.Key) {
+			case placeRun:
+				p.run = kv.Value.String()
+			case placeStage:
+				p.stage = kv.Value.String()
+			case placeInherited:
+				p.inherited = kv.Value.AsBool()
+			case placeFinding:
+				b.arena = append(b.arena, stagetrace.Attr{Key: kv.Key[len(attributes.FindingPrefix):], Value: kv.Value})
+			default:
+				all[kept] = kv
+				kept++
+			}
+			if kv.Value.Kind().IsContainer() {
+				p.nested = true
+			}
 		}
-		if kv.Value.Kind().IsContainer() {
-			b.nested = true
-		}
+		attrs, findStart = all[:kept], start+len(all)
 	}
+	if p.nested {
+		b.nested = true
+	}
+	run, stage, inherited := p.run, p.stage, p.inherited
+
 	// Evaluation results recorded as span events are findings too: a span
 	// attribute finding.<name> wins over an event for the same name.
 	b.evalNames = b.evalNames[:0]
@@ -157,14 +173,12 @@ func (b *Batcher) Add(v SpanView, res *stagetrace.Resource) {
 		b.arena = v.AppendEventAttributes(i, b.arena)
 		kv, ok := evaluationFinding(b.arena[mark:])
 		b.arena = b.arena[:mark]
-		if ok && !hasKey(b.arena[start+len(all):], kv.Key) {
+		if ok && !hasKey(b.arena[findStart:], kv.Key) {
 			b.arena = append(b.arena, kv)
 			b.evalNames = append(b.evalNames, kv.Key)
 		}
 	}
-	// b.arena may have moved while findings were appended; all still points
-	// at the span's attributes, which is all that is needed of it.
-	findings := b.arena[start+len(all):]
+	findings := b.arena[findStart:]
 
 	traceID := v.TraceID()
 	if run == "" {
@@ -183,7 +197,7 @@ func (b *Batcher) Add(v SpanView, res *stagetrace.Resource) {
 		Status:        status,
 		StatusMessage: msg,
 		Kind:          v.Kind(),
-		Attrs:         nilIfEmpty(all[:kept:kept]),
+		Attrs:         nilIfEmpty(attrs[:len(attrs):len(attrs)]),
 		Findings:      nilIfEmpty(findings[:len(findings):len(findings)]),
 		Resource:      res,
 		Scope:         v.Scope(),
@@ -219,6 +233,46 @@ func (b *Batcher) Add(v SpanView, res *stagetrace.Resource) {
 	if emitStage {
 		b.event(span, attributes.EventStageEnd, span.EndTime, nil)
 	}
+}
+
+// spanPlaces is what Add takes out of a span's attributes: its run, its
+// stage and whether that stage was its parent's; and whether any of its
+// values is a slice or a map (see Batcher.nested).
+type spanPlaces struct {
+	run, stage        string
+	inherited, nested bool
+}
+
+// spanPlacement returns what Add does with the span attribute of key.
+func spanPlacement(key string) placement {
+	// Most keys are none of these: told by their first byte alone.
+	if len(key) == 0 || key[0] != attributes.RunID[0] && key[0] != attributes.RunStage[0] &&
+		key[0] != attributes.StageInherited[0] && key[0] != attributes.FindingPrefix[0] {
+		return placeNone
+	}
+	switch key {
+	case string(attributes.RunID):
+		return placeRun
+	case string(attributes.RunStage):
+		return placeStage
+	case string(attributes.StageInherited):
+		return placeInherited
+	}
+	if len(key) > len(attributes.FindingPrefix) && strings.HasPrefix(key, attributes.FindingPrefix) {
+		return placeFinding
+	}
+	return placeNone
+}
+
+// placedSpanView is a SpanView that places its attributes as it converts
+// them (by spanPlacement), so that Add neither converts the run and stage
+// nor moves the other attributes over them in a second pass.
+type placedSpanView interface {
+	// appendPlaced appends the span's attributes but the placement ones
+	// to dst, then its findings, keyed by their names. It returns dst,
+	// where in dst the findings start, and what the placement attributes
+	// said, read as Add reads them.
+	appendPlaced(dst stagetrace.Attrs) (_ stagetrace.Attrs, findStart int, p spanPlaces)
 }
 
 // evaluationFinding reads a gen_ai.evaluation.result event's attributes as

@@ -128,13 +128,18 @@ func (s *Slab) AppendKeyValues(dst stagetrace.Attrs, kvs []attribute.KeyValue) s
 	for i := range kvs {
 		kv := &kvs[i]
 		out[i].Key = string(kv.Key)
-		if kv.Value.Type() == attribute.STRINGSLICE {
-			out[i].Value = s.stringSliceOf(kv.Value)
-		} else {
-			FromAttributeInto(&out[i].Value, &kv.Value)
-		}
+		s.ValueInto(&out[i].Value, &kv.Value)
 	}
 	return dst
+}
+
+// ValueInto is FromAttributeInto converting a string slice into s.
+func (s *Slab) ValueInto(dst *stagetrace.Value, v *attribute.Value) {
+	if v.Type() == attribute.STRINGSLICE {
+		*dst = s.stringSliceOf(*v)
+		return
+	}
+	FromAttributeInto(dst, v)
 }
 
 // stringSliceOf converts in, a string slice, or returns the conversion
