@@ -2,7 +2,6 @@ package processor
 
 import (
 	"context"
-	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
@@ -33,9 +32,9 @@ type Processor struct {
 	sampling atomic.Bool
 	deferred deferredSpans
 	shut     atomic.Bool
-	// interned holds the values given to spans, shared by the spans that
-	// get the same ones.
-	interned valuesCache
+	// interned holds, in wrapping mode, the values given to spans,
+	// shared by the spans that get the same ones.
+	interned *valuesCache
 }
 
 var _ sdktrace.SpanProcessor = (*Processor)(nil)
@@ -44,9 +43,7 @@ var _ sdktrace.SpanProcessor = (*Processor)(nil)
 // starts. Register it before the processors that export spans, so that
 // their OnStart sees the attributes too.
 func New(opts ...Option) *Processor {
-	p := &Processor{cfg: newConfig(opts)}
-	p.interned.seed = maphash.MakeSeed()
-	return p
+	return &Processor{cfg: newConfig(opts)}
 }
 
 // NewWrapping returns a Processor that stands in front of next (typically
@@ -58,9 +55,7 @@ func NewWrapping(next sdktrace.SpanProcessor, opts ...Option) *Processor {
 	if next == nil {
 		panic("processor: NewWrapping needs a next processor")
 	}
-	p := &Processor{cfg: newConfig(opts), next: next, pending: newPendingTable()}
-	p.interned.seed = maphash.MakeSeed()
-	return p
+	return &Processor{cfg: newConfig(opts), next: next, pending: newPendingTable(), interned: newValuesCache()}
 }
 
 // OnStart resolves the run and stage of s. In the default mode it sets the

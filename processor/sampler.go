@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
@@ -49,6 +50,7 @@ func (p *Processor) Sampler(inner sdktrace.Sampler) sdktrace.Sampler {
 		return inner
 	}
 	s := &sampler{p: p, inner: inner, withRules: p.cfg.rules.NeedsStart()}
+	s.interned.seed = maphash.MakeSeed()
 	if p.cfg.rules.StartStageOnly() {
 		s.stageRules = p.cfg.rules
 	}
@@ -65,6 +67,9 @@ type sampler struct {
 	// stageRules are the processor's rules when their start phase yields
 	// only a stage, which rules.Set.StartStage gives without a span view.
 	stageRules *rules.Set
+	// interned holds the attributes the sampler returns, shared by the
+	// spans that get the same values.
+	interned valuesCache
 }
 
 var _ sdktrace.Sampler = (*sampler)(nil)
@@ -178,7 +183,7 @@ func (s *sampler) place(params *sdktrace.SamplingParameters, res sdktrace.Sampli
 
 // shared returns the attributes of v, the slice the spans before that got
 // the same values got: the SDK only reads sampling attributes.
-func (s *sampler) shared(v values) []attribute.KeyValue { return s.p.interned.get(v).kv }
+func (s *sampler) shared(v values) []attribute.KeyValue { return s.interned.get(v).kv }
 
 // own is what a span's own attributes say of run.id and run.stage: whether
 // each counts as set, and whether its last value is an empty string, which

@@ -33,6 +33,8 @@ type valuesCache struct {
 	seed  maphash.Seed
 }
 
+func newValuesCache() *valuesCache { return &valuesCache{seed: maphash.MakeSeed()} }
+
 // get returns the cachedValues of v.
 func (c *valuesCache) get(v values) *cachedValues {
 	if l := c.last.Load(); l != nil && l.is(v) {

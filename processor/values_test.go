@@ -9,8 +9,7 @@ import (
 )
 
 func TestValuesCacheShares(t *testing.T) {
-	p := New()
-	c := &p.interned
+	c := newValuesCache()
 	v := values{run: "r", stage: "s", inherited: true}
 	got := c.get(v)
 	assert.Equal(t, v, got.values)
@@ -30,8 +29,7 @@ func TestValuesCacheShares(t *testing.T) {
 // share a slot are each kept, so that alternating between them allocates
 // nothing.
 func TestValuesCacheInterleaved(t *testing.T) {
-	p := New()
-	c := &p.interned
+	c := newValuesCache()
 	var vs []values
 	used := map[*cachedValuesSlot]bool{}
 	for i := 0; len(vs) < 4; i++ {
