@@ -173,6 +173,9 @@ func BenchmarkOverhead(b *testing.B) {
 			{name: "naive", sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{naiveProcessor{}} }},
 			// What the Sampler gives these spans: run, stage, inherited.
 			{name: "floor", floor: []attribute.KeyValue{attributes.Run("run-0001"), attributes.Stage("retrieve"), inheritedAttr}, sps: noop},
+			// Run and stage alone: the floor of a design that would not
+			// need run.stage_inherited on these spans.
+			{name: "floor2", floor: []attribute.KeyValue{attributes.Run("run-0001"), attributes.Stage("retrieve")}, sps: noop},
 			{name: "processor", sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New()} }},
 			{name: "sampler", sampled: true, sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{New()} }},
 			{name: "wrapping", sps: func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{NewWrapping(noopProcessor{})} }},

@@ -59,7 +59,7 @@ type pendingShard struct {
 type pendingSlot struct {
 	sid uint64
 	tid trace.TraceID
-	values
+	v   *values
 }
 
 func newPendingTable() *pendingTable { return new(pendingTable) }
@@ -90,7 +90,7 @@ func (sh *pendingShard) find(sid, h uint64) (int, bool) {
 // put stores v for k. It reports false, storing nothing, when a live span
 // of another trace has the same span id; the caller then keeps v another
 // way.
-func (t *pendingTable) put(k spanKey, v values) bool {
+func (t *pendingTable) put(k spanKey, v *values) bool {
 	h := k.hash()
 	sh := t.shard(h)
 	sh.mu.Lock()
@@ -105,7 +105,7 @@ func (t *pendingTable) put(k spanKey, v values) bool {
 	if !ok {
 		sh.n++
 	}
-	sh.slots[i] = pendingSlot{sid: k.sid, tid: k.tid, values: v}
+	sh.slots[i] = pendingSlot{sid: k.sid, tid: k.tid, v: v}
 	sh.mu.Unlock()
 	return true
 }
@@ -133,36 +133,36 @@ func log2(n int) int {
 	return b
 }
 
-func (t *pendingTable) get(k spanKey) (values, bool) {
+func (t *pendingTable) get(k spanKey) (*values, bool) {
 	h := k.hash()
 	sh := t.shard(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.n == 0 {
-		return values{}, false
+		return nil, false
 	}
 	i, ok := sh.find(k.sid, h)
 	if !ok || sh.slots[i].tid != k.tid {
-		return values{}, false
+		return nil, false
 	}
-	return sh.slots[i].values, true
+	return sh.slots[i].v, true
 }
 
 // take removes and returns the entry of k.
-func (t *pendingTable) take(k spanKey) (values, bool) {
+func (t *pendingTable) take(k spanKey) (*values, bool) {
 	h := k.hash()
 	sh := t.shard(h)
 	sh.mu.Lock()
 	if sh.n == 0 {
 		sh.mu.Unlock()
-		return values{}, false
+		return nil, false
 	}
 	i, ok := sh.find(k.sid, h)
 	if !ok || sh.slots[i].tid != k.tid {
 		sh.mu.Unlock()
-		return values{}, false
+		return nil, false
 	}
-	v := sh.slots[i].values
+	v := sh.slots[i].v
 	sh.remove(i)
 	sh.mu.Unlock()
 	return v, true

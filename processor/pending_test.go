@@ -17,7 +17,7 @@ import (
 func TestPendingTableModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	tbl := newPendingTable()
-	model := map[spanKey]values{}
+	model := map[spanKey]*values{}
 	bySID := map[uint64]spanKey{}
 	for op := range 200_000 {
 		sid := 1 + rng.Uint64N(3000)
@@ -28,7 +28,7 @@ func TestPendingTableModel(t *testing.T) {
 		k := spanKey{sid: sid, tid: trace.TraceID{byte(rng.IntN(2) + 1)}}
 		switch rng.IntN(3) {
 		case 0:
-			v := values{run: strconv.Itoa(op)}
+			v := &values{run: strconv.Itoa(op)}
 			ok := tbl.put(k, v)
 			other, taken := bySID[sid]
 			wantOK := !taken || other == k

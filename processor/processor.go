@@ -32,6 +32,9 @@ type Processor struct {
 	sampling atomic.Bool
 	deferred deferredSpans
 	shut     atomic.Bool
+	// interned holds, in wrapping mode, the values given to spans,
+	// shared by the spans that get the same ones.
+	interned *valuesCache
 }
 
 var _ sdktrace.SpanProcessor = (*Processor)(nil)
@@ -52,7 +55,7 @@ func NewWrapping(next sdktrace.SpanProcessor, opts ...Option) *Processor {
 	if next == nil {
 		panic("processor: NewWrapping needs a next processor")
 	}
-	return &Processor{cfg: newConfig(opts), next: next, pending: newPendingTable()}
+	return &Processor{cfg: newConfig(opts), next: next, pending: newPendingTable(), interned: newValuesCache()}
 }
 
 // OnStart resolves the run and stage of s. In the default mode it sets the
@@ -97,13 +100,17 @@ func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 	}
 	if v, ok := p.pending.take(keyOf(s.SpanContext())); ok {
 		_, _, hasRun, hasStage := runStage(s.Attributes())
-		if hasRun {
+		if (hasRun && v.run != "") || (hasStage && v.stage != "") {
 			// Set during the span: the span's own value wins, as it would
 			// have over the one New sets at start.
-			v.run = ""
-		}
-		if hasStage {
-			v.stage, v.inherited = "", false
+			w := *v
+			if hasRun {
+				w.run = ""
+			}
+			if hasStage {
+				w.stage, w.inherited = "", false
+			}
+			v = &w
 		}
 		if v.run != "" || v.stage != "" {
 			e := p.ended.next()
@@ -344,12 +351,13 @@ func (p *Processor) parentValues(ctx context.Context, par *trace.SpanContext) (v
 // report a key that counts as set: a non-empty string or a value of any
 // other type, which is left as it is. run and stage are the string values.
 func runStage(attrs []attribute.KeyValue) (run, stage string, hasRun, hasStage bool) {
-	for _, a := range attrs {
-		switch a.Key {
+	for i := range attrs {
+		// By index, so that only the key of each 64-byte KeyValue is read.
+		switch attrs[i].Key {
 		case attributes.RunID:
-			run, hasRun = stringOrSet(a.Value)
+			run, hasRun = stringOrSet(attrs[i].Value)
 		case attributes.RunStage:
-			stage, hasStage = stringOrSet(a.Value)
+			stage, hasStage = stringOrSet(attrs[i].Value)
 		}
 	}
 	return run, stage, hasRun, hasStage
@@ -405,7 +413,7 @@ func (p *Processor) startWrapped(in inputs, s sdktrace.ReadWriteSpan) {
 		// The common case, the context names both and an earlier span
 		// opened the stage: what resolve would return, without building a
 		// resolution.
-		if p.pending.put(keyOf(s.SpanContext()), values{run: in.run, stage: in.stage, inherited: true}) {
+		if p.pending.put(keyOf(s.SpanContext()), &p.interned.get(values{run: in.run, stage: in.stage, inherited: true}).values) {
 			return
 		}
 	}
@@ -433,7 +441,9 @@ func (p *Processor) startWrapped(in inputs, s sdktrace.ReadWriteSpan) {
 	if r.empty() {
 		return
 	}
-	if r.deferrable() && p.pending.put(keyOf(s.SpanContext()), in.finish(r).values) {
+	// Decided once: finish claims the context's stage.
+	r = in.finish(r)
+	if r.deferrable() && p.pending.put(keyOf(s.SpanContext()), &p.interned.get(r.values).values) {
 		return
 	}
 	_, _, hasRun, hasStage := runStage(s.Attributes())
@@ -441,16 +451,16 @@ func (p *Processor) startWrapped(in inputs, s sdktrace.ReadWriteSpan) {
 		r.run = ""
 	}
 	if hasStage {
-		r.stage = ""
+		r.stage, r.inherited = "", false
 	}
-	p.set(s, in.finish(r))
+	p.set(s, r)
 }
 
 // endedSpan is an ended span as wrapping mode hands it to next: the SDK's
 // read-only span plus the run.id and run.stage it lacked.
 type endedSpan struct {
 	sdktrace.ReadOnlySpan
-	add values
+	add *values
 }
 
 // Attributes returns the span's attributes with run.id and run.stage. It

@@ -322,6 +322,25 @@ func TestResolution(t *testing.T) {
 			},
 			want: map[string]want{"span": {"late-run", "ctx-stage"}},
 		},
+		{
+			// Spans of one stage share their values in wrapping mode: what
+			// one span set during its life must not reach the others.
+			name: "value set during a span leaves its siblings",
+			spans: func(t *testing.T, tr trace.Tracer) {
+				ctx := withRun(bg, "ctx-run", "ctx-stage")
+				end(tr.Start(ctx, "first"))
+				_, s := tr.Start(ctx, "late")
+				s.SetAttributes(attributes.Run("late-run"), attributes.Stage("late-stage"))
+				_, other := tr.Start(ctx, "other")
+				s.End()
+				other.End()
+				end(tr.Start(ctx, "after"))
+			},
+			want: map[string]want{
+				"first": {"ctx-run", "ctx-stage"}, "late": {"late-run", "late-stage"},
+				"other": {"ctx-run", "ctx-stage"}, "after": {"ctx-run", "ctx-stage"},
+			},
+		},
 	}
 	forEachMode(t, func(t *testing.T, m mode) {
 		for _, c := range cases {

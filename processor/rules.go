@@ -29,6 +29,23 @@ var ruleStates = sync.Pool{New: func() any { return new(ruleState) }}
 // claims no stage of in, and returns false, so that wrapping mode can defer
 // r as it does without rules.
 func (p *Processor) startRules(in inputs, s sdktrace.ReadWriteSpan, start []attribute.KeyValue, r resolution, onlyRules bool) bool {
+	if p.cfg.rules.StartStageOnly() {
+		// Rules that yield only a stage (the GenAI preset's) read the
+		// attributes in place: no span view, no pooled state.
+		// The scope reads as "", which StartStageOnly says no rule reads.
+		stage := p.cfg.rules.StartStage(s.Name(), otelconv.KindFromOTel(s.SpanKind()), nil, start)
+		yielded := false
+		if stage != "" {
+			if _, _, _, hasStage := runStage(start); !hasStage {
+				r.stage, r.stageFrom, yielded = stage, fromRule, true
+			}
+		}
+		if !yielded && onlyRules {
+			return false
+		}
+		p.set(s, in.finish(r))
+		return true
+	}
 	st := ruleStates.Get().(*ruleState)
 	st.span = rules.KeyValueSpan{
 		SpanName:  s.Name(),

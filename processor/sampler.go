@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
@@ -49,6 +50,7 @@ func (p *Processor) Sampler(inner sdktrace.Sampler) sdktrace.Sampler {
 		return inner
 	}
 	s := &sampler{p: p, inner: inner, withRules: p.cfg.rules.NeedsStart()}
+	s.interned.seed = maphash.MakeSeed()
 	if p.cfg.rules.StartStageOnly() {
 		s.stageRules = p.cfg.rules
 	}
@@ -65,19 +67,12 @@ type sampler struct {
 	// stageRules are the processor's rules when their start phase yields
 	// only a stage, which rules.Set.StartStage gives without a span view.
 	stageRules *rules.Set
-	// last holds the attributes of the last span placed from the context
-	// alone: the spans of one stage share them, read-only.
-	last atomic.Pointer[cachedValues]
+	// interned holds the attributes the sampler returns, shared by the
+	// spans that get the same values.
+	interned valuesCache
 }
 
 var _ sdktrace.Sampler = (*sampler)(nil)
-
-// cachedValues is a values and its attributes, shared by the spans that
-// get the same values.
-type cachedValues struct {
-	values
-	kv []attribute.KeyValue
-}
 
 // Description names the sampler and the one it wraps.
 func (s *sampler) Description() string {
@@ -186,21 +181,9 @@ func (s *sampler) place(params *sdktrace.SamplingParameters, res sdktrace.Sampli
 	return res
 }
 
-// shared returns the attributes of v, the same slice as for the span
-// before when it got the same values. The SDK only reads sampling
-// attributes; the slice is full, so that an append by a sampler wrapping
-// this one copies it.
-func (s *sampler) shared(v values) []attribute.KeyValue {
-	// Field by field: the compiler calls a function to compare whole
-	// structs, and the strings of the spans of one stage are the same.
-	if c := s.last.Load(); c != nil && c.inherited == v.inherited && c.run == v.run && c.stage == v.stage {
-		return c.kv
-	}
-	kv := appendValues(make([]attribute.KeyValue, 0, 3), v)
-	kv = kv[:len(kv):len(kv)]
-	s.last.Store(&cachedValues{values: v, kv: kv})
-	return kv
-}
+// shared returns the attributes of v, the slice the spans before that got
+// the same values got: the SDK only reads sampling attributes.
+func (s *sampler) shared(v values) []attribute.KeyValue { return s.interned.get(v).kv }
 
 // own is what a span's own attributes say of run.id and run.stage: whether
 // each counts as set, and whether its last value is an empty string, which
