@@ -25,6 +25,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
+	"github.com/stagetrace/stagetrace/sink/sinktest"
 	"github.com/stagetrace/stagetrace/sink/sqlitesink"
 )
 
@@ -43,13 +44,6 @@ func (c *capturedBatches) Write(_ context.Context, b stagetrace.Batch) error {
 }
 func (c *capturedBatches) ForceFlush(context.Context) error { return nil }
 func (c *capturedBatches) Shutdown(context.Context) error   { return nil }
-
-// discardSink takes every batch and keeps nothing: the pipeline's own cost.
-type discardSink struct{}
-
-func (discardSink) Write(context.Context, stagetrace.Batch) error { return nil }
-func (discardSink) ForceFlush(context.Context) error              { return nil }
-func (discardSink) Shutdown(context.Context) error                { return nil }
 
 // rowStore is the least a store of one row per span does: each span's
 // record (its JSON line) in one row of a rowid table, a batch per
@@ -141,7 +135,7 @@ func (r *rowStore) Shutdown(context.Context) error   { return r.db.Close() }
 func BenchmarkStoreFloor(b *testing.B) {
 	n := scaleSpans(b)
 	for b.Loop() {
-		pipe := ingest(b, n, discardSink{}, func() int64 { return 0 })
+		pipe := ingest(b, n, sinktest.Discard{}, func() int64 { return 0 })
 		var got capturedBatches
 		ingest(b, n, &got, func() int64 { return 0 })
 

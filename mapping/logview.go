@@ -94,15 +94,15 @@ const (
 
 // logPlacement returns what AddLog does with the attribute of key.
 func logPlacement(key string) placement {
-	switch key {
-	case string(attributes.RunID):
-		return placeRun
-	case string(attributes.RunStage):
-		return placeStage
-	case string(attributes.StageInherited):
+	// A span's rule, but a log has no findings and no inherited stage.
+	switch p := spanPlacement(key); p {
+	case placeInherited:
 		return placeDrop
+	case placeFinding:
+		return placeNone
+	default:
+		return p
 	}
-	return placeNone
 }
 
 // placedLogView is a LogView that takes the run and stage out of its

@@ -22,6 +22,7 @@ import (
 	"github.com/stagetrace/stagetrace/delivery"
 	"github.com/stagetrace/stagetrace/exporter"
 	"github.com/stagetrace/stagetrace/sink/httpsink"
+	"github.com/stagetrace/stagetrace/sink/sinktest"
 )
 
 // ingest is an HTTP ingest endpoint on 127.0.0.1 that answers 503 until
@@ -134,7 +135,7 @@ func outage(t *testing.T, spillLimit int64, wantDrops bool) {
 	tp := newProvider(exp, sdktrace.WithBatchTimeout(100*time.Millisecond), sdktrace.WithMaxExportBatchSize(256))
 
 	// The application's cost per span with nothing wrong, to compare.
-	base, err := exporter.New(exporter.WithSinks(discardSink{}))
+	base, err := exporter.New(exporter.WithSinks(sinktest.Discard{}))
 	require.NoError(t, err)
 	baseTP := newProvider(base, sdktrace.WithBatchTimeout(100*time.Millisecond), sdktrace.WithMaxExportBatchSize(256))
 	_, basePerSpan := produce(baseTP, rate, size(3*time.Second, 500*time.Millisecond))
@@ -169,9 +170,3 @@ func outage(t *testing.T, spillLimit int64, wantDrops bool) {
 		down, refused, n, rate, spillLimit>>10, got, st.DroppedSpans, st.Dropped, int64(n)-int64(got)-st.DroppedSpans, dups,
 		st.Spilled, st.Replayed, recovery.Round(time.Millisecond), perSpan, basePerSpan)
 }
-
-// discardSink accepts every batch and keeps nothing.
-type discardSink struct{}
-
-func (discardSink) Write(context.Context, stagetrace.Batch) error { return nil }
-func (discardSink) Shutdown(context.Context) error                { return nil }
