@@ -1,12 +1,14 @@
 package sqlitesink
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/binary"
 	"fmt"
-	"math"
+	"slices"
+	"strings"
+	"sync"
 
 	"modernc.org/sqlite"
 
@@ -14,125 +16,150 @@ import (
 	"github.com/stagetrace/stagetrace/query"
 )
 
-// stagetrace_rows(v, ...) is an aggregate: the values of its rows packed
-// into one blob, each a tag byte and its bytes (see rowReader), so that
-// a query reading thousands of rows hands them over in one: database/sql
-// costs about a microsecond and a dozen allocations per row and column
-// set, which for the 10,000 spans of a large trace is most of the time.
-const rowsFunc = "stagetrace_rows"
+// stagetrace_collect(handle, v, ...) is an aggregate that hands the values
+// of each of its rows to the Go collector registered under handle (see
+// collect), which decodes them where SQLite gives them. database/sql
+// costs about a microsecond and a dozen allocations per row, which for the
+// 10,000 spans of a large trace is most of the time; packing the rows
+// into one blob instead copies it three times on its way out.
+const collectFunc = "stagetrace_collect"
 
-// Tags of the values stagetrace_rows packs.
-const (
-	tagNull  = 0
-	tagInt   = 1 // varint
-	tagFloat = 2 // 8 bytes little endian
-	tagText  = 3 // uvarint length, bytes
-	tagBlob  = 4 // uvarint length, bytes
-)
+// A rowCollector takes the rows of a stagetrace_collect query. The values
+// are SQLite's memory (VolatileArgs), valid during the call: what is kept
+// of them is copied.
+type rowCollector interface {
+	row(v []driver.Value) error
+}
 
-// packedRows is one evaluation of stagetrace_rows. The arguments are
-// SQLite's memory (VolatileArgs): they are copied into the blob.
-type packedRows struct{ b []byte }
+// collectors are the collectors of the queries running, by handle. A
+// handle is the smallest free one, so that it stays a small integer: it
+// is passed with every row, and the driver boxes integers below 256
+// without allocating.
+var collectors = struct {
+	sync.Mutex
+	m map[int64]rowCollector
+}{m: map[int64]rowCollector{}}
 
-func (p *packedRows) Step(_ *sqlite.FunctionContext, args []driver.Value) error {
-	for _, a := range args {
-		switch v := a.(type) {
-		case nil:
-			p.b = append(p.b, tagNull)
-		case int64:
-			p.b = binary.AppendVarint(append(p.b, tagInt), v)
-		case float64:
-			p.b = binary.LittleEndian.AppendUint64(append(p.b, tagFloat), math.Float64bits(v))
-		case string:
-			p.b = append(binary.AppendUvarint(append(p.b, tagText), uint64(len(v))), v...)
-		case []byte:
-			p.b = append(binary.AppendUvarint(append(p.b, tagBlob), uint64(len(v))), v...)
-		default:
-			return fmt.Errorf("%s: value of type %T", rowsFunc, a)
-		}
+// collect runs text, a query whose one column is
+// stagetrace_collect(?, ...) with the handle its first parameter, and
+// hands its rows to c.
+func collect(ctx context.Context, db *sql.DB, c rowCollector, text string, args ...any) error {
+	collectors.Lock()
+	h := int64(1)
+	for collectors.m[h] != nil {
+		h++
+	}
+	collectors.m[h] = c
+	collectors.Unlock()
+	defer func() {
+		collectors.Lock()
+		delete(collectors.m, h)
+		collectors.Unlock()
+	}()
+	var rows int64
+	if err := db.QueryRowContext(ctx, text, append([]any{h}, args...)...).Scan(&rows); err != nil {
+		return fmt.Errorf("sqlitesink: %w", err)
 	}
 	return nil
 }
 
-func (p *packedRows) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
-	return fmt.Errorf("%s is not a window function", rowsFunc)
+// collecting is one evaluation of stagetrace_collect.
+type collecting struct {
+	c    rowCollector
+	rows int64
 }
 
-func (p *packedRows) WindowValue(*sqlite.FunctionContext) (driver.Value, error) {
-	if p.b == nil {
-		return []byte{}, nil
+func (a *collecting) Step(_ *sqlite.FunctionContext, args []driver.Value) error {
+	if a.c == nil {
+		h, _ := args[0].(int64)
+		collectors.Lock()
+		a.c = collectors.m[h]
+		collectors.Unlock()
+		if a.c == nil {
+			return fmt.Errorf("%s: no collector %v", collectFunc, args[0])
+		}
 	}
-	return p.b, nil
+	a.rows++
+	return a.c.row(args[1:])
 }
 
-func (p *packedRows) Final(*sqlite.FunctionContext) {}
-
-// rowReader reads the values stagetrace_rows packed, in order. A value of
-// another type than asked for, or bytes cut short, is an error kept in
-// err; the readers then return zero values.
-type rowReader struct {
-	b   []byte
-	err error
+func (a *collecting) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
+	return fmt.Errorf("%s is not a window function", collectFunc)
 }
 
-func (r *rowReader) more() bool { return r.err == nil && len(r.b) > 0 }
+func (a *collecting) WindowValue(*sqlite.FunctionContext) (driver.Value, error) { return a.rows, nil }
 
-func (r *rowReader) fail(what string) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%s: bad packed %s", rowsFunc, what)
+func (a *collecting) Final(*sqlite.FunctionContext) {}
+
+// Readers of the values a collector is given, by the column's type. A
+// value of another type is an error.
+
+func intValue(v driver.Value, what string) (n int64, null bool, err error) {
+	switch x := v.(type) {
+	case int64:
+		return x, false, nil
+	case nil:
+		return 0, true, nil
 	}
-	r.b = nil
+	return 0, false, fmt.Errorf("%s: %s is %T, not an integer", collectFunc, what, v)
 }
 
-// int reads an INTEGER; null reports a NULL instead.
-func (r *rowReader) int() (v int64, null bool) {
-	if len(r.b) > 0 && r.b[0] == tagNull {
-		r.b = r.b[1:]
-		return 0, true
+// copyID copies a TEXT or BLOB value into dst, an id.
+func copyID(dst []byte, v driver.Value, what string) error {
+	switch x := v.(type) {
+	case []byte:
+		copy(dst, x)
+	case string:
+		copy(dst, x)
+	case nil:
+	default:
+		return fmt.Errorf("%s: %s is %T, not a blob", collectFunc, what, v)
 	}
-	if len(r.b) == 0 || r.b[0] != tagInt {
-		r.fail("integer")
-		return 0, false
-	}
-	v, k := binary.Varint(r.b[1:])
-	if k <= 0 {
-		r.fail("integer")
-		return 0, false
-	}
-	r.b = r.b[1+k:]
-	return v, false
+	return nil
 }
 
-// bytes reads a TEXT or BLOB (NULL reads as nil), aliasing the packed
-// blob.
-func (r *rowReader) bytes() []byte {
-	if len(r.b) > 0 && r.b[0] == tagNull {
-		r.b = r.b[1:]
-		return nil
+// textValue copies a TEXT value, sharing, with seen non-nil, the string of
+// a value read before.
+func textValue(v driver.Value, seen map[string]string, what string) (string, error) {
+	var b []byte
+	switch x := v.(type) {
+	case string:
+		if s, ok := seen[x]; ok {
+			return s, nil
+		}
+		s := strings.Clone(x)
+		if seen != nil {
+			seen[s] = s
+		}
+		return s, nil
+	case []byte:
+		b = x
+	case nil:
+		return "", nil
+	default:
+		return "", fmt.Errorf("%s: %s is %T, not text", collectFunc, what, v)
 	}
-	if len(r.b) == 0 || (r.b[0] != tagText && r.b[0] != tagBlob) {
-		r.fail("text or blob")
-		return nil
-	}
-	n, k := binary.Uvarint(r.b[1:])
-	if k <= 0 || n > uint64(len(r.b)-1-k) {
-		r.fail("text or blob")
-		return nil
-	}
-	v := r.b[1+k : 1+k+int(n)]
-	r.b = r.b[1+k+int(n):]
-	return v
-}
-
-// interned reads a TEXT, sharing the string of a value read before.
-func (r *rowReader) interned(seen map[string]string) string {
-	b := r.bytes()
 	if s, ok := seen[string(b)]; ok {
-		return s
+		return s, nil
 	}
 	s := string(b)
-	seen[s] = s
-	return s
+	if seen != nil {
+		seen[s] = s
+	}
+	return s, nil
+}
+
+// blobValue returns a BLOB value's bytes, aliasing them.
+func blobValue(v driver.Value, what string) ([]byte, error) {
+	switch x := v.(type) {
+	case []byte:
+		return x, nil
+	case string:
+		return []byte(x), nil
+	case nil:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%s: %s is %T, not a blob", collectFunc, what, v)
 }
 
 // treeColumns are the columns of a span a span tree shows: spanColumns
@@ -140,91 +167,179 @@ func (r *rowReader) interned(seen map[string]string) string {
 const treeColumns = `s.id, s.span_id, s.parent_span_id, s.run_id, s.stage, s.name,
 	s.start_ns, s.end_ns, s.status, s.status_message, s.kind, s.scope, s.resource_id, s.attrs, s.findings`
 
+// treeRows collects spans of one trace given as treeColumns, each in the
+// node of the tree that will hold it.
+type treeRows struct {
+	trace stagetrace.TraceID
+	// The nodes, in chunks of treeChunk (the last one partly filled), so
+	// that the spans of a trace of unknown size are not moved as they
+	// come.
+	chunks [][]SpanNode
+	n      int
+	keys   []startKey      // of each span, to order them by
+	res    []sql.NullInt64 // the resource of each span
+	seen   map[string]string
+	dec    decoder // shared by the spans
+}
+
+const treeChunk = 1 << 10
+
+func newTreeRows(trace stagetrace.TraceID) *treeRows {
+	return &treeRows{trace: trace, seen: map[string]string{}, dec: sharedDecoder()}
+}
+
+// treeRowsOf returns the spans of st, read otherwise.
+func treeRowsOf(trace stagetrace.TraceID, st []storedSpan) *treeRows {
+	t := &treeRows{trace: trace, n: len(st), keys: make([]startKey, len(st)), res: make([]sql.NullInt64, len(st))}
+	for i := range st {
+		if i%treeChunk == 0 {
+			t.chunks = append(t.chunks, make([]SpanNode, min(len(st)-i, treeChunk)))
+		}
+		t.at(i).Span = st[i].StageSpan
+		t.keys[i] = startKey{query.StoredUnixNano(st[i].StartTime), st[i].rowID, int32(i)}
+		t.res[i] = st[i].resourceID
+	}
+	return t
+}
+
+// at returns the node of span i.
+func (t *treeRows) at(i int) *SpanNode { return &t.chunks[i/treeChunk][i%treeChunk] }
+
+func (t *treeRows) row(v []driver.Value) error {
+	if len(v) != 15 {
+		return fmt.Errorf("%s: %d values, want 15", collectFunc, len(v))
+	}
+	if t.n%treeChunk == 0 {
+		t.chunks = append(t.chunks, make([]SpanNode, treeChunk))
+	}
+	sp := &t.at(t.n).Span
+	t.n++
+	sp.TraceID = t.trace
+	var errs [15]error
+	var rowID, start, end, status, kind, res int64
+	var noRes bool
+	rowID, _, errs[0] = intValue(v[0], "id")
+	errs[1] = copyID(sp.SpanID[:], v[1], "span_id")
+	errs[2] = copyID(sp.ParentSpanID[:], v[2], "parent_span_id")
+	sp.RunID, errs[3] = textValue(v[3], t.seen, "run_id")
+	sp.Stage, errs[4] = textValue(v[4], t.seen, "stage")
+	sp.Name, errs[5] = textValue(v[5], nil, "name")
+	start, _, errs[6] = intValue(v[6], "start_ns")
+	end, _, errs[7] = intValue(v[7], "end_ns")
+	status, _, errs[8] = intValue(v[8], "status")
+	sp.StatusMessage, errs[9] = textValue(v[9], t.seen, "status_message")
+	kind, _, errs[10] = intValue(v[10], "kind")
+	sp.Scope, errs[11] = textValue(v[11], t.seen, "scope")
+	res, noRes, errs[12] = intValue(v[12], "resource_id")
+	attrs, err13 := blobValue(v[13], "attrs")
+	findings, err14 := blobValue(v[14], "findings")
+	errs[13], errs[14] = err13, err14
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	sp.StartTime, sp.EndTime = query.StoredTime(start), query.StoredTime(end)
+	sp.Status, sp.Kind = stagetrace.StatusCode(status), stagetrace.SpanKind(kind)
+	t.res = append(t.res, sql.NullInt64{Int64: res, Valid: !noRes})
+	var err error
+	if sp.Attrs, err = t.dec.decodeAttrs(attrs); err != nil {
+		return fmt.Errorf("span %s: attrs: %w", sp.SpanID, err)
+	}
+	if sp.Findings, err = t.dec.decodeAttrs(findings); err != nil {
+		return fmt.Errorf("span %s: findings: %w", sp.SpanID, err)
+	}
+	t.keys = append(t.keys, startKey{start, rowID, int32(t.n - 1)})
+	return nil
+}
+
+// startKey orders a span: by start, then as written.
+type startKey struct {
+	start, row int64
+	i          int32 // the span's index
+}
+
+func (a startKey) compare(b startKey) int {
+	return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(a.row, b.row))
+}
+
+// byStart returns the indexes of the spans in order of start, then as
+// they were written: the spans are left where they are.
+func (t *treeRows) byStart() []int32 {
+	keys := t.keys
+	if !slices.IsSortedFunc(keys, startKey.compare) {
+		keys = slices.Clone(keys)
+		slices.SortFunc(keys, startKey.compare)
+	}
+	idx := make([]int32, len(keys))
+	for i := range keys {
+		idx[i] = keys[i].i
+	}
+	return idx
+}
+
+// traceTree reads the spans of a trace with the columns
+// of treeColumns (no events), resources attached.
+func (s *Store) traceTree(ctx context.Context, db *sql.DB, trace stagetrace.TraceID) (*treeRows, error) {
+	t := newTreeRows(trace)
+	if err := collect(ctx, db, t, `SELECT `+collectFunc+`(?, `+treeColumns+`) FROM spans s
+WHERE s.tno = (SELECT tno FROM traces WHERE trace_id = ?)`, trace[:]); err != nil {
+		return nil, err
+	}
+	var lastRes int64
+	var lastResource *stagetrace.Resource
+	for i, res := range t.res {
+		if !res.Valid {
+			continue
+		}
+		if lastResource == nil || res.Int64 != lastRes {
+			var err error
+			if lastResource, err = s.resource(ctx, db, res.Int64); err != nil {
+				return nil, err
+			}
+			lastRes = res.Int64
+		}
+		t.at(i).Span.Resource = lastResource
+	}
+	return t, nil
+}
+
+// shapeRows collects the parent links of a trace's spans, given as
+// (span_id, parent_span_id).
+type shapeRows struct {
+	ref      SpanRef
+	children map[stagetrace.SpanID][]stagetrace.SpanID
+	size     int
+	found    bool
+}
+
+func (r *shapeRows) row(v []driver.Value) error {
+	if len(v) != 2 {
+		return fmt.Errorf("%s: %d values, want 2", collectFunc, len(v))
+	}
+	var id, pid stagetrace.SpanID
+	if err := copyID(id[:], v[0], "span_id"); err != nil {
+		return err
+	}
+	if err := copyID(pid[:], v[1], "parent_span_id"); err != nil {
+		return err
+	}
+	r.size++
+	r.found = r.found || id == r.ref.SpanID
+	if pid.IsValid() {
+		r.children[pid] = append(r.children[pid], id)
+	}
+	return nil
+}
+
 // traceShape reads the parent links of a trace from the id index (no row
 // is read), and returns them with the number of spans of the trace and
 // whether ref is one of them.
 func traceShape(ctx context.Context, db *sql.DB, ref SpanRef) (children map[stagetrace.SpanID][]stagetrace.SpanID, size int, found bool, err error) {
-	var blob []byte
-	if err := db.QueryRowContext(ctx, `SELECT `+rowsFunc+`(span_id, parent_span_id) FROM spans INDEXED BY spans_trace
-WHERE tno = (SELECT tno FROM traces WHERE trace_id = ?)`, ref.TraceID[:]).Scan(&blob); err != nil {
-		return nil, 0, false, fmt.Errorf("sqlitesink: %w", err)
+	r := &shapeRows{ref: ref, children: map[stagetrace.SpanID][]stagetrace.SpanID{}}
+	if err := collect(ctx, db, r, `SELECT `+collectFunc+`(?, span_id, parent_span_id) FROM spans INDEXED BY spans_trace
+WHERE tno = (SELECT tno FROM traces WHERE trace_id = ?)`, ref.TraceID[:]); err != nil {
+		return nil, 0, false, err
 	}
-	children = make(map[stagetrace.SpanID][]stagetrace.SpanID)
-	r := rowReader{b: blob}
-	for r.more() {
-		var id, pid stagetrace.SpanID
-		copy(id[:], r.bytes())
-		copy(pid[:], r.bytes())
-		size++
-		found = found || id == ref.SpanID
-		if pid.IsValid() {
-			children[pid] = append(children[pid], id)
-		}
-	}
-	if r.err != nil {
-		return nil, 0, false, fmt.Errorf("sqlitesink: %w", r.err)
-	}
-	return children, size, found, nil
-}
-
-// traceTree reads the spans of a trace, about n of them, in order of
-// start, with the columns of treeColumns (no events).
-func (s *Store) traceTree(ctx context.Context, db *sql.DB, trace stagetrace.TraceID, n int) ([]storedSpan, error) {
-	var blob []byte
-	if err := db.QueryRowContext(ctx, `SELECT `+rowsFunc+`(`+treeColumns+`) FROM spans s
-WHERE s.tno = (SELECT tno FROM traces WHERE trace_id = ?)`, trace[:]).Scan(&blob); err != nil {
-		return nil, fmt.Errorf("sqlitesink: %w", err)
-	}
-	out := make([]storedSpan, 0, n)
-	seen := map[string]string{}
-	r := rowReader{b: blob}
-	var lastRes int64
-	var lastResource *stagetrace.Resource
-	for r.more() {
-		out = append(out, storedSpan{})
-		st := &out[len(out)-1]
-		sp := &st.StageSpan
-		sp.TraceID = trace
-		st.rowID, _ = r.int()
-		copy(sp.SpanID[:], r.bytes())
-		copy(sp.ParentSpanID[:], r.bytes())
-		sp.RunID, sp.Stage = r.interned(seen), r.interned(seen)
-		sp.Name = string(r.bytes())
-		start, _ := r.int()
-		end, _ := r.int()
-		sp.StartTime, sp.EndTime = query.StoredTime(start), query.StoredTime(end)
-		status, _ := r.int()
-		sp.Status = stagetrace.StatusCode(status)
-		sp.StatusMessage = r.interned(seen)
-		kind, _ := r.int()
-		sp.Kind = stagetrace.SpanKind(kind)
-		sp.Scope = r.interned(seen)
-		res, noRes := r.int()
-		st.resourceID = sql.NullInt64{Int64: res, Valid: !noRes}
-		attrs, findings := r.bytes(), r.bytes()
-		if r.err != nil {
-			break
-		}
-		var err error
-		if sp.Attrs, err = decodeAttrs(attrs); err != nil {
-			return nil, fmt.Errorf("sqlitesink: span %s: attrs: %w", sp.SpanID, err)
-		}
-		if sp.Findings, err = decodeAttrs(findings); err != nil {
-			return nil, fmt.Errorf("sqlitesink: span %s: findings: %w", sp.SpanID, err)
-		}
-		if st.resourceID.Valid {
-			if lastResource == nil || res != lastRes {
-				if lastResource, err = s.resource(ctx, db, res); err != nil {
-					return nil, err
-				}
-				lastRes = res
-			}
-			sp.Resource = lastResource
-		}
-	}
-	if r.err != nil {
-		return nil, fmt.Errorf("sqlitesink: %w", r.err)
-	}
-	sortByStart(out)
-	return out, nil
+	return r.children, r.size, r.found, nil
 }
