@@ -143,15 +143,19 @@ func (d *decoder) decodeAttrs(b []byte) (stagetrace.Attrs, error) {
 type decoder struct {
 	b   []byte
 	err error
-	// A decoder reading the columns of many spans (shared) keeps the
+	// A decoder reading a column of many spans (shared) keeps the
 	// attribute keys and short string values read, so that spans, which
 	// mostly repeat each other's, share them; and it takes the attributes
 	// of each span from one larger array. Only so many values are kept:
-	// many are unique.
-	shared bool
-	keys   map[string]string
-	values map[string]string
-	slab   []stagetrace.Attr
+	// many are unique. Before looking one up, it compares it with the
+	// one read at the same place in the column before (at: the place of
+	// the attribute read), which is most often the same.
+	shared               bool
+	keys                 map[string]string
+	values               map[string]string
+	slab                 []stagetrace.Attr
+	at                   int
+	lastKeys, lastValues [lastKept]string
 }
 
 // sharedDecoder returns a decoder for the columns of many spans.
@@ -160,6 +164,7 @@ func sharedDecoder() decoder {
 }
 
 const (
+	lastKept       = 8       // places compared with their last key and value
 	sharedValues   = 1 << 12 // values kept at most
 	sharedValueLen = 64      // longest value kept
 	slabAttrs      = 1 << 10 // attributes per array
@@ -187,12 +192,18 @@ func (d *decoder) stringValue() string {
 	if len(b) > sharedValueLen {
 		return string(b)
 	}
-	if v, ok := d.values[string(b)]; ok {
-		return v
+	if d.at < lastKept && d.lastValues[d.at] == string(b) {
+		return d.lastValues[d.at]
 	}
-	v := string(b)
-	if len(d.values) < sharedValues {
-		d.values[v] = v
+	v, ok := d.values[string(b)]
+	if !ok {
+		v = string(b)
+		if len(d.values) < sharedValues {
+			d.values[v] = v
+		}
+	}
+	if d.at < lastKept {
+		d.lastValues[d.at] = v
 	}
 	return v
 }
@@ -203,11 +214,17 @@ func (d *decoder) key() string {
 		return d.string()
 	}
 	b := d.bytes()
-	if k, ok := d.keys[string(b)]; ok {
-		return k
+	if d.at < lastKept && d.lastKeys[d.at] == string(b) {
+		return d.lastKeys[d.at]
 	}
-	k := string(b)
-	d.keys[k] = k
+	k, ok := d.keys[string(b)]
+	if !ok {
+		k = string(b)
+		d.keys[k] = k
+	}
+	if d.at < lastKept {
+		d.lastKeys[d.at] = k
+	}
 	return k
 }
 
@@ -290,7 +307,11 @@ func (d *decoder) attrs(level int) stagetrace.Attrs {
 		return nil
 	}
 	attrs := d.newAttrs(n, level)
-	for range n {
+	for j := range n {
+		d.at = lastKept // no place
+		if level == 0 {
+			d.at = j
+		}
 		k := d.key()
 		v := d.value(level)
 		if d.err != nil {

@@ -118,35 +118,41 @@ func copyID(dst []byte, v driver.Value, what string) error {
 	return nil
 }
 
-// textValue copies a TEXT value, sharing, with seen non-nil, the string of
-// a value read before.
-func textValue(v driver.Value, seen map[string]string, what string) (string, error) {
-	var b []byte
+// textValue copies a TEXT value; NULL is null. With seen not nil, it
+// shares the string of a value read before: last, the column's value in
+// the row before, most often the same, or one in seen.
+func textValue(v driver.Value, null string, seen map[string]string, last *string, what string) (string, error) {
+	var s string
+	owned := false // s is a copy, not SQLite's memory
 	switch x := v.(type) {
 	case string:
-		if s, ok := seen[x]; ok {
-			return s, nil
-		}
-		s := strings.Clone(x)
-		if seen != nil {
-			seen[s] = s
-		}
-		return s, nil
+		s = x
 	case []byte:
-		b = x
+		s, owned = string(x), true
 	case nil:
-		return "", nil
+		return null, nil
 	default:
 		return "", fmt.Errorf("%s: %s is %T, not text", collectFunc, what, v)
 	}
-	if s, ok := seen[string(b)]; ok {
-		return s, nil
+	if seen == nil {
+		if owned {
+			return s, nil
+		}
+		return strings.Clone(s), nil
 	}
-	s := string(b)
-	if seen != nil {
-		seen[s] = s
+	if *last == s {
+		return *last, nil
 	}
-	return s, nil
+	k, ok := seen[s]
+	if !ok {
+		k = s
+		if !owned {
+			k = strings.Clone(s)
+		}
+		seen[k] = k
+	}
+	*last = k
+	return k, nil
 }
 
 // blobValue returns a BLOB value's bytes, aliasing them.
@@ -163,9 +169,23 @@ func blobValue(v driver.Value, what string) ([]byte, error) {
 }
 
 // treeColumns are the columns of a span a span tree shows: spanColumns
-// but the trace id, which the caller knows, and the events.
-const treeColumns = `s.id, s.span_id, s.parent_span_id, s.run_id, s.stage, s.name,
-	s.start_ns, s.end_ns, s.status, s.status_message, s.kind, s.scope, s.resource_id, s.attrs, s.findings`
+// but the trace id, which the caller knows, and the events. Four columns
+// that the spans of a trace mostly share are NULL when equal to the
+// parameters given, the values of a span of the trace (see treeShared):
+// a NULL costs the driver no allocation.
+const treeColumns = `s.id, s.span_id, s.parent_span_id, nullif(s.run_id, ?), nullif(s.stage, ?), s.name,
+	s.start_ns, s.end_ns, s.status, nullif(s.status_message, ?), s.kind, nullif(s.scope, ?), s.resource_id, s.attrs, s.findings`
+
+// treeShared are the values of the columns of a span that treeColumns
+// gives as NULL when a span has the same.
+type treeShared struct{ runID, stage, statusMessage, scope string }
+
+// sharedOf returns the shared values of sp.
+func sharedOf(sp *stagetrace.StageSpan) treeShared {
+	return treeShared{sp.RunID, sp.Stage, sp.StatusMessage, sp.Scope}
+}
+
+func (sh treeShared) args() []any { return []any{sh.runID, sh.stage, sh.statusMessage, sh.scope} }
 
 // treeRows collects spans of one trace given as treeColumns, each in the
 // node of the tree that will hold it.
@@ -178,14 +198,19 @@ type treeRows struct {
 	n      int
 	keys   []startKey      // of each span, to order them by
 	res    []sql.NullInt64 // the resource of each span
-	seen   map[string]string
-	dec    decoder // shared by the spans
+	// The strings of run_id, stage, status_message and scope read, and
+	// their values in the row before; a decoder each for attrs and
+	// findings.
+	shared       treeShared
+	seen         map[string]string
+	last         [4]string
+	attrs, finds decoder
 }
 
 const treeChunk = 1 << 10
 
-func newTreeRows(trace stagetrace.TraceID) *treeRows {
-	return &treeRows{trace: trace, seen: map[string]string{}, dec: sharedDecoder()}
+func newTreeRows(trace stagetrace.TraceID, shared treeShared) *treeRows {
+	return &treeRows{trace: trace, shared: shared, seen: map[string]string{}, attrs: sharedDecoder(), finds: sharedDecoder()}
 }
 
 // treeRowsOf returns the spans of st, read otherwise.
@@ -221,15 +246,15 @@ func (t *treeRows) row(v []driver.Value) error {
 	rowID, _, errs[0] = intValue(v[0], "id")
 	errs[1] = copyID(sp.SpanID[:], v[1], "span_id")
 	errs[2] = copyID(sp.ParentSpanID[:], v[2], "parent_span_id")
-	sp.RunID, errs[3] = textValue(v[3], t.seen, "run_id")
-	sp.Stage, errs[4] = textValue(v[4], t.seen, "stage")
-	sp.Name, errs[5] = textValue(v[5], nil, "name")
+	sp.RunID, errs[3] = textValue(v[3], t.shared.runID, t.seen, &t.last[0], "run_id")
+	sp.Stage, errs[4] = textValue(v[4], t.shared.stage, t.seen, &t.last[1], "stage")
+	sp.Name, errs[5] = textValue(v[5], "", nil, nil, "name")
 	start, _, errs[6] = intValue(v[6], "start_ns")
 	end, _, errs[7] = intValue(v[7], "end_ns")
 	status, _, errs[8] = intValue(v[8], "status")
-	sp.StatusMessage, errs[9] = textValue(v[9], t.seen, "status_message")
+	sp.StatusMessage, errs[9] = textValue(v[9], t.shared.statusMessage, t.seen, &t.last[2], "status_message")
 	kind, _, errs[10] = intValue(v[10], "kind")
-	sp.Scope, errs[11] = textValue(v[11], t.seen, "scope")
+	sp.Scope, errs[11] = textValue(v[11], t.shared.scope, t.seen, &t.last[3], "scope")
 	res, noRes, errs[12] = intValue(v[12], "resource_id")
 	attrs, err13 := blobValue(v[13], "attrs")
 	findings, err14 := blobValue(v[14], "findings")
@@ -243,10 +268,10 @@ func (t *treeRows) row(v []driver.Value) error {
 	sp.Status, sp.Kind = stagetrace.StatusCode(status), stagetrace.SpanKind(kind)
 	t.res = append(t.res, sql.NullInt64{Int64: res, Valid: !noRes})
 	var err error
-	if sp.Attrs, err = t.dec.decodeAttrs(attrs); err != nil {
+	if sp.Attrs, err = t.attrs.decodeAttrs(attrs); err != nil {
 		return fmt.Errorf("span %s: attrs: %w", sp.SpanID, err)
 	}
-	if sp.Findings, err = t.dec.decodeAttrs(findings); err != nil {
+	if sp.Findings, err = t.finds.decodeAttrs(findings); err != nil {
 		return fmt.Errorf("span %s: findings: %w", sp.SpanID, err)
 	}
 	t.keys = append(t.keys, startKey{start, rowID, int32(t.n - 1)})
@@ -260,7 +285,12 @@ type startKey struct {
 }
 
 func (a startKey) compare(b startKey) int {
-	return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(a.row, b.row))
+	switch {
+	case a.start != b.start:
+		return cmp.Compare(a.start, b.start)
+	default:
+		return cmp.Compare(a.row, b.row)
+	}
 }
 
 // byStart returns the indexes of the spans in order of start, then as
@@ -278,12 +308,12 @@ func (t *treeRows) byStart() []int32 {
 	return idx
 }
 
-// traceTree reads the spans of a trace with the columns
-// of treeColumns (no events), resources attached.
-func (s *Store) traceTree(ctx context.Context, db *sql.DB, trace stagetrace.TraceID) (*treeRows, error) {
-	t := newTreeRows(trace)
+// traceTree reads the spans of a trace with the columns of treeColumns
+// (no events), resources attached; shared are the values of one of them.
+func (s *Store) traceTree(ctx context.Context, db *sql.DB, trace stagetrace.TraceID, shared treeShared) (*treeRows, error) {
+	t := newTreeRows(trace, shared)
 	if err := collect(ctx, db, t, `SELECT `+collectFunc+`(?, `+treeColumns+`) FROM spans s
-WHERE s.tno = (SELECT tno FROM traces WHERE trace_id = ?)`, trace[:]); err != nil {
+WHERE s.tno = (SELECT tno FROM traces WHERE trace_id = ?)`, append(shared.args(), trace[:])...); err != nil {
 		return nil, err
 	}
 	var lastRes int64
