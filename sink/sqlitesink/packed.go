@@ -91,21 +91,30 @@ func (a *collecting) WindowValue(*sqlite.FunctionContext) (driver.Value, error) 
 
 func (a *collecting) Final(*sqlite.FunctionContext) {}
 
-// Readers of the values a collector is given, by the column's type. A
-// value of another type is an error.
+// valueReader reads the values a collector is given, by the column's
+// type; a value of another type is an error, the first kept in err.
+type valueReader struct{ err error }
 
-func intValue(v driver.Value, what string) (n int64, null bool, err error) {
-	switch x := v.(type) {
-	case int64:
-		return x, false, nil
-	case nil:
-		return 0, true, nil
+func (r *valueReader) fail(v driver.Value, what, want string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%s: %s is %T, not %s", collectFunc, what, v, want)
 	}
-	return 0, false, fmt.Errorf("%s: %s is %T, not an integer", collectFunc, what, v)
 }
 
-// copyID copies a TEXT or BLOB value into dst, an id.
-func copyID(dst []byte, v driver.Value, what string) error {
+// int reads an INTEGER; null reports a NULL.
+func (r *valueReader) int(v driver.Value, what string) (n int64, null bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, false
+	case nil:
+		return 0, true
+	}
+	r.fail(v, what, "an integer")
+	return 0, false
+}
+
+// id copies a TEXT or BLOB value into dst, an id.
+func (r *valueReader) id(dst []byte, v driver.Value, what string) {
 	switch x := v.(type) {
 	case []byte:
 		copy(dst, x)
@@ -113,15 +122,14 @@ func copyID(dst []byte, v driver.Value, what string) error {
 		copy(dst, x)
 	case nil:
 	default:
-		return fmt.Errorf("%s: %s is %T, not a blob", collectFunc, what, v)
+		r.fail(v, what, "a blob")
 	}
-	return nil
 }
 
-// textValue copies a TEXT value; NULL is null. With seen not nil, it
-// shares the string of a value read before: last, the column's value in
-// the row before, most often the same, or one in seen.
-func textValue(v driver.Value, null string, seen map[string]string, last *string, what string) (string, error) {
+// text copies a TEXT value; NULL is null. With seen not nil, it shares
+// the string of a value read before: last, the column's value in the row
+// before, most often the same, or one in seen.
+func (r *valueReader) text(v driver.Value, null string, seen map[string]string, last *string, what string) string {
 	var s string
 	owned := false // s is a copy, not SQLite's memory
 	switch x := v.(type) {
@@ -130,18 +138,19 @@ func textValue(v driver.Value, null string, seen map[string]string, last *string
 	case []byte:
 		s, owned = string(x), true
 	case nil:
-		return null, nil
+		return null
 	default:
-		return "", fmt.Errorf("%s: %s is %T, not text", collectFunc, what, v)
+		r.fail(v, what, "text")
+		return ""
 	}
 	if seen == nil {
 		if owned {
-			return s, nil
+			return s
 		}
-		return strings.Clone(s), nil
+		return strings.Clone(s)
 	}
 	if *last == s {
-		return *last, nil
+		return *last
 	}
 	k, ok := seen[s]
 	if !ok {
@@ -152,20 +161,21 @@ func textValue(v driver.Value, null string, seen map[string]string, last *string
 		seen[k] = k
 	}
 	*last = k
-	return k, nil
+	return k
 }
 
-// blobValue returns a BLOB value's bytes, aliasing them.
-func blobValue(v driver.Value, what string) ([]byte, error) {
+// blob returns a BLOB value's bytes, aliasing them.
+func (r *valueReader) blob(v driver.Value, what string) []byte {
 	switch x := v.(type) {
 	case []byte:
-		return x, nil
+		return x
 	case string:
-		return []byte(x), nil
+		return []byte(x)
 	case nil:
-		return nil, nil
+		return nil
 	}
-	return nil, fmt.Errorf("%s: %s is %T, not a blob", collectFunc, what, v)
+	r.fail(v, what, "a blob")
+	return nil
 }
 
 // treeColumns are the columns of a span a span tree shows: spanColumns
@@ -187,17 +197,11 @@ func sharedOf(sp *stagetrace.StageSpan) treeShared {
 
 func (sh treeShared) args() []any { return []any{sh.runID, sh.stage, sh.statusMessage, sh.scope} }
 
-// treeRows collects spans of one trace given as treeColumns, each in the
-// node of the tree that will hold it.
+// treeRows collects spans of one trace given as treeColumns.
 type treeRows struct {
-	trace stagetrace.TraceID
-	// The nodes, in chunks of treeChunk (the last one partly filled), so
-	// that the spans of a trace of unknown size are not moved as they
-	// come.
-	chunks [][]SpanNode
+	trace  stagetrace.TraceID
+	chunks []*treeChunk // the last one partly filled
 	n      int
-	keys   []startKey      // of each span, to order them by
-	res    []sql.NullInt64 // the resource of each span
 	// The strings of run_id, stage, status_message and scope read, and
 	// their values in the row before; a decoder each for attrs and
 	// findings.
@@ -207,7 +211,16 @@ type treeRows struct {
 	attrs, finds decoder
 }
 
-const treeChunk = 1 << 10
+// A treeChunk holds spans as read, each in the node of the tree that will
+// hold it: spans come in chunks, so that those of a trace of unknown size
+// are not moved as they come.
+type treeChunk struct {
+	nodes      [treeChunkLen]SpanNode
+	start, row [treeChunkLen]int64 // start_ns and row id, to order them by
+	res        [treeChunkLen]sql.NullInt64
+}
+
+const treeChunkLen = 1 << 10
 
 func newTreeRows(trace stagetrace.TraceID, shared treeShared) *treeRows {
 	return &treeRows{trace: trace, shared: shared, seen: map[string]string{}, attrs: sharedDecoder(), finds: sharedDecoder()}
@@ -215,58 +228,57 @@ func newTreeRows(trace stagetrace.TraceID, shared treeShared) *treeRows {
 
 // treeRowsOf returns the spans of st, read otherwise.
 func treeRowsOf(trace stagetrace.TraceID, st []storedSpan) *treeRows {
-	t := &treeRows{trace: trace, n: len(st), keys: make([]startKey, len(st)), res: make([]sql.NullInt64, len(st))}
+	t := &treeRows{trace: trace}
 	for i := range st {
-		if i%treeChunk == 0 {
-			t.chunks = append(t.chunks, make([]SpanNode, min(len(st)-i, treeChunk)))
-		}
-		t.at(i).Span = st[i].StageSpan
-		t.keys[i] = startKey{query.StoredUnixNano(st[i].StartTime), st[i].rowID, int32(i)}
-		t.res[i] = st[i].resourceID
+		c, k := t.add()
+		c.nodes[k].Span = st[i].StageSpan
+		c.start[k], c.row[k], c.res[k] = query.StoredUnixNano(st[i].StartTime), st[i].rowID, st[i].resourceID
 	}
 	return t
 }
 
+// add makes room for one more span, k in chunk c.
+func (t *treeRows) add() (c *treeChunk, k int) {
+	k = t.n % treeChunkLen
+	if k == 0 {
+		t.chunks = append(t.chunks, new(treeChunk))
+	}
+	t.n++
+	return t.chunks[len(t.chunks)-1], k
+}
+
 // at returns the node of span i.
-func (t *treeRows) at(i int) *SpanNode { return &t.chunks[i/treeChunk][i%treeChunk] }
+func (t *treeRows) at(i int) *SpanNode { return &t.chunks[i/treeChunkLen].nodes[i%treeChunkLen] }
 
 func (t *treeRows) row(v []driver.Value) error {
 	if len(v) != 15 {
 		return fmt.Errorf("%s: %d values, want 15", collectFunc, len(v))
 	}
-	if t.n%treeChunk == 0 {
-		t.chunks = append(t.chunks, make([]SpanNode, treeChunk))
+	c, k := t.add()
+	sp := &c.nodes[k].Span
+	var r valueReader
+	c.row[k], _ = r.int(v[0], "id")
+	r.id(sp.SpanID[:], v[1], "span_id")
+	r.id(sp.ParentSpanID[:], v[2], "parent_span_id")
+	sp.RunID = r.text(v[3], t.shared.runID, t.seen, &t.last[0], "run_id")
+	sp.Stage = r.text(v[4], t.shared.stage, t.seen, &t.last[1], "stage")
+	sp.Name = r.text(v[5], "", nil, nil, "name")
+	start, _ := r.int(v[6], "start_ns")
+	end, _ := r.int(v[7], "end_ns")
+	status, _ := r.int(v[8], "status")
+	sp.StatusMessage = r.text(v[9], t.shared.statusMessage, t.seen, &t.last[2], "status_message")
+	kind, _ := r.int(v[10], "kind")
+	sp.Scope = r.text(v[11], t.shared.scope, t.seen, &t.last[3], "scope")
+	res, noRes := r.int(v[12], "resource_id")
+	attrs, findings := r.blob(v[13], "attrs"), r.blob(v[14], "findings")
+	if r.err != nil {
+		return r.err
 	}
-	sp := &t.at(t.n).Span
-	t.n++
 	sp.TraceID = t.trace
-	var errs [15]error
-	var rowID, start, end, status, kind, res int64
-	var noRes bool
-	rowID, _, errs[0] = intValue(v[0], "id")
-	errs[1] = copyID(sp.SpanID[:], v[1], "span_id")
-	errs[2] = copyID(sp.ParentSpanID[:], v[2], "parent_span_id")
-	sp.RunID, errs[3] = textValue(v[3], t.shared.runID, t.seen, &t.last[0], "run_id")
-	sp.Stage, errs[4] = textValue(v[4], t.shared.stage, t.seen, &t.last[1], "stage")
-	sp.Name, errs[5] = textValue(v[5], "", nil, nil, "name")
-	start, _, errs[6] = intValue(v[6], "start_ns")
-	end, _, errs[7] = intValue(v[7], "end_ns")
-	status, _, errs[8] = intValue(v[8], "status")
-	sp.StatusMessage, errs[9] = textValue(v[9], t.shared.statusMessage, t.seen, &t.last[2], "status_message")
-	kind, _, errs[10] = intValue(v[10], "kind")
-	sp.Scope, errs[11] = textValue(v[11], t.shared.scope, t.seen, &t.last[3], "scope")
-	res, noRes, errs[12] = intValue(v[12], "resource_id")
-	attrs, err13 := blobValue(v[13], "attrs")
-	findings, err14 := blobValue(v[14], "findings")
-	errs[13], errs[14] = err13, err14
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
+	c.start[k] = start
 	sp.StartTime, sp.EndTime = query.StoredTime(start), query.StoredTime(end)
 	sp.Status, sp.Kind = stagetrace.StatusCode(status), stagetrace.SpanKind(kind)
-	t.res = append(t.res, sql.NullInt64{Int64: res, Valid: !noRes})
+	c.res[k] = sql.NullInt64{Int64: res, Valid: !noRes}
 	var err error
 	if sp.Attrs, err = t.attrs.decodeAttrs(attrs); err != nil {
 		return fmt.Errorf("span %s: attrs: %w", sp.SpanID, err)
@@ -274,7 +286,6 @@ func (t *treeRows) row(v []driver.Value) error {
 	if sp.Findings, err = t.finds.decodeAttrs(findings); err != nil {
 		return fmt.Errorf("span %s: findings: %w", sp.SpanID, err)
 	}
-	t.keys = append(t.keys, startKey{start, rowID, int32(t.n - 1)})
 	return nil
 }
 
@@ -296,9 +307,12 @@ func (a startKey) compare(b startKey) int {
 // byStart returns the indexes of the spans in order of start, then as
 // they were written: the spans are left where they are.
 func (t *treeRows) byStart() []int32 {
-	keys := t.keys
+	keys := make([]startKey, t.n)
+	for i := range keys {
+		c, k := t.chunks[i/treeChunkLen], i%treeChunkLen
+		keys[i] = startKey{c.start[k], c.row[k], int32(i)}
+	}
 	if !slices.IsSortedFunc(keys, startKey.compare) {
-		keys = slices.Clone(keys)
 		slices.SortFunc(keys, startKey.compare)
 	}
 	idx := make([]int32, len(keys))
@@ -318,7 +332,8 @@ WHERE s.tno = (SELECT tno FROM traces WHERE trace_id = ?)`, append(shared.args()
 	}
 	var lastRes int64
 	var lastResource *stagetrace.Resource
-	for i, res := range t.res {
+	for i := range t.n {
+		res := t.chunks[i/treeChunkLen].res[i%treeChunkLen]
 		if !res.Valid {
 			continue
 		}
@@ -348,11 +363,11 @@ func (r *shapeRows) row(v []driver.Value) error {
 		return fmt.Errorf("%s: %d values, want 2", collectFunc, len(v))
 	}
 	var id, pid stagetrace.SpanID
-	if err := copyID(id[:], v[0], "span_id"); err != nil {
-		return err
-	}
-	if err := copyID(pid[:], v[1], "parent_span_id"); err != nil {
-		return err
+	var vr valueReader
+	vr.id(id[:], v[0], "span_id")
+	vr.id(pid[:], v[1], "parent_span_id")
+	if vr.err != nil {
+		return vr.err
 	}
 	r.size++
 	r.found = r.found || id == r.ref.SpanID

@@ -102,7 +102,7 @@ func TestTreeRowsTypes(t *testing.T) {
 	assert.Equal(t, stagetrace.StatusCode(2), sp.Status)
 	assert.Equal(t, stagetrace.SpanKind(1), sp.Kind)
 	assert.Equal(t, int64(20), sp.EndTime.UnixNano())
-	assert.False(t, tr.res[0].Valid)
+	assert.False(t, tr.chunks[0].res[0].Valid)
 	assert.Nil(t, sp.Attrs)
 	assert.Equal(t, stagetrace.Attrs{{Key: "k", Value: stagetrace.Int64Value(3)}}, sp.Findings)
 
