@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -307,17 +308,50 @@ func (a startKey) compare(b startKey) int {
 // byStart returns the indexes of the spans in order of start, then as
 // they were written: the spans are left where they are.
 func (t *treeRows) byStart() []int32 {
-	keys := make([]startKey, t.n)
-	for i := range keys {
-		c, k := t.chunks[i/treeChunkLen], i%treeChunkLen
-		keys[i] = startKey{c.start[k], c.row[k], int32(i)}
+	start := func(i int) int64 { return t.chunks[i/treeChunkLen].start[i%treeChunkLen] }
+	row := func(i int32) int64 { return t.chunks[i/treeChunkLen].row[i%treeChunkLen] }
+	idx := make([]int32, t.n)
+	if t.n == 0 {
+		return idx
 	}
-	if !slices.IsSortedFunc(keys, startKey.compare) {
+	lo, hi := start(0), start(0)
+	for i := range t.n {
+		lo, hi = min(lo, start(i)), max(hi, start(i))
+	}
+	// Most often each start, less the least, and the index fit in one
+	// integer: a sort of integers is a few times faster than one of
+	// structs by a function. Equal starts then go by row id.
+	shift := bits.Len(uint(t.n))
+	if uint64(hi)-uint64(lo) >= 1<<(64-shift) {
+		keys := make([]startKey, t.n)
+		for i := range keys {
+			keys[i] = startKey{start(i), row(int32(i)), int32(i)}
+		}
 		slices.SortFunc(keys, startKey.compare)
+		for i := range keys {
+			idx[i] = keys[i].i
+		}
+		return idx
 	}
-	idx := make([]int32, len(keys))
+	keys := make([]uint64, t.n)
 	for i := range keys {
-		idx[i] = keys[i].i
+		keys[i] = (uint64(start(i))-uint64(lo))<<shift | uint64(i)
+	}
+	if !slices.IsSorted(keys) {
+		slices.Sort(keys)
+	}
+	for i, k := range keys {
+		idx[i] = int32(k & (1<<shift - 1))
+	}
+	for a := 0; a < len(keys); {
+		b := a + 1
+		for b < len(keys) && keys[b]>>shift == keys[a]>>shift {
+			b++
+		}
+		if b-a > 1 {
+			slices.SortFunc(idx[a:b], func(x, y int32) int { return cmp.Compare(row(x), row(y)) })
+		}
+		a = b
 	}
 	return idx
 }

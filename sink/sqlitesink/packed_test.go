@@ -7,6 +7,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -166,4 +168,35 @@ func mustEncode(t *testing.T, p *query.Partial) []byte {
 	b, err := p.AppendBinary(nil)
 	require.NoError(t, err)
 	return b
+}
+
+// TestByStart orders spans by start then row id, as a sort of startKey
+// does: with ties, unordered row ids, and starts too far apart to pack.
+func TestByStart(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 300 {
+		n := rng.IntN(3 * treeChunkLen)
+		tr := &treeRows{}
+		var keys []startKey
+		for i := range n {
+			c, k := tr.add()
+			c.start[k] = 1_700_000_000_000_000_000 + int64(rng.IntN(50))*1000
+			if round%3 == 0 {
+				switch rng.IntN(40) { // starts too far from the others to pack
+				case 0:
+					c.start[k] = query.ZeroTimeNS
+				case 1:
+					c.start[k] = math.MaxInt64
+				}
+			}
+			c.row[k] = rng.Int64N(1 << 40)
+			keys = append(keys, startKey{c.start[k], c.row[k], int32(i)})
+		}
+		slices.SortFunc(keys, startKey.compare)
+		want := make([]int32, n)
+		for i := range keys {
+			want[i] = keys[i].i
+		}
+		require.Equal(t, want, tr.byStart(), "round %d", round)
+	}
 }
