@@ -127,10 +127,10 @@ func (r *valueReader) id(dst []byte, v driver.Value, what string) {
 	}
 }
 
-// text copies a TEXT value; NULL is null. With seen not nil, it shares
-// the string of a value read before: last, the column's value in the row
-// before, most often the same, or one in seen.
-func (r *valueReader) text(v driver.Value, null string, seen map[string]string, last *string, what string) string {
+// text copies a TEXT value. With seen not nil, it shares the string of a
+// value read before: last, the column's value in the row before, most
+// often the same, or one in seen.
+func (r *valueReader) text(v driver.Value, seen map[string]string, last *string, what string) string {
 	var s string
 	owned := false // s is a copy, not SQLite's memory
 	switch x := v.(type) {
@@ -139,7 +139,7 @@ func (r *valueReader) text(v driver.Value, null string, seen map[string]string, 
 	case []byte:
 		s, owned = string(x), true
 	case nil:
-		return null
+		return ""
 	default:
 		r.fail(v, what, "text")
 		return ""
@@ -180,23 +180,9 @@ func (r *valueReader) blob(v driver.Value, what string) []byte {
 }
 
 // treeColumns are the columns of a span a span tree shows: spanColumns
-// but the trace id, which the caller knows, and the events. Four columns
-// that the spans of a trace mostly share are NULL when equal to the
-// parameters given, the values of a span of the trace (see treeShared):
-// a NULL costs the driver no allocation.
-const treeColumns = `s.id, s.span_id, s.parent_span_id, nullif(s.run_id, ?), nullif(s.stage, ?), s.name,
-	s.start_ns, s.end_ns, s.status, nullif(s.status_message, ?), s.kind, nullif(s.scope, ?), s.resource_id, s.attrs, s.findings`
-
-// treeShared are the values of the columns of a span that treeColumns
-// gives as NULL when a span has the same.
-type treeShared struct{ runID, stage, statusMessage, scope string }
-
-// sharedOf returns the shared values of sp.
-func sharedOf(sp *stagetrace.StageSpan) treeShared {
-	return treeShared{sp.RunID, sp.Stage, sp.StatusMessage, sp.Scope}
-}
-
-func (sh treeShared) args() []any { return []any{sh.runID, sh.stage, sh.statusMessage, sh.scope} }
+// but the trace id, which the caller knows, and the events.
+const treeColumns = `s.id, s.span_id, s.parent_span_id, s.run_id, s.stage, s.name,
+	s.start_ns, s.end_ns, s.status, s.status_message, s.kind, s.scope, s.resource_id, s.attrs, s.findings`
 
 // treeRows collects spans of one trace given as treeColumns.
 type treeRows struct {
@@ -206,7 +192,6 @@ type treeRows struct {
 	// The strings of run_id, stage, status_message and scope read, and
 	// their values in the row before; a decoder each for attrs and
 	// findings.
-	shared       treeShared
 	seen         map[string]string
 	last         [4]string
 	attrs, finds decoder
@@ -223,8 +208,8 @@ type treeChunk struct {
 
 const treeChunkLen = 1 << 10
 
-func newTreeRows(trace stagetrace.TraceID, shared treeShared) *treeRows {
-	return &treeRows{trace: trace, shared: shared, seen: map[string]string{}, attrs: sharedDecoder(), finds: sharedDecoder()}
+func newTreeRows(trace stagetrace.TraceID) *treeRows {
+	return &treeRows{trace: trace, seen: map[string]string{}, attrs: sharedDecoder(), finds: sharedDecoder()}
 }
 
 // treeRowsOf returns the spans of st, read otherwise.
@@ -261,15 +246,15 @@ func (t *treeRows) row(v []driver.Value) error {
 	c.row[k], _ = r.int(v[0], "id")
 	r.id(sp.SpanID[:], v[1], "span_id")
 	r.id(sp.ParentSpanID[:], v[2], "parent_span_id")
-	sp.RunID = r.text(v[3], t.shared.runID, t.seen, &t.last[0], "run_id")
-	sp.Stage = r.text(v[4], t.shared.stage, t.seen, &t.last[1], "stage")
-	sp.Name = r.text(v[5], "", nil, nil, "name")
+	sp.RunID = r.text(v[3], t.seen, &t.last[0], "run_id")
+	sp.Stage = r.text(v[4], t.seen, &t.last[1], "stage")
+	sp.Name = r.text(v[5], nil, nil, "name")
 	start, _ := r.int(v[6], "start_ns")
 	end, _ := r.int(v[7], "end_ns")
 	status, _ := r.int(v[8], "status")
-	sp.StatusMessage = r.text(v[9], t.shared.statusMessage, t.seen, &t.last[2], "status_message")
+	sp.StatusMessage = r.text(v[9], t.seen, &t.last[2], "status_message")
 	kind, _ := r.int(v[10], "kind")
-	sp.Scope = r.text(v[11], t.shared.scope, t.seen, &t.last[3], "scope")
+	sp.Scope = r.text(v[11], t.seen, &t.last[3], "scope")
 	res, noRes := r.int(v[12], "resource_id")
 	attrs, findings := r.blob(v[13], "attrs"), r.blob(v[14], "findings")
 	if r.err != nil {
@@ -357,11 +342,11 @@ func (t *treeRows) byStart() []int32 {
 }
 
 // traceTree reads the spans of a trace with the columns of treeColumns
-// (no events), resources attached; shared are the values of one of them.
-func (s *Store) traceTree(ctx context.Context, db *sql.DB, trace stagetrace.TraceID, shared treeShared) (*treeRows, error) {
-	t := newTreeRows(trace, shared)
+// (no events), resources attached.
+func (s *Store) traceTree(ctx context.Context, db *sql.DB, trace stagetrace.TraceID) (*treeRows, error) {
+	t := newTreeRows(trace)
 	if err := collect(ctx, db, t, `SELECT `+collectFunc+`(?, `+treeColumns+`) FROM spans s
-WHERE s.tno = (SELECT tno FROM traces WHERE trace_id = ?)`, append(shared.args(), trace[:])...); err != nil {
+WHERE s.tno = (SELECT tno FROM traces WHERE trace_id = ?)`, trace[:]); err != nil {
 		return nil, err
 	}
 	var lastRes int64

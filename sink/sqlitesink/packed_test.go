@@ -94,7 +94,7 @@ func TestTreeRowsTypes(t *testing.T) {
 		return []driver.Value{int64(1), []byte{7: 1}, []byte{}, "run", "stage", "name", int64(10), int64(20),
 			int64(2), "message", int64(1), "scope", nil, nil, appendAttrs(nil, stagetrace.Attrs{{Key: "k", Value: stagetrace.Int64Value(3)}})}
 	}
-	tr := newTreeRows(stagetrace.TraceID{1}, treeShared{})
+	tr := newTreeRows(stagetrace.TraceID{1})
 	require.NoError(t, tr.row(row()))
 	require.Equal(t, 1, tr.n)
 	sp := tr.at(0).Span
@@ -114,20 +114,9 @@ func TestTreeRowsTypes(t *testing.T) {
 		if i == 13 || i == 14 {
 			v[i] = []byte{9} // a corrupt attribute column
 		}
-		assert.Error(t, newTreeRows(stagetrace.TraceID{1}, treeShared{}).row(v), "value %d", i)
+		assert.Error(t, newTreeRows(stagetrace.TraceID{1}).row(v), "value %d", i)
 	}
 	assert.Error(t, tr.row(row()[:14]), "too few values")
-
-	// NULL in a shared column is the value shared.
-	tr = newTreeRows(stagetrace.TraceID{1}, treeShared{"run0", "stage0", "message0", "scope0"})
-	v := row()
-	v[3], v[4], v[9], v[11] = nil, nil, nil, nil
-	require.NoError(t, tr.row(v))
-	require.NoError(t, tr.row(row()))
-	sp = tr.at(0).Span
-	assert.Equal(t, []string{"run0", "stage0", "message0", "scope0"}, []string{sp.RunID, sp.Stage, sp.StatusMessage, sp.Scope})
-	sp = tr.at(1).Span
-	assert.Equal(t, []string{"run", "stage", "message", "scope"}, []string{sp.RunID, sp.Stage, sp.StatusMessage, sp.Scope})
 }
 
 func TestPackedPartials(t *testing.T) {

@@ -230,23 +230,20 @@ func (s *Store) SpanTree(ctx context.Context, ref SpanRef, maxDepth int, attrs [
 		}
 	}
 	notFound := fmt.Errorf("%w: span %s in trace %s", ErrNotFound, ref.SpanID, ref.TraceID)
-	// The span's row says whether it is a root, and gives the values its
-	// trace's spans mostly share. (An id may be stored twice, under two
-	// parents: a root first.)
-	var parentLen int
-	var ref0 stagetrace.StageSpan
-	err = db.QueryRowContext(ctx, `SELECT length(parent_span_id), run_id, stage, status_message, scope FROM spans
-WHERE tno = (SELECT tno FROM traces WHERE trace_id = ?) AND span_id = ? ORDER BY length(parent_span_id) LIMIT 1`, ref.TraceID[:], ref.SpanID[:]).
-		Scan(&parentLen, &ref0.RunID, &ref0.Stage, &ref0.StatusMessage, &ref0.Scope)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound
-	}
-	if err != nil {
+	// The least length of the span's parent ids: 0 for a root, NULL when
+	// the trace has no such span. (An id may be stored twice, under two
+	// parents.)
+	var parentLen sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT min(length(parent_span_id)) FROM spans INDEXED BY spans_trace
+WHERE tno = (SELECT tno FROM traces WHERE trace_id = ?) AND span_id = ?`, ref.TraceID[:], ref.SpanID[:]).Scan(&parentLen); err != nil {
 		return nil, fmt.Errorf("sqlitesink: %w", err)
 	}
+	if !parentLen.Valid {
+		return nil, notFound
+	}
 	var rows *treeRows
-	if parentLen == 0 {
-		rows, err = s.traceTree(ctx, db, ref.TraceID, sharedOf(&ref0))
+	if parentLen.Int64 == 0 {
+		rows, err = s.traceTree(ctx, db, ref.TraceID)
 	} else {
 		var children map[stagetrace.SpanID][]stagetrace.SpanID
 		var size int
@@ -258,7 +255,7 @@ WHERE tno = (SELECT tno FROM traces WHERE trace_id = ?) AND span_id = ? ORDER BY
 			return nil, notFound
 		}
 		order, _ := query.TreeDepths(children, ref.SpanID, maxDepth)
-		rows, err = s.traceSpans(ctx, db, ref.TraceID, order, size, sharedOf(&ref0))
+		rows, err = s.traceSpans(ctx, db, ref.TraceID, order, size)
 	}
 	if err != nil {
 		return nil, err
@@ -303,11 +300,10 @@ func (s *Store) traceOf(ctx context.Context, db *sql.DB, spanID stagetrace.SpanI
 
 // traceSpans reads the spans ids of trace, without their events: the
 // whole trace in one pass when the tree is a good part of it, else by id.
-// shared are the values of a span of the trace (see treeColumns).
-func (s *Store) traceSpans(ctx context.Context, db *sql.DB, trace stagetrace.TraceID, ids []stagetrace.SpanID, traceSize int, shared treeShared) (*treeRows, error) {
+func (s *Store) traceSpans(ctx context.Context, db *sql.DB, trace stagetrace.TraceID, ids []stagetrace.SpanID, traceSize int) (*treeRows, error) {
 	const byIDLimit = 500 // bound parameters per statement, and rows worth a lookup each
 	if len(ids) > byIDLimit || len(ids) > traceSize/2 {
-		return s.traceTree(ctx, db, trace, shared)
+		return s.traceTree(ctx, db, trace)
 	}
 	args := []any{trace[:]}
 	for _, id := range ids {
