@@ -229,7 +229,7 @@ func (s *Store) SpanTree(ctx context.Context, ref SpanRef, maxDepth int, attrs [
 			return nil, err
 		}
 	}
-	notFound := fmt.Errorf("%w: span %s in trace %s", ErrNotFound, ref.SpanID, ref.TraceID)
+	notFound := func() error { return fmt.Errorf("%w: span %s in trace %s", ErrNotFound, ref.SpanID, ref.TraceID) }
 	// The least length of the span's parent ids: 0 for a root, NULL when
 	// the trace has no such span. (An id may be stored twice, under two
 	// parents.)
@@ -239,7 +239,7 @@ WHERE tno = (SELECT tno FROM traces WHERE trace_id = ?) AND span_id = ?`, ref.Tr
 		return nil, fmt.Errorf("sqlitesink: %w", err)
 	}
 	if !parentLen.Valid {
-		return nil, notFound
+		return nil, notFound()
 	}
 	var rows *treeRows
 	if parentLen.Int64 == 0 {
@@ -252,7 +252,7 @@ WHERE tno = (SELECT tno FROM traces WHERE trace_id = ?) AND span_id = ?`, ref.Tr
 			return nil, err
 		}
 		if !found {
-			return nil, notFound
+			return nil, notFound()
 		}
 		order, _ := query.TreeDepths(children, ref.SpanID, maxDepth)
 		rows, err = s.traceSpans(ctx, db, ref.TraceID, order, size)
@@ -263,7 +263,7 @@ WHERE tno = (SELECT tno FROM traces WHERE trace_id = ?) AND span_id = ?`, ref.Tr
 	byStart := rows.byStart()
 	root := query.LinkTree(len(byStart), func(i int) *SpanNode { return rows.at(int(byStart[i])) }, ref.SpanID, maxDepth, proj)
 	if root == nil {
-		return nil, notFound
+		return nil, notFound()
 	}
 	return root, nil
 }
