@@ -1,6 +1,8 @@
 package query_test
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -76,4 +78,83 @@ func TestTreeDepths(t *testing.T) {
 
 	order, _ = query.TreeDepths(children, id(1), 1)
 	assert.Equal(t, []stagetrace.SpanID{id(1), id(2), id(3)}, order)
+}
+
+// referenceTree is the tree as TreeDepths and a map of nodes by id define
+// it, the way LinkTree first built it: LinkTree must build the same.
+func referenceTree(spans []stagetrace.StageSpan, root stagetrace.SpanID, maxDepth int) *query.SpanNode {
+	children := map[stagetrace.SpanID][]stagetrace.SpanID{}
+	for i := range spans {
+		if p := spans[i].ParentSpanID; p.IsValid() {
+			children[p] = append(children[p], spans[i].SpanID)
+		}
+	}
+	_, depth := query.TreeDepths(children, root, maxDepth)
+	nodes := map[stagetrace.SpanID]*query.SpanNode{}
+	for i := range spans {
+		if d, ok := depth[spans[i].SpanID]; ok && nodes[spans[i].SpanID] == nil {
+			nodes[spans[i].SpanID] = &query.SpanNode{Span: spans[i], Depth: d}
+		}
+	}
+	for i := range spans {
+		c := nodes[spans[i].SpanID]
+		if c == nil || c.Depth == 0 {
+			continue
+		}
+		if p := nodes[spans[i].ParentSpanID]; p != nil && p.Depth == c.Depth-1 {
+			p.Children = append(p.Children, c)
+		}
+	}
+	return nodes[root]
+}
+
+// TestLinkTreeAsReference builds trees of random traces, with ids given
+// twice, cycles, zero ids and parents not among the spans, and compares
+// them with referenceTree.
+func TestLinkTreeAsReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for round := range 500 {
+		n := 1 + rng.IntN(40)
+		ids := 1 + rng.IntN(n+3) // fewer ids than spans: some repeat
+		spans := make([]stagetrace.StageSpan, n)
+		for i := range spans {
+			spans[i] = stagetrace.StageSpan{
+				Name:         fmt.Sprintf("span %d", i),
+				SpanID:       stagetrace.SpanID{7: byte(rng.IntN(ids))}, // 0: the zero id
+				ParentSpanID: stagetrace.SpanID{7: byte(rng.IntN(ids + 2))},
+				StartTime:    start.Add(time.Duration(i) * time.Second),
+			}
+		}
+		root := spans[rng.IntN(n)].SpanID
+		if rng.IntN(10) == 0 {
+			root = stagetrace.SpanID{7: 200} // not among the spans
+		}
+		maxDepth := rng.IntN(4)
+		want := referenceTree(spans, root, maxDepth)
+		got := query.BuildTree(spans, root, maxDepth, query.Projection{})
+		if want == nil {
+			assert.Nil(t, got, "round %d", round)
+			continue
+		}
+		require.NotNil(t, got, "round %d", round)
+		assert.Equal(t, dump(want), dump(got), "round %d: %d spans, root %v, max depth %d", round, n, root, maxDepth)
+	}
+}
+
+// dump writes a tree out, depth first, one line per node.
+func dump(n *query.SpanNode) []string {
+	var out []string
+	var walk func(n *query.SpanNode, level int)
+	walk = func(n *query.SpanNode, level int) {
+		if len(out) > 200 {
+			return // a node reached through a cycle: enough to tell
+		}
+		out = append(out, fmt.Sprintf("%*s%s depth %d", level*2, "", n.Span.Name, n.Depth))
+		for _, c := range n.Children {
+			walk(c, level+1)
+		}
+	}
+	walk(n, 0)
+	return out
 }

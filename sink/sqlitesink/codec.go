@@ -119,10 +119,17 @@ func appendValue(dst []byte, v stagetrace.Value, level int) []byte {
 // decodeAttrs reads attributes written by appendAttrs. An empty column is
 // no attributes.
 func decodeAttrs(b []byte) (stagetrace.Attrs, error) {
+	var d decoder
+	return d.decodeAttrs(b)
+}
+
+// decodeAttrs is decodeAttrs with d's stores: a decoder reading the
+// columns of many spans shares their keys.
+func (d *decoder) decodeAttrs(b []byte) (stagetrace.Attrs, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	d := decoder{b: b}
+	d.b, d.err = b, nil
 	attrs := d.attrs(0)
 	if d.err == nil && len(d.b) != 0 {
 		d.err = fmt.Errorf("%w: %d trailing bytes", errCorrupt, len(d.b))
@@ -136,6 +143,89 @@ func decodeAttrs(b []byte) (stagetrace.Attrs, error) {
 type decoder struct {
 	b   []byte
 	err error
+	// A decoder reading a column of many spans (shared) keeps the
+	// attribute keys and short string values read, so that spans, which
+	// mostly repeat each other's, share them; and it takes the attributes
+	// of each span from one larger array. Only so many values are kept:
+	// many are unique. Before looking one up, it compares it with the
+	// one read at the same place in the column before (at: the place of
+	// the attribute read), which is most often the same.
+	shared               bool
+	keys                 map[string]string
+	values               map[string]string
+	slab                 []stagetrace.Attr
+	at                   int
+	lastKeys, lastValues [lastKept]string
+}
+
+// sharedDecoder returns a decoder for the columns of many spans.
+func sharedDecoder() decoder {
+	return decoder{shared: true, keys: map[string]string{}, values: map[string]string{}}
+}
+
+const (
+	lastKept       = 8       // places compared with their last key and value
+	sharedValues   = 1 << 12 // values kept at most
+	sharedValueLen = 64      // longest value kept
+	slabAttrs      = 1 << 10 // attributes per array
+)
+
+// newAttrs returns attributes of capacity n, at level.
+func (d *decoder) newAttrs(n, level int) stagetrace.Attrs {
+	if !d.shared || level > 0 {
+		return make(stagetrace.Attrs, 0, n)
+	}
+	if cap(d.slab)-len(d.slab) < n {
+		d.slab = make([]stagetrace.Attr, 0, max(n, slabAttrs))
+	}
+	k := len(d.slab)
+	d.slab = d.slab[:k+n]
+	return d.slab[k : k : k+n]
+}
+
+// stringValue reads a string value.
+func (d *decoder) stringValue() string {
+	if !d.shared {
+		return d.string()
+	}
+	b := d.bytes()
+	if len(b) > sharedValueLen {
+		return string(b)
+	}
+	if d.at < lastKept && d.lastValues[d.at] == string(b) {
+		return d.lastValues[d.at]
+	}
+	v, ok := d.values[string(b)]
+	if !ok {
+		v = string(b)
+		if len(d.values) < sharedValues {
+			d.values[v] = v
+		}
+	}
+	if d.at < lastKept {
+		d.lastValues[d.at] = v
+	}
+	return v
+}
+
+// key reads an attribute key.
+func (d *decoder) key() string {
+	if !d.shared {
+		return d.string()
+	}
+	b := d.bytes()
+	if d.at < lastKept && d.lastKeys[d.at] == string(b) {
+		return d.lastKeys[d.at]
+	}
+	k, ok := d.keys[string(b)]
+	if !ok {
+		k = string(b)
+		d.keys[k] = k
+	}
+	if d.at < lastKept {
+		d.lastKeys[d.at] = k
+	}
+	return k
 }
 
 func (d *decoder) fail(what string) {
@@ -216,9 +306,13 @@ func (d *decoder) attrs(level int) stagetrace.Attrs {
 	if n == 0 {
 		return nil
 	}
-	attrs := make(stagetrace.Attrs, 0, n)
-	for range n {
-		k := d.string()
+	attrs := d.newAttrs(n, level)
+	for j := range n {
+		d.at = lastKept // no place
+		if level == 0 {
+			d.at = j
+		}
+		k := d.key()
 		v := d.value(level)
 		if d.err != nil {
 			return nil
@@ -250,7 +344,7 @@ func (d *decoder) payload(k stagetrace.Kind, level int) stagetrace.Value {
 	case stagetrace.KindFloat64:
 		return stagetrace.Float64Value(d.float())
 	case stagetrace.KindString:
-		return stagetrace.StringValue(d.string())
+		return stagetrace.StringValue(d.stringValue())
 	case stagetrace.KindBytes:
 		return stagetrace.BytesValue(append([]byte{}, d.bytes()...))
 	case stagetrace.KindBoolSlice:

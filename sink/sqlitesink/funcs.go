@@ -64,8 +64,10 @@ func init() {
 			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &packedPoints{}, nil }}),
 		sqlite.RegisterFunction(packPartialsFunc, &sqlite.FunctionImpl{NArgs: 2, Deterministic: true, VolatileArgs: true,
 			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &packedPartials{}, nil }}),
-		sqlite.RegisterFunction(rowsFunc, &sqlite.FunctionImpl{NArgs: -1, Deterministic: true, VolatileArgs: true,
-			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &packedRows{}, nil }}),
+		// Not deterministic: its rows go to whichever collector the handle
+		// names when it runs.
+		sqlite.RegisterFunction(collectFunc, &sqlite.FunctionImpl{NArgs: -1, VolatileArgs: true,
+			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &collecting{}, nil }}),
 		// Decoding copies what it keeps.
 		sqlite.RegisterFunction(mergePartialsFunc, &sqlite.FunctionImpl{NArgs: 2, Deterministic: true, VolatileArgs: true, Scalar: mergePartialsSQL}),
 	)

@@ -1,12 +1,15 @@
 package sqlitesink
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/binary"
 	"fmt"
-	"math"
+	"math/bits"
+	"slices"
+	"strings"
+	"sync"
 
 	"modernc.org/sqlite"
 
@@ -14,125 +17,166 @@ import (
 	"github.com/stagetrace/stagetrace/query"
 )
 
-// stagetrace_rows(v, ...) is an aggregate: the values of its rows packed
-// into one blob, each a tag byte and its bytes (see rowReader), so that
-// a query reading thousands of rows hands them over in one: database/sql
-// costs about a microsecond and a dozen allocations per row and column
-// set, which for the 10,000 spans of a large trace is most of the time.
-const rowsFunc = "stagetrace_rows"
+// stagetrace_collect(handle, v, ...) is an aggregate that hands the values
+// of each of its rows to the Go collector registered under handle (see
+// collect), which decodes them where SQLite gives them. database/sql
+// costs about a microsecond and a dozen allocations per row, which for the
+// 10,000 spans of a large trace is most of the time; packing the rows
+// into one blob instead copies it three times on its way out.
+const collectFunc = "stagetrace_collect"
 
-// Tags of the values stagetrace_rows packs.
-const (
-	tagNull  = 0
-	tagInt   = 1 // varint
-	tagFloat = 2 // 8 bytes little endian
-	tagText  = 3 // uvarint length, bytes
-	tagBlob  = 4 // uvarint length, bytes
-)
+// A rowCollector takes the rows of a stagetrace_collect query. The values
+// are SQLite's memory (VolatileArgs), valid during the call: what is kept
+// of them is copied.
+type rowCollector interface {
+	row(v []driver.Value) error
+}
 
-// packedRows is one evaluation of stagetrace_rows. The arguments are
-// SQLite's memory (VolatileArgs): they are copied into the blob.
-type packedRows struct{ b []byte }
+// collectors are the collectors of the queries running, by handle. A
+// handle is the smallest free one, so that it stays a small integer: it
+// is passed with every row, and the driver boxes integers below 256
+// without allocating.
+var collectors = struct {
+	sync.Mutex
+	m map[int64]rowCollector
+}{m: map[int64]rowCollector{}}
 
-func (p *packedRows) Step(_ *sqlite.FunctionContext, args []driver.Value) error {
-	for _, a := range args {
-		switch v := a.(type) {
-		case nil:
-			p.b = append(p.b, tagNull)
-		case int64:
-			p.b = binary.AppendVarint(append(p.b, tagInt), v)
-		case float64:
-			p.b = binary.LittleEndian.AppendUint64(append(p.b, tagFloat), math.Float64bits(v))
-		case string:
-			p.b = append(binary.AppendUvarint(append(p.b, tagText), uint64(len(v))), v...)
-		case []byte:
-			p.b = append(binary.AppendUvarint(append(p.b, tagBlob), uint64(len(v))), v...)
-		default:
-			return fmt.Errorf("%s: value of type %T", rowsFunc, a)
-		}
+// collect runs text, a query whose one column is
+// stagetrace_collect(?, ...) with the handle its first parameter, and
+// hands its rows to c.
+func collect(ctx context.Context, db *sql.DB, c rowCollector, text string, args ...any) error {
+	collectors.Lock()
+	h := int64(1)
+	for collectors.m[h] != nil {
+		h++
+	}
+	collectors.m[h] = c
+	collectors.Unlock()
+	defer func() {
+		collectors.Lock()
+		delete(collectors.m, h)
+		collectors.Unlock()
+	}()
+	var rows int64
+	if err := db.QueryRowContext(ctx, text, append([]any{h}, args...)...).Scan(&rows); err != nil {
+		return fmt.Errorf("sqlitesink: %w", err)
 	}
 	return nil
 }
 
-func (p *packedRows) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
-	return fmt.Errorf("%s is not a window function", rowsFunc)
+// collecting is one evaluation of stagetrace_collect.
+type collecting struct {
+	c    rowCollector
+	rows int64
 }
 
-func (p *packedRows) WindowValue(*sqlite.FunctionContext) (driver.Value, error) {
-	if p.b == nil {
-		return []byte{}, nil
+func (a *collecting) Step(_ *sqlite.FunctionContext, args []driver.Value) error {
+	if a.c == nil {
+		h, _ := args[0].(int64)
+		collectors.Lock()
+		a.c = collectors.m[h]
+		collectors.Unlock()
+		if a.c == nil {
+			return fmt.Errorf("%s: no collector %v", collectFunc, args[0])
+		}
 	}
-	return p.b, nil
+	a.rows++
+	return a.c.row(args[1:])
 }
 
-func (p *packedRows) Final(*sqlite.FunctionContext) {}
-
-// rowReader reads the values stagetrace_rows packed, in order. A value of
-// another type than asked for, or bytes cut short, is an error kept in
-// err; the readers then return zero values.
-type rowReader struct {
-	b   []byte
-	err error
+func (a *collecting) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
+	return fmt.Errorf("%s is not a window function", collectFunc)
 }
 
-func (r *rowReader) more() bool { return r.err == nil && len(r.b) > 0 }
+func (a *collecting) WindowValue(*sqlite.FunctionContext) (driver.Value, error) { return a.rows, nil }
 
-func (r *rowReader) fail(what string) {
+func (a *collecting) Final(*sqlite.FunctionContext) {}
+
+// valueReader reads the values a collector is given, by the column's
+// type; a value of another type is an error, the first kept in err.
+type valueReader struct{ err error }
+
+func (r *valueReader) fail(v driver.Value, what, want string) {
 	if r.err == nil {
-		r.err = fmt.Errorf("%s: bad packed %s", rowsFunc, what)
+		r.err = fmt.Errorf("%s: %s is %T, not %s", collectFunc, what, v, want)
 	}
-	r.b = nil
 }
 
-// int reads an INTEGER; null reports a NULL instead.
-func (r *rowReader) int() (v int64, null bool) {
-	if len(r.b) > 0 && r.b[0] == tagNull {
-		r.b = r.b[1:]
+// int reads an INTEGER; null reports a NULL.
+func (r *valueReader) int(v driver.Value, what string) (n int64, null bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, false
+	case nil:
 		return 0, true
 	}
-	if len(r.b) == 0 || r.b[0] != tagInt {
-		r.fail("integer")
-		return 0, false
-	}
-	v, k := binary.Varint(r.b[1:])
-	if k <= 0 {
-		r.fail("integer")
-		return 0, false
-	}
-	r.b = r.b[1+k:]
-	return v, false
+	r.fail(v, what, "an integer")
+	return 0, false
 }
 
-// bytes reads a TEXT or BLOB (NULL reads as nil), aliasing the packed
-// blob.
-func (r *rowReader) bytes() []byte {
-	if len(r.b) > 0 && r.b[0] == tagNull {
-		r.b = r.b[1:]
-		return nil
+// id copies a TEXT or BLOB value into dst, an id.
+func (r *valueReader) id(dst []byte, v driver.Value, what string) {
+	switch x := v.(type) {
+	case []byte:
+		copy(dst, x)
+	case string:
+		copy(dst, x)
+	case nil:
+	default:
+		r.fail(v, what, "a blob")
 	}
-	if len(r.b) == 0 || (r.b[0] != tagText && r.b[0] != tagBlob) {
-		r.fail("text or blob")
-		return nil
-	}
-	n, k := binary.Uvarint(r.b[1:])
-	if k <= 0 || n > uint64(len(r.b)-1-k) {
-		r.fail("text or blob")
-		return nil
-	}
-	v := r.b[1+k : 1+k+int(n)]
-	r.b = r.b[1+k+int(n):]
-	return v
 }
 
-// interned reads a TEXT, sharing the string of a value read before.
-func (r *rowReader) interned(seen map[string]string) string {
-	b := r.bytes()
-	if s, ok := seen[string(b)]; ok {
-		return s
+// text copies a TEXT value. With seen not nil, it shares the string of a
+// value read before: last, the column's value in the row before, most
+// often the same, or one in seen.
+func (r *valueReader) text(v driver.Value, seen map[string]string, last *string, what string) string {
+	var s string
+	owned := false // s is a copy, not SQLite's memory
+	switch x := v.(type) {
+	case string:
+		s = x
+	case []byte:
+		s, owned = string(x), true
+	case nil:
+		return ""
+	default:
+		r.fail(v, what, "text")
+		return ""
 	}
-	s := string(b)
-	seen[s] = s
-	return s
+	if seen == nil {
+		if owned {
+			return s
+		}
+		return strings.Clone(s)
+	}
+	if *last == s {
+		return *last
+	}
+	k, ok := seen[s]
+	if !ok {
+		k = s
+		if !owned {
+			k = strings.Clone(s)
+		}
+		seen[k] = k
+	}
+	*last = k
+	return k
+}
+
+// blob returns a BLOB value's bytes, aliasing them.
+func (r *valueReader) blob(v driver.Value, what string) []byte {
+	switch x := v.(type) {
+	case []byte:
+		return x
+	case string:
+		return []byte(x)
+	case nil:
+		return nil
+	}
+	r.fail(v, what, "a blob")
+	return nil
 }
 
 // treeColumns are the columns of a span a span tree shows: spanColumns
@@ -140,91 +184,226 @@ func (r *rowReader) interned(seen map[string]string) string {
 const treeColumns = `s.id, s.span_id, s.parent_span_id, s.run_id, s.stage, s.name,
 	s.start_ns, s.end_ns, s.status, s.status_message, s.kind, s.scope, s.resource_id, s.attrs, s.findings`
 
+// treeRows collects spans of one trace given as treeColumns.
+type treeRows struct {
+	trace  stagetrace.TraceID
+	chunks []*treeChunk // the last one partly filled
+	n      int
+	// The strings of run_id, stage, status_message and scope read, and
+	// their values in the row before; a decoder each for attrs and
+	// findings.
+	seen         map[string]string
+	last         [4]string
+	attrs, finds decoder
+}
+
+// A treeChunk holds spans as read, each in the node of the tree that will
+// hold it: spans come in chunks, so that those of a trace of unknown size
+// are not moved as they come.
+type treeChunk struct {
+	nodes      [treeChunkLen]SpanNode
+	start, row [treeChunkLen]int64 // start_ns and row id, to order them by
+	res        [treeChunkLen]sql.NullInt64
+}
+
+const treeChunkLen = 1 << 10
+
+func newTreeRows(trace stagetrace.TraceID) *treeRows {
+	return &treeRows{trace: trace, seen: map[string]string{}, attrs: sharedDecoder(), finds: sharedDecoder()}
+}
+
+// treeRowsOf returns the spans of st, read otherwise.
+func treeRowsOf(trace stagetrace.TraceID, st []storedSpan) *treeRows {
+	t := &treeRows{trace: trace}
+	for i := range st {
+		c, k := t.add()
+		c.nodes[k].Span = st[i].StageSpan
+		c.start[k], c.row[k], c.res[k] = query.StoredUnixNano(st[i].StartTime), st[i].rowID, st[i].resourceID
+	}
+	return t
+}
+
+// add makes room for one more span, k in chunk c.
+func (t *treeRows) add() (c *treeChunk, k int) {
+	k = t.n % treeChunkLen
+	if k == 0 {
+		t.chunks = append(t.chunks, new(treeChunk))
+	}
+	t.n++
+	return t.chunks[len(t.chunks)-1], k
+}
+
+// at returns the node of span i.
+func (t *treeRows) at(i int) *SpanNode { return &t.chunks[i/treeChunkLen].nodes[i%treeChunkLen] }
+
+func (t *treeRows) row(v []driver.Value) error {
+	if len(v) != 15 {
+		return fmt.Errorf("%s: %d values, want 15", collectFunc, len(v))
+	}
+	c, k := t.add()
+	sp := &c.nodes[k].Span
+	var r valueReader
+	c.row[k], _ = r.int(v[0], "id")
+	r.id(sp.SpanID[:], v[1], "span_id")
+	r.id(sp.ParentSpanID[:], v[2], "parent_span_id")
+	sp.RunID = r.text(v[3], t.seen, &t.last[0], "run_id")
+	sp.Stage = r.text(v[4], t.seen, &t.last[1], "stage")
+	sp.Name = r.text(v[5], nil, nil, "name")
+	start, _ := r.int(v[6], "start_ns")
+	end, _ := r.int(v[7], "end_ns")
+	status, _ := r.int(v[8], "status")
+	sp.StatusMessage = r.text(v[9], t.seen, &t.last[2], "status_message")
+	kind, _ := r.int(v[10], "kind")
+	sp.Scope = r.text(v[11], t.seen, &t.last[3], "scope")
+	res, noRes := r.int(v[12], "resource_id")
+	attrs, findings := r.blob(v[13], "attrs"), r.blob(v[14], "findings")
+	if r.err != nil {
+		return r.err
+	}
+	sp.TraceID = t.trace
+	c.start[k] = start
+	sp.StartTime, sp.EndTime = query.StoredTime(start), query.StoredTime(end)
+	sp.Status, sp.Kind = stagetrace.StatusCode(status), stagetrace.SpanKind(kind)
+	c.res[k] = sql.NullInt64{Int64: res, Valid: !noRes}
+	var err error
+	if sp.Attrs, err = t.attrs.decodeAttrs(attrs); err != nil {
+		return fmt.Errorf("span %s: attrs: %w", sp.SpanID, err)
+	}
+	if sp.Findings, err = t.finds.decodeAttrs(findings); err != nil {
+		return fmt.Errorf("span %s: findings: %w", sp.SpanID, err)
+	}
+	return nil
+}
+
+// startKey orders a span: by start, then as written.
+type startKey struct {
+	start, row int64
+	i          int32 // the span's index
+}
+
+func (a startKey) compare(b startKey) int {
+	switch {
+	case a.start != b.start:
+		return cmp.Compare(a.start, b.start)
+	default:
+		return cmp.Compare(a.row, b.row)
+	}
+}
+
+// byStart returns the indexes of the spans in order of start, then as
+// they were written: the spans are left where they are.
+func (t *treeRows) byStart() []int32 {
+	start := func(i int) int64 { return t.chunks[i/treeChunkLen].start[i%treeChunkLen] }
+	row := func(i int32) int64 { return t.chunks[i/treeChunkLen].row[i%treeChunkLen] }
+	idx := make([]int32, t.n)
+	if t.n == 0 {
+		return idx
+	}
+	lo, hi := start(0), start(0)
+	for i := range t.n {
+		lo, hi = min(lo, start(i)), max(hi, start(i))
+	}
+	// Most often each start, less the least, and the index fit in one
+	// integer: a sort of integers is a few times faster than one of
+	// structs by a function. Equal starts then go by row id.
+	shift := bits.Len(uint(t.n))
+	if uint64(hi)-uint64(lo) >= 1<<(64-shift) {
+		keys := make([]startKey, t.n)
+		for i := range keys {
+			keys[i] = startKey{start(i), row(int32(i)), int32(i)}
+		}
+		slices.SortFunc(keys, startKey.compare)
+		for i := range keys {
+			idx[i] = keys[i].i
+		}
+		return idx
+	}
+	keys := make([]uint64, t.n)
+	for i := range keys {
+		keys[i] = (uint64(start(i))-uint64(lo))<<shift | uint64(i)
+	}
+	if !slices.IsSorted(keys) {
+		slices.Sort(keys)
+	}
+	for i, k := range keys {
+		idx[i] = int32(k & (1<<shift - 1))
+	}
+	for a := 0; a < len(keys); {
+		b := a + 1
+		for b < len(keys) && keys[b]>>shift == keys[a]>>shift {
+			b++
+		}
+		if b-a > 1 {
+			slices.SortFunc(idx[a:b], func(x, y int32) int { return cmp.Compare(row(x), row(y)) })
+		}
+		a = b
+	}
+	return idx
+}
+
+// traceTree reads the spans of a trace with the columns of treeColumns
+// (no events), resources attached.
+func (s *Store) traceTree(ctx context.Context, db *sql.DB, trace stagetrace.TraceID) (*treeRows, error) {
+	t := newTreeRows(trace)
+	if err := collect(ctx, db, t, `SELECT `+collectFunc+`(?, `+treeColumns+`) FROM spans s
+WHERE s.tno = (SELECT tno FROM traces WHERE trace_id = ?)`, trace[:]); err != nil {
+		return nil, err
+	}
+	var lastRes int64
+	var lastResource *stagetrace.Resource
+	for i := range t.n {
+		res := t.chunks[i/treeChunkLen].res[i%treeChunkLen]
+		if !res.Valid {
+			continue
+		}
+		if lastResource == nil || res.Int64 != lastRes {
+			var err error
+			if lastResource, err = s.resource(ctx, db, res.Int64); err != nil {
+				return nil, err
+			}
+			lastRes = res.Int64
+		}
+		t.at(i).Span.Resource = lastResource
+	}
+	return t, nil
+}
+
+// shapeRows collects the parent links of a trace's spans, given as
+// (span_id, parent_span_id).
+type shapeRows struct {
+	ref      SpanRef
+	children map[stagetrace.SpanID][]stagetrace.SpanID
+	size     int
+	found    bool
+}
+
+func (r *shapeRows) row(v []driver.Value) error {
+	if len(v) != 2 {
+		return fmt.Errorf("%s: %d values, want 2", collectFunc, len(v))
+	}
+	var id, pid stagetrace.SpanID
+	var vr valueReader
+	vr.id(id[:], v[0], "span_id")
+	vr.id(pid[:], v[1], "parent_span_id")
+	if vr.err != nil {
+		return vr.err
+	}
+	r.size++
+	r.found = r.found || id == r.ref.SpanID
+	if pid.IsValid() {
+		r.children[pid] = append(r.children[pid], id)
+	}
+	return nil
+}
+
 // traceShape reads the parent links of a trace from the id index (no row
 // is read), and returns them with the number of spans of the trace and
 // whether ref is one of them.
 func traceShape(ctx context.Context, db *sql.DB, ref SpanRef) (children map[stagetrace.SpanID][]stagetrace.SpanID, size int, found bool, err error) {
-	var blob []byte
-	if err := db.QueryRowContext(ctx, `SELECT `+rowsFunc+`(span_id, parent_span_id) FROM spans INDEXED BY spans_trace
-WHERE tno = (SELECT tno FROM traces WHERE trace_id = ?)`, ref.TraceID[:]).Scan(&blob); err != nil {
-		return nil, 0, false, fmt.Errorf("sqlitesink: %w", err)
+	r := &shapeRows{ref: ref, children: map[stagetrace.SpanID][]stagetrace.SpanID{}}
+	if err := collect(ctx, db, r, `SELECT `+collectFunc+`(?, span_id, parent_span_id) FROM spans INDEXED BY spans_trace
+WHERE tno = (SELECT tno FROM traces WHERE trace_id = ?)`, ref.TraceID[:]); err != nil {
+		return nil, 0, false, err
 	}
-	children = make(map[stagetrace.SpanID][]stagetrace.SpanID)
-	r := rowReader{b: blob}
-	for r.more() {
-		var id, pid stagetrace.SpanID
-		copy(id[:], r.bytes())
-		copy(pid[:], r.bytes())
-		size++
-		found = found || id == ref.SpanID
-		if pid.IsValid() {
-			children[pid] = append(children[pid], id)
-		}
-	}
-	if r.err != nil {
-		return nil, 0, false, fmt.Errorf("sqlitesink: %w", r.err)
-	}
-	return children, size, found, nil
-}
-
-// traceTree reads the spans of a trace, about n of them, in order of
-// start, with the columns of treeColumns (no events).
-func (s *Store) traceTree(ctx context.Context, db *sql.DB, trace stagetrace.TraceID, n int) ([]storedSpan, error) {
-	var blob []byte
-	if err := db.QueryRowContext(ctx, `SELECT `+rowsFunc+`(`+treeColumns+`) FROM spans s
-WHERE s.tno = (SELECT tno FROM traces WHERE trace_id = ?)`, trace[:]).Scan(&blob); err != nil {
-		return nil, fmt.Errorf("sqlitesink: %w", err)
-	}
-	out := make([]storedSpan, 0, n)
-	seen := map[string]string{}
-	r := rowReader{b: blob}
-	var lastRes int64
-	var lastResource *stagetrace.Resource
-	for r.more() {
-		out = append(out, storedSpan{})
-		st := &out[len(out)-1]
-		sp := &st.StageSpan
-		sp.TraceID = trace
-		st.rowID, _ = r.int()
-		copy(sp.SpanID[:], r.bytes())
-		copy(sp.ParentSpanID[:], r.bytes())
-		sp.RunID, sp.Stage = r.interned(seen), r.interned(seen)
-		sp.Name = string(r.bytes())
-		start, _ := r.int()
-		end, _ := r.int()
-		sp.StartTime, sp.EndTime = query.StoredTime(start), query.StoredTime(end)
-		status, _ := r.int()
-		sp.Status = stagetrace.StatusCode(status)
-		sp.StatusMessage = r.interned(seen)
-		kind, _ := r.int()
-		sp.Kind = stagetrace.SpanKind(kind)
-		sp.Scope = r.interned(seen)
-		res, noRes := r.int()
-		st.resourceID = sql.NullInt64{Int64: res, Valid: !noRes}
-		attrs, findings := r.bytes(), r.bytes()
-		if r.err != nil {
-			break
-		}
-		var err error
-		if sp.Attrs, err = decodeAttrs(attrs); err != nil {
-			return nil, fmt.Errorf("sqlitesink: span %s: attrs: %w", sp.SpanID, err)
-		}
-		if sp.Findings, err = decodeAttrs(findings); err != nil {
-			return nil, fmt.Errorf("sqlitesink: span %s: findings: %w", sp.SpanID, err)
-		}
-		if st.resourceID.Valid {
-			if lastResource == nil || res != lastRes {
-				if lastResource, err = s.resource(ctx, db, res); err != nil {
-					return nil, err
-				}
-				lastRes = res
-			}
-			sp.Resource = lastResource
-		}
-	}
-	if r.err != nil {
-		return nil, fmt.Errorf("sqlitesink: %w", r.err)
-	}
-	sortByStart(out)
-	return out, nil
+	return r.children, r.size, r.found, nil
 }

@@ -1,55 +1,122 @@
 package sqlitesink
 
 import (
+	"bytes"
+	"context"
+	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/query"
 )
 
-func TestPackedRowsRoundTrip(t *testing.T) {
-	var p packedRows
-	require.NoError(t, p.Step(nil, []driver.Value{int64(-5), "text", []byte{0, 1, 2}, nil, int64(math.MaxInt64)}))
-	require.NoError(t, p.Step(nil, []driver.Value{int64(0), "", []byte{}, nil, int64(math.MinInt64)}))
-	assert.Error(t, p.Step(nil, []driver.Value{true}), "a type SQLite does not hand over")
-	blob, err := p.WindowValue(nil)
+// valuesOf is a rowCollector keeping copies of the values it is given.
+type valuesOf struct {
+	rows [][]driver.Value
+	fail error
+}
+
+func (c *valuesOf) row(v []driver.Value) error {
+	var row []driver.Value
+	for _, x := range v {
+		switch x := x.(type) {
+		case []byte:
+			row = append(row, bytes.Clone(x))
+		case string:
+			row = append(row, strings.Clone(x))
+		default:
+			row = append(row, x)
+		}
+	}
+	c.rows = append(c.rows, row)
+	return c.fail
+}
+
+func TestCollect(t *testing.T) {
+	db, err := sql.Open("sqlite", ":memory:")
+	require.NoError(t, err)
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	ctx := context.Background()
+	_, err = db.ExecContext(ctx, `CREATE TABLE t (n INTEGER, s TEXT, b BLOB, f REAL);
+INSERT INTO t VALUES (-5, 'text', x'000102', 1.5), (9223372036854775807, '', x'', NULL)`)
 	require.NoError(t, err)
 
-	r := rowReader{b: blob.([]byte)}
-	seen := map[string]string{}
-	for _, want := range []struct {
-		n     int64
-		text  string
-		blob  []byte
-		limit int64
-	}{{-5, "text", []byte{0, 1, 2}, math.MaxInt64}, {0, "", []byte{}, math.MinInt64}} {
-		require.True(t, r.more())
-		n, null := r.int()
-		assert.Equal(t, want.n, n)
-		assert.False(t, null)
-		assert.Equal(t, want.text, r.interned(seen))
-		assert.Equal(t, want.blob, r.bytes())
-		_, null = r.int()
-		assert.True(t, null, "NULL")
-		limit, _ := r.int()
-		assert.Equal(t, want.limit, limit)
-	}
-	assert.False(t, r.more())
-	require.NoError(t, r.err)
+	var c valuesOf
+	require.NoError(t, collect(ctx, db, &c, `SELECT `+collectFunc+`(?, n, s, b, f) FROM t WHERE n < ?`, int64(math.MaxInt64)))
+	assert.Equal(t, [][]driver.Value{{int64(-5), "text", []byte{0, 1, 2}, 1.5}}, c.rows)
 
-	// Asked for the wrong type, or cut short: an error, and no more.
-	r = rowReader{b: blob.([]byte)}
-	r.bytes()
-	assert.Error(t, r.err)
-	assert.False(t, r.more())
-	r = rowReader{b: blob.([]byte)[:6]}
-	r.int()
-	r.bytes()
-	assert.Error(t, r.err)
+	// Collectors running at once each get their own rows: the inner one
+	// runs while the outer's handle is taken.
+	var outer, inner valuesOf
+	require.NoError(t, collect(ctx, db, &outer, `SELECT `+collectFunc+`(?, n) FROM t WHERE n > 0`))
+	collectors.Lock()
+	collectors.m[1] = &outer // a handle in use
+	collectors.Unlock()
+	require.NoError(t, collect(ctx, db, &inner, `SELECT `+collectFunc+`(?, s) FROM t`))
+	collectors.Lock()
+	delete(collectors.m, 1)
+	collectors.Unlock()
+	assert.Equal(t, [][]driver.Value{{int64(math.MaxInt64)}}, outer.rows)
+	assert.Equal(t, [][]driver.Value{{"text"}, {""}}, inner.rows)
+
+	// No rows: nothing collected, and no error.
+	var none valuesOf
+	require.NoError(t, collect(ctx, db, &none, `SELECT `+collectFunc+`(?, n) FROM t WHERE n = 0`))
+	assert.Empty(t, none.rows)
+
+	// A collector's error is the query's.
+	failing := valuesOf{fail: errors.New("refused")}
+	err = collect(ctx, db, &failing, `SELECT `+collectFunc+`(?, n) FROM t`)
+	assert.ErrorContains(t, err, "refused")
+	assert.Len(t, failing.rows, 1, "the query stops at the first error")
+
+	// A handle that names no collector.
+	var n int64
+	assert.Error(t, db.QueryRowContext(ctx, `SELECT `+collectFunc+`(1000, n) FROM t`).Scan(&n))
+
+	collectors.Lock()
+	assert.Empty(t, collectors.m, "every handle given back")
+	collectors.Unlock()
+}
+
+func TestTreeRowsTypes(t *testing.T) {
+	row := func() []driver.Value {
+		return []driver.Value{int64(1), []byte{7: 1}, []byte{}, "run", "stage", "name", int64(10), int64(20),
+			int64(2), "message", int64(1), "scope", nil, nil, appendAttrs(nil, stagetrace.Attrs{{Key: "k", Value: stagetrace.Int64Value(3)}})}
+	}
+	tr := newTreeRows(stagetrace.TraceID{1})
+	require.NoError(t, tr.row(row()))
+	require.Equal(t, 1, tr.n)
+	sp := tr.at(0).Span
+	assert.Equal(t, stagetrace.SpanID{7: 1}, sp.SpanID)
+	assert.False(t, sp.ParentSpanID.IsValid())
+	assert.Equal(t, []string{"run", "stage", "name", "message", "scope"}, []string{sp.RunID, sp.Stage, sp.Name, sp.StatusMessage, sp.Scope})
+	assert.Equal(t, stagetrace.StatusCode(2), sp.Status)
+	assert.Equal(t, stagetrace.SpanKind(1), sp.Kind)
+	assert.Equal(t, int64(20), sp.EndTime.UnixNano())
+	assert.False(t, tr.chunks[0].res[0].Valid)
+	assert.Nil(t, sp.Attrs)
+	assert.Equal(t, stagetrace.Attrs{{Key: "k", Value: stagetrace.Int64Value(3)}}, sp.Findings)
+
+	for i, bad := range []driver.Value{"1", int64(1), int64(1), int64(1), 1.5, int64(5), "10", "20", "2", int64(0), "1", int64(0), "7", int64(1), "x"} {
+		v := row()
+		v[i] = bad
+		if i == 13 || i == 14 {
+			v[i] = []byte{9} // a corrupt attribute column
+		}
+		assert.Error(t, newTreeRows(stagetrace.TraceID{1}).row(v), "value %d", i)
+	}
+	assert.Error(t, tr.row(row()[:14]), "too few values")
 }
 
 func TestPackedPartials(t *testing.T) {
@@ -90,4 +157,35 @@ func mustEncode(t *testing.T, p *query.Partial) []byte {
 	b, err := p.AppendBinary(nil)
 	require.NoError(t, err)
 	return b
+}
+
+// TestByStart orders spans by start then row id, as a sort of startKey
+// does: with ties, unordered row ids, and starts too far apart to pack.
+func TestByStart(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 300 {
+		n := rng.IntN(3 * treeChunkLen)
+		tr := &treeRows{}
+		var keys []startKey
+		for i := range n {
+			c, k := tr.add()
+			c.start[k] = 1_700_000_000_000_000_000 + int64(rng.IntN(50))*1000
+			if round%3 == 0 {
+				switch rng.IntN(40) { // starts too far from the others to pack
+				case 0:
+					c.start[k] = query.ZeroTimeNS
+				case 1:
+					c.start[k] = math.MaxInt64
+				}
+			}
+			c.row[k] = rng.Int64N(1 << 40)
+			keys = append(keys, startKey{c.start[k], c.row[k], int32(i)})
+		}
+		slices.SortFunc(keys, startKey.compare)
+		want := make([]int32, n)
+		for i := range keys {
+			want[i] = keys[i].i
+		}
+		require.Equal(t, want, tr.byStart(), "round %d", round)
+	}
 }

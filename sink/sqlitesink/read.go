@@ -212,8 +212,9 @@ type SpanNode = query.SpanNode
 // attrs, each span holds only those attributes and findings (see
 // SpanQuery.Attrs). It returns ErrNotFound when there is no such span.
 //
-// The shape of the trace is read from the id index alone; then only the
-// spans of the tree are read.
+// The tree of a root span is, but for a trace of several roots, its whole
+// trace: it is read in one pass. For another span, the shape of the trace
+// is read from the id index alone, then only the spans of the tree.
 func (s *Store) SpanTree(ctx context.Context, ref SpanRef, maxDepth int, attrs []string) (*SpanNode, error) {
 	proj, err := query.NewProjection(attrs)
 	if err != nil {
@@ -228,21 +229,41 @@ func (s *Store) SpanTree(ctx context.Context, ref SpanRef, maxDepth int, attrs [
 			return nil, err
 		}
 	}
-	children, size, found, err := traceShape(ctx, db, ref)
+	notFound := func() error { return fmt.Errorf("%w: span %s in trace %s", ErrNotFound, ref.SpanID, ref.TraceID) }
+	// The least length of the span's parent ids: 0 for a root, NULL when
+	// the trace has no such span. (An id may be stored twice, under two
+	// parents.)
+	var parentLen sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT min(length(parent_span_id)) FROM spans INDEXED BY spans_trace
+WHERE tno = (SELECT tno FROM traces WHERE trace_id = ?) AND span_id = ?`, ref.TraceID[:], ref.SpanID[:]).Scan(&parentLen); err != nil {
+		return nil, fmt.Errorf("sqlitesink: %w", err)
+	}
+	if !parentLen.Valid {
+		return nil, notFound()
+	}
+	var rows *treeRows
+	if parentLen.Int64 == 0 {
+		rows, err = s.traceTree(ctx, db, ref.TraceID)
+	} else {
+		var children map[stagetrace.SpanID][]stagetrace.SpanID
+		var size int
+		var found bool
+		if children, size, found, err = traceShape(ctx, db, ref); err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, notFound()
+		}
+		order, _ := query.TreeDepths(children, ref.SpanID, maxDepth)
+		rows, err = s.traceSpans(ctx, db, ref.TraceID, order, size)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if !found {
-		return nil, fmt.Errorf("%w: span %s in trace %s", ErrNotFound, ref.SpanID, ref.TraceID)
-	}
-	order, depth := query.TreeDepths(children, ref.SpanID, maxDepth)
-	spans, err := s.traceSpans(ctx, db, ref.TraceID, order, size)
-	if err != nil {
-		return nil, err
-	}
-	root := query.LinkTree(len(spans), func(i int) *stagetrace.StageSpan { return &spans[i].StageSpan }, ref.SpanID, depth, proj)
+	byStart := rows.byStart()
+	root := query.LinkTree(len(byStart), func(i int) *SpanNode { return rows.at(int(byStart[i])) }, ref.SpanID, maxDepth, proj)
 	if root == nil {
-		return nil, fmt.Errorf("%w: span %s in trace %s", ErrNotFound, ref.SpanID, ref.TraceID)
+		return nil, notFound()
 	}
 	return root, nil
 }
@@ -277,13 +298,12 @@ func (s *Store) traceOf(ctx context.Context, db *sql.DB, spanID stagetrace.SpanI
 	return trace, fmt.Errorf("sqlitesink: span id %s is in more than one trace: give its trace id", spanID)
 }
 
-// traceSpans reads the spans ids of trace, in order of start, without
-// their events: the whole trace in one range when the tree is a good part
-// of it, else by id.
-func (s *Store) traceSpans(ctx context.Context, db *sql.DB, trace stagetrace.TraceID, ids []stagetrace.SpanID, traceSize int) ([]storedSpan, error) {
+// traceSpans reads the spans ids of trace, without their events: the
+// whole trace in one pass when the tree is a good part of it, else by id.
+func (s *Store) traceSpans(ctx context.Context, db *sql.DB, trace stagetrace.TraceID, ids []stagetrace.SpanID, traceSize int) (*treeRows, error) {
 	const byIDLimit = 500 // bound parameters per statement, and rows worth a lookup each
 	if len(ids) > byIDLimit || len(ids) > traceSize/2 {
-		return s.traceTree(ctx, db, trace, traceSize)
+		return s.traceTree(ctx, db, trace)
 	}
 	args := []any{trace[:]}
 	for _, id := range ids {
@@ -291,8 +311,10 @@ func (s *Store) traceSpans(ctx context.Context, db *sql.DB, trace stagetrace.Tra
 	}
 	st, err := s.querySpansN(ctx, len(ids), `SELECT `+spanColumns+` FROM spans s WHERE s.tno = (SELECT tno FROM traces WHERE trace_id = ?) AND s.span_id IN (?`+
 		strings.Repeat(", ?", len(ids)-1)+`)`, args...)
-	sortByStart(st)
-	return st, err
+	if err != nil {
+		return nil, err
+	}
+	return treeRowsOf(trace, st), nil
 }
 
 // SpanQuery selects spans; see query.SpanQuery.
