@@ -146,7 +146,7 @@ func exportFlags(fs *flag.FlagSet, e *env) func([]string) error {
 			return err
 		}
 		if n == 0 {
-			if err := s.hintUnknownFields(context.Background(), q.Where, e.stderr); err != nil {
+			if err := s.hintUnknownFields(context.Background(), "--where", q.Where, e.stderr); err != nil {
 				return err
 			}
 		}

@@ -68,7 +68,7 @@ func runsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 			if *sf.id != "" {
 				where = append(where[:len(where):len(where)], query.Filter{Field: *sf.key, Op: query.OpExists})
 			}
-			if err := s.hintUnknownFields(context.Background(), where, e.stderr); err != nil {
+			if err := s.hintUnknownFields(context.Background(), "--where", where, e.stderr); err != nil {
 				return err
 			}
 		}

@@ -65,7 +65,7 @@ func sessionsFlags(fs *flag.FlagSet, e *env) func([]string) error {
 			return err
 		}
 		if len(sessions) == 0 {
-			if err := s.hintUnknownFields(ctx, []query.Filter{{Field: f.Key, Op: query.OpExists}}, e.stderr); err != nil {
+			if err := s.hintUnknownFields(ctx, "--session-key", []query.Filter{{Field: f.Key, Op: query.OpExists}}, e.stderr); err != nil {
 				return err
 			}
 		}

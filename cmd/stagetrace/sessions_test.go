@@ -102,6 +102,8 @@ func TestSessionsCommand(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.String())
 	assert.Equal(t, "no sessions\n", r.stdout)
 	assert.Contains(t, r.stderr, `no stored span has the attribute "gen_ai.conversation.id"`, "a key no span carries says so")
+	assert.Contains(t, r.stderr, "--session-key gen_ai.conversation.id:", "the hint names the flag the key came from")
+	assert.NotContains(t, r.stderr, "--where", "sessions was given no --where")
 
 	r = runCLI("sessions", "--session-key", "run_id")
 	assert.Equal(t, exitUsage, r.code, r.String())

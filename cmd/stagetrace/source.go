@@ -189,14 +189,15 @@ func (s *source) close() error { return s.r.Close() }
 // hintUnknownFields tells, on stderr, of each field of where that no
 // stored span carries, with the nearest known field: such a filter
 // matches nothing, and an empty answer alone reads like an empty store.
-// It is called when a query found nothing.
-func (s *source) hintUnknownFields(ctx context.Context, where []query.Filter, stderr io.Writer) error {
+// It is called when a query found nothing; flag names the flag where
+// came from.
+func (s *source) hintUnknownFields(ctx context.Context, flag string, where []query.Filter, stderr io.Writer) error {
 	hints, err := query.UnknownFields(ctx, s.r, where)
 	if err != nil {
 		return err
 	}
 	for _, h := range hints {
-		fmt.Fprintf(stderr, "stagetrace: %s: --where %s: %s\n", summary.Safe(s.path), summary.Safe(h.Field), summary.Safe(h.String()))
+		fmt.Fprintf(stderr, "stagetrace: %s: %s %s: %s\n", summary.Safe(s.path), flag, summary.Safe(h.Field), summary.Safe(h.String()))
 	}
 	return nil
 }

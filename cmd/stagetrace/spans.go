@@ -67,7 +67,7 @@ func spansFlags(fs *flag.FlagSet, e *env) func([]string) error {
 			return err
 		}
 		if len(spans) == 0 {
-			if err := s.hintUnknownFields(context.Background(), q.Where, e.stderr); err != nil {
+			if err := s.hintUnknownFields(context.Background(), "--where", q.Where, e.stderr); err != nil {
 				return err
 			}
 		}
