@@ -257,7 +257,7 @@ func (e *Encoder) appendTime(dst []byte, t time.Time) []byte {
 }
 
 // appendNine writes the nine last decimal digits of v >= 0, zero-padded,
-// as appendDigits(dst, v, 9) does, two digits at a time.
+// two digits at a time.
 func appendNine(dst []byte, v int) []byte {
 	n := len(dst)
 	dst = slices.Grow(dst, 9)[:n+9]
@@ -294,16 +294,6 @@ const twoDigits = "00010203040506070809" +
 	"70717273747576777879" +
 	"80818283848586878889" +
 	"90919293949596979899"
-
-// appendDigits writes the n last decimal digits of v >= 0, zero-padded.
-func appendDigits(dst []byte, v, n int) []byte {
-	dst = append(dst, "000000000"[:n]...)
-	for i := len(dst) - 1; v > 0 && i >= len(dst)-n; i-- {
-		dst[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return dst
-}
 
 func appendTraceID(dst []byte, id TraceID) []byte {
 	dst = append(dst, '"')

@@ -930,3 +930,14 @@ func TestAppendNineMatchesAppendDigits(t *testing.T) {
 		require.Equal(t, string(appendDigits(nil, v, 9)), string(appendNine(nil, v)), "%d", v)
 	}
 }
+
+// appendDigits writes the n last decimal digits of v >= 0, zero-padded,
+// one at a time: the reference appendNine is checked against.
+func appendDigits(dst []byte, v, n int) []byte {
+	dst = append(dst, "000000000"[:n]...)
+	for i := len(dst) - 1; v > 0 && i >= len(dst)-n; i-- {
+		dst[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return dst
+}

@@ -35,30 +35,43 @@ type rowCollector interface {
 // collectors are the collectors of the queries running, by handle. A
 // handle is the smallest free one, so that it stays a small integer: it
 // is passed with every row, and the driver boxes integers below 256
-// without allocating.
+// without allocating. Only this package's own statements name the
+// function: no text from outside reaches SQL but as a bound parameter.
 var collectors = struct {
 	sync.Mutex
-	m map[int64]rowCollector
-}{m: map[int64]rowCollector{}}
+	m map[int64]*collection
+}{m: map[int64]*collection{}}
+
+// collection is a collector registered for one query, with the first
+// error it returned: SQLite hands it back as text, and the query's caller
+// wants it as it was (errCorrupt, say).
+type collection struct {
+	c   rowCollector
+	err error // under collectors' lock
+}
 
 // collect runs text, a query whose one column is
 // stagetrace_collect(?, ...) with the handle its first parameter, and
 // hands its rows to c.
 func collect(ctx context.Context, db *sql.DB, c rowCollector, text string, args ...any) error {
+	entry := &collection{c: c}
 	collectors.Lock()
 	h := int64(1)
 	for collectors.m[h] != nil {
 		h++
 	}
-	collectors.m[h] = c
+	collectors.m[h] = entry
 	collectors.Unlock()
-	defer func() {
-		collectors.Lock()
-		delete(collectors.m, h)
-		collectors.Unlock()
-	}()
-	var rows int64
-	if err := db.QueryRowContext(ctx, text, append([]any{h}, args...)...).Scan(&rows); err != nil {
+	var rows int64 // the aggregate's value: the rows it was given
+	err := db.QueryRowContext(ctx, text, append([]any{h}, args...)...).Scan(&rows)
+	collectors.Lock()
+	delete(collectors.m, h)
+	cerr := entry.err
+	collectors.Unlock()
+	if cerr != nil {
+		return fmt.Errorf("sqlitesink: %w", cerr)
+	}
+	if err != nil {
 		return fmt.Errorf("sqlitesink: %w", err)
 	}
 	return nil
@@ -66,22 +79,33 @@ func collect(ctx context.Context, db *sql.DB, c rowCollector, text string, args 
 
 // collecting is one evaluation of stagetrace_collect.
 type collecting struct {
-	c    rowCollector
+	e    *collection
 	rows int64
 }
 
 func (a *collecting) Step(_ *sqlite.FunctionContext, args []driver.Value) error {
-	if a.c == nil {
+	if len(args) == 0 {
+		return fmt.Errorf("%s: no handle", collectFunc)
+	}
+	if a.e == nil {
 		h, _ := args[0].(int64)
 		collectors.Lock()
-		a.c = collectors.m[h]
+		a.e = collectors.m[h]
 		collectors.Unlock()
-		if a.c == nil {
+		if a.e == nil {
 			return fmt.Errorf("%s: no collector %v", collectFunc, args[0])
 		}
 	}
 	a.rows++
-	return a.c.row(args[1:])
+	err := a.e.c.row(args[1:])
+	if err != nil {
+		collectors.Lock()
+		if a.e.err == nil {
+			a.e.err = err
+		}
+		collectors.Unlock()
+	}
+	return err
 }
 
 func (a *collecting) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
@@ -195,6 +219,9 @@ type treeRows struct {
 	seen         map[string]string
 	last         [4]string
 	attrs, finds decoder
+	// keep, when not nil, are the spans to keep: the others are passed
+	// over, neither decoded nor kept alive by the tree.
+	keep map[stagetrace.SpanID]struct{}
 }
 
 // A treeChunk holds spans as read, each in the node of the tree that will
@@ -240,11 +267,18 @@ func (t *treeRows) row(v []driver.Value) error {
 	if len(v) != 15 {
 		return fmt.Errorf("%s: %d values, want 15", collectFunc, len(v))
 	}
+	var r valueReader
+	var id stagetrace.SpanID
+	r.id(id[:], v[1], "span_id")
+	if t.keep != nil && r.err == nil {
+		if _, ok := t.keep[id]; !ok {
+			return nil
+		}
+	}
 	c, k := t.add()
 	sp := &c.nodes[k].Span
-	var r valueReader
+	sp.SpanID = id
 	c.row[k], _ = r.int(v[0], "id")
-	r.id(sp.SpanID[:], v[1], "span_id")
 	r.id(sp.ParentSpanID[:], v[2], "parent_span_id")
 	sp.RunID = r.text(v[3], t.seen, &t.last[0], "run_id")
 	sp.Stage = r.text(v[4], t.seen, &t.last[1], "stage")
@@ -258,6 +292,7 @@ func (t *treeRows) row(v []driver.Value) error {
 	res, noRes := r.int(v[12], "resource_id")
 	attrs, findings := r.blob(v[13], "attrs"), r.blob(v[14], "findings")
 	if r.err != nil {
+		t.drop()
 		return r.err
 	}
 	sp.TraceID = t.trace
@@ -267,12 +302,24 @@ func (t *treeRows) row(v []driver.Value) error {
 	c.res[k] = sql.NullInt64{Int64: res, Valid: !noRes}
 	var err error
 	if sp.Attrs, err = t.attrs.decodeAttrs(attrs); err != nil {
+		t.drop()
 		return fmt.Errorf("span %s: attrs: %w", sp.SpanID, err)
 	}
 	if sp.Findings, err = t.finds.decodeAttrs(findings); err != nil {
+		t.drop()
 		return fmt.Errorf("span %s: findings: %w", sp.SpanID, err)
 	}
 	return nil
+}
+
+// drop takes back the span add made room for last, a row refused.
+func (t *treeRows) drop() {
+	t.n--
+	if t.n%treeChunkLen == 0 {
+		t.chunks = t.chunks[:len(t.chunks)-1] // add made it for this span
+		return
+	}
+	*t.at(t.n) = SpanNode{}
 }
 
 // startKey orders a span: by start, then as written.
@@ -342,9 +389,16 @@ func (t *treeRows) byStart() []int32 {
 }
 
 // traceTree reads the spans of a trace with the columns of treeColumns
-// (no events), resources attached.
-func (s *Store) traceTree(ctx context.Context, db *sql.DB, trace stagetrace.TraceID) (*treeRows, error) {
+// (no events), resources attached: all of them, or with keep not nil,
+// those of its ids.
+func (s *Store) traceTree(ctx context.Context, db *sql.DB, trace stagetrace.TraceID, keep []stagetrace.SpanID) (*treeRows, error) {
 	t := newTreeRows(trace)
+	if keep != nil {
+		t.keep = make(map[stagetrace.SpanID]struct{}, len(keep))
+		for _, id := range keep {
+			t.keep[id] = struct{}{}
+		}
+	}
 	if err := collect(ctx, db, t, `SELECT `+collectFunc+`(?, `+treeColumns+`) FROM spans s
 WHERE s.tno = (SELECT tno FROM traces WHERE trace_id = ?)`, trace[:]); err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -60,7 +61,7 @@ INSERT INTO t VALUES (-5, 'text', x'000102', 1.5), (9223372036854775807, '', x''
 	var outer, inner valuesOf
 	require.NoError(t, collect(ctx, db, &outer, `SELECT `+collectFunc+`(?, n) FROM t WHERE n > 0`))
 	collectors.Lock()
-	collectors.m[1] = &outer // a handle in use
+	collectors.m[1] = &collection{c: &outer} // a handle in use
 	collectors.Unlock()
 	require.NoError(t, collect(ctx, db, &inner, `SELECT `+collectFunc+`(?, s) FROM t`))
 	collectors.Lock()
@@ -74,11 +75,16 @@ INSERT INTO t VALUES (-5, 'text', x'000102', 1.5), (9223372036854775807, '', x''
 	require.NoError(t, collect(ctx, db, &none, `SELECT `+collectFunc+`(?, n) FROM t WHERE n = 0`))
 	assert.Empty(t, none.rows)
 
-	// A collector's error is the query's.
-	failing := valuesOf{fail: errors.New("refused")}
+	// A collector's error is the query's, as it was: SQLite passes it on
+	// as text only.
+	refused := errors.New("refused")
+	failing := valuesOf{fail: refused}
 	err = collect(ctx, db, &failing, `SELECT `+collectFunc+`(?, n) FROM t`)
-	assert.ErrorContains(t, err, "refused")
+	assert.ErrorIs(t, err, refused)
 	assert.Len(t, failing.rows, 1, "the query stops at the first error")
+
+	// Called with no handle at all: an error, not a panic.
+	assert.ErrorContains(t, db.QueryRowContext(ctx, `SELECT `+collectFunc+`() FROM t`).Scan(new(int64)), "no handle")
 
 	// A handle that names no collector.
 	var n int64
@@ -117,6 +123,60 @@ func TestTreeRowsTypes(t *testing.T) {
 		assert.Error(t, newTreeRows(stagetrace.TraceID{1}).row(v), "value %d", i)
 	}
 	assert.Error(t, tr.row(row()[:14]), "too few values")
+
+	// A refused row leaves no span behind: the next one takes its place.
+	fresh := newTreeRows(stagetrace.TraceID{1})
+	bad := row()
+	bad[14] = []byte{9}
+	require.ErrorIs(t, fresh.row(bad), errCorrupt)
+	assert.Zero(t, fresh.n)
+	assert.Empty(t, fresh.chunks)
+	require.NoError(t, fresh.row(row()))
+	require.Equal(t, 1, fresh.n)
+	assert.Equal(t, "run", fresh.at(0).Span.RunID)
+
+	// With keep, other spans are passed over.
+	picky := newTreeRows(stagetrace.TraceID{1})
+	picky.keep = map[stagetrace.SpanID]struct{}{{7: 2}: {}}
+	require.NoError(t, picky.row(row()))
+	assert.Zero(t, picky.n, "span 1 is not kept")
+	other := row()
+	other[1] = []byte{7: 2}
+	require.NoError(t, picky.row(other))
+	require.Equal(t, 1, picky.n)
+	assert.Equal(t, stagetrace.SpanID{7: 2}, picky.at(0).Span.SpanID)
+}
+
+// TestSpanTreeCorrupt: a corrupt attribute column fails a span tree with
+// errCorrupt whichever way the tree is read.
+func TestSpanTreeCorrupt(t *testing.T) {
+	path := t.TempDir() + "/runs.db"
+	s, err := Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	ctx := context.Background()
+	trace := stagetrace.TraceID{3}
+	root, child := stagetrace.SpanID{1}, stagetrace.SpanID{2}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	attrs := stagetrace.Attrs{{Key: "k", Value: stagetrace.StringValue("v")}}
+	require.NoError(t, s.Write(ctx, stagetrace.Batch{Spans: []stagetrace.StageSpan{
+		{RunID: "r", TraceID: trace, SpanID: root, Name: "root", StartTime: at, EndTime: at, Attrs: attrs},
+		{RunID: "r", TraceID: trace, SpanID: child, ParentSpanID: root, Name: "child", StartTime: at, EndTime: at, Attrs: attrs},
+	}}))
+	_, err = s.wdb.ExecContext(ctx, `UPDATE spans SET attrs = x'09'`)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name     string
+		ref      SpanRef
+		maxDepth int
+	}{
+		{"root, in one pass", SpanRef{TraceID: trace, SpanID: root}, 0},
+		{"root to a depth, by id", SpanRef{TraceID: trace, SpanID: root}, 1},
+		{"child, by id", SpanRef{TraceID: trace, SpanID: child}, 0},
+	} {
+		_, err := s.SpanTree(ctx, tc.ref, tc.maxDepth, nil)
+		assert.ErrorIs(t, err, errCorrupt, tc.name)
+	}
 }
 
 func TestPackedPartials(t *testing.T) {

@@ -212,9 +212,10 @@ type SpanNode = query.SpanNode
 // attrs, each span holds only those attributes and findings (see
 // SpanQuery.Attrs). It returns ErrNotFound when there is no such span.
 //
-// The tree of a root span is, but for a trace of several roots, its whole
-// trace: it is read in one pass. For another span, the shape of the trace
-// is read from the id index alone, then only the spans of the tree.
+// The whole tree of a root span (maxDepth 0) is, but for a trace of
+// several roots, its whole trace: it is read in one pass. For another
+// span or depth, the shape of the trace is read from the id index alone,
+// then only the spans of the tree.
 func (s *Store) SpanTree(ctx context.Context, ref SpanRef, maxDepth int, attrs []string) (*SpanNode, error) {
 	proj, err := query.NewProjection(attrs)
 	if err != nil {
@@ -242,8 +243,8 @@ WHERE tno = (SELECT tno FROM traces WHERE trace_id = ?) AND span_id = ?`, ref.Tr
 		return nil, notFound()
 	}
 	var rows *treeRows
-	if parentLen.Int64 == 0 {
-		rows, err = s.traceTree(ctx, db, ref.TraceID)
+	if parentLen.Int64 == 0 && maxDepth == 0 {
+		rows, err = s.traceTree(ctx, db, ref.TraceID, nil)
 	} else {
 		var children map[stagetrace.SpanID][]stagetrace.SpanID
 		var size int
@@ -303,7 +304,10 @@ func (s *Store) traceOf(ctx context.Context, db *sql.DB, spanID stagetrace.SpanI
 func (s *Store) traceSpans(ctx context.Context, db *sql.DB, trace stagetrace.TraceID, ids []stagetrace.SpanID, traceSize int) (*treeRows, error) {
 	const byIDLimit = 500 // bound parameters per statement, and rows worth a lookup each
 	if len(ids) > byIDLimit || len(ids) > traceSize/2 {
-		return s.traceTree(ctx, db, trace)
+		if len(ids) == traceSize {
+			ids = nil // every span: no need to look each up
+		}
+		return s.traceTree(ctx, db, trace, ids)
 	}
 	args := []any{trace[:]}
 	for _, id := range ids {
