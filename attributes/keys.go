@@ -65,6 +65,9 @@ const (
 	GenAIUsageInputTokens      attribute.Key = "gen_ai.usage.input_tokens"
 	GenAIUsageOutputTokens     attribute.Key = "gen_ai.usage.output_tokens"
 	GenAISystem                attribute.Key = "gen_ai.system"
+	// GenAIProviderName names the GenAI provider ("openai",
+	// "aws.bedrock"); it replaces the deprecated gen_ai.system.
+	GenAIProviderName attribute.Key = "gen_ai.provider.name"
 )
 
 // Resource attribute keys stagetrace reads.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
-	"github.com/stagetrace/stagetrace/rules"
 	"github.com/stagetrace/stagetrace/usage"
 )
 
@@ -83,7 +82,7 @@ func (k attrKey) build() *attrOpts {
 		key attribute.Key
 		v   string
 	}{
-		{attributes.GenAIOperationName, k.op}, {rules.GenAIProviderName, k.provider},
+		{attributes.GenAIOperationName, k.op}, {attributes.GenAIProviderName, k.provider},
 		{attributes.GenAIRequestModel, k.request}, {attributes.GenAIResponseModel, k.response},
 	} {
 		if kv.v != "" {

@@ -1,6 +1,10 @@
 package rules
 
-import "go.opentelemetry.io/otel/attribute"
+import (
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/stagetrace/stagetrace/attributes"
+)
 
 // The third-party convention keys below are read by the presets alone:
 // they live beside them, and the user-facing keys stay in package
@@ -9,9 +13,9 @@ import "go.opentelemetry.io/otel/attribute"
 // OpenTelemetry GenAI semantic convention keys read by the rule presets,
 // beyond those in package attributes.
 const (
-	// GenAIProviderName names the GenAI provider ("openai",
-	// "aws.bedrock"); it replaces the deprecated gen_ai.system.
-	GenAIProviderName attribute.Key = "gen_ai.provider.name"
+	// GenAIProviderName is attributes.GenAIProviderName, which the
+	// monitor and the stores read too.
+	GenAIProviderName = attributes.GenAIProviderName
 	// GenAIUsageCacheReadInputTokens counts input tokens served from a
 	// provider-managed cache; they are included in input_tokens.
 	GenAIUsageCacheReadInputTokens attribute.Key = "gen_ai.usage.cache_read.input_tokens"
