@@ -536,32 +536,14 @@ func TestExportsKeepEarlierSpans(t *testing.T) {
 	require.NoError(t, exp.ExportSpans(ctx, endedSpans(t, 0, "a", "b", "b")))
 	require.NoError(t, exp.ExportSpans(ctx, endedSpans(t, 3, "c")))
 	require.NoError(t, exp.ExportSpans(ctx, endedSpans(t, 4, "d", "e", "f", "f")))
-	spans, events := sink.spans(), sink.events()
-	require.Len(t, spans, 8)
-	require.Len(t, events, 8)
-	for i, name := range []string{"a", "b", "b", "c", "d", "e", "f", "f"} {
-		assert.Equal(t, name, spans[i].Name)
-		n, _ := spans[i].Attrs.Get("i")
-		assert.Equal(t, int64(i), n.AsInt64(), "span %d", i)
-		tags, _ := spans[i].Attrs.Get("tags")
-		assert.Equal(t, []string{name}, tags.AsStringSlice(), "span %d", i)
-		tags, _ = events[i].Attrs.Get("tags")
-		assert.Equal(t, []string{name, name}, tags.AsStringSlice(), "event %d", i)
-	}
+	sinktest.CheckTagged(t, sink.spans(), sink.events(), []string{"a", "b", "b", "c", "d", "e", "f", "f"})
 }
 
 // A batch a sink was abandoned with at its timeout is not reused, in a
 // later part of the same export or in later exports: the sink still reads
 // it whole once it wakes up.
 func TestAbandonedBatchIsNotReused(t *testing.T) {
-	late := sinktest.NewLateSink(nil, func(b stagetrace.Batch) []string {
-		var read []string
-		for _, sp := range b.Spans {
-			tags, _ := sp.Attrs.Get("tags")
-			read = append(read, sp.Name, tags.AsStringSlice()[0])
-		}
-		return read
-	})
+	late := sinktest.NewLateSink(nil, sinktest.ReadTags)
 	exp, err := exporter.New(exporter.WithSinks(late), exporter.WithSinkTimeout(20*time.Millisecond))
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -573,11 +555,6 @@ func TestAbandonedBatchIsNotReused(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "not finished")
 	require.NoError(t, exp.ExportSpans(ctx, endedSpans(t, 0, "c", "d")))
-	read := late.Release()
-	require.Len(t, read, 2*exporter.MaxWriteSpans)
-	for i := 0; i < len(read); i += 2 {
-		want := names[i/2]
-		assert.Equal(t, []string{want, want}, read[i:i+2], "span %d", i/2)
-	}
+	sinktest.CheckReadTags(t, late.Release(), names[:exporter.MaxWriteSpans])
 	require.NoError(t, exp.Shutdown(ctx))
 }

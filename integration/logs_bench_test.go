@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,33 +14,17 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/internal/logtest"
 	"github.com/stagetrace/stagetrace/logexporter"
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
 )
-
-// keepRecords is a log processor keeping a clone of every record, as the
-// SDK's batch processor hands them to an exporter.
-type keepRecords struct {
-	mu      sync.Mutex
-	records []sdklog.Record
-}
-
-func (k *keepRecords) OnEmit(_ context.Context, r *sdklog.Record) error {
-	k.mu.Lock()
-	k.records = append(k.records, r.Clone())
-	k.mu.Unlock()
-	return nil
-}
-func (k *keepRecords) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
-func (k *keepRecords) Shutdown(context.Context) error                         { return nil }
-func (k *keepRecords) ForceFlush(context.Context) error                       { return nil }
 
 // emittedRecords returns n records as the SDK hands them to an exporter,
 // placed by the log processor: a warning with a string body, run and
 // stage, and three attributes of a slog call.
 func emittedRecords(tb testing.TB, n int) []sdklog.Record {
 	tb.Helper()
-	keep := &keepRecords{}
+	keep := &logtest.Recorder{}
 	lp := sdklog.NewLoggerProvider(
 		sdklog.WithResource(resource.NewSchemaless(attribute.String("service.name", "bench"))),
 		sdklog.WithProcessor(logexporter.NewProcessor(nil)),
@@ -58,8 +41,8 @@ func emittedRecords(tb testing.TB, n int) []sdklog.Record {
 		logger.Emit(ctx, r)
 	}
 	require.NoError(tb, lp.Shutdown(context.Background()))
-	require.Len(tb, keep.records, n)
-	return keep.records
+	require.Len(tb, keep.Records(), n)
+	return keep.Records()
 }
 
 // BenchmarkLogExport512 compares the log exporter writing batches of 512

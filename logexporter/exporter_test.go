@@ -3,7 +3,6 @@ package logexporter_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/exporter"
+	"github.com/stagetrace/stagetrace/internal/logtest"
 	"github.com/stagetrace/stagetrace/logexporter"
 	"github.com/stagetrace/stagetrace/redact"
 	"github.com/stagetrace/stagetrace/sink/memsink"
@@ -142,28 +142,11 @@ func TestMapSharesNothingWithRecords(t *testing.T) {
 	assert.Equal(t, []byte("abc"), b.Events[0].Body.AsBytes())
 }
 
-// keep is a log processor keeping a clone of every record, as the SDK's
-// batch processor hands them to an exporter.
-type keep struct {
-	mu      sync.Mutex
-	records []sdklog.Record
-}
-
-func (k *keep) OnEmit(_ context.Context, r *sdklog.Record) error {
-	k.mu.Lock()
-	k.records = append(k.records, r.Clone())
-	k.mu.Unlock()
-	return nil
-}
-func (k *keep) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
-func (k *keep) Shutdown(context.Context) error                         { return nil }
-func (k *keep) ForceFlush(context.Context) error                       { return nil }
-
 // recordsWithAttrs returns one record per body, emitted through the SDK,
 // with the attributes n (from first on) and tags ([body, body]).
 func recordsWithAttrs(t *testing.T, first int, bodies ...string) []sdklog.Record {
 	t.Helper()
-	k := &keep{}
+	k := &logtest.Recorder{}
 	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(k))
 	logger := lp.Logger("test")
 	for i, body := range bodies {
@@ -173,7 +156,7 @@ func recordsWithAttrs(t *testing.T, first int, bodies ...string) []sdklog.Record
 		logger.Emit(context.Background(), r)
 	}
 	require.NoError(t, lp.Shutdown(context.Background()))
-	return k.records
+	return k.Records()
 }
 
 // Each export maps into the arrays of the last one: what the sinks kept of

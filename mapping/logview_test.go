@@ -11,20 +11,13 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/internal/logtest"
 )
-
-// keepLast is a log processor keeping a clone of the last record emitted.
-type keepLast struct{ rec sdklog.Record }
-
-func (k *keepLast) OnEmit(_ context.Context, r *sdklog.Record) error       { k.rec = r.Clone(); return nil }
-func (k *keepLast) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
-func (k *keepLast) Shutdown(context.Context) error                         { return nil }
-func (k *keepLast) ForceFlush(context.Context) error                       { return nil }
 
 // sdkRecord returns the record the Logs SDK hands an exporter for attrs.
 func sdkRecord(t *testing.T, attrs ...attribute.KeyValue) sdklog.Record {
 	t.Helper()
-	keep := &keepLast{}
+	keep := &logtest.Recorder{}
 	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(keep))
 	var r log.Record
 	r.SetSeverity(log.SeverityWarn)
@@ -32,7 +25,8 @@ func sdkRecord(t *testing.T, attrs ...attribute.KeyValue) sdklog.Record {
 	r.AddAttributes(attrs...)
 	lp.Logger("scope").Emit(context.Background(), r)
 	require.NoError(t, lp.Shutdown(context.Background()))
-	return keep.rec
+	require.Len(t, keep.Records(), 1)
+	return keep.Records()[0]
 }
 
 // plainLog hides SDKLog's appendUnplaced, so that AddLog partitions what

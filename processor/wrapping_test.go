@@ -245,9 +245,7 @@ func TestEndedSpansDistinct(t *testing.T) {
 	got := make([][]*endedSpan, goroutines)
 	var wg sync.WaitGroup
 	for g := range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for range each {
 				e := a.next()
 				// A wrapper handed out twice would fail the zero check
@@ -258,7 +256,7 @@ func TestEndedSpansDistinct(t *testing.T) {
 				e.add = &values{run: "r", stage: "s"}
 				got[g] = append(got[g], e)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	seen := map[*endedSpan]bool{}

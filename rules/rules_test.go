@@ -131,8 +131,9 @@ func FuzzGlob(f *testing.F) {
 	})
 }
 
-func TestMatchConditions(t *testing.T) {
-	span := &rules.SpanData{
+// conditionSpan is the span the match conditions are tried on.
+func conditionSpan() *rules.SpanData {
+	return &rules.SpanData{
 		SpanName:  "chat gpt-4o",
 		ScopeName: "opentelemetry.instrumentation.openai_v2",
 		SpanKind:  stagetrace.SpanKindClient,
@@ -145,38 +146,46 @@ func TestMatchConditions(t *testing.T) {
 			{Key: string(attributes.GenAIResponseFinishReasons), Value: stagetrace.StringSliceValue([]string{"length", "stop"})},
 		},
 	}
-	cases := []struct {
-		name string
-		m    rules.Match
-		want bool
-	}{
-		{"empty matches all", rules.Match{}, true},
-		{"name glob", rules.Match{SpanName: rules.Glob("chat *")}, true},
-		{"name glob miss", rules.Match{SpanName: rules.Glob("embed*")}, false},
-		{"name regex", rules.Match{SpanName: rules.Regex(`gpt-\d`)}, true},
-		{"scope glob", rules.Match{Scope: rules.Glob("opentelemetry.instrumentation.*")}, true},
-		{"scope miss", rules.Match{Scope: rules.Glob("openinference.*")}, false},
-		{"kind", rules.Match{SpanKinds: []stagetrace.SpanKind{stagetrace.SpanKindServer, stagetrace.SpanKindClient}}, true},
-		{"kind miss", rules.Match{SpanKinds: []stagetrace.SpanKind{stagetrace.SpanKindInternal}}, false},
-		{"exists", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrExists("cached")}}, true},
-		{"exists miss", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrExists("nope")}}, false},
-		{"absent", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrAbsent("nope")}}, true},
-		{"absent miss", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrAbsent("cached")}}, false},
-		{"equals string", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrEquals(string(attributes.GenAIOperationName), str("chat"))}}, true},
-		{"equals string miss", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrEquals(string(attributes.GenAIOperationName), str("embeddings"))}}, false},
-		{"equals int", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrEquals("http.status_code", i64(200))}}, true},
-		{"equals int as float", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrEquals("http.status_code", stagetrace.Float64Value(200))}}, true},
-		{"equals float", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrEquals("score", stagetrace.Float64Value(0.5))}}, true},
-		{"equals string vs int", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrEquals("http.status_code", str("200"))}}, false},
-		{"equals bool", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrEquals("cached", stagetrace.BoolValue(false))}}, true},
-		{"matches", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrMatches(string(attributes.GenAIRequestModel), "^gpt-4")}}, true},
-		{"matches non-string", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrMatches("http.status_code", "200")}}, false},
-		{"matches slice element", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrMatches(string(attributes.GenAIResponseFinishReasons), "^stop$")}}, true},
-		{"glob", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrGlob(string(attributes.GenAIRequestModel), "gpt-*")}}, true},
-		{"glob missing attr", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrGlob("nope", "*")}}, false},
-		{"func", rules.Match{Func: func(s rules.Span) bool { return strings.HasSuffix(s.Name(), "4o") }}, true},
-		{"all must hold", rules.Match{SpanName: rules.Glob("chat *"), SpanKinds: []stagetrace.SpanKind{stagetrace.SpanKindInternal}}, false},
-	}
+}
+
+// conditionCases are match conditions of every kind and whether each
+// holds on conditionSpan.
+var conditionCases = []struct {
+	name string
+	m    rules.Match
+	want bool
+}{
+	{"empty matches all", rules.Match{}, true},
+	{"name glob", rules.Match{SpanName: rules.Glob("chat *")}, true},
+	{"name glob miss", rules.Match{SpanName: rules.Glob("embed*")}, false},
+	{"name regex", rules.Match{SpanName: rules.Regex(`gpt-\d`)}, true},
+	{"scope glob", rules.Match{Scope: rules.Glob("opentelemetry.instrumentation.*")}, true},
+	{"scope miss", rules.Match{Scope: rules.Glob("openinference.*")}, false},
+	{"kind", rules.Match{SpanKinds: []stagetrace.SpanKind{stagetrace.SpanKindServer, stagetrace.SpanKindClient}}, true},
+	{"kind miss", rules.Match{SpanKinds: []stagetrace.SpanKind{stagetrace.SpanKindInternal}}, false},
+	{"exists", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrExists("cached")}}, true},
+	{"exists miss", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrExists("nope")}}, false},
+	{"absent", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrAbsent("nope")}}, true},
+	{"absent miss", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrAbsent("cached")}}, false},
+	{"equals string", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrEquals(string(attributes.GenAIOperationName), str("chat"))}}, true},
+	{"equals string miss", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrEquals(string(attributes.GenAIOperationName), str("embeddings"))}}, false},
+	{"equals int", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrEquals("http.status_code", i64(200))}}, true},
+	{"equals int as float", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrEquals("http.status_code", stagetrace.Float64Value(200))}}, true},
+	{"equals float", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrEquals("score", stagetrace.Float64Value(0.5))}}, true},
+	{"equals string vs int", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrEquals("http.status_code", str("200"))}}, false},
+	{"equals bool", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrEquals("cached", stagetrace.BoolValue(false))}}, true},
+	{"matches", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrMatches(string(attributes.GenAIRequestModel), "^gpt-4")}}, true},
+	{"matches non-string", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrMatches("http.status_code", "200")}}, false},
+	{"matches slice element", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrMatches(string(attributes.GenAIResponseFinishReasons), "^stop$")}}, true},
+	{"glob", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrGlob(string(attributes.GenAIRequestModel), "gpt-*")}}, true},
+	{"glob missing attr", rules.Match{Attributes: []rules.AttributeCondition{rules.AttrGlob("nope", "*")}}, false},
+	{"func", rules.Match{Func: func(s rules.Span) bool { return strings.HasSuffix(s.Name(), "4o") }}, true},
+	{"all must hold", rules.Match{SpanName: rules.Glob("chat *"), SpanKinds: []stagetrace.SpanKind{stagetrace.SpanKindInternal}}, false},
+}
+
+func TestMatchConditions(t *testing.T) {
+	span := conditionSpan()
+	cases := conditionCases
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			set, err := rules.New(rules.Rule{Match: c.m, Stage: "hit"})

@@ -2,7 +2,6 @@ package stagetraceexporter
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,26 +15,11 @@ import (
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/internal/logtest"
 	"github.com/stagetrace/stagetrace/internal/pdataview"
 	"github.com/stagetrace/stagetrace/logexporter"
 	"github.com/stagetrace/stagetrace/sink/memsink"
 )
-
-// keep is a log processor keeping a clone of each record.
-type keep struct {
-	mu      sync.Mutex
-	records []sdklog.Record
-}
-
-func (k *keep) OnEmit(_ context.Context, r *sdklog.Record) error {
-	k.mu.Lock()
-	k.records = append(k.records, r.Clone())
-	k.mu.Unlock()
-	return nil
-}
-func (k *keep) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
-func (k *keep) Shutdown(context.Context) error                         { return nil }
-func (k *keep) ForceFlush(context.Context) error                       { return nil }
 
 // putLogValue sets v in dst as OTLP carries an SDK value.
 func putLogValue(dst pcommon.Value, v attribute.Value) {
@@ -103,7 +87,7 @@ func logsToPdata(records []sdklog.Record) plog.Logs {
 // SDK log exporter and through the collector exporter's pdata view: the
 // JSON lines are the same, byte for byte.
 func TestLogGoldenSDKAndCollectorAgree(t *testing.T) {
-	k := &keep{}
+	k := &logtest.Recorder{}
 	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(logexporter.NewProcessor(nil)), sdklog.WithProcessor(k))
 	logger := lp.Logger("golden/llm")
 	ctx := attributes.ContextWithStage(attributes.ContextWithRun(context.Background(), "run-1"), "inference")
@@ -133,15 +117,15 @@ func TestLogGoldenSDKAndCollectorAgree(t *testing.T) {
 		}
 	}
 	require.NoError(t, lp.Shutdown(context.Background()))
-	require.Len(t, k.records, 6)
+	require.Len(t, k.Records(), 6)
 
 	sdkSink := memsink.New()
 	sdkExp, err := logexporter.New(logexporter.WithSinks(sdkSink))
 	require.NoError(t, err)
-	require.NoError(t, sdkExp.Export(context.Background(), k.records))
+	require.NoError(t, sdkExp.Export(context.Background(), k.Records()))
 	require.NoError(t, sdkExp.Shutdown(context.Background()))
 
-	got := pdataview.Logs(logsToPdata(k.records))
+	got := pdataview.Logs(logsToPdata(k.Records()))
 	want := sdkSink.Events()
 	require.Len(t, got.Events, len(want))
 	var e stagetrace.Encoder

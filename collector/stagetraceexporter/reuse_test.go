@@ -27,8 +27,8 @@ func tagged(first, n int) ptrace.Traces {
 	rs := td.ResourceSpans().AppendEmpty()
 	rs.Resource().Attributes().PutStr("service.name", "svc")
 	spans := rs.ScopeSpans().AppendEmpty().Spans()
-	for i := first; i < first+n; i++ {
-		name := fmt.Sprintf("s%d", i)
+	for i, name := range taggedNames(first, n) {
+		i += first
 		s := spans.AppendEmpty()
 		s.SetName(name)
 		s.SetTraceID(pcommon.TraceID{1})
@@ -42,6 +42,15 @@ func tagged(first, n int) ptrace.Traces {
 		tags.AppendEmpty().SetStr(name)
 	}
 	return td
+}
+
+// taggedNames returns the names of the n spans tagged returns from first on.
+func taggedNames(first, n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("s%d", first+i)
+	}
+	return names
 }
 
 // Each write, and each part of a large one, maps into the arrays of the
@@ -58,33 +67,14 @@ func TestWritesKeepEarlierSpans(t *testing.T) {
 		first += n
 	}
 	require.NoError(t, w.shutdown(ctx))
-	spans, events := mem.Spans(), mem.Events()
-	require.Len(t, spans, first)
-	require.Len(t, events, first)
-	for i := range first {
-		name := fmt.Sprintf("s%d", i)
-		assert.Equal(t, name, spans[i].Name)
-		n, _ := spans[i].Attrs.Get("i")
-		assert.Equal(t, int64(i), n.AsInt64(), "span %d", i)
-		tags, _ := spans[i].Attrs.Get("tags")
-		assert.Equal(t, []string{name}, tags.AsStringSlice(), "span %d", i)
-		tags, _ = events[i].Attrs.Get("tags")
-		assert.Equal(t, []string{name, name}, tags.AsStringSlice(), "event %d", i)
-	}
+	sinktest.CheckTagged(t, mem.Spans(), mem.Events(), taggedNames(0, first))
 }
 
 // A batch a sink was abandoned with is not reused by later writes: the
 // sink still reads it whole once it wakes up. The failed write is retried
 // whole, since no part of it was written.
 func TestAbandonedBatchIsNotReused(t *testing.T) {
-	late := sinktest.NewLateSink(nil, func(b stagetrace.Batch) []string {
-		var read []string
-		for _, sp := range b.Spans {
-			tags, _ := sp.Attrs.Get("tags")
-			read = append(read, sp.Name, tags.AsStringSlice()[0])
-		}
-		return read
-	})
+	late := sinktest.NewLateSink(nil, sinktest.ReadTags)
 	w := newWriter(mapping.Options{}, nil)
 	require.NoError(t, w.setSinks([]stagetrace.Sink{late}))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
@@ -96,12 +86,7 @@ func TestAbandonedBatchIsNotReused(t *testing.T) {
 	for range 3 {
 		require.NoError(t, w.write(context.Background(), tagged(n, exporter.MaxWriteSpans)))
 	}
-	read := late.Release()
-	require.Len(t, read, 2*exporter.MaxWriteSpans)
-	for i := 0; i < len(read); i += 2 {
-		want := fmt.Sprintf("s%d", i/2)
-		assert.Equal(t, []string{want, want}, read[i:i+2], "span %d", i/2)
-	}
+	sinktest.CheckReadTags(t, late.Release(), taggedNames(0, exporter.MaxWriteSpans))
 	require.NoError(t, w.shutdown(context.Background()))
 }
 
