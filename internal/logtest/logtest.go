@@ -4,6 +4,7 @@ package logtest
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -30,7 +31,7 @@ func (k *Recorder) OnEmit(_ context.Context, r *sdklog.Record) error {
 func (k *Recorder) Records() []sdklog.Record {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.records
+	return slices.Clone(k.records) // later emits append to k.records
 }
 
 // Enabled reports true: every record is kept.
