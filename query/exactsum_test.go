@@ -54,6 +54,20 @@ func randomValues(rng *rand.Rand, n int) []float64 {
 	return vs
 }
 
+// addShuffledHalves shuffles vs, cuts it at a random place and adds the
+// values before the cut to a and the rest to b. It returns the cut.
+func addShuffledHalves(rng *rand.Rand, vs []float64, a, b interface{ Add(float64) }) int {
+	rng.Shuffle(len(vs), func(i, j int) { vs[i], vs[j] = vs[j], vs[i] })
+	cut := rng.IntN(len(vs) + 1)
+	for _, v := range vs[:cut] {
+		a.Add(v)
+	}
+	for _, v := range vs[cut:] {
+		b.Add(v)
+	}
+	return cut
+}
+
 func TestExactSumIsTheSumRoundedOnce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 300 {
@@ -68,15 +82,8 @@ func TestExactSumIsTheSumRoundedOnce(t *testing.T) {
 
 		// In another order, and as two partial sums merged after a
 		// trip through their encoding: the same bits.
-		rng.Shuffle(len(vs), func(i, j int) { vs[i], vs[j] = vs[j], vs[i] })
-		cut := rng.IntN(len(vs) + 1)
 		var a, b query.ExactSum
-		for _, v := range vs[:cut] {
-			a.Add(v)
-		}
-		for _, v := range vs[cut:] {
-			b.Add(v)
-		}
+		cut := addShuffledHalves(rng, vs, &a, &b)
 		enc, err := b.AppendBinary(nil)
 		require.NoError(t, err)
 		back, rest, err := query.UnmarshalExactSum(enc)
@@ -126,15 +133,8 @@ func TestPartialMergesAsTheUnion(t *testing.T) {
 		for _, v := range vs {
 			all.Add(v)
 		}
-		rng.Shuffle(len(vs), func(i, j int) { vs[i], vs[j] = vs[j], vs[i] })
-		cut := rng.IntN(len(vs) + 1)
 		var a, b query.Partial
-		for _, v := range vs[:cut] {
-			a.Add(v)
-		}
-		for _, v := range vs[cut:] {
-			b.Add(v)
-		}
+		addShuffledHalves(rng, vs, &a, &b)
 		enc, err := b.AppendBinary(nil)
 		require.NoError(t, err)
 		back, err := query.UnmarshalPartial(enc)

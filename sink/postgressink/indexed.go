@@ -106,7 +106,7 @@ func backfill(ctx context.Context, tx pgx.Tx, keys []string) error {
 		if err != nil {
 			return err
 		}
-		var values [][]any
+		var values []valueRow
 		n := 0
 		for rows.Next() {
 			n++

@@ -346,9 +346,8 @@ func (b *builder) orderJoin(ref query.Ref) string {
 
 // orderBy adds the ORDER BY clause of ref (see query.CompareOrder), ties
 // broken by the order spans were written in, all reversed with desc; the
-// zero Ref orders by writing alone. An
-// attribute or finding (joined by orderJoin) sorts as: none first, then
-// numbers, then strings.
+// zero Ref orders by writing alone. An attribute or finding (joined by
+// orderJoin) sorts as: none first, then numbers, then strings.
 func (b *builder) orderBy(ref query.Ref, desc bool) {
 	dir := ""
 	if desc {

@@ -174,7 +174,7 @@ func (s *Store) writeTx(ctx context.Context, tx pgx.Tx, b *stagetrace.Batch, r *
 		return err
 	}
 	acc := usage.Rollups{}
-	var values [][]any
+	var values []valueRow
 	skipped := map[spanKey]bool{}
 	for i := range b.Spans {
 		sp := &b.Spans[i]
@@ -222,9 +222,17 @@ func (s *Store) writeTx(ctx context.Context, tx pgx.Tx, b *stagetrace.Batch, r *
 	return storeRollups(ctx, tx, acc)
 }
 
+// valueRow is one row of span_values.
+type valueRow struct {
+	span        int64
+	source, typ int16
+	key         string
+	num, i, str any
+}
+
 // appendValues appends the span_values rows of attrs: of those whose key
 // is indexed, or of all when indexed is nil.
-func appendValues(rows [][]any, spanID int64, source int16, attrs stagetrace.Attrs, indexed func(key string) bool) [][]any {
+func appendValues(rows []valueRow, spanID int64, source int16, attrs stagetrace.Attrs, indexed func(key string) bool) []valueRow {
 	for j, kv := range attrs {
 		if indexed != nil && !indexed(kv.Key) {
 			continue
@@ -233,18 +241,24 @@ func appendValues(rows [][]any, spanID int64, source int16, attrs stagetrace.Att
 			continue // Attrs.Get finds the first
 		}
 		typ, num, i, str := indexValue(kv.Value)
-		rows = append(rows, []any{spanID, source, text(kv.Key), typ, num, i, str})
+		rows = append(rows, valueRow{span: spanID, source: source, typ: typ, key: text(kv.Key), num: num, i: i, str: str})
 	}
 	return rows
 }
 
-// copyValues appends rows to span_values.
-func copyValues(ctx context.Context, tx pgx.Tx, rows [][]any) error {
+// copyValues appends rows to span_values. CopyFrom encodes each row before
+// it asks for the next, so one []any serves them all.
+func copyValues(ctx context.Context, tx pgx.Tx, rows []valueRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
+	vals := make([]any, 7)
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"span_values"}, []string{"span_id", "source", "key", "type", "num", "i", "str"},
-		pgx.CopyFromRows(rows))
+		pgx.CopyFromSlice(len(rows), func(n int) ([]any, error) {
+			r := &rows[n]
+			vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6] = r.span, r.source, r.key, r.typ, r.num, r.i, r.str
+			return vals, nil
+		}))
 	return err
 }
 

@@ -61,9 +61,13 @@ func init() {
 		sqlite.RegisterFunction(valueFunc, &sqlite.FunctionImpl{NArgs: 2, Deterministic: true, VolatileArgs: true, Scalar: valueSQL}),
 		sqlite.RegisterFunction(matchFunc, &sqlite.FunctionImpl{NArgs: 5, Deterministic: true, VolatileArgs: true, Scalar: matchSQL}),
 		sqlite.RegisterFunction(pointsFunc, &sqlite.FunctionImpl{NArgs: 2, Deterministic: true,
-			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &packedPoints{}, nil }}),
+			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) {
+				return &packedPoints{packedRows{fn: pointsFunc}}, nil
+			}}),
 		sqlite.RegisterFunction(packPartialsFunc, &sqlite.FunctionImpl{NArgs: 2, Deterministic: true, VolatileArgs: true,
-			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &packedPartials{}, nil }}),
+			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) {
+				return &packedPartials{packedRows{fn: packPartialsFunc}}, nil
+			}}),
 		// Not deterministic: its rows go to whichever collector the handle
 		// names when it runs.
 		sqlite.RegisterFunction(collectFunc, &sqlite.FunctionImpl{NArgs: -1, VolatileArgs: true,
@@ -230,8 +234,28 @@ func mergePartialsSQL(_ *sqlite.FunctionContext, args []driver.Value) (driver.Va
 	return pa.AppendBinary(nil)
 }
 
+// packedRows is an evaluation of an aggregate that packs its rows into
+// one blob, b; fn names the function.
+type packedRows struct {
+	fn string
+	b  []byte
+}
+
+func (p *packedRows) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
+	return fmt.Errorf("%s is not a window function", p.fn)
+}
+
+func (p *packedRows) WindowValue(*sqlite.FunctionContext) (driver.Value, error) {
+	if p.b == nil {
+		return []byte{}, nil
+	}
+	return p.b, nil
+}
+
+func (p *packedRows) Final(*sqlite.FunctionContext) {}
+
 // packedPoints is one evaluation of stagetrace_points.
-type packedPoints struct{ b []byte }
+type packedPoints struct{ packedRows }
 
 func (p *packedPoints) Step(_ *sqlite.FunctionContext, args []driver.Value) error {
 	ns, ok := args[0].(int64)
@@ -252,19 +276,6 @@ func (p *packedPoints) Step(_ *sqlite.FunctionContext, args []driver.Value) erro
 	return nil
 }
 
-func (p *packedPoints) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
-	return fmt.Errorf("%s is not a window function", pointsFunc)
-}
-
-func (p *packedPoints) WindowValue(*sqlite.FunctionContext) (driver.Value, error) {
-	if p.b == nil {
-		return []byte{}, nil
-	}
-	return p.b, nil
-}
-
-func (p *packedPoints) Final(*sqlite.FunctionContext) {}
-
 // unpackPoints calls fn with each (time, value) pair stagetrace_points
 // packed.
 func unpackPoints(b []byte, fn func(ns int64, value float64) error) error {
@@ -282,7 +293,7 @@ func unpackPoints(b []byte, fn func(ns int64, value float64) error) error {
 // packedPartials is one evaluation of stagetrace_partials: per row, the
 // time (8 bytes little endian), the partial's length (uvarint) and the
 // partial. The partial is copied into the blob, as VolatileArgs wants.
-type packedPartials struct{ b []byte }
+type packedPartials struct{ packedRows }
 
 func (p *packedPartials) Step(_ *sqlite.FunctionContext, args []driver.Value) error {
 	ns, ok := args[0].(int64)
@@ -298,19 +309,6 @@ func (p *packedPartials) Step(_ *sqlite.FunctionContext, args []driver.Value) er
 	p.b = append(p.b, partial...)
 	return nil
 }
-
-func (p *packedPartials) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
-	return fmt.Errorf("%s is not a window function", packPartialsFunc)
-}
-
-func (p *packedPartials) WindowValue(*sqlite.FunctionContext) (driver.Value, error) {
-	if p.b == nil {
-		return []byte{}, nil
-	}
-	return p.b, nil
-}
-
-func (p *packedPartials) Final(*sqlite.FunctionContext) {}
 
 // unpackPartials calls fn with each (time, partial) pair
 // stagetrace_partials packed.

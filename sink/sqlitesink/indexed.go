@@ -143,13 +143,15 @@ func backfill(ctx context.Context, tx *sql.Tx, keys []string) error {
 	return nil
 }
 
+const countIndexedSQL = `SELECT count(*) FROM attr_index`
+
 // refreshIndexed rereads the keys the file indexes when another writer
 // added some since this store read them: a span written without the rows
 // of an indexed key would be missed by queries. It runs inside the write
 // transaction, which excludes those writers.
 func (s *Store) refreshIndexed(ctx context.Context, tx *sql.Tx) error {
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM attr_index`).Scan(&n); err != nil {
+	if err := tx.StmtContext(ctx, s.stmts.indexCount).QueryRowContext(ctx).Scan(&n); err != nil {
 		return err
 	}
 	if n == len(s.attrIndex) {

@@ -210,7 +210,7 @@ func (s *Store) unlabelledMetrics(ctx context.Context, db *sql.DB, q MetricQuery
 			return fmt.Errorf("sqlitesink: metrics: %w", err)
 		}
 	}
-	if err := unpackPartials(partials, func(ns int64, p *query.Partial) { agg.AddPartial(ns, p) }); err != nil {
+	if err := unpackPartials(partials, agg.AddPartial); err != nil {
 		return fmt.Errorf("sqlitesink: metrics: %w", err)
 	}
 	return nil

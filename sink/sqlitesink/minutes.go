@@ -134,9 +134,9 @@ const minutePointsSQL = `SELECT
 	(SELECT ` + pointsFunc + `(time_ns, value) FROM metric_points WHERE name = ?1 AND time_ns >= ?2 AND time_ns <= ?3),
 	(SELECT ` + pointsFunc + `(time_ns, metric_value) FROM events WHERE metric_name = ?1 AND time_ns >= ?2 AND time_ns <= ?3)`
 
-// recompute sets the rows of keys (whose minutes are all that is used)
-// from the points stored now: an expiry deleted some, and a minimum or
-// maximum cannot be taken back.
+// recomputeMinutes sets the rows of keys (whose minutes are all that is
+// used) from the points stored now: an expiry deleted some, and a minimum
+// or maximum cannot be taken back.
 func recomputeMinutes(ctx context.Context, tx *sql.Tx, keys minutes) error {
 	for _, k := range keys.sortedKeys() {
 		var blobs [2][]byte

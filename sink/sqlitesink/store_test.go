@@ -432,3 +432,27 @@ func TestFileIsPrivate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 }
+
+// TestWriteIndexesKeysAnotherStoreAdded writes through a store opened
+// before another store of the same file indexed an attribute key: the
+// write indexes that key too, so that a filter on it finds the span.
+func TestWriteIndexesKeysAnotherStoreAdded(t *testing.T) {
+	ctx := context.Background()
+	early, path := openStore(t)
+	late, err := sqlitesink.Open(path, sqlitesink.WithIndexedAttrs("k"))
+	require.NoError(t, err)
+	defer late.Close()
+	start := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	sp := stagetrace.StageSpan{
+		RunID: "r1", Stage: "inference", Name: "s",
+		TraceID: stagetrace.TraceID{1}, SpanID: stagetrace.SpanID{1},
+		StartTime: start, EndTime: start.Add(time.Millisecond),
+		Attrs: stagetrace.Attrs{{Key: "k", Value: stagetrace.StringValue("v")}},
+	}
+	require.NoError(t, early.Write(ctx, stagetrace.Batch{Spans: []stagetrace.StageSpan{sp}}))
+	for _, s := range []*sqlitesink.Store{early, late} {
+		got, err := s.Spans(ctx, sqlitesink.SpanQuery{Where: query.MustParse(`attr.k=v`)})
+		require.NoError(t, err)
+		assert.Len(t, got, 1)
+	}
+}

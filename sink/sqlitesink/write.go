@@ -60,7 +60,7 @@ func insertSQL(prefix string, cols, rows int) string {
 // statements are prepared once on the store's single write connection and
 // bound to each batch's transaction.
 type statements struct {
-	trace1, traceN, span1, spanN, value1, valueN, event1, eventN, point1, pointN, key, resource, stage, run, minute *sql.Stmt
+	trace1, traceN, span1, spanN, value1, valueN, event1, eventN, point1, pointN, key, resource, stage, run, minute, indexCount *sql.Stmt
 }
 
 func (st *statements) prepare(ctx context.Context, db *sql.DB) error {
@@ -83,6 +83,7 @@ func (st *statements) prepare(ctx context.Context, db *sql.DB) error {
 		{&st.stage, insertStageSQL},
 		{&st.run, upsertRunSQL},
 		{&st.minute, upsertMinuteSQL},
+		{&st.indexCount, countIndexedSQL},
 	} {
 		stmt, err := db.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -95,7 +96,7 @@ func (st *statements) prepare(ctx context.Context, db *sql.DB) error {
 
 func (st *statements) close() error {
 	var errs []error
-	for _, stmt := range []*sql.Stmt{st.trace1, st.traceN, st.span1, st.spanN, st.value1, st.valueN, st.event1, st.eventN, st.point1, st.pointN, st.key, st.resource, st.stage, st.run, st.minute} {
+	for _, stmt := range []*sql.Stmt{st.trace1, st.traceN, st.span1, st.spanN, st.value1, st.valueN, st.event1, st.eventN, st.point1, st.pointN, st.key, st.resource, st.stage, st.run, st.minute, st.indexCount} {
 		if stmt != nil {
 			errs = append(errs, stmt.Close())
 		}
