@@ -13,7 +13,6 @@ import (
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/attributes"
 	"github.com/stagetrace/stagetrace/query"
-	"github.com/stagetrace/stagetrace/rules"
 )
 
 // StringColumns are the columns of the built-in string fields.
@@ -92,7 +91,7 @@ func DefaultIndexedAttrs() []string {
 		string(attributes.GenAIResponseModel),
 		string(attributes.GenAIOperationName),
 		string(attributes.GenAISystem),
-		string(rules.GenAIProviderName),
+		string(attributes.GenAIProviderName),
 	}
 }
 
