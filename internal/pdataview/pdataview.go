@@ -294,10 +294,7 @@ func (s *Span) Status() (stagetrace.StatusCode, string) {
 
 // AppendAttributes appends the span attributes to dst.
 func (s *Span) AppendAttributes(dst stagetrace.Attrs) stagetrace.Attrs {
-	if s.Slab != nil {
-		return s.Slab.AppendMap(dst, s.Span.Attributes())
-	}
-	return AppendMap(dst, s.Span.Attributes())
+	return appendMap(dst, s.Span.Attributes(), s.Slab)
 }
 
 // EventCount returns the number of span events.
@@ -311,8 +308,5 @@ func (s *Span) Event(i int) (string, time.Time) {
 
 // AppendEventAttributes appends the attributes of event i to dst.
 func (s *Span) AppendEventAttributes(i int, dst stagetrace.Attrs) stagetrace.Attrs {
-	if s.Slab != nil {
-		return s.Slab.AppendMap(dst, s.Span.Events().At(i).Attributes())
-	}
-	return AppendMap(dst, s.Span.Events().At(i).Attributes())
+	return appendMap(dst, s.Span.Events().At(i).Attributes(), s.Slab)
 }
