@@ -107,12 +107,8 @@ func (e *Exporter) Map(records []sdklog.Record) stagetrace.Batch {
 // mapInto maps records into st's arrays, overwriting the batch mapped
 // there before, and returns the batch.
 func (e *Exporter) mapInto(st *logState, records []sdklog.Record) stagetrace.Batch {
-	if st.batcher == nil {
-		st.batcher = mapping.NewLogBatcher(len(records), int(e.attrsPerRecord.Load()))
-	} else {
-		st.batcher.Reset()
-	}
-	b := st.batcher
+	b := mapping.ReuseLogBatcher(st.batcher, len(records), int(e.attrsPerRecord.Load()))
+	st.batcher = b
 	for i := range records {
 		st.view.Record = &records[i]
 		b.AddLog(&st.view)

@@ -75,6 +75,17 @@ func NewLogBatcher(records, attrs int) *Batcher {
 	}
 }
 
+// ReuseLogBatcher returns b emptied (Batcher.Reset), to map the next
+// records into the arrays of the last, or NewLogBatcher(records, attrs)
+// when b is nil: the log form of Mapper.Reuse.
+func ReuseLogBatcher(b *Batcher, records, attrs int) *Batcher {
+	if b == nil {
+		return NewLogBatcher(records, attrs)
+	}
+	b.Reset()
+	return b
+}
+
 // Reset empties b for the next batch, keeping its arrays: the batch it
 // returned before, and every attribute slice of it, is then overwritten
 // by the spans or records added next. Call it only once no sink can still
