@@ -18,36 +18,9 @@ import (
 // FromAttribute converts an OpenTelemetry attribute value to a model value.
 // Scalars convert without allocating; slices and maps are copied.
 func FromAttribute(v attribute.Value) stagetrace.Value {
-	switch v.Type() {
-	case attribute.BOOL:
-		return stagetrace.BoolValue(v.AsBool())
-	case attribute.INT64:
-		return stagetrace.Int64Value(v.AsInt64())
-	case attribute.FLOAT64:
-		return stagetrace.Float64Value(v.AsFloat64())
-	case attribute.STRING:
-		return stagetrace.StringValue(v.AsString())
-	case attribute.BOOLSLICE:
-		return stagetrace.BoolSliceValue(v.AsBoolSlice())
-	case attribute.INT64SLICE:
-		return stagetrace.Int64SliceValue(v.AsInt64Slice())
-	case attribute.FLOAT64SLICE:
-		return stagetrace.Float64SliceValue(v.AsFloat64Slice())
-	case attribute.STRINGSLICE:
-		return stagetrace.StringSliceValue(v.AsStringSlice())
-	case attribute.BYTESLICE:
-		return stagetrace.BytesValue(v.AsByteSlice())
-	case attribute.SLICE:
-		in := v.AsSlice()
-		out := make([]stagetrace.Value, len(in))
-		for i, e := range in {
-			out[i] = FromAttribute(e)
-		}
-		return stagetrace.SliceValue(out...)
-	case attribute.MAP:
-		return stagetrace.MapValue(AppendKeyValues(nil, v.AsMap())...)
-	}
-	return stagetrace.Value{}
+	var out stagetrace.Value
+	FromAttributeInto(&out, &v)
+	return out
 }
 
 // FromAttributeInto sets *dst to v converted, as FromAttribute returns it.
@@ -65,8 +38,35 @@ func FromAttributeInto(dst *stagetrace.Value, v *attribute.Value) {
 	case attribute.BOOL:
 		*dst = stagetrace.BoolValue(v.AsBool())
 	default:
-		*dst = FromAttribute(*v)
+		*dst = fromComposite(v)
 	}
+}
+
+// fromComposite converts a value that is no scalar: a slice or a map,
+// copied, or an invalid value, the empty model value.
+func fromComposite(v *attribute.Value) stagetrace.Value {
+	switch v.Type() {
+	case attribute.BOOLSLICE:
+		return stagetrace.BoolSliceValue(v.AsBoolSlice())
+	case attribute.INT64SLICE:
+		return stagetrace.Int64SliceValue(v.AsInt64Slice())
+	case attribute.FLOAT64SLICE:
+		return stagetrace.Float64SliceValue(v.AsFloat64Slice())
+	case attribute.STRINGSLICE:
+		return stagetrace.StringSliceValue(v.AsStringSlice())
+	case attribute.BYTESLICE:
+		return stagetrace.BytesValue(v.AsByteSlice())
+	case attribute.SLICE:
+		in := v.AsSlice()
+		out := make([]stagetrace.Value, len(in))
+		for i := range in {
+			FromAttributeInto(&out[i], &in[i])
+		}
+		return stagetrace.SliceValue(out...)
+	case attribute.MAP:
+		return stagetrace.MapValue(AppendKeyValues(nil, v.AsMap())...)
+	}
+	return stagetrace.Value{}
 }
 
 // AppendKeyValues appends OpenTelemetry attributes to dst as model

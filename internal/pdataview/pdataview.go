@@ -24,15 +24,15 @@ import (
 // span maps to the same values whichever path it took; any other slice
 // becomes a generic slice. An empty value becomes the empty model value.
 func FromValue(v pcommon.Value) stagetrace.Value {
+	var out stagetrace.Value
+	FromValueInto(&out, v)
+	return out
+}
+
+// fromComposite converts a value that is no scalar: bytes, a slice or a
+// map, copied, or an empty value, the empty model value.
+func fromComposite(v pcommon.Value) stagetrace.Value {
 	switch v.Type() {
-	case pcommon.ValueTypeStr:
-		return stagetrace.StringValue(v.Str())
-	case pcommon.ValueTypeInt:
-		return stagetrace.Int64Value(v.Int())
-	case pcommon.ValueTypeDouble:
-		return stagetrace.Float64Value(v.Double())
-	case pcommon.ValueTypeBool:
-		return stagetrace.BoolValue(v.Bool())
 	case pcommon.ValueTypeBytes:
 		return stagetrace.BytesValue(v.Bytes().AsRaw())
 	case pcommon.ValueTypeSlice:
@@ -58,7 +58,7 @@ func FromValueInto(dst *stagetrace.Value, v pcommon.Value) {
 	case pcommon.ValueTypeBool:
 		*dst = stagetrace.BoolValue(v.Bool())
 	default:
-		*dst = FromValue(v)
+		*dst = fromComposite(v)
 	}
 }
 
