@@ -57,5 +57,5 @@ func (l *Log) Scope() string { return l.ScopeName }
 
 // AppendAttributes appends the record's attributes to dst.
 func (l *Log) AppendAttributes(dst stagetrace.Attrs) stagetrace.Attrs {
-	return appendMap(dst, l.Record.Attributes(), l.Slab)
+	return l.Slab.AppendMap(dst, l.Record.Attributes())
 }

@@ -138,7 +138,8 @@ func appendMap(dst stagetrace.Attrs, m pcommon.Map, slab *Slab) stagetrace.Attrs
 // conversions of one batch make, so that converting a string slice costs
 // no allocation once the slab has grown to what a batch needs: the pdata
 // form of otelconv.Slab. The zero Slab is ready to use; it is not safe
-// for concurrent use.
+// for concurrent use. A nil *Slab converts as AppendMap does, so that a
+// view with or without a Slab makes one call.
 type Slab struct {
 	elems []string
 	heads [][]string
@@ -154,7 +155,8 @@ func (s *Slab) Reuse() {
 	s.elems, s.heads = s.elems[:0], s.heads[:0]
 }
 
-// AppendMap is AppendMap converting string slices into s.
+// AppendMap is AppendMap converting string slices into s when s is not
+// nil.
 func (s *Slab) AppendMap(dst stagetrace.Attrs, m pcommon.Map) stagetrace.Attrs {
 	return appendMap(dst, m, s)
 }
@@ -294,7 +296,7 @@ func (s *Span) Status() (stagetrace.StatusCode, string) {
 
 // AppendAttributes appends the span attributes to dst.
 func (s *Span) AppendAttributes(dst stagetrace.Attrs) stagetrace.Attrs {
-	return appendMap(dst, s.Span.Attributes(), s.Slab)
+	return s.Slab.AppendMap(dst, s.Span.Attributes())
 }
 
 // EventCount returns the number of span events.
@@ -308,5 +310,5 @@ func (s *Span) Event(i int) (string, time.Time) {
 
 // AppendEventAttributes appends the attributes of event i to dst.
 func (s *Span) AppendEventAttributes(i int, dst stagetrace.Attrs) stagetrace.Attrs {
-	return appendMap(dst, s.Span.Events().At(i).Attributes(), s.Slab)
+	return s.Slab.AppendMap(dst, s.Span.Events().At(i).Attributes())
 }
