@@ -783,12 +783,13 @@ const hexDigits = "0123456789abcdef"
 // so are U+2028 and U+2029, which JavaScript does not allow in strings.
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
-	if plainString(s) {
+	i := plainPrefix(s)
+	if i == len(s) {
 		dst = append(dst, s...)
 		return append(dst, '"')
 	}
 	start := 0 // s[start:i] is pending, to be copied as is
-	for i := safePrefix(s); i < len(s); {
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if !jsonSafe[c] {
@@ -820,18 +821,23 @@ func appendString(dst []byte, s string) []byte {
 }
 
 // plainString reports whether appendString writes s as it is, between its
-// quotes: whether s is all jsonSafe ASCII. Strings shorter than a word are
-// looked up byte by byte, longer ones a word at a time (safePrefix).
-func plainString(s string) bool {
+// quotes: whether s is all jsonSafe ASCII.
+func plainString(s string) bool { return plainPrefix(s) == len(s) }
+
+// plainPrefix returns the length of a prefix of s that appendString writes
+// as it is: all of s when s is plain, else at most up to the first byte
+// that is not. Strings shorter than a word are looked up byte by byte,
+// longer ones a word at a time (safePrefix).
+func plainPrefix(s string) int {
 	if len(s) >= 8 {
-		return safePrefix(s) == len(s)
+		return safePrefix(s)
 	}
 	for i := 0; i < len(s); i++ {
 		if !jsonPlain[s[i]] {
-			return false
+			return i
 		}
 	}
-	return true
+	return len(s)
 }
 
 // jsonPlain[c] is jsonSafe[c] for every byte: false from utf8.RuneSelf up.

@@ -153,9 +153,10 @@ func New(next stagetrace.Sink, opts ...Option) (*Sink, error) {
 // Name returns the name of the wrapped sink in metrics, logs and errors.
 func (s *Sink) Name() string { return s.name }
 
-// Write queues a copy of b for the wrapped sink and returns at once. When the queue
-// is full, b is spilled to disk under OnFull(Spill), or else dropped; a
-// batch that cannot be spilled (spill limit, disk error) is dropped too.
+// Write queues a copy of b for the wrapped sink and returns at once. When
+// the queue is full, b is spilled to disk under OnFull(Spill), or else
+// dropped; a batch that cannot be spilled (spill limit, disk error) is
+// dropped too.
 // Drops are counted in [Sink.Stats] and the metrics, and logged, but not
 // returned: Write returns an error only after Shutdown (one matching
 // [stagetrace.ErrClosed]), so an overloaded sink cannot flood the caller

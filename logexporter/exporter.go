@@ -78,12 +78,7 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 		return nil
 	}
 	st := e.arrays.Take()
-	if st.batcher == nil {
-		st.batcher = e.newBatcher(len(records))
-	} else {
-		st.batcher.Reset()
-	}
-	batch := e.mapInto(st.batcher, records)
+	batch := e.mapInto(st, records)
 	if e.cfg.redactor != nil {
 		e.cfg.redactor.Batch(&batch)
 	}
@@ -95,26 +90,30 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 }
 
 // logState is what one export maps its records into, kept for the next
-// (exporter.Reuse).
-type logState struct{ batcher *mapping.Batcher }
+// (exporter.Reuse): the batcher with its arrays, and the one view of
+// every record (a view per export would be boxed into the mapping's
+// interface, an allocation per export).
+type logState struct {
+	batcher *mapping.Batcher
+	view    mapping.SDKLog
+}
 
 // Map maps records into a batch of log events without writing it
 // anywhere. The batch shares nothing with records.
 func (e *Exporter) Map(records []sdklog.Record) stagetrace.Batch {
-	return e.mapInto(e.newBatcher(len(records)), records)
+	return e.mapInto(new(logState), records)
 }
 
-func (e *Exporter) newBatcher(records int) *mapping.Batcher {
-	return mapping.NewLogBatcher(records, int(e.attrsPerRecord.Load()))
-}
-
-// mapInto maps records into b, empty, and returns its batch.
-func (e *Exporter) mapInto(b *mapping.Batcher, records []sdklog.Record) stagetrace.Batch {
-	view := &mapping.SDKLog{}
+// mapInto maps records into st's arrays, overwriting the batch mapped
+// there before, and returns the batch.
+func (e *Exporter) mapInto(st *logState, records []sdklog.Record) stagetrace.Batch {
+	b := mapping.ReuseLogBatcher(st.batcher, len(records), int(e.attrsPerRecord.Load()))
+	st.batcher = b
 	for i := range records {
-		view.Record = &records[i]
-		b.AddLog(view)
+		st.view.Record = &records[i]
+		b.AddLog(&st.view)
 	}
+	st.view.Record = nil // keeps no record of the export alive
 	// The mean rounded up: a batch like the last fits its array exactly,
 	// which matters as much as the batch's events to the garbage
 	// collector; a batch with more attributes grows it once.

@@ -75,6 +75,17 @@ func NewLogBatcher(records, attrs int) *Batcher {
 	}
 }
 
+// ReuseLogBatcher returns b emptied (Batcher.Reset), to map the next
+// records into the arrays of the last, or NewLogBatcher(records, attrs)
+// when b is nil: the log form of Mapper.Reuse.
+func ReuseLogBatcher(b *Batcher, records, attrs int) *Batcher {
+	if b == nil {
+		return NewLogBatcher(records, attrs)
+	}
+	b.Reset()
+	return b
+}
+
 // Reset empties b for the next batch, keeping its arrays: the batch it
 // returned before, and every attribute slice of it, is then overwritten
 // by the spans or records added next. Call it only once no sink can still
@@ -160,7 +171,6 @@ func (b *Batcher) Add(v SpanView, res *stagetrace.Resource) {
 	if p.nested {
 		b.nested = true
 	}
-	run, stage, inherited := p.run, p.stage, p.inherited
 
 	// Evaluation results recorded as span events are findings too: a span
 	// attribute finding.<name> wins over an event for the same name.
@@ -181,13 +191,13 @@ func (b *Batcher) Add(v SpanView, res *stagetrace.Resource) {
 	findings := b.arena[findStart:]
 
 	traceID := v.TraceID()
-	if run == "" {
-		run = b.traceHex(traceID)
+	if p.run == "" {
+		p.run = b.traceHex(traceID)
 	}
 	status, msg := v.Status()
 	b.batch.Spans = append(b.batch.Spans, stagetrace.StageSpan{
-		RunID:         run,
-		Stage:         stage,
+		RunID:         p.run,
+		Stage:         p.stage,
 		Name:          v.Name(),
 		TraceID:       traceID,
 		SpanID:        v.SpanID(),
@@ -212,7 +222,7 @@ func (b *Batcher) Add(v SpanView, res *stagetrace.Resource) {
 		b.noteNested(span.Findings)
 	}
 
-	emitStage := b.opts.StageEvents && span.Stage != "" && !inherited
+	emitStage := b.opts.StageEvents && span.Stage != "" && !p.inherited
 	if emitStage {
 		b.event(span, attributes.EventStageStart, span.StartTime, nil)
 	}

@@ -106,11 +106,7 @@ func (s *sdkReadSpan) appendPlaced(dst stagetrace.Attrs) (_ stagetrace.Attrs, fi
 		case attribute.INT64:
 			a.Value = stagetrace.Int64Value(kv.Value.AsInt64())
 		default:
-			if s.Slab != nil {
-				s.Slab.ValueInto(&a.Value, &kv.Value)
-			} else {
-				otelconv.FromAttributeInto(&a.Value, &kv.Value)
-			}
+			s.Slab.ValueInto(&a.Value, &kv.Value)
 			if t == attribute.SLICE || t == attribute.MAP {
 				p.nested = true
 			}
@@ -137,10 +133,7 @@ func (s *sdkReadSpan) Event(i int) (string, time.Time) {
 
 // AppendEventAttributes appends the attributes of event i to dst.
 func (s *sdkReadSpan) AppendEventAttributes(i int, dst stagetrace.Attrs) stagetrace.Attrs {
-	if s.Slab != nil {
-		return s.Slab.AppendKeyValues(dst, s.events[i].Attributes)
-	}
-	return otelconv.AppendKeyValues(dst, s.events[i].Attributes)
+	return s.Slab.AppendKeyValues(dst, s.events[i].Attributes)
 }
 
 // Name returns the span name.
@@ -177,10 +170,7 @@ func (s SDKSpan) Scope() string { return s.Span.InstrumentationScope().Name }
 
 // AppendAttributes appends the span attributes to dst.
 func (s SDKSpan) AppendAttributes(dst stagetrace.Attrs) stagetrace.Attrs {
-	if s.Slab != nil {
-		return s.Slab.AppendKeyValues(dst, s.Span.Attributes())
-	}
-	return otelconv.AppendKeyValues(dst, s.Span.Attributes())
+	return s.Slab.AppendKeyValues(dst, s.Span.Attributes())
 }
 
 // EventCount returns the number of span events.
@@ -194,8 +184,5 @@ func (s SDKSpan) Event(i int) (string, time.Time) {
 
 // AppendEventAttributes appends the attributes of event i to dst.
 func (s SDKSpan) AppendEventAttributes(i int, dst stagetrace.Attrs) stagetrace.Attrs {
-	if s.Slab != nil {
-		return s.Slab.AppendKeyValues(dst, s.Span.Events()[i].Attributes)
-	}
-	return otelconv.AppendKeyValues(dst, s.Span.Events()[i].Attributes)
+	return s.Slab.AppendKeyValues(dst, s.Span.Events()[i].Attributes)
 }

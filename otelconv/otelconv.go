@@ -18,36 +18,9 @@ import (
 // FromAttribute converts an OpenTelemetry attribute value to a model value.
 // Scalars convert without allocating; slices and maps are copied.
 func FromAttribute(v attribute.Value) stagetrace.Value {
-	switch v.Type() {
-	case attribute.BOOL:
-		return stagetrace.BoolValue(v.AsBool())
-	case attribute.INT64:
-		return stagetrace.Int64Value(v.AsInt64())
-	case attribute.FLOAT64:
-		return stagetrace.Float64Value(v.AsFloat64())
-	case attribute.STRING:
-		return stagetrace.StringValue(v.AsString())
-	case attribute.BOOLSLICE:
-		return stagetrace.BoolSliceValue(v.AsBoolSlice())
-	case attribute.INT64SLICE:
-		return stagetrace.Int64SliceValue(v.AsInt64Slice())
-	case attribute.FLOAT64SLICE:
-		return stagetrace.Float64SliceValue(v.AsFloat64Slice())
-	case attribute.STRINGSLICE:
-		return stagetrace.StringSliceValue(v.AsStringSlice())
-	case attribute.BYTESLICE:
-		return stagetrace.BytesValue(v.AsByteSlice())
-	case attribute.SLICE:
-		in := v.AsSlice()
-		out := make([]stagetrace.Value, len(in))
-		for i, e := range in {
-			out[i] = FromAttribute(e)
-		}
-		return stagetrace.SliceValue(out...)
-	case attribute.MAP:
-		return stagetrace.MapValue(AppendKeyValues(nil, v.AsMap())...)
-	}
-	return stagetrace.Value{}
+	var out stagetrace.Value
+	FromAttributeInto(&out, &v)
+	return out
 }
 
 // FromAttributeInto sets *dst to v converted, as FromAttribute returns it.
@@ -65,34 +38,49 @@ func FromAttributeInto(dst *stagetrace.Value, v *attribute.Value) {
 	case attribute.BOOL:
 		*dst = stagetrace.BoolValue(v.AsBool())
 	default:
-		*dst = FromAttribute(*v)
+		*dst = fromComposite(v)
 	}
+}
+
+// fromComposite converts a value that is no scalar: a slice or a map,
+// copied, or an invalid value, the empty model value.
+func fromComposite(v *attribute.Value) stagetrace.Value {
+	switch v.Type() {
+	case attribute.BOOLSLICE:
+		return stagetrace.BoolSliceValue(v.AsBoolSlice())
+	case attribute.INT64SLICE:
+		return stagetrace.Int64SliceValue(v.AsInt64Slice())
+	case attribute.FLOAT64SLICE:
+		return stagetrace.Float64SliceValue(v.AsFloat64Slice())
+	case attribute.STRINGSLICE:
+		return stagetrace.StringSliceValue(v.AsStringSlice())
+	case attribute.BYTESLICE:
+		return stagetrace.BytesValue(v.AsByteSlice())
+	case attribute.SLICE:
+		in := v.AsSlice()
+		out := make([]stagetrace.Value, len(in))
+		for i := range in {
+			FromAttributeInto(&out[i], &in[i])
+		}
+		return stagetrace.SliceValue(out...)
+	case attribute.MAP:
+		return stagetrace.MapValue(AppendKeyValues(nil, v.AsMap())...)
+	}
+	return stagetrace.Value{}
 }
 
 // AppendKeyValues appends OpenTelemetry attributes to dst as model
 // attributes.
 func AppendKeyValues(dst stagetrace.Attrs, kvs []attribute.KeyValue) stagetrace.Attrs {
-	dst, out := grow(dst, len(kvs))
-	for i := range kvs {
-		out[i].Key = string(kvs[i].Key)
-		FromAttributeInto(&out[i].Value, &kvs[i].Value)
-	}
-	return dst
-}
-
-// grow extends dst by n attributes, to be set, and returns it and them.
-// Every field of the new attributes must be set: an array being reused
-// holds old ones there.
-func grow(dst stagetrace.Attrs, n int) (_, added stagetrace.Attrs) {
-	dst = slices.Grow(dst, n)
-	dst = dst[:len(dst)+n]
-	return dst, dst[len(dst)-n:]
+	return (*Slab)(nil).AppendKeyValues(dst, kvs)
 }
 
 // Slab holds the slice headers of the values a batch of conversions makes,
 // so that converting a string slice costs the copy the SDK makes of it and
 // not also a boxed header. The zero Slab is ready to use; it is not safe
 // for concurrent use. Values converted through it stay valid after Reset.
+// A nil *Slab converts as the package's functions do, string slices
+// included, so that a caller with or without a Slab makes one call.
 type Slab struct {
 	strs [][]string
 	// seen are the last string slices converted, as given and as
@@ -122,9 +110,14 @@ func (s *Slab) Reuse() {
 	s.seen, s.next = [len(s.seen)]seenSlice{}, 0
 }
 
-// AppendKeyValues is AppendKeyValues converting string slices into s.
+// AppendKeyValues is AppendKeyValues converting string slices into s
+// when s is not nil.
 func (s *Slab) AppendKeyValues(dst stagetrace.Attrs, kvs []attribute.KeyValue) stagetrace.Attrs {
-	dst, out := grow(dst, len(kvs))
+	// Grown once and set in place. Every field of the new attributes is
+	// set: an array being reused holds old ones there.
+	n := len(kvs)
+	dst = slices.Grow(dst, n)[:len(dst)+n]
+	out := dst[len(dst)-n:]
 	for i := range kvs {
 		kv := &kvs[i]
 		out[i].Key = string(kv.Key)
@@ -133,9 +126,10 @@ func (s *Slab) AppendKeyValues(dst stagetrace.Attrs, kvs []attribute.KeyValue) s
 	return dst
 }
 
-// ValueInto is FromAttributeInto converting a string slice into s.
+// ValueInto is FromAttributeInto converting a string slice into s when s
+// is not nil.
 func (s *Slab) ValueInto(dst *stagetrace.Value, v *attribute.Value) {
-	if v.Type() == attribute.STRINGSLICE {
+	if s != nil && v.Type() == attribute.STRINGSLICE {
 		*dst = s.stringSliceOf(*v)
 		return
 	}

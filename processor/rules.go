@@ -29,40 +29,39 @@ var ruleStates = sync.Pool{New: func() any { return new(ruleState) }}
 // claims no stage of in, and returns false, so that wrapping mode can defer
 // r as it does without rules.
 func (p *Processor) startRules(in inputs, s sdktrace.ReadWriteSpan, start []attribute.KeyValue, r resolution, onlyRules bool) bool {
+	var stage string
+	var st *ruleState
 	if p.cfg.rules.StartStageOnly() {
 		// Rules that yield only a stage (the GenAI preset's) read the
 		// attributes in place: no span view, no pooled state.
 		// The scope reads as "", which StartStageOnly says no rule reads.
-		stage := p.cfg.rules.StartStage(s.Name(), otelconv.KindFromOTel(s.SpanKind()), nil, start)
-		yielded := false
-		if stage != "" {
-			if _, _, _, hasStage := runStage(start); !hasStage {
-				r.stage, r.stageFrom, yielded = stage, fromRule, true
-			}
+		stage = p.cfg.rules.StartStage(s.Name(), otelconv.KindFromOTel(s.SpanKind()), nil, start)
+	} else {
+		st = ruleStates.Get().(*ruleState)
+		st.span = rules.KeyValueSpan{
+			SpanName:  s.Name(),
+			ScopeName: s.InstrumentationScope().Name,
+			SpanKind:  otelconv.KindFromOTel(s.SpanKind()),
+			Attrs:     start,
 		}
-		if !yielded && onlyRules {
-			return false
-		}
-		p.set(s, in.finish(r))
-		return true
+		p.cfg.rules.Eval(rules.PhaseStart, &st.span, &st.res)
+		stage = st.res.Stage
 	}
-	st := ruleStates.Get().(*ruleState)
-	st.span = rules.KeyValueSpan{
-		SpanName:  s.Name(),
-		ScopeName: s.InstrumentationScope().Name,
-		SpanKind:  otelconv.KindFromOTel(s.SpanKind()),
-		Attrs:     start,
-	}
-	p.cfg.rules.Eval(rules.PhaseStart, &st.span, &st.res)
-	yielded := len(st.res.Attributes) > 0
-	if st.res.Stage != "" {
+	yielded := st != nil && len(st.res.Attributes) > 0
+	if stage != "" {
 		if _, _, _, hasStage := runStage(start); !hasStage {
-			r.stage, r.stageFrom, yielded = st.res.Stage, fromRule, true
+			r.stage, r.stageFrom, yielded = stage, fromRule, true
 		}
 	}
 	if !yielded && onlyRules {
-		st.release()
+		if st != nil {
+			st.release()
+		}
 		return false
+	}
+	if st == nil {
+		p.set(s, in.finish(r))
+		return true
 	}
 	kv := appendValues(st.kv[:0], in.finish(r).values)
 	for _, a := range st.res.Attributes {

@@ -87,7 +87,7 @@ func (kv *kvAttrs) meets(in *spanInfo, conds []cond) bool {
 		var sv stagetrace.Value
 		v := kv.get(in, &conds[i].key)
 		if v != nil {
-			sv = otelconv.FromAttribute(*v)
+			otelconv.FromAttributeInto(&sv, v)
 		}
 		if !conds[i].holds(sv, v != nil) {
 			return false

@@ -121,11 +121,7 @@ func LogsInto(a *Arrays, ld plog.Logs) stagetrace.Batch {
 	if n == 0 {
 		return stagetrace.Batch{}
 	}
-	if a.logs == nil {
-		a.logs = mapping.NewLogBatcher(n, 4)
-	} else {
-		a.logs.Reset()
-	}
+	a.logs = mapping.ReuseLogBatcher(a.logs, n, 4)
 	a.slab.Reuse()
 	view := &a.log
 	view.Slab = &a.slab

@@ -57,8 +57,5 @@ func (l *Log) Scope() string { return l.ScopeName }
 
 // AppendAttributes appends the record's attributes to dst.
 func (l *Log) AppendAttributes(dst stagetrace.Attrs) stagetrace.Attrs {
-	if l.Slab != nil {
-		return l.Slab.AppendMap(dst, l.Record.Attributes())
-	}
-	return AppendMap(dst, l.Record.Attributes())
+	return l.Slab.AppendMap(dst, l.Record.Attributes())
 }

@@ -24,15 +24,15 @@ import (
 // span maps to the same values whichever path it took; any other slice
 // becomes a generic slice. An empty value becomes the empty model value.
 func FromValue(v pcommon.Value) stagetrace.Value {
+	var out stagetrace.Value
+	FromValueInto(&out, v)
+	return out
+}
+
+// fromComposite converts a value that is no scalar: bytes, a slice or a
+// map, copied, or an empty value, the empty model value.
+func fromComposite(v pcommon.Value) stagetrace.Value {
 	switch v.Type() {
-	case pcommon.ValueTypeStr:
-		return stagetrace.StringValue(v.Str())
-	case pcommon.ValueTypeInt:
-		return stagetrace.Int64Value(v.Int())
-	case pcommon.ValueTypeDouble:
-		return stagetrace.Float64Value(v.Double())
-	case pcommon.ValueTypeBool:
-		return stagetrace.BoolValue(v.Bool())
 	case pcommon.ValueTypeBytes:
 		return stagetrace.BytesValue(v.Bytes().AsRaw())
 	case pcommon.ValueTypeSlice:
@@ -58,7 +58,7 @@ func FromValueInto(dst *stagetrace.Value, v pcommon.Value) {
 	case pcommon.ValueTypeBool:
 		*dst = stagetrace.BoolValue(v.Bool())
 	default:
-		*dst = FromValue(v)
+		*dst = fromComposite(v)
 	}
 }
 
@@ -138,7 +138,8 @@ func appendMap(dst stagetrace.Attrs, m pcommon.Map, slab *Slab) stagetrace.Attrs
 // conversions of one batch make, so that converting a string slice costs
 // no allocation once the slab has grown to what a batch needs: the pdata
 // form of otelconv.Slab. The zero Slab is ready to use; it is not safe
-// for concurrent use.
+// for concurrent use. A nil *Slab converts as AppendMap does, so that a
+// view with or without a Slab makes one call.
 type Slab struct {
 	elems []string
 	heads [][]string
@@ -154,7 +155,8 @@ func (s *Slab) Reuse() {
 	s.elems, s.heads = s.elems[:0], s.heads[:0]
 }
 
-// AppendMap is AppendMap converting string slices into s.
+// AppendMap is AppendMap converting string slices into s when s is not
+// nil.
 func (s *Slab) AppendMap(dst stagetrace.Attrs, m pcommon.Map) stagetrace.Attrs {
 	return appendMap(dst, m, s)
 }
@@ -294,10 +296,7 @@ func (s *Span) Status() (stagetrace.StatusCode, string) {
 
 // AppendAttributes appends the span attributes to dst.
 func (s *Span) AppendAttributes(dst stagetrace.Attrs) stagetrace.Attrs {
-	if s.Slab != nil {
-		return s.Slab.AppendMap(dst, s.Span.Attributes())
-	}
-	return AppendMap(dst, s.Span.Attributes())
+	return s.Slab.AppendMap(dst, s.Span.Attributes())
 }
 
 // EventCount returns the number of span events.
@@ -311,8 +310,5 @@ func (s *Span) Event(i int) (string, time.Time) {
 
 // AppendEventAttributes appends the attributes of event i to dst.
 func (s *Span) AppendEventAttributes(i int, dst stagetrace.Attrs) stagetrace.Attrs {
-	if s.Slab != nil {
-		return s.Slab.AppendMap(dst, s.Span.Events().At(i).Attributes())
-	}
-	return AppendMap(dst, s.Span.Events().At(i).Attributes())
+	return s.Slab.AppendMap(dst, s.Span.Events().At(i).Attributes())
 }

@@ -49,13 +49,15 @@ func New() *Sink {
 // counted too.
 // It returns [stagetrace.ErrClosed] after [Sink.Shutdown].
 func (s *Sink) Write(_ context.Context, b stagetrace.Batch) error {
+	// The caller may reuse b's arrays once Write returns: the copy is made
+	// before taking the lock, which the readers take too.
+	b = b.Clone()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return stagetrace.ErrClosed
 	}
 	s.batches++
-	b = b.Clone() // the caller may reuse b's arrays once Write returns
 	s.spans = append(s.spans, b.Spans...)
 	s.events = append(s.events, b.Events...)
 	for i := range b.Spans {
