@@ -1,5 +1,7 @@
 package jsonlsink
 
+import "os"
+
 // Hooks for the tests in package jsonlsink_test.
 
 const (
@@ -18,4 +20,12 @@ func (s *Sink) BufCap() int {
 	s.sem <- struct{}{}
 	defer s.unlock()
 	return cap(s.buf)
+}
+
+// SetFallocate replaces the call that reserves a file's blocks until the
+// returned function restores it.
+func SetFallocate(f func(*os.File, int64, int64) error) (restore func()) {
+	old := fallocate
+	fallocate = f
+	return func() { fallocate = old }
 }

@@ -16,7 +16,9 @@ func backupName(path string, i int) string { return path + "." + strconv.Itoa(i)
 // sink keeps writing to the file it has open.
 func (s *Sink) rotate() error {
 	wrap := func(err error) error { return fmt.Errorf("jsonlsink: rotate %q: %w", s.path, err) }
-	// The rotated file is final: make it durable before it is renamed.
+	// The rotated file is final: give back the blocks reserved past its
+	// end, and make it durable before it is renamed.
+	s.release(s.f)
 	if err := s.f.Sync(); err != nil {
 		return wrap(err)
 	}
@@ -51,7 +53,7 @@ func (s *Sink) rotate() error {
 		return wrap(err)
 	}
 	old, oldSize := s.f, s.size
-	s.f, s.size, s.needNewline = f, 0, false
+	s.f, s.size, s.needNewline, s.reserved = f, 0, false, 0
 	syncDir(s.path)
 	s.rotations.Add(1)
 	if err := old.Close(); err != nil {

@@ -39,6 +39,10 @@ type Sink struct {
 	enc         stagetrace.Encoder
 	buf         []byte
 	needNewline bool // f ends with a fragment of a failed write
+	// reserved is the offset up to which f's blocks are reserved (see
+	// reserve); preallocOff is set once the file system refused.
+	reserved    int64
+	preallocOff bool
 	// lineSize is the mean size of a record in the last batch written, to
 	// size the buffer of the next one at once rather than by doubling.
 	lineSize int
@@ -237,11 +241,14 @@ func (s *Sink) Write(ctx context.Context, b stagetrace.Batch) error {
 	if s.needNewline {
 		data = buf
 	}
+	s.reserve(len(data))
 	n, err := s.f.Write(data)
 	if err != nil {
 		if n > 0 {
 			// Never leave a torn line to be appended to: cut it off, or
-			// failing that, end it before the next batch.
+			// failing that, end it before the next batch. The cut frees
+			// what was reserved past the end too.
+			s.reserved = 0
 			if terr := s.f.Truncate(s.size); terr != nil {
 				s.size += int64(n)
 				s.needNewline = true
@@ -315,6 +322,7 @@ func (s *Sink) Shutdown(ctx context.Context) error {
 // close syncs and closes the file. The caller holds the lock.
 func (s *Sink) close() error {
 	f := s.f
+	s.release(f)
 	s.f, s.buf = nil, nil
 	var errs []error
 	if err := f.Sync(); err != nil {

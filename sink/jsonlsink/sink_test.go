@@ -355,6 +355,8 @@ func TestNewErrors(t *testing.T) {
 			opts: []jsonlsink.Option{jsonlsink.WithMaxSize(10), jsonlsink.WithMaxBackups(-2)}, wantMsg: "max backups -2 is negative"},
 		{name: "unknown torn line policy", path: filepath.Join(root, "c.jsonl"),
 			opts: []jsonlsink.Option{jsonlsink.WithTornLinePolicy(9)}, wantMsg: "unknown torn line policy"},
+		{name: "negative preallocation", path: filepath.Join(root, "e.jsonl"),
+			opts: []jsonlsink.Option{jsonlsink.WithPreallocate(-1)}, wantMsg: "preallocation -1 is negative"},
 		{name: "file mode with type bits", path: filepath.Join(root, "d.jsonl"),
 			opts: []jsonlsink.Option{jsonlsink.WithFileMode(os.ModeDir | 0o600)}, wantMsg: "file mode"},
 	}

@@ -1,0 +1,86 @@
+package jsonlsink_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stagetrace/stagetrace/sink/jsonlsink"
+)
+
+// diskUsage returns the size and the bytes of disk the file at path uses.
+func diskUsage(t *testing.T, path string) (size, used int64) {
+	t.Helper()
+	var st syscall.Stat_t
+	require.NoError(t, syscall.Stat(path, &st))
+	return st.Size, st.Blocks * 512
+}
+
+// canReserve tells whether the file system of dir reserves blocks past the
+// end of a file, as the sink asks; tmpfs and ext4 do.
+func canReserve(t *testing.T, dir string) bool {
+	t.Helper()
+	f, err := os.CreateTemp(dir, "probe")
+	require.NoError(t, err)
+	defer f.Close()
+	return syscall.Fallocate(int(f.Fd()), 1, 0, 1<<20) == nil
+}
+
+func TestPreallocationReservesPastTheEndAndGivesBack(t *testing.T) {
+	dir := t.TempDir()
+	reserves := canReserve(t, dir)
+	const prealloc = 1 << 20
+	path := filepath.Join(dir, "runs.jsonl")
+	s, err := jsonlsink.New(path, jsonlsink.WithPreallocate(prealloc))
+	require.NoError(t, err)
+	b := testBatch("run", "p", 20, 5)
+	require.NoError(t, s.Write(context.Background(), b))
+
+	size, used := diskUsage(t, path)
+	assert.EqualValues(t, encodedSize(b), size, "the file's size is that of its lines alone")
+	if reserves {
+		assert.GreaterOrEqual(t, used, size+prealloc, "the next blocks are reserved")
+	} else {
+		assert.Less(t, used, size+64<<10, "a file system that cannot reserve is written as usual")
+	}
+	assert.Equal(t, batchNames(b), fileNames(t, path))
+
+	require.NoError(t, s.Shutdown(context.Background()))
+	size2, used2 := diskUsage(t, path)
+	assert.Equal(t, size, size2)
+	assert.Less(t, used2, size+64<<10, "shutdown gives the reserved blocks back")
+	assert.Equal(t, batchNames(b), fileNames(t, path))
+}
+
+func TestPreallocationGivenBackAtRotation(t *testing.T) {
+	dir := t.TempDir()
+	l := int64(encodedSize(rotBatch(0)))
+	path := filepath.Join(dir, "runs.jsonl")
+	s := newSink(t, path, jsonlsink.WithMaxSize(2*l), jsonlsink.WithPreallocate(8<<20))
+	for k := range 3 {
+		require.NoError(t, s.Write(context.Background(), rotBatch(k)))
+	}
+	require.EqualValues(t, 1, s.Rotations())
+
+	size, used := diskUsage(t, path+".1")
+	assert.Equal(t, 2*l, size)
+	assert.Less(t, used, size+64<<10, "the rotated file keeps no reserved blocks")
+	_, used = diskUsage(t, path)
+	assert.Less(t, used, 2*l+64<<10, "the reservation stops at the rotation limit")
+	assert.Equal(t, rotNames(0, 1), fileNames(t, path+".1"))
+	assert.Equal(t, rotNames(2), fileNames(t, path))
+}
+
+func TestPreallocationZeroReservesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "runs.jsonl")
+	s := newSink(t, path, jsonlsink.WithPreallocate(0))
+	b := testBatch("run", "z", 20, 5)
+	require.NoError(t, s.Write(context.Background(), b))
+	size, used := diskUsage(t, path)
+	assert.Less(t, used, size+64<<10)
+}
