@@ -31,17 +31,18 @@ func NewPlacer(runAttr, resourceRunAttr string, set *rules.Set) *Placer {
 	return &Placer{runAttr: runAttr, resourceRunAttr: resourceRunAttr, rules: set}
 }
 
-// nodePool holds the node slices of Place; one larger than
-// maxPooledNodes, made for a huge batch, is dropped after use.
-var nodePool = sync.Pool{New: func() any { return new([]node) }}
+// placeScratch is what Place needs of its own for a batch: a node per
+// span and the index of their ids.
+type placeScratch struct {
+	nodes []node
+	index spanIndex
+}
+
+// scratchPool holds the scratch of Place between batches; one made for a
+// batch of more than maxPooledNodes spans is dropped after use.
+var scratchPool = sync.Pool{New: func() any { return new(placeScratch) }}
 
 const maxPooledNodes = 1 << 16
-
-// spanKey identifies a span across the traces of one batch.
-type spanKey struct {
-	trace pcommon.TraceID
-	span  pcommon.SpanID
-}
 
 // node is what the processor knows of one span of the batch. It is kept
 // small (64 bytes), since a batch holds one per span.
@@ -82,8 +83,8 @@ func (p *Placer) Place(td ptrace.Traces) {
 			total += sss.At(j).Spans().Len()
 		}
 	}
-	np := nodePool.Get().(*[]node)
-	nodes := *np
+	scratch := scratchPool.Get().(*placeScratch)
+	nodes := scratch.nodes
 	if cap(nodes) < total {
 		nodes = make([]node, 0, total)
 	}
@@ -93,8 +94,8 @@ func (p *Placer) Place(td ptrace.Traces) {
 		// cleared, so that the pool keeps no span alive.
 		clear(nodes)
 		if cap(nodes) <= maxPooledNodes {
-			*np = nodes[:0]
-			nodePool.Put(np)
+			scratch.nodes = nodes[:0]
+			scratchPool.Put(scratch)
 		}
 	}()
 	// Parents are looked up only for spans that lack a value and have a
@@ -175,15 +176,16 @@ func (p *Placer) Place(td ptrace.Traces) {
 		}
 	}
 	if needIndex {
-		index := make(map[spanKey]int, len(nodes))
+		index := &scratch.index
+		index.reset(len(nodes))
 		for i := range nodes {
 			s := nodes[i].span
-			index[spanKey{s.TraceID(), s.SpanID()}] = i
+			index.add(spanKey{s.TraceID(), s.SpanID()})
 		}
 		for i := range nodes {
 			s := nodes[i].span
 			if par := s.ParentSpanID(); !par.IsEmpty() {
-				if j, ok := index[spanKey{s.TraceID(), par}]; ok && j != i {
+				if j, ok := index.find(spanKey{s.TraceID(), par}); ok && j != i {
 					nodes[i].parent = int32(j)
 				}
 			}
