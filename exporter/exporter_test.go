@@ -539,6 +539,30 @@ func TestExportsKeepEarlierSpans(t *testing.T) {
 	sinktest.CheckTagged(t, sink.spans(), sink.events(), []string{"a", "b", "b", "c", "d", "e", "f", "f"})
 }
 
+// Each export, and each part of a large one, is mapped into the arrays
+// of the last: the allocation it saves is the point of the Sink contract.
+func TestExportReusesItsArrays(t *testing.T) {
+	arrays := &sinktest.Arrays{}
+	exp, err := exporter.New(exporter.WithSinks(arrays))
+	require.NoError(t, err)
+	defer exp.Shutdown(context.Background())
+	ctx := context.Background()
+	names := make([]string, 2*exporter.MaxWriteSpans)
+	for i := range names {
+		names[i] = "a"
+	}
+	require.NoError(t, exp.ExportSpans(ctx, endedSpans(t, 0, names...))) // two parts
+	require.NoError(t, exp.ExportSpans(ctx, endedSpans(t, 0, names[:3]...)))
+	writes := arrays.Writes()
+	require.Len(t, writes, 3)
+	for i, w := range writes {
+		require.NotZero(t, w.Spans)
+		require.NotZero(t, w.Events)
+		require.NotZero(t, w.Attrs)
+		assert.Equal(t, writes[0], w, "write %d maps into the first write's arrays", i)
+	}
+}
+
 // A batch a sink was abandoned with at its timeout is not reused, in a
 // later part of the same export or in later exports: the sink still reads
 // it whole once it wakes up.

@@ -182,6 +182,22 @@ func TestExportsKeepEarlierRecords(t *testing.T) {
 	}
 }
 
+// Each export is mapped into the arrays of the last.
+func TestExportReusesItsArrays(t *testing.T) {
+	arrays := &sinktest.Arrays{}
+	e, err := logexporter.New(logexporter.WithSinks(arrays))
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, e.Export(ctx, recordsWithAttrs(t, 1, "a", "b", "c")))
+	require.NoError(t, e.Export(ctx, recordsWithAttrs(t, 4, "d", "e")))
+	require.NoError(t, e.Shutdown(ctx))
+	writes := arrays.Writes()
+	require.Len(t, writes, 2)
+	require.NotZero(t, writes[0].Events)
+	require.NotZero(t, writes[0].Attrs)
+	assert.Equal(t, writes[0], writes[1], "the second export maps into the first one's arrays")
+}
+
 // A batch a sink was abandoned with at its timeout is not reused: the
 // sink still reads it whole once it wakes up, after later exports.
 func TestAbandonedBatchIsNotReused(t *testing.T) {

@@ -70,6 +70,26 @@ func TestWritesKeepEarlierSpans(t *testing.T) {
 	sinktest.CheckTagged(t, mem.Spans(), mem.Events(), taggedNames(0, first))
 }
 
+// Each write, and each part of a large one, is mapped into the arrays of
+// the last.
+func TestWritesReuseTheirArrays(t *testing.T) {
+	arrays := &sinktest.Arrays{}
+	w := newWriter(mapping.Options{}, nil)
+	require.NoError(t, w.setSinks([]stagetrace.Sink{arrays}))
+	ctx := context.Background()
+	require.NoError(t, w.write(ctx, tagged(0, 2*exporter.MaxWriteSpans))) // two parts
+	require.NoError(t, w.write(ctx, tagged(0, 3)))
+	require.NoError(t, w.shutdown(ctx))
+	writes := arrays.Writes()
+	require.Len(t, writes, 3)
+	for i, wr := range writes {
+		require.NotZero(t, wr.Spans)
+		require.NotZero(t, wr.Events)
+		require.NotZero(t, wr.Attrs)
+		assert.Equal(t, writes[0], wr, "write %d maps into the first write's arrays", i)
+	}
+}
+
 // A batch a sink was abandoned with is not reused by later writes: the
 // sink still reads it whole once it wakes up. The failed write is retried
 // whole, since no part of it was written.
