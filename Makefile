@@ -120,7 +120,7 @@ reliability:
 
 ## bench: the benchmarks recorded in BENCHMARKS.md (bench-store included); the paired ones (BenchmarkOverhead, BenchmarkExportPaired, BenchmarkLogExportPaired, BenchmarkProcessorPaired) give the summary table's ratios
 bench: bench-store
-	$(GO) test -run='^$$' -bench=. -benchmem -count=6 -cpu=1 ./processor/ ./integration/ ./rules/
+	$(GO) test -run='^$$' -bench=. -benchmem -count=6 -cpu=1 ./processor/ ./integration/ ./rules/ ./sink/jsonlsink/ ./internal/pdataview/
 	$(GO) test -run='^$$' -bench='Insert' -benchtime=20000x -count=3 ./sink/sqlitesink/
 	cd collector && $(GO) test -run='^$$' -bench='Paired' -benchmem -count=6 -cpu=1 ./stagetraceprocessor/ ./stagetraceexporter/
 
