@@ -84,3 +84,33 @@ func TestPreallocationZeroReservesNothing(t *testing.T) {
 	size, used := diskUsage(t, path)
 	assert.Less(t, used, size+64<<10)
 }
+
+// A file rotated before it reaches the rotation limit keeps no blocks past
+// its end: the reservation, up to the limit, is given back at rotation.
+func TestPreallocationGivenBackAtRotationBelowTheLimit(t *testing.T) {
+	dir := t.TempDir()
+	if !canReserve(t, dir) {
+		t.Skip("the file system does not reserve blocks")
+	}
+	path := filepath.Join(dir, "runs.jsonl")
+	const limit = 1 << 20
+	s := newSink(t, path, jsonlsink.WithMaxSize(limit), jsonlsink.WithPreallocate(8<<20))
+	small := testBatch("run", "s", 4, 1)
+	require.NoError(t, s.Write(context.Background(), small))
+	// Reserved up to the limit, far past the end of the file.
+	size, used := diskUsage(t, path)
+	require.GreaterOrEqual(t, used, size+limit/2)
+
+	// A batch that does not fit under the limit rotates the small file.
+	big := testBatch("run", "b", 1, 0)
+	for encodedSize(big) <= limit {
+		big = testBatch("run", "b", 2*len(big.Spans), 0)
+	}
+	require.NoError(t, s.Write(context.Background(), big))
+	require.EqualValues(t, 1, s.Rotations())
+
+	size, used = diskUsage(t, path+".1")
+	assert.EqualValues(t, encodedSize(small), size)
+	assert.Less(t, used, size+64<<10, "the rotated file keeps no reserved blocks")
+	assert.Equal(t, batchNames(small), fileNames(t, path+".1"))
+}
