@@ -1,6 +1,9 @@
 package jsonlsink
 
-import "os"
+import (
+	"errors"
+	"os"
+)
 
 // fallocate reserves blocks of a file without changing its size; a
 // variable so that tests can play a file system that cannot.
@@ -33,6 +36,16 @@ func (s *Sink) reserve(n int) {
 		to = max(end, m)
 	}
 	if err := fallocate(s.f, from, to-from); err != nil {
+		// A reservation that failed part way, out of space, keeps the
+		// blocks it got (ext4 and XFS do not undo it): give them back
+		// now, when space is short, rather than leave them past the end
+		// of the file for good. Where reserving is not supported at all
+		// nothing was reserved (and on Windows a file opened to append
+		// cannot be truncated).
+		if !errors.Is(err, errors.ErrUnsupported) {
+			s.reserved = to
+			s.release(s.f)
+		}
 		s.preallocOff = true
 		s.logger().Info("jsonlsink: preallocation off: the file system cannot reserve blocks", "path", s.path, "err", err)
 		return

@@ -114,3 +114,31 @@ func TestPreallocationGivenBackAtRotationBelowTheLimit(t *testing.T) {
 	assert.Less(t, used, size+64<<10, "the rotated file keeps no reserved blocks")
 	assert.Equal(t, batchNames(small), fileNames(t, path+".1"))
 }
+
+// A reservation that fails part way (ext4 and XFS keep the blocks they got
+// before running out of space) is given back, not left past the end of
+// the file, where it would stay after rotation and shutdown.
+func TestPreallocationFailedPartWayIsGivenBack(t *testing.T) {
+	dir := t.TempDir()
+	if !canReserve(t, dir) {
+		t.Skip("the file system does not reserve blocks")
+	}
+	defer jsonlsink.SetFallocate(func(f *os.File, off, n int64) error {
+		// Half of what was asked for, then no space left.
+		if err := syscall.Fallocate(int(f.Fd()), 1, off, n/2); err != nil {
+			return err
+		}
+		return &os.PathError{Op: "fallocate", Path: f.Name(), Err: syscall.ENOSPC}
+	})()
+	path := filepath.Join(dir, "runs.jsonl")
+	s, err := jsonlsink.New(path, jsonlsink.WithPreallocate(8<<20))
+	require.NoError(t, err)
+	b := testBatch("run", "p", 20, 5)
+	require.NoError(t, s.Write(context.Background(), b))
+	size, used := diskUsage(t, path)
+	assert.Less(t, used, size+64<<10, "what a failed reservation got is given back at once")
+	require.NoError(t, s.Shutdown(context.Background()))
+	size, used = diskUsage(t, path)
+	assert.Less(t, used, size+64<<10, "nothing reserved stays past the end of the file")
+	assert.Equal(t, batchNames(b), fileNames(t, path))
+}
