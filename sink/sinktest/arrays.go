@@ -8,13 +8,16 @@ import (
 	"github.com/stagetrace/stagetrace"
 )
 
-// Arrays is a sink that keeps, of each batch written to it, only where
-// the batch's arrays are: what tells whether a writer maps each batch
-// into the arrays of the last one, as the Sink contract lets it, without
-// keeping any batch alive.
+// Arrays is a sink that notes, of each batch written to it, where the
+// batch's arrays are: what tells whether a writer maps each batch into the
+// arrays of the last one, as the Sink contract lets it. It keeps those
+// arrays alive, reading nothing in them: an array the writer dropped could
+// otherwise be collected and its memory handed out again for the next
+// batch, which would then look like one mapped into the arrays of the last.
 type Arrays struct {
 	mu     sync.Mutex
 	writes []BatchArrays
+	keep   []unsafe.Pointer
 }
 
 // BatchArrays is where the arrays of one batch were: the address of its
@@ -28,21 +31,27 @@ var _ stagetrace.Sink = (*Arrays)(nil)
 
 // Write notes where b's arrays are.
 func (a *Arrays) Write(_ context.Context, b stagetrace.Batch) error {
-	var w BatchArrays
+	var spans, events, attrs unsafe.Pointer
 	if len(b.Spans) > 0 {
-		w.Spans = uintptr(unsafe.Pointer(&b.Spans[0]))
+		spans = unsafe.Pointer(&b.Spans[0])
 		if len(b.Spans[0].Attrs) > 0 {
-			w.Attrs = uintptr(unsafe.Pointer(&b.Spans[0].Attrs[0]))
+			attrs = unsafe.Pointer(&b.Spans[0].Attrs[0])
 		}
 	}
 	if len(b.Events) > 0 {
-		w.Events = uintptr(unsafe.Pointer(&b.Events[0]))
-		if w.Attrs == 0 && len(b.Events[0].Attrs) > 0 {
-			w.Attrs = uintptr(unsafe.Pointer(&b.Events[0].Attrs[0]))
+		events = unsafe.Pointer(&b.Events[0])
+		if attrs == nil && len(b.Events[0].Attrs) > 0 {
+			attrs = unsafe.Pointer(&b.Events[0].Attrs[0])
 		}
 	}
+	w := BatchArrays{Spans: uintptr(spans), Events: uintptr(events), Attrs: uintptr(attrs)}
 	a.mu.Lock()
 	a.writes = append(a.writes, w)
+	for _, p := range [...]unsafe.Pointer{spans, events, attrs} {
+		if p != nil {
+			a.keep = append(a.keep, p)
+		}
+	}
 	a.mu.Unlock()
 	return nil
 }
