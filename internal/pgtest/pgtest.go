@@ -22,7 +22,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -235,7 +234,7 @@ func (s *Server) watch() error {
 	cmd := exec.Command("sh", "-c", script)
 	// Its own process group: a signal to the tests' group leaves it to
 	// clean up after them.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("pgtest: watchdog: %w", err)
 	}
