@@ -59,9 +59,11 @@
 // is always that of its lines, and readers see nothing of it; it shows
 // only as disk usage (du), up to the preallocation size more than the
 // file's size. Rotation and [Sink.Shutdown] give the reserved blocks back;
-// after a crash they stay with the file until a sink writes to it again
-// and shuts down. Where the file system cannot reserve blocks, or on other
-// systems, the sink appends as usual.
+// after a crash they stay with the file until a sink that preallocates
+// writes to it again and shuts down, or until [New] cuts a torn line off
+// it. Where the file system cannot reserve blocks, or on systems other
+// than Linux, the sink appends as usual; a reservation that fails (a full
+// disk) turns preallocation off for the sink's life, with a warning.
 //
 // # Files and directories
 //

@@ -18,8 +18,9 @@ var fallocate = fallocateKeepSize
 // new page's block in the extent it already has, instead of reserving a
 // delayed block for every 4 KiB written. The reservation is kept past the
 // end of the file (FALLOC_FL_KEEP_SIZE): the file's size, what readers see,
-// is always that of the lines written. A file system that cannot reserve
-// turns preallocation off for the rest of the sink's life; it is a saving,
+// is always that of the lines written. A file system that cannot reserve,
+// or a reservation that fails (out of space), turns preallocation off for
+// the rest of the sink's life, the second with a warning; it is a saving,
 // never a condition of writing.
 func (s *Sink) reserve(n int) {
 	if s.cfg.prealloc == 0 || s.preallocOff {
@@ -42,12 +43,13 @@ func (s *Sink) reserve(n int) {
 		// of the file for good. Where reserving is not supported at all
 		// nothing was reserved (and on Windows a file opened to append
 		// cannot be truncated).
-		if !errors.Is(err, errors.ErrUnsupported) {
-			s.reserved = to
-			s.release(s.f)
-		}
 		s.preallocOff = true
-		s.logger().Info("jsonlsink: preallocation off: the file system cannot reserve blocks", "path", s.path, "err", err)
+		if errors.Is(err, errors.ErrUnsupported) {
+			return // documented: such a sink appends as usual
+		}
+		s.reserved = to
+		s.release(s.f)
+		s.logger().Warn("jsonlsink: preallocation off after a failed reservation", "path", s.path, "err", err)
 		return
 	}
 	s.reserved = to
@@ -62,8 +64,9 @@ func (s *Sink) release(f *os.File) {
 	}
 	s.reserved = 0
 	// Truncating to the file's own size frees the blocks kept past it. The
-	// size is read from the file, not taken from s.size, so that nothing a
-	// second writer may have appended despite the lock is cut off.
+	// size is read from the file rather than taken from s.size, so that a
+	// second writer ignoring the lock loses no more than the lines it
+	// appends between the two calls.
 	fi, err := f.Stat()
 	if err == nil {
 		err = f.Truncate(fi.Size())

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,26 +17,43 @@ import (
 	"github.com/stagetrace/stagetrace/sink/jsonlsink"
 )
 
-func TestPreallocationOffWhereUnsupported(t *testing.T) {
-	calls := 0
-	defer jsonlsink.SetFallocate(func(*os.File, int64, int64) error {
-		calls++
-		return errors.ErrUnsupported
-	})()
-	var logs bytes.Buffer
-	path := filepath.Join(t.TempDir(), "runs.jsonl")
-	s := newSink(t, path, jsonlsink.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-
-	var want []string
-	for k := range 3 {
-		b := testBatch("run", string(rune('a'+k)), 4, 1)
-		require.NoError(t, s.Write(context.Background(), b), "a file system that cannot reserve is still written")
-		want = append(want, batchNames(b)...)
+// A file system that cannot reserve blocks, or a reservation that fails,
+// turns preallocation off: the sink asks once and writes every batch as
+// usual. Only a failure is worth a warning; a file system without the
+// call is a documented case.
+func TestPreallocationOff(t *testing.T) {
+	tests := []struct {
+		name  string
+		err   error
+		warns int
+	}{
+		{name: "not supported", err: &os.PathError{Op: "fallocate", Path: "runs.jsonl", Err: syscall.EOPNOTSUPP}},
+		{name: "unsupported elsewhere", err: errors.ErrUnsupported},
+		{name: "out of space", err: &os.PathError{Op: "fallocate", Path: "runs.jsonl", Err: syscall.ENOSPC}, warns: 1},
 	}
-	require.NoError(t, s.Shutdown(context.Background()))
-	assert.Equal(t, want, fileNames(t, path))
-	assert.Equal(t, 1, calls, "asked once, then off")
-	assert.Equal(t, 1, strings.Count(logs.String(), "preallocation off"), "said once")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			defer jsonlsink.SetFallocate(func(*os.File, int64, int64) error {
+				calls++
+				return tt.err
+			})()
+			var logs bytes.Buffer
+			path := filepath.Join(t.TempDir(), "runs.jsonl")
+			s := newSink(t, path, jsonlsink.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+
+			var want []string
+			for k := range 3 {
+				b := testBatch("run", string(rune('a'+k)), 4, 1)
+				require.NoError(t, s.Write(context.Background(), b), "the batch is written without a reservation")
+				want = append(want, batchNames(b)...)
+			}
+			require.NoError(t, s.Shutdown(context.Background()))
+			assert.Equal(t, want, fileNames(t, path))
+			assert.Equal(t, 1, calls, "asked once, then off")
+			assert.Equal(t, tt.warns, strings.Count(logs.String(), "level=WARN msg=\"jsonlsink: preallocation off"))
+		})
+	}
 }
 
 func TestPreallocationAsksInSteps(t *testing.T) {

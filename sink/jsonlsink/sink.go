@@ -248,10 +248,11 @@ func (s *Sink) Write(ctx context.Context, b stagetrace.Batch) error {
 			// Never leave a torn line to be appended to: cut it off, or
 			// failing that, end it before the next batch. The cut frees
 			// what was reserved past the end too.
-			s.reserved = 0
 			if terr := s.f.Truncate(s.size); terr != nil {
 				s.size += int64(n)
 				s.needNewline = true
+			} else {
+				s.reserved = 0
 			}
 		}
 		return errors.Join(rotErr, fmt.Errorf("jsonlsink: write %q: %w", s.path, err))
