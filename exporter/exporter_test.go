@@ -553,14 +553,8 @@ func TestExportReusesItsArrays(t *testing.T) {
 	}
 	require.NoError(t, exp.ExportSpans(ctx, endedSpans(t, 0, names...))) // two parts
 	require.NoError(t, exp.ExportSpans(ctx, endedSpans(t, 0, names[:3]...)))
-	writes := arrays.Writes()
-	require.Len(t, writes, 3)
-	for i, w := range writes {
-		require.NotZero(t, w.Spans)
-		require.NotZero(t, w.Events)
-		require.NotZero(t, w.Attrs)
-		assert.Equal(t, writes[0], w, "write %d maps into the first write's arrays", i)
-	}
+	require.NotZero(t, arrays.Writes()[0].Spans)
+	arrays.CheckReused(t, 3)
 }
 
 // A batch a sink was abandoned with at its timeout is not reused, in a

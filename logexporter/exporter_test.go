@@ -191,11 +191,7 @@ func TestExportReusesItsArrays(t *testing.T) {
 	require.NoError(t, e.Export(ctx, recordsWithAttrs(t, 1, "a", "b", "c")))
 	require.NoError(t, e.Export(ctx, recordsWithAttrs(t, 4, "d", "e")))
 	require.NoError(t, e.Shutdown(ctx))
-	writes := arrays.Writes()
-	require.Len(t, writes, 2)
-	require.NotZero(t, writes[0].Events)
-	require.NotZero(t, writes[0].Attrs)
-	assert.Equal(t, writes[0], writes[1], "the second export maps into the first one's arrays")
+	arrays.CheckReused(t, 2)
 }
 
 // A batch a sink was abandoned with at its timeout is not reused: the

@@ -80,14 +80,8 @@ func TestWritesReuseTheirArrays(t *testing.T) {
 	require.NoError(t, w.write(ctx, tagged(0, 2*exporter.MaxWriteSpans))) // two parts
 	require.NoError(t, w.write(ctx, tagged(0, 3)))
 	require.NoError(t, w.shutdown(ctx))
-	writes := arrays.Writes()
-	require.Len(t, writes, 3)
-	for i, wr := range writes {
-		require.NotZero(t, wr.Spans)
-		require.NotZero(t, wr.Events)
-		require.NotZero(t, wr.Attrs)
-		assert.Equal(t, writes[0], wr, "write %d maps into the first write's arrays", i)
-	}
+	require.NotZero(t, arrays.Writes()[0].Spans)
+	arrays.CheckReused(t, 3)
 }
 
 // A batch a sink was abandoned with is not reused by later writes: the

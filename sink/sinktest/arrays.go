@@ -3,7 +3,11 @@ package sinktest
 import (
 	"context"
 	"sync"
+	"testing"
 	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/stagetrace/stagetrace"
 )
@@ -64,4 +68,17 @@ func (a *Arrays) Writes() []BatchArrays {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return append([]BatchArrays(nil), a.writes...)
+}
+
+// CheckReused checks that writes batches were written, each with events
+// and attributes, and each into the arrays of the first.
+func (a *Arrays) CheckReused(t testing.TB, writes int) {
+	t.Helper()
+	got := a.Writes()
+	require.Len(t, got, writes)
+	require.NotZero(t, got[0].Events, "the batches have events")
+	require.NotZero(t, got[0].Attrs, "the batches have attributes")
+	for i, w := range got {
+		assert.Equal(t, got[0], w, "write %d is mapped into the first write's arrays", i)
+	}
 }
