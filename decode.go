@@ -1331,10 +1331,11 @@ func (s *scanner) resource() (*Resource, error) {
 }
 
 // Span times are limited to years of at most maxYearDigits digits, which
-// time.Time holds without overflow.
+// time.Time holds without overflow: eleven, or nine where an int has 32
+// bits and holds no more.
 const (
-	maxYearDigits = 11
-	maxYear       = 99_999_999_999
+	maxYearDigits = 9 + (strconv.IntSize-32)/16
+	maxYear       = 999_999_999 + (strconv.IntSize-32)/32*99_000_000_000
 )
 
 // parseRFC3339 parses [-]YYYY-MM-DDThh:mm:ss[.fraction](Z|±hh:mm). Unlike

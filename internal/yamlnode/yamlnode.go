@@ -60,8 +60,8 @@ type expansion struct {
 }
 
 // limit is past any size CheckExpansion accepts: counting stops there, so
-// that sizes cannot overflow.
-const limit = 1 << 40
+// that sizes cannot overflow, even the sum of two in a 32-bit int.
+const limit = 1 << 29
 
 // size returns the number of nodes n stands for, through aliases when
 // expand is set, and at most limit.
