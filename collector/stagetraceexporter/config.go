@@ -61,14 +61,20 @@ type JSONLConfig struct {
 	MaxSizeBytes int64 `mapstructure:"max_size_bytes"`
 	// MaxBackups is the number of rotated files kept.
 	MaxBackups int `mapstructure:"max_backups"`
+	// PreallocateBytes is how far past the end of the file its blocks are
+	// reserved at a time (jsonlsink.WithPreallocate); 0 turns it off,
+	// unset keeps jsonlsink.DefaultPreallocate.
+	PreallocateBytes *int64 `mapstructure:"preallocate_bytes"`
 }
 
-// Unmarshal refuses a max_size_bytes that no int64 holds: YAML reads
-// such a number as a float, which would otherwise turn into MinInt64 and
-// be refused as negative.
+// Unmarshal refuses a max_size_bytes or preallocate_bytes that no int64
+// holds: YAML reads such a number as a float, which would otherwise turn
+// into MinInt64 and be refused as negative.
 func (j *JSONLConfig) Unmarshal(conf *confmap.Conf) error {
-	if f, ok := conf.Get("max_size_bytes").(float64); ok && (f >= math.MaxInt64 || f < math.MinInt64 || f != math.Trunc(f)) {
-		return fmt.Errorf("jsonl.max_size_bytes: want a whole number of bytes up to %d, got %v", int64(math.MaxInt64), f)
+	for _, key := range []string{"max_size_bytes", "preallocate_bytes"} {
+		if f, ok := conf.Get(key).(float64); ok && (f >= math.MaxInt64 || f < math.MinInt64 || f != math.Trunc(f)) {
+			return fmt.Errorf("jsonl.%s: want a whole number of bytes up to %d, got %v", key, int64(math.MaxInt64), f)
+		}
 	}
 	return conf.Unmarshal(j)
 }
@@ -201,6 +207,9 @@ func (c *Config) Validate() error {
 		}
 		if c.JSONL.MaxBackups < 0 {
 			errs = append(errs, fmt.Errorf("jsonl.max_backups: must not be negative, got %d", c.JSONL.MaxBackups))
+		}
+		if p := c.JSONL.PreallocateBytes; p != nil && *p < 0 {
+			errs = append(errs, fmt.Errorf("jsonl.preallocate_bytes: must not be negative, got %d", *p))
 		}
 	}
 	if c.SQLite != nil {

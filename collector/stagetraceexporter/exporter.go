@@ -46,6 +46,9 @@ func (e *stageExporter) start(ctx context.Context, _ component.Host) error {
 		if j.MaxBackups > 0 {
 			opts = append(opts, jsonlsink.WithMaxBackups(j.MaxBackups))
 		}
+		if j.PreallocateBytes != nil {
+			opts = append(opts, jsonlsink.WithPreallocate(*j.PreallocateBytes))
+		}
 		s, err := jsonlsink.New(j.Path, opts...)
 		if err != nil {
 			return fmt.Errorf("jsonl: %w", err)

@@ -73,7 +73,8 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, 10*time.Second, cfg.Timeout)
 	assert.Equal(t, int64(500), cfg.QueueConfig.Get().QueueSize)
 	assert.Equal(t, 60*time.Second, cfg.RetryConfig.MaxElapsedTime)
-	assert.Equal(t, &JSONLConfig{Path: "stagetrace.jsonl", MaxSizeBytes: 10 << 20, MaxBackups: 3}, cfg.JSONL)
+	off := int64(0)
+	assert.Equal(t, &JSONLConfig{Path: "stagetrace.jsonl", MaxSizeBytes: 10 << 20, MaxBackups: 3, PreallocateBytes: &off}, cfg.JSONL)
 	assert.Equal(t, &SQLiteConfig{Path: "stagetrace.db", TTL: 168 * time.Hour}, cfg.SQLite)
 	assert.True(t, cfg.StageEvents)
 	assert.Equal(t, []string{"genai", "openinference"}, cfg.Presets)
@@ -112,6 +113,8 @@ func TestLoadConfigPriceNotANumber(t *testing.T) {
 		{"quoted", []string{`prices.models[gpt-4o].input: want a price per million tokens, got the string "2.5"`}},
 		{"size_out_of_range", []string{"jsonl.max_size_bytes: want a whole number of bytes up to 9223372036854775807, got 1e+20"}},
 		{"size_fraction", []string{"jsonl.max_size_bytes: want a whole number of bytes up to 9223372036854775807, got 1.5"}},
+		{"preallocate_fraction", []string{"jsonl.preallocate_bytes: want a whole number of bytes up to 9223372036854775807, got 0.5"}},
+		{"preallocate_string", []string{"preallocate_bytes"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := NewFactory().CreateDefaultConfig().(*Config)
@@ -169,6 +172,7 @@ func TestValidateNamesField(t *testing.T) {
 		{"jsonl path", Config{JSONL: &JSONLConfig{}}, "jsonl.path"},
 		{"jsonl size", Config{JSONL: &JSONLConfig{Path: "x", MaxSizeBytes: -1}}, "jsonl.max_size_bytes"},
 		{"jsonl backups", Config{JSONL: &JSONLConfig{Path: "x", MaxBackups: -1}}, "jsonl.max_backups"},
+		{"jsonl preallocation", Config{JSONL: &JSONLConfig{Path: "x", PreallocateBytes: new(int64(-1))}}, "jsonl.preallocate_bytes: must not be negative, got -1"},
 		{"sqlite path", Config{SQLite: &SQLiteConfig{}}, "sqlite.path"},
 		{"sqlite ttl", Config{SQLite: &SQLiteConfig{Path: "x", TTL: -time.Second}}, "sqlite.ttl"},
 		{"rules file", Config{JSONL: &JSONLConfig{Path: "x"}, RulesFile: filepath.Join("testdata", "nope.yaml")}, "rules_file"},
