@@ -57,7 +57,11 @@ func TestPreallocationReservesPastTheEndAndGivesBack(t *testing.T) {
 	assert.Equal(t, batchNames(b), fileNames(t, path))
 }
 
-func TestPreallocationGivenBackAtRotation(t *testing.T) {
+// With rotation on, the reservation stops at the rotation limit: the file
+// will not grow past it. (A file rotated at the limit has nothing reserved
+// past its end; TestPreallocationGivenBackAtRotationBelowTheLimit checks
+// that rotation gives a reservation back.)
+func TestPreallocationStopsAtTheRotationLimit(t *testing.T) {
 	dir := t.TempDir()
 	l := int64(encodedSize(rotBatch(0)))
 	path := filepath.Join(dir, "runs.jsonl")
