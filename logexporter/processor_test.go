@@ -2,7 +2,6 @@ package logexporter_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,34 +11,27 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/stagetrace/stagetrace/attributes"
+	"github.com/stagetrace/stagetrace/internal/logtest"
 	"github.com/stagetrace/stagetrace/logexporter"
 )
 
-// capture is an exporting processor that keeps the attributes of each
-// record it sees.
-type capture struct {
-	mu   sync.Mutex
-	seen []map[attribute.Key]string
+// attrStrings returns the attributes of each record, as strings.
+func attrStrings(records []sdklog.Record) []map[attribute.Key]string {
+	var seen []map[attribute.Key]string
+	for _, r := range records {
+		m := map[attribute.Key]string{}
+		r.WalkAttributes(func(kv attribute.KeyValue) bool {
+			m[kv.Key] = kv.Value.String()
+			return true
+		})
+		seen = append(seen, m)
+	}
+	return seen
 }
-
-func (c *capture) OnEmit(_ context.Context, r *sdklog.Record) error {
-	m := map[attribute.Key]string{}
-	r.WalkAttributes(func(kv attribute.KeyValue) bool {
-		m[kv.Key] = kv.Value.String()
-		return true
-	})
-	c.mu.Lock()
-	c.seen = append(c.seen, m)
-	c.mu.Unlock()
-	return nil
-}
-func (c *capture) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
-func (c *capture) Shutdown(context.Context) error                         { return nil }
-func (c *capture) ForceFlush(context.Context) error                       { return nil }
 
 func TestProcessorPlacesAndStops(t *testing.T) {
 	p := logexporter.NewProcessor(nil)
-	c := &capture{}
+	c := &logtest.Recorder{}
 	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(p), sdklog.WithProcessor(c))
 	defer lp.Shutdown(context.Background())
 	logger := lp.Logger("t")
@@ -60,8 +52,9 @@ func TestProcessorPlacesAndStops(t *testing.T) {
 	require.NoError(t, p.Shutdown(context.Background()), "idempotent")
 	logger.Emit(ctx, log.Record{})
 
-	require.Len(t, c.seen, 3)
-	assert.Equal(t, map[attribute.Key]string{attributes.RunID: "r", attributes.RunStage: "s"}, c.seen[0])
-	assert.Equal(t, map[attribute.Key]string{attributes.RunID: "r", attributes.RunStage: "3"}, c.seen[1])
-	assert.Empty(t, c.seen[2], "a shut down processor places nothing")
+	seen := attrStrings(c.Records())
+	require.Len(t, seen, 3)
+	assert.Equal(t, map[attribute.Key]string{attributes.RunID: "r", attributes.RunStage: "s"}, seen[0])
+	assert.Equal(t, map[attribute.Key]string{attributes.RunID: "r", attributes.RunStage: "3"}, seen[1])
+	assert.Empty(t, seen[2], "a shut down processor places nothing")
 }

@@ -49,7 +49,7 @@ func (b *Batcher) AddLog(v LogView) {
 				run = kv.Value.String()
 			case placeStage:
 				stage = kv.Value.String()
-			case placeDrop:
+			case placeInherited: // means nothing on a log: not kept
 			default:
 				all[kept] = kv
 				kept++
@@ -80,29 +80,25 @@ func (b *Batcher) AddLog(v LogView) {
 	})
 }
 
-// placement is what AddLog does with an attribute of a log record.
+// placement is what Add or AddLog does with an attribute of a span or a
+// log record.
 type placement uint8
 
 const (
-	placeNone      placement = iota // an attribute of the event
-	placeRun                        // run.id: the event's run, not kept
-	placeStage                      // run.stage: the event's stage, not kept
-	placeDrop                       // run.stage_inherited: means nothing on a log, not kept
-	placeInherited                  // run.stage_inherited on a span: whether its stage is its parent's, not kept
+	placeNone      placement = iota // an attribute of the span or event
+	placeRun                        // run.id: the run, not kept
+	placeStage                      // run.stage: the stage, not kept
+	placeInherited                  // run.stage_inherited: whether a span's stage is its parent's; nothing on a log; not kept
 	placeFinding                    // finding.<name> on a span: a finding, kept as <name>
 )
 
-// logPlacement returns what AddLog does with the attribute of key.
+// logPlacement returns what AddLog does with the attribute of key: a
+// span's rule, but a log has no findings.
 func logPlacement(key string) placement {
-	// A span's rule, but a log has no findings and no inherited stage.
-	switch p := spanPlacement(key); p {
-	case placeInherited:
-		return placeDrop
-	case placeFinding:
-		return placeNone
-	default:
+	if p := spanPlacement(key); p != placeFinding {
 		return p
 	}
+	return placeNone
 }
 
 // placedLogView is a LogView that takes the run and stage out of its

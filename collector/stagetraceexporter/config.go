@@ -59,7 +59,8 @@ type JSONLConfig struct {
 	Path string `mapstructure:"path"`
 	// MaxSizeBytes rotates the file once it reaches this size; 0 never.
 	MaxSizeBytes int64 `mapstructure:"max_size_bytes"`
-	// MaxBackups is the number of rotated files kept.
+	// MaxBackups is the number of rotated files kept; 0, which the key
+	// cannot tell from unset, keeps jsonlsink.DefaultMaxBackups.
 	MaxBackups int `mapstructure:"max_backups"`
 	// PreallocateBytes is how far past the end of the file its blocks are
 	// reserved at a time (jsonlsink.WithPreallocate); 0 turns it off,
