@@ -55,7 +55,7 @@ func NewWrapping(next sdktrace.SpanProcessor, opts ...Option) *Processor {
 	if next == nil {
 		panic("processor: NewWrapping needs a next processor")
 	}
-	return &Processor{cfg: newConfig(opts), next: next, pending: newPendingTable(), interned: newValuesCache()}
+	return &Processor{cfg: newConfig(opts), next: next, pending: newPendingTable(), interned: new(valuesCache)}
 }
 
 // OnStart resolves the run and stage of s. In the default mode it sets the
