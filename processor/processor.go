@@ -55,7 +55,7 @@ func NewWrapping(next sdktrace.SpanProcessor, opts ...Option) *Processor {
 	if next == nil {
 		panic("processor: NewWrapping needs a next processor")
 	}
-	return &Processor{cfg: newConfig(opts), next: next, pending: newPendingTable(), interned: newValuesCache()}
+	return &Processor{cfg: newConfig(opts), next: next, pending: newPendingTable(), interned: new(valuesCache)}
 }
 
 // OnStart resolves the run and stage of s. In the default mode it sets the
@@ -99,22 +99,19 @@ func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 		return
 	}
 	if v, ok := p.pending.take(keyOf(s.SpanContext())); ok {
+		add := *v
 		_, _, hasRun, hasStage := runStage(s.Attributes())
-		if (hasRun && v.run != "") || (hasStage && v.stage != "") {
-			// Set during the span: the span's own value wins, as it would
-			// have over the one New sets at start.
-			w := *v
-			if hasRun {
-				w.run = ""
-			}
-			if hasStage {
-				w.stage, w.inherited = "", false
-			}
-			v = &w
+		// Set during the span: the span's own value wins, as it would have
+		// over the one New sets at start.
+		if hasRun {
+			add.run = ""
 		}
-		if v.run != "" || v.stage != "" {
+		if hasStage {
+			add.stage, add.inherited = "", false
+		}
+		if add.run != "" || add.stage != "" {
 			e := p.ended.next()
-			e.ReadOnlySpan, e.add = s, v
+			e.ReadOnlySpan, e.add = s, add
 			s = e
 		}
 	}
@@ -460,7 +457,7 @@ func (p *Processor) startWrapped(in inputs, s sdktrace.ReadWriteSpan) {
 // read-only span plus the run.id and run.stage it lacked.
 type endedSpan struct {
 	sdktrace.ReadOnlySpan
-	add *values
+	add values
 }
 
 // Attributes returns the span's attributes with run.id and run.stage. It

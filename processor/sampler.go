@@ -1,7 +1,6 @@
 package processor
 
 import (
-	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
@@ -50,7 +49,6 @@ func (p *Processor) Sampler(inner sdktrace.Sampler) sdktrace.Sampler {
 		return inner
 	}
 	s := &sampler{p: p, inner: inner, withRules: p.cfg.rules.NeedsStart()}
-	s.interned.seed = maphash.MakeSeed()
 	if p.cfg.rules.StartStageOnly() {
 		s.stageRules = p.cfg.rules
 	}

@@ -9,8 +9,7 @@ import (
 
 // cachedValues is a values and its attributes, shared read-only by the
 // spans that get the same values: the sampler returns kv as their sampling
-// attributes, wrapping mode keeps a pointer to it for each live span and
-// each ended span it wraps.
+// attributes, wrapping mode keeps a pointer to it for each live span.
 type cachedValues struct {
 	values
 	kv []attribute.KeyValue
@@ -26,14 +25,14 @@ const valuesCacheSlots = 64
 // spans of one stage usually come one after another. Otherwise a slot
 // chosen by the hash of the values is, so that the spans of concurrent
 // runs do not each allocate. A value is never changed once stored, so a
-// reader needs no lock.
+// reader needs no lock. The zero valuesCache is empty and ready to use.
 type valuesCache struct {
 	last  cachedValuesSlot
 	slots [valuesCacheSlots]cachedValuesSlot
-	seed  maphash.Seed
 }
 
-func newValuesCache() *valuesCache { return &valuesCache{seed: maphash.MakeSeed()} }
+// valuesSeed is the seed of the hashes that choose the slots of values.
+var valuesSeed = maphash.MakeSeed()
 
 // get returns the cachedValues of v.
 func (c *valuesCache) get(v values) *cachedValues {
@@ -57,7 +56,7 @@ type cachedValuesSlot = atomic.Pointer[cachedValues]
 
 // slot returns the slot of v, chosen by its hash.
 func (c *valuesCache) slot(v values) *cachedValuesSlot {
-	h := maphash.String(c.seed, v.run) ^ maphash.String(c.seed, v.stage)*31
+	h := maphash.String(valuesSeed, v.run) ^ maphash.String(valuesSeed, v.stage)*31
 	if v.inherited {
 		h = ^h
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 func TestValuesCacheShares(t *testing.T) {
-	c := newValuesCache()
+	var c valuesCache
 	v := values{run: "r", stage: "s", inherited: true}
 	got := c.get(v)
 	assert.Equal(t, v, got.values)
@@ -29,7 +29,7 @@ func TestValuesCacheShares(t *testing.T) {
 // share a slot are each kept, so that alternating between them allocates
 // nothing.
 func TestValuesCacheInterleaved(t *testing.T) {
-	c := newValuesCache()
+	var c valuesCache
 	var vs []values
 	used := map[*cachedValuesSlot]bool{}
 	for i := 0; len(vs) < 4; i++ {
