@@ -10,8 +10,9 @@ import (
 // they live beside them, and the user-facing keys stay in package
 // attributes.
 
-// OpenTelemetry GenAI semantic convention keys read by the rule presets,
-// beyond those in package attributes.
+// OpenTelemetry GenAI semantic convention keys read by the rule presets:
+// those beyond package attributes, and GenAIProviderName, kept here under
+// its old name as the same constant.
 const (
 	// GenAIProviderName is attributes.GenAIProviderName, which the
 	// monitor and the stores read too.
