@@ -192,20 +192,7 @@ func (d *decoder) stringValue() string {
 	if len(b) > sharedValueLen {
 		return string(b)
 	}
-	if d.at < lastKept && d.lastValues[d.at] == string(b) {
-		return d.lastValues[d.at]
-	}
-	v, ok := d.values[string(b)]
-	if !ok {
-		v = string(b)
-		if len(d.values) < sharedValues {
-			d.values[v] = v
-		}
-	}
-	if d.at < lastKept {
-		d.lastValues[d.at] = v
-	}
-	return v
+	return d.share(b, d.values, &d.lastValues, sharedValues)
 }
 
 // key reads an attribute key.
@@ -213,19 +200,27 @@ func (d *decoder) key() string {
 	if !d.shared {
 		return d.string()
 	}
-	b := d.bytes()
-	if d.at < lastKept && d.lastKeys[d.at] == string(b) {
-		return d.lastKeys[d.at]
+	return d.share(d.bytes(), d.keys, &d.lastKeys, math.MaxInt)
+}
+
+// share returns b as a string: the one read at the same place before
+// (last), or the one in kept, else a new one, kept while kept holds fewer
+// than most.
+func (d *decoder) share(b []byte, kept map[string]string, last *[lastKept]string, most int) string {
+	if d.at < lastKept && last[d.at] == string(b) {
+		return last[d.at]
 	}
-	k, ok := d.keys[string(b)]
+	s, ok := kept[string(b)]
 	if !ok {
-		k = string(b)
-		d.keys[k] = k
+		s = string(b)
+		if len(kept) < most {
+			kept[s] = s
+		}
 	}
 	if d.at < lastKept {
-		d.lastKeys[d.at] = k
+		last[d.at] = s
 	}
-	return k
+	return s
 }
 
 func (d *decoder) fail(what string) {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -352,4 +353,52 @@ func TestLogStaysBoundedUnderSteadyWrites(t *testing.T) {
 	}
 	// The limit, a checkpoint interval's worth of batches, and room.
 	assert.Less(t, largest, int64(32<<20), "largest log: %d bytes", largest)
+}
+
+// TestSharedDecoderDecodesAsPlain decodes many columns with one shared
+// decoder, as a span tree does, and checks that each decodes as
+// decodeAttrs decodes it, still once every column is read: places past
+// lastKept, values too long to keep, more values than sharedValues,
+// columns larger than a slab, nested maps, every kind, a corrupt column.
+func TestSharedDecoderDecodesAsPlain(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	d := sharedDecoder()
+	var cols [][]byte
+	var got []stagetrace.Attrs
+	for i := range 3 * sharedValues {
+		var attrs stagetrace.Attrs
+		switch {
+		case i%500 == 7:
+			attrs = everyKind()
+		case i%700 == 9:
+			for j := range slabAttrs + 3 {
+				attrs = append(attrs, stagetrace.Attr{Key: fmt.Sprintf("big.%d", j), Value: stagetrace.Int64Value(int64(j))})
+			}
+		default:
+			for j := range rng.IntN(2 * lastKept) {
+				v := stagetrace.StringValue([]string{"gpt-4o", "gpt-4o-mini", fmt.Sprintf("id-%d", rng.IntN(4*sharedValues)),
+					strings.Repeat("x", sharedValueLen+rng.IntN(2))}[rng.IntN(4)])
+				if rng.IntN(8) == 0 {
+					v = stagetrace.MapValue(stagetrace.Attr{Key: "model", Value: v})
+				}
+				attrs = append(attrs, stagetrace.Attr{Key: fmt.Sprintf("k%d", (j+rng.IntN(2))%(2*lastKept)), Value: v})
+			}
+		}
+		col := appendAttrs(nil, attrs)
+		if i == 1234 {
+			col = col[:len(col)-1] // cut short
+		}
+		a, err := d.decodeAttrs(col)
+		_, wantErr := decodeAttrs(col)
+		require.Equal(t, wantErr != nil, err != nil, "column %d: %v, %v", i, err, wantErr)
+		cols, got = append(cols, col), append(got, a)
+	}
+	for i, col := range cols {
+		want, _ := decodeAttrs(col)
+		require.True(t, want.Equal(got[i]), "column %d: %v, got %v", i, want, got[i])
+		if len(got[i]) > 0 {
+			assert.Equal(t, len(got[i]), cap(got[i]), "column %d: appending must not reach the next span's", i)
+		}
+	}
+	assert.LessOrEqual(t, len(d.values), sharedValues)
 }

@@ -239,17 +239,6 @@ func newTreeRows(trace stagetrace.TraceID) *treeRows {
 	return &treeRows{trace: trace, seen: map[string]string{}, attrs: sharedDecoder(), finds: sharedDecoder()}
 }
 
-// treeRowsOf returns the spans of st, read otherwise.
-func treeRowsOf(trace stagetrace.TraceID, st []storedSpan) *treeRows {
-	t := &treeRows{trace: trace}
-	for i := range st {
-		c, k := t.add()
-		c.nodes[k].Span = st[i].StageSpan
-		c.start[k], c.row[k], c.res[k] = query.StoredUnixNano(st[i].StartTime), st[i].rowID, st[i].resourceID
-	}
-	return t
-}
-
 // add makes room for one more span, k in chunk c.
 func (t *treeRows) add() (c *treeChunk, k int) {
 	k = t.n % treeChunkLen
@@ -389,18 +378,28 @@ func (t *treeRows) byStart() []int32 {
 }
 
 // traceTree reads the spans of a trace with the columns of treeColumns
-// (no events), resources attached: all of them, or with keep not nil,
-// those of its ids.
-func (s *Store) traceTree(ctx context.Context, db *sql.DB, trace stagetrace.TraceID, keep []stagetrace.SpanID) (*treeRows, error) {
+// (no events), resources attached: all of them (ids nil), or those of
+// ids, looked up one by one with byID, else passed over in one pass of
+// the trace.
+func (s *Store) traceTree(ctx context.Context, db *sql.DB, trace stagetrace.TraceID, ids []stagetrace.SpanID, byID bool) (*treeRows, error) {
 	t := newTreeRows(trace)
-	if keep != nil {
-		t.keep = make(map[stagetrace.SpanID]struct{}, len(keep))
-		for _, id := range keep {
+	text := `SELECT ` + collectFunc + `(?, ` + treeColumns + `) FROM spans s
+WHERE s.tno = (SELECT tno FROM traces WHERE trace_id = ?)`
+	args := []any{trace[:]}
+	switch {
+	case ids == nil:
+	case byID:
+		text += ` AND s.span_id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
+		for _, id := range ids {
+			args = append(args, id[:])
+		}
+	default:
+		t.keep = make(map[stagetrace.SpanID]struct{}, len(ids))
+		for _, id := range ids {
 			t.keep[id] = struct{}{}
 		}
 	}
-	if err := collect(ctx, db, t, `SELECT `+collectFunc+`(?, `+treeColumns+`) FROM spans s
-WHERE s.tno = (SELECT tno FROM traces WHERE trace_id = ?)`, trace[:]); err != nil {
+	if err := collect(ctx, db, t, text, args...); err != nil {
 		return nil, err
 	}
 	var lastRes int64

@@ -60,11 +60,13 @@ INSERT INTO t VALUES (-5, 'text', x'000102', 1.5), (9223372036854775807, '', x''
 	// runs while the outer's handle is taken.
 	var outer, inner valuesOf
 	require.NoError(t, collect(ctx, db, &outer, `SELECT `+collectFunc+`(?, n) FROM t WHERE n > 0`))
+	held := &collection{c: &outer} // a handle in use
 	collectors.Lock()
-	collectors.m[1] = &collection{c: &outer} // a handle in use
+	collectors.m[1] = held
 	collectors.Unlock()
 	require.NoError(t, collect(ctx, db, &inner, `SELECT `+collectFunc+`(?, s) FROM t`))
 	collectors.Lock()
+	assert.Same(t, held, collectors.m[1], "the handle in use is neither taken nor given back")
 	delete(collectors.m, 1)
 	collectors.Unlock()
 	assert.Equal(t, [][]driver.Value{{int64(math.MaxInt64)}}, outer.rows)

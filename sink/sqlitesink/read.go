@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/stagetrace/stagetrace"
 	"github.com/stagetrace/stagetrace/query"
@@ -244,7 +243,7 @@ WHERE tno = (SELECT tno FROM traces WHERE trace_id = ?) AND span_id = ?`, ref.Tr
 	}
 	var rows *treeRows
 	if parentLen.Int64 == 0 && maxDepth == 0 {
-		rows, err = s.traceTree(ctx, db, ref.TraceID, nil)
+		rows, err = s.traceTree(ctx, db, ref.TraceID, nil, false)
 	} else {
 		var children map[stagetrace.SpanID][]stagetrace.SpanID
 		var size int
@@ -303,22 +302,14 @@ func (s *Store) traceOf(ctx context.Context, db *sql.DB, spanID stagetrace.SpanI
 // whole trace in one pass when the tree is a good part of it, else by id.
 func (s *Store) traceSpans(ctx context.Context, db *sql.DB, trace stagetrace.TraceID, ids []stagetrace.SpanID, traceSize int) (*treeRows, error) {
 	const byIDLimit = 500 // bound parameters per statement, and rows worth a lookup each
-	if len(ids) > byIDLimit || len(ids) > traceSize/2 {
-		if len(ids) == traceSize {
-			ids = nil // every span: no need to look each up
-		}
-		return s.traceTree(ctx, db, trace, ids)
+	switch {
+	case len(ids) == traceSize:
+		return s.traceTree(ctx, db, trace, nil, false) // every span: no need to look each up
+	case len(ids) > byIDLimit || len(ids) > traceSize/2:
+		return s.traceTree(ctx, db, trace, ids, false)
+	default:
+		return s.traceTree(ctx, db, trace, ids, true)
 	}
-	args := []any{trace[:]}
-	for _, id := range ids {
-		args = append(args, id[:])
-	}
-	st, err := s.querySpansN(ctx, len(ids), `SELECT `+spanColumns+` FROM spans s WHERE s.tno = (SELECT tno FROM traces WHERE trace_id = ?) AND s.span_id IN (?`+
-		strings.Repeat(", ?", len(ids)-1)+`)`, args...)
-	if err != nil {
-		return nil, err
-	}
-	return treeRowsOf(trace, st), nil
 }
 
 // SpanQuery selects spans; see query.SpanQuery.
