@@ -99,19 +99,22 @@ func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 		return
 	}
 	if v, ok := p.pending.take(keyOf(s.SpanContext())); ok {
-		add := *v
 		_, _, hasRun, hasStage := runStage(s.Attributes())
-		// Set during the span: the span's own value wins, as it would have
-		// over the one New sets at start.
-		if hasRun {
-			add.run = ""
+		if (hasRun && v.run != "") || (hasStage && v.stage != "") {
+			// Set during the span: the span's own value wins, as it would
+			// have over the one New sets at start.
+			w := *v
+			if hasRun {
+				w.run = ""
+			}
+			if hasStage {
+				w.stage, w.inherited = "", false
+			}
+			v = &w
 		}
-		if hasStage {
-			add.stage, add.inherited = "", false
-		}
-		if add.run != "" || add.stage != "" {
+		if v.run != "" || v.stage != "" {
 			e := p.ended.next()
-			e.ReadOnlySpan, e.add = s, add
+			e.ReadOnlySpan, e.add = s, v
 			s = e
 		}
 	}
@@ -457,7 +460,7 @@ func (p *Processor) startWrapped(in inputs, s sdktrace.ReadWriteSpan) {
 // read-only span plus the run.id and run.stage it lacked.
 type endedSpan struct {
 	sdktrace.ReadOnlySpan
-	add values
+	add *values
 }
 
 // Attributes returns the span's attributes with run.id and run.stage. It

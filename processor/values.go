@@ -9,7 +9,8 @@ import (
 
 // cachedValues is a values and its attributes, shared read-only by the
 // spans that get the same values: the sampler returns kv as their sampling
-// attributes, wrapping mode keeps a pointer to it for each live span.
+// attributes, wrapping mode keeps a pointer to it for each live span and
+// each ended span it wraps.
 type cachedValues struct {
 	values
 	kv []attribute.KeyValue
