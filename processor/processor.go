@@ -102,7 +102,9 @@ func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 		_, _, hasRun, hasStage := runStage(s.Attributes())
 		if (hasRun && v.run != "") || (hasStage && v.stage != "") {
 			// Set during the span: the span's own value wins, as it would
-			// have over the one New sets at start.
+			// have over the one New sets at start. What is left is interned
+			// as what OnStart keeps is, so that such a span costs no
+			// allocation either.
 			w := *v
 			if hasRun {
 				w.run = ""
@@ -110,7 +112,7 @@ func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 			if hasStage {
 				w.stage, w.inherited = "", false
 			}
-			v = &w
+			v = &p.interned.get(w).values
 		}
 		if v.run != "" || v.stage != "" {
 			e := p.ended.next()

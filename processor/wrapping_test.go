@@ -268,3 +268,35 @@ func TestEndedSpansDistinct(t *testing.T) {
 	}
 	assert.Len(t, seen, goroutines*each)
 }
+
+// idSpan is a fakeSpan with a span context, under which wrapping mode
+// keeps its values until it ends.
+type idSpan struct {
+	*fakeSpan
+	sc trace.SpanContext
+}
+
+func (s *idSpan) SpanContext() trace.SpanContext { return s.sc }
+
+// A span that set its own stage gets the context's run alone at its end:
+// in wrapping mode that costs no allocation per span, as the values the
+// span started with cost none.
+func TestWrappingOwnValueEndsWithoutAllocating(t *testing.T) {
+	p := NewWrapping(noopProcessor{})
+	ctx := withRun(context.Background(), "r", "s")
+	s := &idSpan{
+		fakeSpan: &fakeSpan{start: []attribute.KeyValue{attributes.Stage("own")}},
+		sc:       trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}}),
+	}
+	span := func() {
+		p.OnStart(ctx, s)
+		p.OnEnd(s)
+	}
+	opener := &idSpan{fakeSpan: &fakeSpan{}, sc: s.sc}
+	p.OnStart(ctx, opener)
+	p.OnEnd(opener)
+	require.True(t, inputsOf(ctx).mark.Opened(), "the span without a stage of its own opened the context's")
+	span()
+	assert.Zero(t, testing.AllocsPerRun(100, span))
+	assert.Zero(t, p.pending.len())
+}
